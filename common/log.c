@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Program logging to stderr or journald. Thread-safe (one write per line);
+ * not for the permission path of the library (see listener/lib/logq.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "config.h"
+#include "log.h"
+#if HAVE_LIBSYSTEMD
+#include <systemd/sd-journal.h>
+#endif
+
+static int log_max_level = LOG_INFO;
+static enum log_target log_target = LOG_TARGET_AUTO;
+static const char *log_ident;
+
+void log_set_max_level(int level)
+{
+	log_max_level = level;
+}
+
+int log_get_max_level(void)
+{
+	return log_max_level;
+}
+
+void log_set_target(enum log_target t)
+{
+	log_target = t;
+}
+
+void log_set_ident(const char *ident)
+{
+	log_ident = ident;
+}
+
+int log_level_from_string(const char *s)
+{
+	static const char *const names[] = { "emerg", "alert", "crit",	 "err",
+					     "warning", "notice", "info", "debug" };
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return (int) i;
+	if (strcasecmp(s, "error") == 0)
+		return LOG_ERR;
+	if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
+		return s[0] - '0';
+	return -EINVAL;
+}
+
+/* JOURNAL_STREAM=dev:ino names the journal's stream if it is our stderr. */
+static int stderr_is_journal(void)
+{
+	static int cached = -1;
+	const char *e;
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (cached >= 0)
+		return cached;
+	cached = 0;
+	e = getenv("JOURNAL_STREAM");
+	if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino)
+		cached = 1;
+	return cached;
+}
+
+static void write_stderr(int level, const char *msg)
+{
+	static const char *const prefix[] = { "emerg", "alert", "crit",	 "error",
+					      "warning", "notice", "info", "debug" };
+
+	if (stderr_is_journal())
+		(void) fprintf(stderr, "<%d>%s\n", level, msg);
+	else if (log_ident)
+		(void) fprintf(stderr, "%s: %s%s%s\n", log_ident,
+			       level <= LOG_WARNING ? prefix[level] : "",
+			       level <= LOG_WARNING ? ": " : "", msg);
+	else
+		(void) fprintf(stderr, "%s%s%s\n", level <= LOG_WARNING ? prefix[level] : "",
+			       level <= LOG_WARNING ? ": " : "", msg);
+}
+
+static int log_dispatch(int level, int error, const char *const *fields, const char *file,
+			int line, const char *func, const char *msg)
+{
+#if HAVE_LIBSYSTEMD
+	if (log_target == LOG_TARGET_JOURNAL) {
+		struct iovec iov[32];
+		char *bufs[32];
+		size_t n = 0, nb = 0;
+
+		if (asprintf(&bufs[nb], "MESSAGE=%s", msg) >= 0)
+			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+		if (asprintf(&bufs[nb], "PRIORITY=%d", level) >= 0)
+			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+		if (error != 0 && asprintf(&bufs[nb], "ERRNO=%d", abs(error)) >= 0)
+			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+		if (file && asprintf(&bufs[nb], "CODE_FILE=%s", file) >= 0)
+			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+		if (file && asprintf(&bufs[nb], "CODE_LINE=%d", line) >= 0)
+			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+		if (func && asprintf(&bufs[nb], "CODE_FUNC=%s", func) >= 0)
+			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+		for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
+			iov[n++] = (struct iovec){ (void *) fields[i], strlen(fields[i]) };
+		if (sd_journal_sendv(iov, (int) n) >= 0) {
+			while (nb > 0)
+				free(bufs[--nb]);
+			return 0;
+		}
+		while (nb > 0)
+			free(bufs[--nb]);
+	}
+#else
+	(void) fields;
+	(void) file;
+	(void) line;
+	(void) func;
+	(void) error;
+#endif
+	write_stderr(level, msg);
+	return 0;
+}
+
+static int log_formatv(int level, int error, const char *const *fields, const char *file,
+		       int line, const char *func, const char *fmt, va_list ap)
+{
+	char buf[2048];
+	int saved = errno;
+
+	if (error < 0)
+		error = -error;
+	if ((level & LOG_PRIMASK) > log_max_level)
+		return -error;
+	errno = error; /* for %m */
+	(void) vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_dispatch(level & LOG_PRIMASK, error, fields, file, line, func, buf);
+	errno = saved;
+	return -error;
+}
+
+int log_internalv(int level, int error, const char *file, int line, const char *func,
+		  const char *fmt, va_list ap)
+{
+	return log_formatv(level, error, NULL, file, line, func, fmt, ap);
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_formatv(level, error, NULL, file, line, func, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int log_struct_internal(int level, int error, const char *const *fields, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_formatv(level, error, fields, NULL, 0, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
