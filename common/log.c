@@ -40,8 +40,8 @@ void log_set_ident(const char *ident)
 
 int log_level_from_string(const char *s)
 {
-	static const char *const names[] = { "emerg", "alert", "crit",	 "err",
-					     "warning", "notice", "info", "debug" };
+	static const char *const names[] = {"emerg",   "alert",	 "crit", "err",
+					    "warning", "notice", "info", "debug"};
 
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
 		if (strcasecmp(s, names[i]) == 0)
@@ -73,8 +73,8 @@ static int stderr_is_journal(void)
 
 static void write_stderr(int level, const char *msg)
 {
-	static const char *const prefix[] = { "emerg", "alert", "crit",	 "error",
-					      "warning", "notice", "info", "debug" };
+	static const char *const prefix[] = {"emerg",	"alert",  "crit", "error",
+					     "warning", "notice", "info", "debug"};
 
 	if (stderr_is_journal())
 		(void) fprintf(stderr, "<%d>%s\n", level, msg);
@@ -87,8 +87,8 @@ static void write_stderr(int level, const char *msg)
 			       level <= LOG_WARNING ? ": " : "", msg);
 }
 
-static int log_dispatch(int level, int error, const char *const *fields, const char *file,
-			int line, const char *func, const char *msg)
+static int log_dispatch(int level, int error, const char *const *fields, const char *file, int line,
+			const char *func, const char *msg)
 {
 #if HAVE_LIBSYSTEMD
 	if (log_target == LOG_TARGET_JOURNAL) {
@@ -97,19 +97,19 @@ static int log_dispatch(int level, int error, const char *const *fields, const c
 		size_t n = 0, nb = 0;
 
 		if (asprintf(&bufs[nb], "MESSAGE=%s", msg) >= 0)
-			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
 		if (asprintf(&bufs[nb], "PRIORITY=%d", level) >= 0)
-			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
 		if (error != 0 && asprintf(&bufs[nb], "ERRNO=%d", abs(error)) >= 0)
-			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
 		if (file && asprintf(&bufs[nb], "CODE_FILE=%s", file) >= 0)
-			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
 		if (file && asprintf(&bufs[nb], "CODE_LINE=%d", line) >= 0)
-			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
 		if (func && asprintf(&bufs[nb], "CODE_FUNC=%s", func) >= 0)
-			iov[n++] = (struct iovec){ bufs[nb], strlen(bufs[nb]) }, nb++;
+			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
 		for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
-			iov[n++] = (struct iovec){ (void *) fields[i], strlen(fields[i]) };
+			iov[n++] = (struct iovec){(void *) fields[i], strlen(fields[i])};
 		if (sd_journal_sendv(iov, (int) n) >= 0) {
 			while (nb > 0)
 				free(bufs[--nb]);
@@ -129,8 +129,8 @@ static int log_dispatch(int level, int error, const char *const *fields, const c
 	return 0;
 }
 
-static int log_formatv(int level, int error, const char *const *fields, const char *file,
-		       int line, const char *func, const char *fmt, va_list ap)
+static int log_formatv(int level, int error, const char *const *fields, const char *file, int line,
+		       const char *func, const char *fmt, va_list ap)
 {
 	char buf[2048];
 	int saved = errno;

@@ -16,12 +16,12 @@
 
 /* Returns the old value and resets the variable, so a cleanup handler
  * leaves the object alone once ownership moved on. */
-#define TAKE_GENERIC(var, type, nullvalue)                                                         \
-	({                                                                                         \
-		type *_pvar_ = &(var);                                                             \
-		type _var_ = *_pvar_;                                                              \
-		*_pvar_ = (nullvalue);                                                             \
-		_var_;                                                                             \
+#define TAKE_GENERIC(var, type, nullvalue) \
+	({                                 \
+		type *_pvar_ = &(var);     \
+		type _var_ = *_pvar_;      \
+		*_pvar_ = (nullvalue);     \
+		_var_;                     \
 	})
 #define TAKE_PTR(p) TAKE_GENERIC((p), typeof(p), NULL)
 #define TAKE_FD(fd) TAKE_GENERIC((fd), int, -EBADF)
@@ -51,10 +51,10 @@ static inline void closep(int *fd)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* -errno from a libc-style call that returns -1 and sets errno. */
-#define RET_NERRNO(expr)                                                                           \
-	({                                                                                         \
-		typeof(expr) _r_ = (expr);                                                         \
-		_r_ < 0 ? -errno : _r_;                                                            \
+#define RET_NERRNO(expr)                   \
+	({                                 \
+		typeof(expr) _r_ = (expr); \
+		_r_ < 0 ? -errno : _r_;    \
 	})
 
 /* errno as a negative value, never 0 (some callers leave errno unset). */

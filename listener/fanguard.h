@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* libfanguard: answers fanotify permission events within a deadline, and is
+ * never blocked by a FUSE daemon that depends on it.
+ *
+ * Every call returns >= 0 or -errno. The library never exits, never touches
+ * signal handlers (its threads run with all signals blocked), keeps no
+ * globals, and logs only through the callback in fanguard_options.
+ *
+ * Lifecycle: fanguard_new() -> fanguard_watch()... -> fanguard_start() ->
+ * ... -> fanguard_stop() -> fanguard_free(). Watches may also be added after
+ * start. Needs CAP_SYS_ADMIN (fanotify permission events). */
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fanguard; /* opaque */
+
+enum fanguard_verdict {
+	FANGUARD_ALLOW = 1,
+	FANGUARD_DENY = 2,
+};
+
+/* The domains a watched mount can belong to (see fanguard_watch()). */
+enum fanguard_mount_class {
+	FANGUARD_MOUNT_LOCAL = 0,
+	FANGUARD_MOUNT_FUSE = 1,    /* FUSE, or backed by FUSE (overlay over FUSE, bind) */
+	FANGUARD_MOUNT_NETWORK = 2, /* nfs, cifs, ...: handled like local, own deadline */
+	_FANGUARD_MOUNT_CLASS_MAX = 3,
+};
+
+/* Why an event got its verdict. */
+enum fanguard_reason {
+	FANGUARD_REASON_SCANNED = 0, /* a scanner looked at the content */
+	FANGUARD_REASON_SELF,	     /* the listener's own access */
+	FANGUARD_REASON_NOT_REGULAR, /* FIFO, device, socket, directory: never read */
+	FANGUARD_REASON_EXCLUDED,    /* excluded path or subject */
+	FANGUARD_REASON_TOO_LARGE,   /* over max_scan_bytes: default verdict */
+	FANGUARD_REASON_DEADLINE,    /* the deadline passed: default verdict */
+	FANGUARD_REASON_QUEUE_FULL,  /* the domain's queue was full: default verdict */
+	FANGUARD_REASON_ERROR,	     /* scanner or I/O error: default verdict */
+	FANGUARD_REASON_SHUTDOWN,    /* answered while stopping: default verdict */
+	FANGUARD_REASON_NO_SCANNER,  /* nothing to scan for (e.g. empty denylist) */
+	_FANGUARD_REASON_MAX,
+};
+
+/* The event mask bits a listener can ask for. */
+#define FANGUARD_EVENT_OPEN (1u << 0)	/* FAN_OPEN_PERM */
+#define FANGUARD_EVENT_EXEC (1u << 1)	/* FAN_OPEN_EXEC_PERM */
+#define FANGUARD_EVENT_ACCESS (1u << 2) /* FAN_ACCESS_PERM (every read: costly) */
+
+/* One answered event, handed to the verdict callback from the library's log
+ * thread, after the answer was written. Strings are valid during the call. */
+struct fanguard_verdict_info {
+	uint32_t size; /* sizeof(struct fanguard_verdict_info) */
+	enum fanguard_verdict verdict;
+	enum fanguard_reason reason;
+	enum fanguard_mount_class mount_class;
+	pid_t pid;	       /* subject (thread group id) */
+	uint64_t mask;	       /* fanotify event mask */
+	uint64_t latency_usec; /* receipt to answer */
+	const char *path;      /* best effort, may be "?" */
+	const char *scanner;   /* who decided, e.g. "sha256", or "" */
+	const char *detail;    /* e.g. the matching hash, or "" */
+};
+
+typedef void (*fanguard_log_fn)(void *userdata, int priority /* LOG_ERR.. */, const char *msg);
+typedef void (*fanguard_verdict_fn)(void *userdata, const struct fanguard_verdict_info *info);
+
+/* Per mount class settings. Zero fields take the defaults in brackets. */
+struct fanguard_class_options {
+	uint32_t deadline_ms;	/* [local 5000, fuse 1500, network 3000] */
+	int default_verdict;	/* [FANGUARD_ALLOW] used on deadline/error/shutdown */
+	uint32_t n_workers;	/* [local: CPUs (>= 2); fuse/network: 2 per mount] */
+	uint32_t max_abandoned; /* [16] workers stuck in I/O replaced, at most this many */
+	uint32_t queue_len;	/* [local 4096, others 1024] beyond: default verdict */
+};
+
+struct fanguard_options {
+	uint32_t size;	 /* sizeof(struct fanguard_options) */
+	uint32_t events; /* FANGUARD_EVENT_* [OPEN | EXEC] */
+	struct fanguard_class_options cls[_FANGUARD_MOUNT_CLASS_MAX];
+	uint64_t max_scan_bytes;	/* [256 MiB] larger files get the default verdict */
+	int deny_errno;			/* [EPERM] via FAN_DENY_ERRNO where the kernel allows */
+	fanguard_log_fn log_fn;		/* [none] called from the log thread only */
+	fanguard_verdict_fn verdict_fn; /* [none] called from the log thread only */
+	void *userdata;
+	int log_max_priority;	/* [LOG_INFO] messages above are dropped early */
+	uint32_t log_queue_len; /* [8192] messages; overflow is counted, not blocking */
+};
+
+/** Create a listener; nothing is marked, no thread runs yet.
+ * @param opts copied; NULL for defaults
+ * @param ret  set on success; release with fanguard_free()
+ * @return 0, -EINVAL for bad options, -ENOMEM */
+int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret);
+
+/** Stop (if running) and release everything. NULL-safe; returns NULL. */
+struct fanguard *fanguard_free(struct fanguard *fg);
+
+/* fanguard_watch() flags */
+#define FANGUARD_WATCH_FILESYSTEM (1u << 0) /* mark the whole filesystem, not just the mount */
+
+/** Watch the mount that holds path (or its filesystem). The mount is
+ * classified from the mount table (never from st_dev): local mounts share
+ * one fanotify group; each FUSE-backed mount gets its own group, readers,
+ * queue, workers and deadline, so that a FUSE daemon's accesses to its local
+ * backing files are always served by threads that never wait on FUSE.
+ * @return 0, -ENOENT, -EPERM, -EINVAL (pseudo filesystem), -EEXIST if already watched */
+int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
+
+/** Never scan files under this absolute path prefix (answered at receipt). */
+int fanguard_exclude_path(struct fanguard *fg, const char *prefix);
+
+/** Never scan accesses by this process (answered at receipt). Use for the
+ * processes a deployment trusts, e.g. a backup agent. */
+int fanguard_exclude_pid(struct fanguard *fg, pid_t pid);
+
+/** Deny files whose SHA-256 is in this list (binary, 32 bytes each). */
+int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size_t n);
+
+/** Load a denylist: one lowercase or uppercase hex SHA-256 per line, optionally
+ * followed by whitespace and a name; '#' starts a comment; blank lines ignored.
+ * @return the number of hashes added, -EBADMSG on a bad line (*ret_line set) */
+int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line);
+
+/** Start the readers, workers and deadline keepers. */
+int fanguard_start(struct fanguard *fg);
+
+/** Stop: remove marks, answer every event we hold with the default verdict,
+ * close the groups (the kernel then allows whatever it still queues), join
+ * the threads that can be joined within timeout_ms and abandon the rest (a
+ * thread stuck in a FUSE request cannot be cancelled).
+ * @return 0, or -ETIMEDOUT if some thread was abandoned */
+int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms);
+
+struct fanguard_stats {
+	uint32_t size;		  /* set by the caller: sizeof(struct fanguard_stats) */
+	uint64_t events_read;	  /* permission events received */
+	uint64_t events_answered; /* answers written (always == read once idle) */
+	uint64_t allowed, denied;
+	uint64_t by_reason[_FANGUARD_REASON_MAX];
+	uint64_t response_errors;   /* write() of an answer failed */
+	uint64_t workers_abandoned; /* stuck in I/O past the deadline */
+	uint64_t workers_replaced;
+	uint64_t log_dropped; /* log messages dropped on overflow */
+	uint64_t bytes_scanned;
+	uint64_t pending;  /* read but not yet answered, now */
+	uint32_t n_groups; /* fanotify groups (domains) */
+	uint32_t n_watches;
+};
+
+/** Snapshot of the counters. stats->size must be set. */
+int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *stats);
+
+const char *fanguard_reason_to_string(enum fanguard_reason r);
+const char *fanguard_mount_class_to_string(enum fanguard_mount_class c);
+
+#ifdef __cplusplus
+}
+#endif

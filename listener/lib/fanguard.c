@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The public API of libfanguard: options, watches, exclusions, denylist,
+ * start/stop, statistics. No globals, no exit, no signal handlers; logs
+ * only through the caller's callback (logq.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+#include "fanguard-internal.h"
+#include "fd-util.h"
+#include "macro.h"
+#include "mounts.h"
+
+static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_MAX] = {
+	[FANGUARD_MOUNT_LOCAL] = {.deadline_ms = 5000,
+				  .default_verdict = FANGUARD_ALLOW,
+				  .n_workers = 0,
+				  .max_abandoned = 16,
+				  .queue_len = 4096},
+	[FANGUARD_MOUNT_FUSE] = {.deadline_ms = 1500,
+				 .default_verdict = FANGUARD_ALLOW,
+				 .n_workers = 2,
+				 .max_abandoned = 16,
+				 .queue_len = 1024},
+	[FANGUARD_MOUNT_NETWORK] = {.deadline_ms = 3000,
+				    .default_verdict = FANGUARD_ALLOW,
+				    .n_workers = 2,
+				    .max_abandoned = 16,
+				    .queue_len = 1024},
+};
+
+const char *fanguard_reason_to_string(enum fanguard_reason r)
+{
+	static const char *const s[_FANGUARD_REASON_MAX] = {
+		[FANGUARD_REASON_SCANNED] = "scanned",
+		[FANGUARD_REASON_SELF] = "self",
+		[FANGUARD_REASON_NOT_REGULAR] = "not-regular",
+		[FANGUARD_REASON_EXCLUDED] = "excluded",
+		[FANGUARD_REASON_TOO_LARGE] = "too-large",
+		[FANGUARD_REASON_DEADLINE] = "deadline",
+		[FANGUARD_REASON_QUEUE_FULL] = "queue-full",
+		[FANGUARD_REASON_ERROR] = "error",
+		[FANGUARD_REASON_SHUTDOWN] = "shutdown",
+		[FANGUARD_REASON_NO_SCANNER] = "no-scanner",
+	};
+
+	return (unsigned) r < _FANGUARD_REASON_MAX && s[r] ? s[r] : "?";
+}
+
+const char *fanguard_mount_class_to_string(enum fanguard_mount_class c)
+{
+	static const char *const s[_FANGUARD_MOUNT_CLASS_MAX] = {
+		[FANGUARD_MOUNT_LOCAL] = "local",
+		[FANGUARD_MOUNT_FUSE] = "fuse",
+		[FANGUARD_MOUNT_NETWORK] = "network",
+	};
+
+	return (unsigned) c < _FANGUARD_MOUNT_CLASS_MAX ? s[c] : "?";
+}
+
+int fg_thread_start(pthread_t *ret, const char *name, void *(*fn)(void *), void *arg, bool detached)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int r;
+
+	/* The embedding program's signal handlers must never run on our
+	 * threads, and a signal must never interrupt our syscalls. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&attr);
+	if (detached)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = -pthread_create(ret, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		(void) pthread_setname_np(*ret, name);
+	return r;
+}
+
+static void fg_destroy(struct fanguard *fg)
+{
+	struct domain *d;
+
+	logq_stop(fg->logq);
+	while ((d = fg->domains)) {
+		fg->domains = d->next;
+		domain_free(d);
+	}
+	for (size_t i = 0; i < fg->n_excluded_paths; i++)
+		free(fg->excluded_paths[i]);
+	free(fg->excluded_paths);
+	free(fg->excluded_pids);
+	hashset_done(&fg->deny);
+	logq_free(fg->logq);
+	pthread_rwlock_destroy(&fg->cfg_lock);
+	pthread_mutex_destroy(&fg->lock);
+	free(fg);
+}
+
+void fg_ref(struct fanguard *fg)
+{
+	atomic_fetch_add(&fg->refs, 1);
+}
+
+void fg_unref(struct fanguard *fg)
+{
+	if (atomic_fetch_sub(&fg->refs, 1) == 1)
+		fg_destroy(fg);
+}
+
+static int options_fill(const struct fanguard_options *in, struct fanguard_options *o)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof(*o));
+	if (in) {
+		/* Older callers pass a shorter struct: take what they know. */
+		if (in->size < offsetof(struct fanguard_options, cls) || in->size > 4096)
+			return -EINVAL;
+		memcpy(o, in, in->size < sizeof(*o) ? in->size : sizeof(*o));
+		if (in->size > sizeof(*o)) {
+			/* A newer caller: its extra fields must be zero. */
+			for (size_t i = sizeof(*o); i < in->size; i++)
+				if (((const uint8_t *) in)[i] != 0)
+					return -E2BIG;
+		}
+	}
+	o->size = sizeof(*o);
+	if (o->events == 0)
+		o->events = FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC;
+	if (o->events & ~(FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC | FANGUARD_EVENT_ACCESS))
+		return -EINVAL;
+	for (int c = 0; c < _FANGUARD_MOUNT_CLASS_MAX; c++) {
+		struct fanguard_class_options *co = &o->cls[c];
+		const struct fanguard_class_options *def = &class_defaults[c];
+
+		if (co->deadline_ms == 0)
+			co->deadline_ms = def->deadline_ms;
+		if (co->deadline_ms > 3600 * 1000)
+			return -EINVAL;
+		if (co->default_verdict == 0)
+			co->default_verdict = def->default_verdict;
+		if (co->default_verdict != FANGUARD_ALLOW && co->default_verdict != FANGUARD_DENY)
+			return -EINVAL;
+		if (co->n_workers == 0)
+			co->n_workers =
+				def->n_workers ? def->n_workers : (unsigned) (ncpu < 2 ? 2 : ncpu);
+		if (co->n_workers > 1024)
+			return -EINVAL;
+		if (co->max_abandoned == 0)
+			co->max_abandoned = def->max_abandoned;
+		if (co->queue_len == 0)
+			co->queue_len = def->queue_len;
+		if (co->queue_len > (1u << 24))
+			return -EINVAL;
+	}
+	if (o->max_scan_bytes == 0)
+		o->max_scan_bytes = 256ULL << 20;
+	if (o->deny_errno == 0)
+		o->deny_errno = EPERM;
+	if (o->deny_errno < 0 || o->deny_errno > 255)
+		return -EINVAL;
+	if (o->log_max_priority == 0)
+		o->log_max_priority = LOG_INFO;
+	if (o->log_queue_len == 0)
+		o->log_queue_len = 8192;
+	return 0;
+}
+
+int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
+{
+	struct fanguard *fg;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	fg = calloc(1, sizeof(*fg));
+	if (!fg)
+		return -ENOMEM;
+	r = options_fill(opts, &fg->opts);
+	if (r < 0) {
+		free(fg);
+		return r;
+	}
+	fg->self_pid = getpid();
+	atomic_store(&fg->refs, 1);
+	pthread_mutex_init(&fg->lock, NULL);
+	pthread_rwlock_init(&fg->cfg_lock, NULL);
+	r = logq_new(fg, fg->opts.log_queue_len, &fg->logq);
+	if (r < 0) {
+		fg_destroy(fg);
+		return r;
+	}
+	*ret = fg;
+	return 0;
+}
+
+struct fanguard *fanguard_free(struct fanguard *fg)
+{
+	if (!fg)
+		return NULL;
+	(void) fanguard_stop(fg, 2000);
+	fg_unref(fg);
+	return NULL;
+}
+
+static struct domain *domain_find(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t key)
+{
+	for (struct domain *d = fg->domains; d; d = d->next)
+		if (d->cls == cls && (cls == FANGUARD_MOUNT_LOCAL || d->fuse_mnt_id == key))
+			return d;
+	return NULL;
+}
+
+int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct mount_table *table = NULL;
+	const struct mount_entry *me;
+	enum fanguard_mount_class cls;
+	struct domain *d;
+	char label[48];
+	uint64_t key;
+	int r;
+
+	if (!fg || !path || (flags & ~FANGUARD_WATCH_FILESYSTEM))
+		return -EINVAL;
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = fd_mount_entry(fd, &table, &me);
+	if (r < 0)
+		return r;
+	switch (me->class) {
+	case MOUNT_CLASS_LOCAL:
+		cls = FANGUARD_MOUNT_LOCAL;
+		break;
+	case MOUNT_CLASS_FUSE:
+	case MOUNT_CLASS_FUSE_BACKED:
+		cls = FANGUARD_MOUNT_FUSE;
+		break;
+	case MOUNT_CLASS_NETWORK:
+		cls = FANGUARD_MOUNT_NETWORK;
+		break;
+	default:
+		fg_log(fg, LOG_ERR, "'%s' is on a pseudo filesystem (%s): not watching it", path,
+		       me->fstype);
+		mount_table_free(table);
+		return -EINVAL;
+	}
+	/* Local mounts share a group; each FUSE-backed or network mount has its
+	 * own, keyed by its mount id. */
+	key = cls == FANGUARD_MOUNT_LOCAL ? 0 : me->mnt_id;
+	if (cls == FANGUARD_MOUNT_LOCAL)
+		(void) snprintf(label, sizeof(label), "local");
+	else
+		(void) snprintf(label, sizeof(label), "%s/%llu",
+				fanguard_mount_class_to_string(cls),
+				(unsigned long long) me->mnt_id);
+	fg_log(fg, LOG_INFO, "watching '%s': mount %llu '%s' (%s) is %s: %s", path,
+	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
+	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
+	mount_table_free(table);
+
+	pthread_mutex_lock(&fg->lock);
+	if (fg->stopped) {
+		r = -ESHUTDOWN;
+		goto out;
+	}
+	d = domain_find(fg, cls, key);
+	if (!d) {
+		r = domain_new(fg, cls, key, label, &d);
+		if (r < 0)
+			goto out;
+		if (fg->started) {
+			r = domain_start(d);
+			if (r < 0) {
+				(void) domain_stop(d, deadline_after(USEC_PER_SEC));
+				domain_free(d);
+				goto out;
+			}
+		}
+		d->next = fg->domains;
+		fg->domains = d;
+		fg->n_domains++;
+	}
+	r = domain_mark(d, fd, flags);
+	if (r >= 0)
+		fg->n_watches++;
+out:
+	pthread_mutex_unlock(&fg->lock);
+	return r;
+}
+
+int fanguard_exclude_path(struct fanguard *fg, const char *prefix)
+{
+	char *copy, **n;
+
+	if (!fg || !prefix || prefix[0] != '/')
+		return -EINVAL;
+	copy = strdup(prefix);
+	if (!copy)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	n = realloc(fg->excluded_paths, (fg->n_excluded_paths + 1) * sizeof(*n));
+	if (!n) {
+		pthread_rwlock_unlock(&fg->cfg_lock);
+		free(copy);
+		return -ENOMEM;
+	}
+	n[fg->n_excluded_paths++] = copy;
+	fg->excluded_paths = n;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	return 0;
+}
+
+int fanguard_exclude_pid(struct fanguard *fg, pid_t pid)
+{
+	pid_t *n;
+
+	if (!fg || pid <= 0)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	n = realloc(fg->excluded_pids, (fg->n_excluded_pids + 1) * sizeof(*n));
+	if (!n) {
+		pthread_rwlock_unlock(&fg->cfg_lock);
+		return -ENOMEM;
+	}
+	n[fg->n_excluded_pids++] = pid;
+	fg->excluded_pids = n;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	return 0;
+}
+
+int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size_t n)
+{
+	int r;
+
+	if (!fg || (n > 0 && !digests))
+		return -EINVAL;
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	r = hashset_add(&fg->deny, digests, n);
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	return r;
+}
+
+int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ uint8_t(*digests)[32] = NULL;
+	size_t n = 0, cap = 0;
+	unsigned lineno = 0;
+	char *line, *save = NULL;
+	int r;
+
+	if (!fg || !path)
+		return -EINVAL;
+	r = read_full_file(path, 256u << 20, &text, NULL);
+	if (r < 0)
+		return r;
+	for (char *p = text; p; p = save) {
+		uint8_t dg[32];
+
+		line = p;
+		save = strchr(p, '\n');
+		if (save)
+			*save++ = '\0';
+		lineno++;
+		r = denylist_parse_line(line, dg);
+		if (r < 0) {
+			if (ret_line)
+				*ret_line = lineno;
+			return r;
+		}
+		if (r == 0)
+			continue;
+		if (n == cap) {
+			void *np = realloc(digests, (cap ? cap * 2 : 64) * 32);
+
+			if (!np)
+				return -ENOMEM;
+			digests = np;
+			cap = cap ? cap * 2 : 64;
+		}
+		memcpy(digests[n++], dg, 32);
+	}
+	r = fanguard_deny_sha256(fg, (const uint8_t(*)[32]) digests, n);
+	return r < 0 ? r : (int) n;
+}
+
+int fanguard_start(struct fanguard *fg)
+{
+	int r = 0;
+
+	if (!fg)
+		return -EINVAL;
+	pthread_mutex_lock(&fg->lock);
+	if (fg->stopped) {
+		r = -ESHUTDOWN;
+		goto out;
+	}
+	if (fg->started)
+		goto out;
+	r = logq_start(fg->logq);
+	if (r < 0)
+		goto out;
+	for (struct domain *d = fg->domains; d; d = d->next) {
+		r = domain_start(d);
+		if (r < 0)
+			goto out;
+	}
+	fg->started = true;
+out:
+	pthread_mutex_unlock(&fg->lock);
+	return r;
+}
+
+int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
+{
+	usec_t deadline = deadline_after((usec_t) timeout_ms * USEC_PER_MSEC);
+	bool all = true;
+
+	if (!fg)
+		return -EINVAL;
+	pthread_mutex_lock(&fg->lock);
+	if (fg->stopped) {
+		pthread_mutex_unlock(&fg->lock);
+		return 0;
+	}
+	fg->stopped = true;
+	pthread_mutex_unlock(&fg->lock);
+	/* Domains can no longer be added: walk them without the lock, so a
+	 * stuck domain's wait does not hold it. */
+	for (struct domain *d = fg->domains; d; d = d->next)
+		all = domain_stop(d, deadline) && all;
+	logq_stop(fg->logq);
+	return all ? 0 : -ETIMEDOUT;
+}
+
+int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *st)
+{
+	struct fanguard_stats s = {0};
+	size_t size;
+
+	if (!fg || !st || st->size < offsetof(struct fanguard_stats, events_answered))
+		return -EINVAL;
+	size = st->size < sizeof(s) ? st->size : sizeof(s);
+	pthread_mutex_lock(&fg->lock);
+	for (struct domain *d = fg->domains; d; d = d->next) {
+		struct domain_stats *ds = &d->stats;
+
+		s.events_read += atomic_load(&ds->read);
+		s.events_answered += atomic_load(&ds->answered);
+		s.allowed += atomic_load(&ds->allowed);
+		s.denied += atomic_load(&ds->denied);
+		s.response_errors += atomic_load(&ds->response_errors);
+		s.workers_abandoned += atomic_load(&ds->abandoned);
+		s.workers_replaced += atomic_load(&ds->replaced);
+		s.bytes_scanned += atomic_load(&ds->bytes_scanned);
+		for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
+			s.by_reason[i] += atomic_load(&ds->by_reason[i]);
+		pthread_mutex_lock(&d->lock);
+		s.pending += d->n_inflight;
+		pthread_mutex_unlock(&d->lock);
+	}
+	s.n_groups = fg->n_domains;
+	s.n_watches = fg->n_watches;
+	pthread_mutex_unlock(&fg->lock);
+	s.log_dropped = logq_dropped(fg->logq);
+	s.size = (uint32_t) size;
+	memcpy(st, &s, size);
+	return 0;
+}

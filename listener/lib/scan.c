@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The built-in scanner: a SHA-256 denylist. Content is read through the
+ * event fd (FMODE_NONOTIFY: our reads raise no events), in chunks, with the
+ * event's deadline checked between them. A read stuck in a FUSE daemon
+ * cannot be interrupted; the keeper answers at the deadline and abandons
+ * this worker (domain.c). Runs on a worker thread: never logs synchronously. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include "fanguard-internal.h"
+
+static int digest_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+int hashset_add(struct hashset *h, const uint8_t (*digests)[32], size_t n)
+{
+	size_t w;
+
+	if (n == 0)
+		return 0;
+	if (h->n + n > h->cap) {
+		size_t cap = h->cap ? h->cap : 64;
+		void *p;
+
+		while (cap < h->n + n)
+			cap *= 2;
+		p = realloc(h->digests, cap * 32);
+		if (!p)
+			return -ENOMEM;
+		h->digests = p;
+		h->cap = cap;
+	}
+	memcpy(h->digests[h->n], digests, n * 32);
+	h->n += n;
+	qsort(h->digests, h->n, 32, digest_cmp);
+	/* Drop duplicates. */
+	w = 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (w == 0 || memcmp(h->digests[w - 1], h->digests[i], 32) != 0)
+			memmove(h->digests[w++], h->digests[i], 32);
+	h->n = w;
+	return 0;
+}
+
+bool hashset_contains(const struct hashset *h, const uint8_t digest[32])
+{
+	return h->n > 0 && bsearch(digest, h->digests, h->n, 32, digest_cmp) != NULL;
+}
+
+void hashset_done(struct hashset *h)
+{
+	free(h->digests);
+	*h = (struct hashset){0};
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int denylist_parse_line(const char *line, uint8_t ret[32])
+{
+	const char *p = line;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '\n' || *p == '#' || *p == '\r')
+		return 0;
+	for (int i = 0; i < 32; i++) {
+		int hi = unhex(p[2 * i]), lo = hi < 0 ? -1 : unhex(p[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EBADMSG;
+		ret[i] = (uint8_t) (hi << 4 | lo);
+	}
+	p += 64;
+	/* A digest is followed by the end, whitespace (then a name, as in
+	 * sha256sum output) or a comment. */
+	if (*p != '\0' && *p != '\n' && *p != '\r' && *p != ' ' && *p != '\t' && *p != '#')
+		return -EBADMSG;
+	return 1;
+}
+
+bool scan_needed(struct fanguard *fg)
+{
+	return fg->deny.n > 0;
+}
+
+static void to_hex(const uint8_t *d, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void scan_event(struct domain *d, struct fg_event *ev, uint8_t *buf, size_t buflen)
+{
+	struct fanguard *fg = d->fg;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t digest[32];
+	unsigned int dlen = 0;
+	uint64_t off = 0;
+	bool hit;
+
+	ev->scanner = "sha256";
+	ev->verdict = d->default_verdict;
+	ev->detail[0] = '\0';
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		ev->reason = FANGUARD_REASON_ERROR;
+		(void) snprintf(ev->detail, sizeof(ev->detail), "libcrypto: cannot init sha256");
+		EVP_MD_CTX_free(ctx);
+		return;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (deadline_passed(ev->deadline_usec)) {
+			ev->reason = FANGUARD_REASON_DEADLINE;
+			goto out;
+		}
+		n = pread(ev->fd, buf, buflen, (off_t) off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ev->reason = FANGUARD_REASON_ERROR;
+			(void) snprintf(ev->detail, sizeof(ev->detail), "read: %s",
+					strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		off += (uint64_t) n;
+		if (off > fg->opts.max_scan_bytes) {
+			/* It grew past the limit while we read. */
+			ev->reason = FANGUARD_REASON_TOO_LARGE;
+			goto out;
+		}
+		if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1) {
+			ev->reason = FANGUARD_REASON_ERROR;
+			goto out;
+		}
+	}
+	if (EVP_DigestFinal_ex(ctx, digest, &dlen) != 1 || dlen != 32) {
+		ev->reason = FANGUARD_REASON_ERROR;
+		goto out;
+	}
+	atomic_fetch_add_explicit(&d->stats.bytes_scanned, off, memory_order_relaxed);
+	pthread_rwlock_rdlock(&fg->cfg_lock);
+	hit = hashset_contains(&fg->deny, digest);
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	ev->reason = FANGUARD_REASON_SCANNED;
+	ev->verdict = hit ? FANGUARD_DENY : FANGUARD_ALLOW;
+	if (hit)
+		to_hex(digest, 32, ev->detail);
+out:
+	EVP_MD_CTX_free(ctx);
+}

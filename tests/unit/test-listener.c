@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for libfanguard internals that need no kernel: the queue, the
+ * denylist parser and set, option validation and the public API's border
+ * checks. Unprivileged: no fanotify group is created here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "fanguard-internal.h"
+
+static void test_queue_fifo_full_close(void **state)
+{
+	struct queue q;
+	struct fg_event ev[3], *out;
+
+	(void) state;
+	assert_int_equal(queue_init(&q, 2), 0);
+	assert_int_equal(queue_push(&q, &ev[0]), 0);
+	assert_int_equal(queue_push(&q, &ev[1]), 0);
+	/* Full: push must fail at once, never block the reader. */
+	assert_int_equal(queue_push(&q, &ev[2]), -ENOBUFS);
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &ev[0]);
+	assert_int_equal(queue_push(&q, &ev[2]), 0);
+	queue_close(&q);
+	assert_int_equal(queue_push(&q, &ev[0]), -ESHUTDOWN);
+	/* Closed queues still hand out what they hold, then report shutdown. */
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &ev[1]);
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &ev[2]);
+	assert_int_equal(queue_pop(&q, &out), -ESHUTDOWN);
+	queue_done(&q);
+}
+
+static void test_denylist_lines(void **state)
+{
+	uint8_t d[32];
+	const char *hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	char line[256];
+
+	(void) state;
+	assert_int_equal(denylist_parse_line("", d), 0);
+	assert_int_equal(denylist_parse_line("   # comment", d), 0);
+	assert_int_equal(denylist_parse_line("\r", d), 0);
+	assert_int_equal(denylist_parse_line(hex, d), 1);
+	assert_int_equal(d[0], 0xe3);
+	assert_int_equal(d[31], 0x55);
+	/* sha256sum output: digest, two spaces, name. */
+	snprintf(line, sizeof(line), "%s  /bin/evil", hex);
+	assert_int_equal(denylist_parse_line(line, d), 1);
+	snprintf(line, sizeof(line), "  %s#note", hex);
+	assert_int_equal(denylist_parse_line(line, d), 1);
+	/* Upper case works. */
+	assert_int_equal(
+		denylist_parse_line(
+			"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", d),
+		1);
+	/* Too short, too long, not hex. */
+	assert_int_equal(denylist_parse_line("e3b0c442", d), -EBADMSG);
+	snprintf(line, sizeof(line), "%s0", hex);
+	assert_int_equal(denylist_parse_line(line, d), -EBADMSG);
+	snprintf(line, sizeof(line), "%s", hex);
+	line[10] = 'g';
+	assert_int_equal(denylist_parse_line(line, d), -EBADMSG);
+}
+
+static void test_hashset(void **state)
+{
+	struct hashset h = {0};
+	uint8_t d[5][32];
+
+	(void) state;
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < 5; i++)
+		d[i][0] = (uint8_t) (5 - i);
+	assert_false(hashset_contains(&h, d[0]));
+	assert_int_equal(hashset_add(&h, (const uint8_t(*)[32]) d, 3), 0);
+	assert_true(hashset_contains(&h, d[0]));
+	assert_true(hashset_contains(&h, d[2]));
+	assert_false(hashset_contains(&h, d[3]));
+	/* Duplicates collapse. */
+	assert_int_equal(hashset_add(&h, (const uint8_t(*)[32]) d, 5), 0);
+	assert_int_equal(h.n, 5);
+	assert_true(hashset_contains(&h, d[4]));
+	hashset_done(&h);
+	assert_false(hashset_contains(&h, d[4]));
+}
+
+static void test_options_border(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard *fg = NULL;
+
+	(void) state;
+	assert_int_equal(fanguard_new(NULL, NULL), -EINVAL);
+	o.events = 1u << 7;
+	assert_int_equal(fanguard_new(&o, &fg), -EINVAL);
+	o.events = 0;
+	o.cls[FANGUARD_MOUNT_FUSE].default_verdict = 7;
+	assert_int_equal(fanguard_new(&o, &fg), -EINVAL);
+	o.cls[FANGUARD_MOUNT_FUSE].default_verdict = FANGUARD_DENY;
+	o.size = 3; /* shorter than any version of the struct */
+	assert_int_equal(fanguard_new(&o, &fg), -EINVAL);
+	assert_null(fg);
+	o.size = sizeof(o);
+	assert_int_equal(fanguard_new(&o, &fg), 0);
+	assert_non_null(fg);
+	/* Defaults filled in, caller's choices kept. */
+	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_LOCAL].deadline_ms, 5000);
+	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_FUSE].deadline_ms, 1500);
+	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_FUSE].default_verdict, FANGUARD_DENY);
+	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_LOCAL].default_verdict, FANGUARD_ALLOW);
+	assert_true(fg->opts.cls[FANGUARD_MOUNT_LOCAL].n_workers >= 2);
+	assert_int_equal(fg->opts.deny_errno, EPERM);
+	assert_int_equal(fanguard_exclude_path(fg, "relative"), -EINVAL);
+	assert_int_equal(fanguard_exclude_path(fg, "/srv/backup"), 0);
+	assert_int_equal(fanguard_exclude_pid(fg, 0), -EINVAL);
+	assert_int_equal(fanguard_watch(fg, NULL, 0), -EINVAL);
+	assert_int_equal(fanguard_watch(fg, "/", 1u << 9), -EINVAL);
+	assert_null(fanguard_free(fg));
+	assert_null(fanguard_free(NULL));
+}
+
+static void test_denylist_file(void **state)
+{
+	char path[] = "/tmp/fg-unit-deny.XXXXXX";
+	const char *text =
+		"# test list\n"
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  empty\n"
+		"\n"
+		"not-a-digest\n";
+	struct fanguard *fg = NULL;
+	unsigned line = 0;
+	int fd;
+
+	(void) state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+	close(fd);
+	assert_int_equal(fanguard_new(NULL, &fg), 0);
+	assert_int_equal(fanguard_deny_sha256_file(fg, path, &line), -EBADMSG);
+	assert_int_equal(line, 4);
+	/* A bad file adds nothing. */
+	assert_int_equal(fg->deny.n, 0);
+	text = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n";
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+	close(fd);
+	assert_int_equal(fanguard_deny_sha256_file(fg, path, &line), 1);
+	assert_true(scan_needed(fg));
+	assert_int_equal(fanguard_deny_sha256_file(fg, "/nonexistent/x", NULL), -ENOENT);
+	unlink(path);
+	fanguard_free(fg);
+}
+
+static void test_strings(void **state)
+{
+	(void) state;
+	assert_string_equal(fanguard_reason_to_string(FANGUARD_REASON_DEADLINE), "deadline");
+	assert_string_equal(fanguard_reason_to_string(FANGUARD_REASON_NO_SCANNER), "no-scanner");
+	assert_string_equal(fanguard_reason_to_string(99), "?");
+	assert_string_equal(fanguard_mount_class_to_string(FANGUARD_MOUNT_FUSE), "fuse");
+	assert_string_equal(fanguard_mount_class_to_string(99), "?");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_fifo_full_close),
+		cmocka_unit_test(test_denylist_lines),
+		cmocka_unit_test(test_hashset),
+		cmocka_unit_test(test_options_border),
+		cmocka_unit_test(test_denylist_file),
+		cmocka_unit_test(test_strings),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
