@@ -9,7 +9,11 @@
  *
  * Lifecycle: fanguard_new() -> fanguard_watch()... -> fanguard_start() ->
  * ... -> fanguard_stop() -> fanguard_free(). Watches may also be added after
- * start. Needs CAP_SYS_ADMIN (fanotify permission events). */
+ * start. Needs CAP_SYS_ADMIN (fanotify permission events).
+ *
+ * Every event in flight holds a file descriptor, and the kernel denies an
+ * event whose fd it cannot create (EMFILE): raise RLIMIT_NOFILE well above
+ * the queue lengths before starting. */
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -149,8 +153,11 @@ struct fanguard_stats {
 	uint64_t workers_replaced;
 	uint64_t log_dropped; /* log messages dropped on overflow */
 	uint64_t bytes_scanned;
-	uint64_t pending;  /* read but not yet answered, now */
-	uint32_t n_groups; /* fanotify groups (domains) */
+	uint64_t pending;	     /* read but not yet answered, now */
+	uint64_t kernel_open_errors; /* events whose file the kernel could not open inside
+				       read(); the kernel denied those itself */
+	uint64_t readers_added;	     /* started because every reader was stuck in a FUSE open */
+	uint32_t n_groups;	     /* fanotify groups (domains) */
 	uint32_t n_watches;
 };
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -302,12 +303,14 @@ static void write_stats(struct fanguard *fg)
 		"events_read %llu\nevents_answered %llu\nallowed %llu\ndenied %llu\n"
 		"pending %llu\nresponse_errors %llu\nworkers_abandoned %llu\n"
 		"workers_replaced %llu\nlog_dropped %llu\nbytes_scanned %llu\n"
+		"kernel_open_errors %llu\nreaders_added %llu\n"
 		"groups %u\nwatches %u\n",
 		(unsigned long long) s.events_read, (unsigned long long) s.events_answered,
 		(unsigned long long) s.allowed, (unsigned long long) s.denied,
 		(unsigned long long) s.pending, (unsigned long long) s.response_errors,
 		(unsigned long long) s.workers_abandoned, (unsigned long long) s.workers_replaced,
 		(unsigned long long) s.log_dropped, (unsigned long long) s.bytes_scanned,
+		(unsigned long long) s.kernel_open_errors, (unsigned long long) s.readers_added,
 		s.n_groups, s.n_watches);
 	for (int i = 0; i < _FANGUARD_REASON_MAX && n < sizeof(buf); i++) {
 		char key[32];
@@ -407,6 +410,7 @@ static int run(struct fanguard *fg)
 int main(int argc, char **argv)
 {
 	struct fanguard *fg = NULL;
+	struct rlimit rl;
 	sigset_t mask;
 	int r, rr;
 
@@ -424,6 +428,14 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	/* Every event in flight holds an fd, and the kernel denies an event
+	 * whose fd it cannot create: take every fd the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
+	}
 
 	arg_opts.log_fn = on_log;
 	arg_opts.verdict_fn = on_verdict;

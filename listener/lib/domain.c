@@ -529,9 +529,15 @@ static void *reader_main(void *userdata)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue; /* another reader took it */
-			/* ENOENT/EACCES/...: the kernel failed to open an event's
-			 * fd and has already answered it; keep going. */
-			fg_log(fg, LOG_WARNING, "%s: read from fanotify group failed: %m", d->name);
+			/* The kernel could not open the file of the event it
+			 * dequeued (create_fd(): a FUSE daemon refused or failed
+			 * the open, EMFILE, ...). It answered that event itself,
+			 * with a deny: measured here, the opener gets EPERM. */
+			atomic_fetch_add_explicit(&d->stats.open_errors, 1, memory_order_relaxed);
+			fg_log(fg, errno == EMFILE || errno == ENFILE ? LOG_ERR : LOG_INFO,
+			       "%s: the kernel could not open an event's file (%m); it denied that "
+			       "event",
+			       d->name);
 			continue;
 		}
 		for (m = (struct fanotify_event_metadata *) buf; FAN_EVENT_OK(m, n);
@@ -549,7 +555,7 @@ static void *reader_main(void *userdata)
 		/* Readers added while others were stuck leave once they are
 		 * no longer needed. */
 		pthread_mutex_lock(&d->lock);
-		surplus = d->n_active_readers > 1 && rd->id != 0;
+		surplus = rd->extra && d->n_active_readers > d->base_readers;
 		if (surplus)
 			d->n_active_readers--;
 		pthread_mutex_unlock(&d->lock);
@@ -578,7 +584,7 @@ out:
 }
 
 /* Called with d->lock held. */
-static int reader_spawn(struct domain *d, unsigned id)
+static int reader_spawn(struct domain *d, unsigned id, bool extra)
 {
 	struct reader *rd = calloc(1, sizeof(*rd));
 	char name[16];
@@ -588,6 +594,7 @@ static int reader_spawn(struct domain *d, unsigned id)
 		return -ENOMEM;
 	rd->d = d;
 	rd->id = id;
+	rd->extra = extra;
 	atomic_store(&rd->state, READER_POLLING);
 	atomic_store(&rd->state_since, now_usec());
 	(void) snprintf(name, sizeof(name), "fg-read/%u", id);
@@ -610,7 +617,7 @@ static int reader_spawn(struct domain *d, unsigned id)
  * other files of the mount still flow. */
 static void readers_check_locked(struct domain *d)
 {
-	static _Atomic unsigned next_id = 1;
+	static _Atomic unsigned next_id = 100;
 	usec_t now = now_usec();
 	unsigned stuck = 0, n = 0;
 
@@ -627,7 +634,7 @@ static void readers_check_locked(struct domain *d)
 	}
 	if (n == 0 || stuck < n || d->n_active_readers >= d->max_readers)
 		return;
-	if (reader_spawn(d, atomic_fetch_add(&next_id, 1)) >= 0) {
+	if (reader_spawn(d, atomic_fetch_add(&next_id, 1), /* extra= */ true) >= 0) {
 		atomic_fetch_add_explicit(&d->stats.readers_added, 1, memory_order_relaxed);
 		fg_log(d->fg, LOG_NOTICE, "%s: %u readers waiting on the FUSE daemon, added one",
 		       d->name, stuck);
@@ -648,7 +655,7 @@ static void *keeper_main(void *userdata)
 		while (d->inflight_head && d->inflight_head->deadline_usec <= now)
 			expire_locked(d, d->inflight_head, FANGUARD_REASON_DEADLINE);
 		next = d->inflight_head ? d->inflight_head->deadline_usec : USEC_INFINITY;
-		if (d->max_readers > 1) {
+		if (d->max_readers > d->base_readers) {
 			readers_check_locked(d);
 			if (next > now + READER_STUCK_USEC / 2)
 				next = now + READER_STUCK_USEC / 2;
@@ -687,9 +694,11 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t fuse
 	d->default_verdict = co->default_verdict;
 	d->n_workers = co->n_workers;
 	d->max_abandoned = co->max_abandoned;
-	/* The local group never holds a file whose open waits on FUSE, so a
-	 * fixed pair of readers is enough; the others grow while stuck. */
-	d->max_readers = cls == FANGUARD_MOUNT_LOCAL ? 2 : 16;
+	/* The local group never holds a file whose open waits on FUSE: two
+	 * readers that read many events at a time. Groups that can hold FUSE
+	 * files start with one and grow while every reader is stuck. */
+	d->base_readers = d->one_event_per_read ? 1 : 2;
+	d->max_readers = d->one_event_per_read ? 16 : d->base_readers;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_rwlock_init(&d->fan_fd_lock, NULL);
 	pthread_condattr_init(&ca);
@@ -734,8 +743,8 @@ int domain_start(struct domain *d)
 		if (r < 0)
 			goto out;
 	}
-	for (unsigned i = 0; i < (d->cls == FANGUARD_MOUNT_LOCAL ? 2u : 1u); i++) {
-		r = reader_spawn(d, i);
+	for (unsigned i = 0; i < d->base_readers; i++) {
+		r = reader_spawn(d, i, /* extra= */ false);
 		if (r < 0)
 			goto out;
 	}
@@ -752,10 +761,14 @@ out:
 int domain_mark(struct domain *d, int path_fd, uint32_t flags)
 {
 	unsigned int how = FAN_MARK_ADD;
+	char proc[64];
 
 	how |= (flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT;
-	/* dirfd + NULL path: mark exactly the object we opened and classified. */
-	if (fanotify_mark(d->fan_fd, how, fan_mask_for(d->fg), path_fd, NULL) < 0)
+	/* Mark exactly the object we opened and classified, not whatever the
+	 * path names by now. fanotify_mark(dirfd, NULL) rejects O_PATH fds
+	 * (EBADF: it uses fdget()), so go through the fd's magic link. */
+	(void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
+	if (fanotify_mark(d->fan_fd, how, fan_mask_for(d->fg), AT_FDCWD, proc) < 0)
 		return -errno;
 	return 0;
 }

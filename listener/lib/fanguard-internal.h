@@ -77,6 +77,7 @@ struct reader {
 	pthread_t thread;
 	unsigned id;
 	_Atomic int state; /* enum reader_state */
+	bool extra;	   /* added while the others were stuck; leaves when done */
 	_Atomic usec_t state_since;
 	struct reader *next; /* protected by d->lock */
 };
@@ -84,7 +85,7 @@ struct reader {
 struct domain_stats {
 	_Atomic uint64_t read, answered, allowed, denied, response_errors;
 	_Atomic uint64_t by_reason[_FANGUARD_REASON_MAX];
-	_Atomic uint64_t abandoned, replaced, bytes_scanned, readers_added;
+	_Atomic uint64_t abandoned, replaced, bytes_scanned, readers_added, open_errors;
 };
 
 struct domain {
@@ -98,7 +99,7 @@ struct domain {
 	bool one_event_per_read; /* any group that can hold FUSE files (DESIGN §1) */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
-	unsigned n_workers, max_abandoned, max_readers;
+	unsigned n_workers, max_abandoned, base_readers, max_readers;
 
 	struct queue queue;
 

@@ -464,6 +464,8 @@ int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *st)
 		s.workers_abandoned += atomic_load(&ds->abandoned);
 		s.workers_replaced += atomic_load(&ds->replaced);
 		s.bytes_scanned += atomic_load(&ds->bytes_scanned);
+		s.kernel_open_errors += atomic_load(&ds->open_errors);
+		s.readers_added += atomic_load(&ds->readers_added);
 		for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
 			s.by_reason[i] += atomic_load(&ds->by_reason[i]);
 		pthread_mutex_lock(&d->lock);
