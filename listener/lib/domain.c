@@ -488,6 +488,34 @@ static void reader_handle(struct domain *d, const struct fanotify_event_metadata
 	}
 }
 
+/* Called with d->lock held: how many readers have been inside read() for a
+ * while, i.e. wait on a FUSE daemon to open a file; sets *ret_alive. */
+static unsigned readers_stuck_count_locked(struct domain *d, unsigned *ret_alive)
+{
+	usec_t now = now_usec();
+	unsigned stuck = 0, alive = 0;
+
+	for (struct reader *rd = d->readers; rd; rd = rd->next) {
+		int s = atomic_load_explicit(&rd->state, memory_order_acquire);
+
+		if (s == READER_EXITED)
+			continue;
+		alive++;
+		if (s == READER_READING &&
+		    now - atomic_load_explicit(&rd->state_since, memory_order_relaxed) >=
+			    READER_STUCK_USEC)
+			stuck++;
+	}
+	if (ret_alive)
+		*ret_alive = alive;
+	return stuck;
+}
+
+static unsigned readers_stuck_locked(struct domain *d)
+{
+	return readers_stuck_count_locked(d, NULL);
+}
+
 static void reader_set_state(struct reader *rd, enum reader_state s)
 {
 	atomic_store_explicit(&rd->state_since, now_usec(), memory_order_relaxed);
@@ -555,7 +583,8 @@ static void *reader_main(void *userdata)
 		/* Readers added while others were stuck leave once they are
 		 * no longer needed. */
 		pthread_mutex_lock(&d->lock);
-		surplus = rd->extra && d->n_active_readers > d->base_readers;
+		surplus = rd->extra && d->n_active_readers > d->base_readers &&
+			  readers_stuck_locked(d) == 0;
 		if (surplus)
 			d->n_active_readers--;
 		pthread_mutex_unlock(&d->lock);
@@ -618,20 +647,8 @@ static int reader_spawn(struct domain *d, unsigned id, bool extra)
 static void readers_check_locked(struct domain *d)
 {
 	static _Atomic unsigned next_id = 100;
-	usec_t now = now_usec();
-	unsigned stuck = 0, n = 0;
+	unsigned n, stuck = readers_stuck_count_locked(d, &n);
 
-	for (struct reader *rd = d->readers; rd; rd = rd->next) {
-		int s = atomic_load_explicit(&rd->state, memory_order_acquire);
-
-		if (s == READER_EXITED)
-			continue;
-		n++;
-		if (s == READER_READING &&
-		    now - atomic_load_explicit(&rd->state_since, memory_order_relaxed) >=
-			    READER_STUCK_USEC)
-			stuck++;
-	}
 	if (n == 0 || stuck < n || d->n_active_readers >= d->max_readers)
 		return;
 	if (reader_spawn(d, atomic_fetch_add(&next_id, 1), /* extra= */ true) >= 0) {
@@ -792,15 +809,14 @@ static bool wait_threads_locked(struct domain *d, usec_t deadline)
 	return true;
 }
 
-bool domain_stop(struct domain *d, usec_t deadline)
+void domain_stop_begin(struct domain *d)
 {
 	uint64_t one = 1;
-	bool all_exited;
 
 	pthread_mutex_lock(&d->lock);
 	if (!d->started || d->stopping) {
 		pthread_mutex_unlock(&d->lock);
-		return true;
+		return;
 	}
 	d->stopping = true;
 	pthread_cond_broadcast(&d->keeper_cond);
@@ -824,7 +840,15 @@ bool domain_stop(struct domain *d, usec_t deadline)
 		expire_locked(d, d->inflight_head, FANGUARD_REASON_SHUTDOWN);
 	pthread_mutex_unlock(&d->lock);
 	queue_close(&d->queue);
+}
 
+bool domain_stop_finish(struct domain *d, usec_t deadline)
+{
+	bool all_exited;
+	unsigned left;
+
+	if (d->fan_fd < 0)
+		return true;
 	/* Readers leave at once unless stuck in a FUSE open inside read().
 	 * Wait for them before closing the group, so no reader ever reads a
 	 * reused fd number; one that stays stuck holds the group open (and so
@@ -833,6 +857,7 @@ bool domain_stop(struct domain *d, usec_t deadline)
 	 * still queued in the kernel. */
 	pthread_mutex_lock(&d->lock);
 	all_exited = wait_threads_locked(d, deadline);
+	left = d->n_running_threads;
 	pthread_mutex_unlock(&d->lock);
 
 	pthread_rwlock_wrlock(&d->fan_fd_lock);
@@ -840,7 +865,7 @@ bool domain_stop(struct domain *d, usec_t deadline)
 	pthread_rwlock_unlock(&d->fan_fd_lock);
 	if (!all_exited)
 		fg_log(d->fg, LOG_ERR, "%s: %u threads stuck in I/O at stop; abandoned", d->name,
-		       d->n_running_threads);
+		       left);
 	return all_exited;
 }
 

@@ -163,8 +163,12 @@ int fg_thread_start(pthread_t *ret, const char *name, void *(*fn)(void *), void 
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t fuse_mnt_id,
 	       const char *label, struct domain **ret);
 int domain_start(struct domain *d);
-/* Answers everything held, closes the group; true if every thread exited. */
-bool domain_stop(struct domain *d, usec_t deadline);
+/* Stops taking events and answers everything held (never blocks on I/O). */
+void domain_stop_begin(struct domain *d);
+/* Waits for the threads until deadline, then closes the group; true if every
+ * thread exited. Call after domain_stop_begin() on every domain, so the
+ * waits overlap. */
+bool domain_stop_finish(struct domain *d, usec_t deadline);
 void domain_free(struct domain *d);
 int domain_mark(struct domain *d, int path_fd, uint32_t flags);
 uint64_t fan_mask_for(const struct fanguard *fg);

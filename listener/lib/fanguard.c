@@ -282,7 +282,8 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 		if (fg->started) {
 			r = domain_start(d);
 			if (r < 0) {
-				(void) domain_stop(d, deadline_after(USEC_PER_SEC));
+				domain_stop_begin(d);
+				(void) domain_stop_finish(d, deadline_after(USEC_PER_SEC));
 				domain_free(d);
 				goto out;
 			}
@@ -439,7 +440,9 @@ int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
 	/* Domains can no longer be added: walk them without the lock, so a
 	 * stuck domain's wait does not hold it. */
 	for (struct domain *d = fg->domains; d; d = d->next)
-		all = domain_stop(d, deadline) && all;
+		domain_stop_begin(d);
+	for (struct domain *d = fg->domains; d; d = d->next)
+		all = domain_stop_finish(d, deadline) && all;
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;
 }
