@@ -2,6 +2,7 @@
 /* Program logging to stderr or journald. Thread-safe (one write per line);
  * not for the permission path of the library (see listener/lib/logq.c). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,19 +57,21 @@ int log_level_from_string(const char *s)
 /* JOURNAL_STREAM=dev:ino names the journal's stream if it is our stderr. */
 static int stderr_is_journal(void)
 {
-	static int cached = -1;
+	static _Atomic int cached = -1;
 	const char *e;
 	unsigned long long dev, ino;
 	struct stat st;
+	int v = atomic_load_explicit(&cached, memory_order_relaxed);
 
-	if (cached >= 0)
-		return cached;
-	cached = 0;
+	if (v >= 0)
+		return v;
+	v = 0;
 	e = getenv("JOURNAL_STREAM");
 	if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
 	    (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino)
-		cached = 1;
-	return cached;
+		v = 1;
+	atomic_store_explicit(&cached, v, memory_order_relaxed);
+	return v;
 }
 
 static void write_stderr(int level, const char *msg)

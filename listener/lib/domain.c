@@ -209,16 +209,12 @@ static void expire_locked(struct domain *d, struct fg_event *ev, enum fanguard_r
 {
 	ev->answered = true;
 	inflight_remove(d, ev);
-	ev->verdict = d->default_verdict;
-	ev->reason = why;
-	ev->scanner = NULL;
-	ev->detail[0] = '\0';
-	if (fan_respond(d, ev->fd, ev->verdict) >= 0)
-		count_answer(d, ev->verdict, why);
+	if (fan_respond(d, ev->fd, d->default_verdict) >= 0)
+		count_answer(d, d->default_verdict, why);
 	fg_log(d->fg, LOG_WARNING, "%s: %s for pid %d after %llu ms: answered %s", d->name,
 	       why == FANGUARD_REASON_DEADLINE ? "deadline passed" : "stopping", (int) ev->pid,
 	       (unsigned long long) ((now_usec() - ev->received_usec) / USEC_PER_MSEC),
-	       ev->verdict == FANGUARD_DENY ? "deny" : "allow");
+	       d->default_verdict == FANGUARD_DENY ? "deny" : "allow");
 	if (ev->worker && !ev->worker->abandoned) {
 		struct worker *w = ev->worker;
 
@@ -251,6 +247,7 @@ static void *worker_main(void *userdata)
 	bool counted = true; /* in d->n_active_workers */
 
 	for (;;) {
+		struct scan_result res;
 		struct fg_event *ev;
 		bool won, leave = false;
 
@@ -267,11 +264,11 @@ static void *worker_main(void *userdata)
 		pthread_mutex_unlock(&d->lock);
 
 		if (buf)
-			scan_event(d, ev, buf, SCAN_BUF_SIZE);
+			scan_event(d, ev, buf, SCAN_BUF_SIZE, &res);
 		else {
-			ev->verdict = d->default_verdict;
-			ev->reason = FANGUARD_REASON_ERROR;
-			(void) snprintf(ev->detail, sizeof(ev->detail), "out of memory");
+			res = (struct scan_result){.verdict = d->default_verdict,
+						   .reason = FANGUARD_REASON_ERROR,
+						   .detail = "out of memory"};
 		}
 
 		pthread_mutex_lock(&d->lock);
@@ -295,10 +292,10 @@ static void *worker_main(void *userdata)
 		pthread_mutex_unlock(&d->lock);
 
 		if (won) {
-			if (fan_respond(d, ev->fd, ev->verdict) >= 0)
-				count_answer(d, ev->verdict, ev->reason);
-			report_verdict(d, ev->fd, ev->pid, ev->mask, ev->received_usec, ev->verdict,
-				       ev->reason, ev->scanner, ev->detail);
+			if (fan_respond(d, ev->fd, res.verdict) >= 0)
+				count_answer(d, res.verdict, res.reason);
+			report_verdict(d, ev->fd, ev->pid, ev->mask, ev->received_usec, res.verdict,
+				       res.reason, res.scanner, res.detail);
 		}
 		event_release(ev);
 		if (leave)
@@ -532,7 +529,7 @@ static void *reader_main(void *userdata)
 
 	for (;;) {
 		struct pollfd p[2] = {
-			{.fd = d->fan_fd, .events = POLLIN},
+			{.fd = d->group_fd, .events = POLLIN},
 			{.fd = d->wake_fd, .events = POLLIN},
 		};
 		struct fanotify_event_metadata *m;
@@ -552,7 +549,7 @@ static void *reader_main(void *userdata)
 			continue;
 
 		reader_set_state(rd, READER_READING);
-		n = read(d->fan_fd, buf, len);
+		n = read(d->group_fd, buf, len);
 		reader_set_state(rd, READER_HANDLING);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -736,6 +733,7 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t fuse
 		r = -errno;
 		goto fail;
 	}
+	d->group_fd = d->fan_fd;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->wake_fd < 0) {
 		r = -errno;

@@ -37,8 +37,10 @@ struct fg_event {
 	bool answered;
 	struct worker *worker;	      /* scanning it now, or NULL */
 	struct fg_event *prev, *next; /* in domain->inflight while unanswered */
+};
 
-	/* written by whoever answered, read by the holder afterwards */
+/* What a scan concluded. Private to the worker until it wins the answer. */
+struct scan_result {
 	enum fanguard_verdict verdict;
 	enum fanguard_reason reason;
 	const char *scanner;
@@ -94,6 +96,10 @@ struct domain {
 	char name[48];	      /* "local", "fuse/53 (/mnt/x)" for thread names and logs */
 	uint64_t fuse_mnt_id; /* FUSE domains: the mount they hold */
 	int fan_fd;	      /* write-locked by stop to close it */
+	/* == fan_fd, never changed: readers poll and read it; by the time stop
+	 * closes the group they are gone, or stuck inside read() (which holds
+	 * the file). */
+	int group_fd;
 	pthread_rwlock_t fan_fd_lock;
 	int wake_fd;		 /* eventfd: wakes polling readers at stop */
 	bool one_event_per_read; /* any group that can hold FUSE files (DESIGN §1) */
@@ -174,8 +180,9 @@ int domain_mark(struct domain *d, int path_fd, uint32_t flags);
 uint64_t fan_mask_for(const struct fanguard *fg);
 
 /* scan.c */
-/* Scans ev's content until deadline; sets ev->verdict/reason/scanner/detail. */
-void scan_event(struct domain *d, struct fg_event *ev, uint8_t *buf, size_t buflen);
+/* Scans ev's content until its deadline. Reads only ev's immutable fields. */
+void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
+		struct scan_result *ret);
 bool scan_needed(struct fanguard *fg);
 int hashset_add(struct hashset *h, const uint8_t (*digests)[32], size_t n);
 bool hashset_contains(const struct hashset *h, const uint8_t digest[32]);

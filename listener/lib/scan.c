@@ -108,7 +108,8 @@ static void to_hex(const uint8_t *d, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-void scan_event(struct domain *d, struct fg_event *ev, uint8_t *buf, size_t buflen)
+void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
+		struct scan_result *res)
 {
 	struct fanguard *fg = d->fg;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -117,12 +118,12 @@ void scan_event(struct domain *d, struct fg_event *ev, uint8_t *buf, size_t bufl
 	uint64_t off = 0;
 	bool hit;
 
-	ev->scanner = "sha256";
-	ev->verdict = d->default_verdict;
-	ev->detail[0] = '\0';
+	res->scanner = "sha256";
+	res->verdict = d->default_verdict;
+	res->detail[0] = '\0';
 	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		ev->reason = FANGUARD_REASON_ERROR;
-		(void) snprintf(ev->detail, sizeof(ev->detail), "libcrypto: cannot init sha256");
+		res->reason = FANGUARD_REASON_ERROR;
+		(void) snprintf(res->detail, sizeof(res->detail), "libcrypto: cannot init sha256");
 		EVP_MD_CTX_free(ctx);
 		return;
 	}
@@ -130,15 +131,15 @@ void scan_event(struct domain *d, struct fg_event *ev, uint8_t *buf, size_t bufl
 		ssize_t n;
 
 		if (deadline_passed(ev->deadline_usec)) {
-			ev->reason = FANGUARD_REASON_DEADLINE;
+			res->reason = FANGUARD_REASON_DEADLINE;
 			goto out;
 		}
 		n = pread(ev->fd, buf, buflen, (off_t) off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			ev->reason = FANGUARD_REASON_ERROR;
-			(void) snprintf(ev->detail, sizeof(ev->detail), "read: %s",
+			res->reason = FANGUARD_REASON_ERROR;
+			(void) snprintf(res->detail, sizeof(res->detail), "read: %s",
 					strerror(errno));
 			goto out;
 		}
@@ -147,26 +148,26 @@ void scan_event(struct domain *d, struct fg_event *ev, uint8_t *buf, size_t bufl
 		off += (uint64_t) n;
 		if (off > fg->opts.max_scan_bytes) {
 			/* It grew past the limit while we read. */
-			ev->reason = FANGUARD_REASON_TOO_LARGE;
+			res->reason = FANGUARD_REASON_TOO_LARGE;
 			goto out;
 		}
 		if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1) {
-			ev->reason = FANGUARD_REASON_ERROR;
+			res->reason = FANGUARD_REASON_ERROR;
 			goto out;
 		}
 	}
 	if (EVP_DigestFinal_ex(ctx, digest, &dlen) != 1 || dlen != 32) {
-		ev->reason = FANGUARD_REASON_ERROR;
+		res->reason = FANGUARD_REASON_ERROR;
 		goto out;
 	}
 	atomic_fetch_add_explicit(&d->stats.bytes_scanned, off, memory_order_relaxed);
 	pthread_rwlock_rdlock(&fg->cfg_lock);
 	hit = hashset_contains(&fg->deny, digest);
 	pthread_rwlock_unlock(&fg->cfg_lock);
-	ev->reason = FANGUARD_REASON_SCANNED;
-	ev->verdict = hit ? FANGUARD_DENY : FANGUARD_ALLOW;
+	res->reason = FANGUARD_REASON_SCANNED;
+	res->verdict = hit ? FANGUARD_DENY : FANGUARD_ALLOW;
 	if (hit)
-		to_hex(digest, 32, ev->detail);
+		to_hex(digest, 32, res->detail);
 out:
 	EVP_MD_CTX_free(ctx);
 }
