@@ -54,6 +54,8 @@ static void help(void)
 	       "      --workers N             scanning threads for local mounts [CPUs]\n"
 	       "      --fuse-workers N        scanning threads per FUSE mount [2]\n"
 	       "      --max-scan-bytes N      larger files get the default verdict [256 MiB]\n"
+	       "      --queue-len N           events queued per group before the default\n"
+	       "                              verdict is given at once [local 4096, others 1024]\n"
 	       "  -x, --exclude PREFIX        never scan files under PREFIX (repeatable)\n"
 	       "      --access                also check reads (FAN_ACCESS_PERM): costly\n"
 	       "      --no-exec               do not check execs (FAN_OPEN_EXEC_PERM)\n"
@@ -102,6 +104,7 @@ enum {
 	ARG_WORKERS,
 	ARG_FUSE_WORKERS,
 	ARG_MAX_SCAN,
+	ARG_QUEUE_LEN,
 	ARG_ACCESS,
 	ARG_NO_EXEC,
 	ARG_PID_FILE,
@@ -123,6 +126,7 @@ static int parse_argv(int argc, char **argv)
 		{"workers", required_argument, NULL, ARG_WORKERS},
 		{"fuse-workers", required_argument, NULL, ARG_FUSE_WORKERS},
 		{"max-scan-bytes", required_argument, NULL, ARG_MAX_SCAN},
+		{"queue-len", required_argument, NULL, ARG_QUEUE_LEN},
 		{"exclude", required_argument, NULL, 'x'},
 		{"access", no_argument, NULL, ARG_ACCESS},
 		{"no-exec", no_argument, NULL, ARG_NO_EXEC},
@@ -197,6 +201,15 @@ static int parse_argv(int argc, char **argv)
 			if (r < 0)
 				return r;
 			o->max_scan_bytes = v;
+			break;
+		case ARG_QUEUE_LEN:
+			r = parse_uint(optarg, "queue length", 1u << 24, &v);
+			if (r < 0)
+				return r;
+			if (v == 0)
+				return log_error_errno(EINVAL, "A queue length must be > 0");
+			for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++)
+				o->cls[i].queue_len = (uint32_t) v;
 			break;
 		case ARG_ACCESS:
 			o->events |= FANGUARD_EVENT_ACCESS;

@@ -73,10 +73,9 @@ static int fan_respond(struct domain *d, int fd, enum fanguard_verdict v)
 
 	if (v == FANGUARD_DENY) {
 		resp.response = FAN_DENY;
-		/* EPERM is what plain FAN_DENY gives; ask for it explicitly only
-		 * when the caller wants another errno. */
-		if (fg->opts.deny_errno != EPERM && fg->opts.deny_errno > 0 &&
-		    !atomic_load_explicit(&fg->deny_errno_unsupported, memory_order_relaxed))
+		/* Ask for the errno explicitly where the kernel takes it (6.13+,
+		 * FAN_CLASS_PRE_CONTENT groups); plain FAN_DENY gives EPERM. */
+		if (!atomic_load_explicit(&fg->deny_errno_unsupported, memory_order_relaxed))
 			resp.response = FAN_DENY_ERRNO(fg->opts.deny_errno);
 	}
 	pthread_rwlock_rdlock(&d->fan_fd_lock);
@@ -97,7 +96,12 @@ static int fan_respond(struct domain *d, int fd, enum fanguard_verdict v)
 		    resp.response != FAN_ALLOW) {
 			/* FAN_DENY_ERRNO is EINVAL in a FAN_CLASS_CONTENT group and
 			 * before 6.13 (DESIGN.md §2): fall back to plain deny. */
-			atomic_store(&fg->deny_errno_unsupported, true);
+			if (!atomic_exchange(&fg->deny_errno_unsupported, true) &&
+			    fg->opts.deny_errno != EPERM)
+				fg_log(fg, LOG_WARNING,
+				       "this kernel or group class takes no FAN_DENY_ERRNO: denied "
+				       "opens fail with EPERM, not errno %d",
+				       fg->opts.deny_errno);
 			resp.response = FAN_DENY;
 			continue;
 		}
