@@ -13,7 +13,7 @@
 #include "macro.h"
 
 enum log_target {
-	LOG_TARGET_AUTO,    /* journal if stderr is connected to it, else stderr */
+	LOG_TARGET_AUTO, /* journal if stderr is connected to it, else stderr */
 	LOG_TARGET_STDERR,
 	LOG_TARGET_JOURNAL,
 };
@@ -34,7 +34,7 @@ int log_internalv(int level, int error, const char *file, int line, const char *
 int log_struct_internal(int level, int error, const char *const *fields, const char *fmt, ...)
 	_printf_(4, 5);
 
-#define log_full_errno(level, error, ...)                                                          \
+#define log_full_errno(level, error, ...) \
 	log_internal((level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)

@@ -16,26 +16,26 @@
 #include <stdint.h>
 
 enum mount_class {
-	MOUNT_CLASS_LOCAL,       /* a local filesystem (ext4, xfs, tmpfs, btrfs, ...) */
-	MOUNT_CLASS_FUSE,        /* fuse, fuse.*, fuseblk */
+	MOUNT_CLASS_LOCAL,	 /* a local filesystem (ext4, xfs, tmpfs, btrfs, ...) */
+	MOUNT_CLASS_FUSE,	 /* fuse, fuse.*, fuseblk */
 	MOUNT_CLASS_FUSE_BACKED, /* overlay with a FUSE-backed layer, or bind of part of a FUSE mount */
-	MOUNT_CLASS_NETWORK,     /* nfs, nfs4, cifs, smb3, 9p, ceph, ... */
-	MOUNT_CLASS_PSEUDO,      /* proc, sysfs, cgroup2, devpts, debugfs, ... */
+	MOUNT_CLASS_NETWORK,	 /* nfs, nfs4, cifs, smb3, 9p, ceph, ... */
+	MOUNT_CLASS_PSEUDO,	 /* proc, sysfs, cgroup2, devpts, debugfs, ... */
 	_MOUNT_CLASS_MAX,
 };
 
 struct mount_entry {
-	uint64_t mnt_id;     /* field 1 of mountinfo (the old, reusable id) */
-	uint64_t parent_id;  /* field 2 */
+	uint64_t mnt_id;	   /* field 1 of mountinfo (the old, reusable id) */
+	uint64_t parent_id;	   /* field 2 */
 	unsigned int major, minor; /* field 3; for FUSE, minor is the connection id
 				      under /sys/fs/fuse/connections */
-	char *root;          /* field 4, unescaped: the part of the fs this mount shows */
-	char *mount_point;   /* field 5, unescaped */
-	char *mount_opts;    /* field 6 */
-	char *optional;      /* optional fields joined by ' ' ("shared:1 master:2"), may be "" */
-	char *fstype;        /* after " - " */
-	char *source;        /* unescaped */
-	char *super_opts;    /* unescaped */
+	char *root;		   /* field 4, unescaped: the part of the fs this mount shows */
+	char *mount_point;	   /* field 5, unescaped */
+	char *mount_opts;	   /* field 6 */
+	char *optional;	  /* optional fields joined by ' ' ("shared:1 master:2"), may be "" */
+	char *fstype;	  /* after " - " */
+	char *source;	  /* unescaped */
+	char *super_opts; /* unescaped */
 
 	/* Set by mount_table_classify(). */
 	enum mount_class class;
@@ -44,6 +44,12 @@ struct mount_entry {
 	char *class_reason;
 	/* For FUSE and FUSE-backed: the mount id of the FUSE mount it depends on (0 if unknown). */
 	uint64_t fuse_mnt_id;
+
+	/* The super options as the kernel wrote them (octal escapes kept), or NULL in a table
+	 * not built by mount_table_parse(). Overlay writes a ',' inside a layer path as \054
+	 * (seq_show_option()), so only this form splits into options exactly: in super_opts a
+	 * "lowerdir+=/a,b" is ambiguous. */
+	char *super_opts_raw;
 };
 
 struct mount_table {
@@ -72,7 +78,7 @@ const struct mount_entry *mount_table_find_id(const struct mount_table *t, uint6
 const struct mount_entry *mount_table_find_path(const struct mount_table *t, const char *path);
 
 const char *mount_class_to_string(enum mount_class c); /* "local", "fuse", ... */
-bool mount_class_is_fuse(enum mount_class c);          /* FUSE or FUSE_BACKED */
+bool mount_class_is_fuse(enum mount_class c);	       /* FUSE or FUSE_BACKED */
 /* Classifies a bare fstype string: fuse/fuseblk/fuse.* -> FUSE, nfs -> NETWORK,... */
 enum mount_class fstype_class(const char *fstype);
 
@@ -80,7 +86,9 @@ enum mount_class fstype_class(const char *fstype);
  * ret_unique gets STATX_MNT_ID_UNIQUE when the kernel supports it, else 0. */
 int fd_mount_id(int fd, uint64_t *ret_mnt_id, uint64_t *ret_unique);
 /* Loads the table and finds the entry for fd. The copy in *ret_entry points
- * into *ret_table, which the caller frees. */
+ * into *ret_table, which the caller frees. -ENOENT when the fd's mount is not in
+ * this process's table (another namespace, a detached mount, or the private
+ * clone of a layer that overlay opens files through: DESIGN.md §2). */
 int fd_mount_entry(int fd, struct mount_table **ret_table, const struct mount_entry **ret_entry);
 
 #define FUSE_SUPER_MAGIC 0x65735546
