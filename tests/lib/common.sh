@@ -53,7 +53,7 @@ require_cmd() {
 require_fuse() {
 	[ -c /dev/fuse ] || modprobe fuse 2>/dev/null || true
 	[ -c /dev/fuse ] || notrun "no /dev/fuse"
-	[ -d /sys/fs/fuse/connections ] || mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null || true
+	# fusectl is mounted later, inside the test's private namespace.
 	[ -d /sys/fs/fuse/connections ] || notrun "no /sys/fs/fuse/connections"
 }
 
@@ -87,6 +87,11 @@ _fg_setup_state() {
 	trap _fg_exit EXIT
 	trap 'fail "interrupted"' INT TERM
 	_fg_start_watchdog
+	# Aborting a FUSE connection needs fusectl; mount it in our namespace
+	# if the host has not.
+	if ! mountpoint -q /sys/fs/fuse/connections 2>/dev/null; then
+		mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null || true
+	fi
 }
 
 # Commands run at exit, last registered first.
@@ -150,9 +155,13 @@ _fg_exit() {
 _fg_start_watchdog() {
 	local main=$$
 	(
-		trap - EXIT INT TERM
-		sleep "$FG_TEST_DEADLINE" &
-		wait $!
+		trap - EXIT INT
+		# The sleep must not hold the test's output open (meson waits
+		# for EOF), and must die with the watchdog.
+		sleep "$FG_TEST_DEADLINE" </dev/null >/dev/null 2>&1 &
+		sp=$!
+		trap 'kill $sp 2>/dev/null; exit 0' TERM
+		wait $sp
 		echo "FAIL: hard deadline of ${FG_TEST_DEADLINE}s passed; dumping and cleaning up" >&2
 		dump_stuck >&2 || true
 		_fg_cleanup
@@ -232,4 +241,163 @@ stop_fanguardd() {
 	fi
 	wait "$FANGUARDD_PID" 2>/dev/null || rc=$?
 	return $rc
+}
+
+# --- listener integration tests: bounded commands, fanguardd logs and stats ---
+
+# Milliseconds since the epoch, without a fork.
+now_ms() {
+	local t=${EPOCHREALTIME//[.,]/}
+	echo $((t / 1000))
+}
+
+# True once PID has exited: gone, or a zombie whose every thread has exited
+# (a thread stuck in a FUSE request keeps a process with a zombie leader
+# alive; waiting for it would block). Forks nothing: cheap to poll.
+pid_exited() {
+	local t line s
+	[ -d "/proc/$1" ] || return 0
+	for t in /proc/"$1"/task/*/stat; do
+		read -r line 2>/dev/null <"$t" || continue
+		s=${line##*) }
+		s=${s%% *}
+		case $s in
+		Z | X | "") ;;
+		*) return 1 ;;
+		esac
+	done
+	return 0
+}
+
+# Waits up to SECS (whole seconds) for PID to exit; polls every 10 ms.
+wait_pid_exited() {
+	local pid=$1 end t
+	t=${EPOCHREALTIME//[.,]/}
+	end=$((t + $2 * 1000000))
+	while ! pid_exited "$pid"; do
+		t=${EPOCHREALTIME//[.,]/}
+		[ "$t" -lt "$end" ] || return 1
+		sleep 0.01
+	done
+	return 0
+}
+
+# Forgets a PID we reaped, so that cleanup never kills a process that got
+# the number later (pid_max may be 32768).
+untrack_pid() {
+	sed -i "/^$1\$/d" "$FG_STATE/pids"
+}
+
+# Runs CMD in the background and waits up to SECS for it, never blocking on a
+# hung command (it stays tracked: killed at exit, after which its FUSE
+# connection is aborted). Returns CMD's status and sets RUN_MS; fails with
+# the stuck stacks if it did not finish.
+run_within() {
+	local t=$1 pid rc=0 t0
+	shift
+	t0=$(now_ms)
+	"$@" &
+	pid=$!
+	track_pid "$pid"
+	if ! wait_pid_exited "$pid" "$t"; then
+		dump_stuck "$pid" >&2 || true
+		fail "did not finish within ${t}s: $*"
+	fi
+	wait "$pid" || rc=$?
+	untrack_pid "$pid"
+	RUN_MS=$(($(now_ms) - t0))
+	return $rc
+}
+
+# Fails after printing the end of fanguardd's log (FANGUARDD_LOG) and the
+# stacks of fanguardd and of every process in D state.
+fail_with_log() {
+	if [ -n "${FANGUARDD_LOG:-}" ] && [ -e "$FANGUARDD_LOG" ]; then
+		echo "# --- last lines of $FANGUARDD_LOG:" >&2
+		tail -n 40 "$FANGUARDD_LOG" | sed 's/^/#   /' >&2
+	fi
+	if [ -n "${FANGUARDD_PID:-}" ] && [ -d "/proc/$FANGUARDD_PID" ]; then
+		local t
+		for t in /proc/"$FANGUARDD_PID"/task/*; do
+			echo "# --- fanguardd thread ${t##*/} ($(cat "$t/comm" 2>/dev/null))" \
+				"state $(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1)" >&2
+			head -8 "$t/stack" 2>/dev/null | sed 's/^/#   /' >&2 || true
+		done
+	fi
+	dump_stuck >&2 || true
+	fail "$@"
+}
+
+# Like start_fanguardd, with its stderr appended to LOG (kept as
+# FANGUARDD_LOG), and without waiting for a daemon that already exited.
+start_fanguardd_log() {
+	local log=$1 pidfile="$FG_STATE/fanguardd.$RANDOM.pid" end
+	shift
+	FANGUARDD_LOG=$log
+	start_bg "$FANGUARDD" --pid-file "$pidfile" "$@" 2>>"$log"
+	FANGUARDD_PID=$LAST_PID
+	end=$(($(now_ms) + 20000))
+	while [ "$(now_ms)" -lt $end ]; do
+		test -s "$pidfile" && return 0
+		pid_exited "$FANGUARDD_PID" && break
+		sleep 0.01
+	done
+	fail_with_log "fanguardd did not become ready: $FANGUARDD $*"
+}
+
+# Stops fanguardd (SIGTERM) and requires it gone within SECS (default 10);
+# returns its exit status and sets STOP_MS. Never blocks on a fanguardd that
+# cannot exit (a thread stuck in a FUSE request): fails with its stacks.
+stop_fanguardd_within() {
+	local t=${1:-10} rc=0 t0
+	t0=$(now_ms)
+	kill -TERM "$FANGUARDD_PID" 2>/dev/null || return 0
+	wait_pid_exited "$FANGUARDD_PID" "$t" ||
+		fail_with_log "fanguardd (pid $FANGUARDD_PID) did not exit within ${t}s of SIGTERM"
+	wait "$FANGUARDD_PID" 2>/dev/null || rc=$?
+	untrack_pid "$FANGUARDD_PID"
+	STOP_MS=$(($(now_ms) - t0))
+	return $rc
+}
+
+# Prints the value of KEY in a fanguardd stats file ("key value" lines).
+stats_get() {
+	awk -v k="$2" '$1 == k { v = $2; f = 1 } END { if (!f) exit 1; print v }' "$1" ||
+		fail "no '$2' in stats file $1"
+}
+
+# Makes the running fanguardd write its stats file (SIGUSR1) and waits for it.
+fanguardd_stats_now() {
+	local f=$1 before=none
+	[ -e "$f" ] && before=$(stat -c %i "$f")
+	kill -USR1 "$FANGUARDD_PID" 2>/dev/null || fail_with_log "fanguardd is gone"
+	wait_until 5 bash -c "[ -e '$f' ] && [ \"\$(stat -c %i '$f')\" != '$before' ]" ||
+		fail_with_log "fanguardd did not write $f within 5s of SIGUSR1"
+}
+
+# The invariant of a stopped listener: every event read was answered once,
+# none pending, no answer failed. Logs the counters as "# stats:" lines.
+assert_stats_balanced() {
+	local f=$1 rd an pe er
+	sed 's/^/# stats: /' "$f" >&2
+	rd=$(stats_get "$f" events_read)
+	an=$(stats_get "$f" events_answered)
+	pe=$(stats_get "$f" pending)
+	er=$(stats_get "$f" response_errors)
+	[ "$rd" = "$an" ] && [ "$pe" = 0 ] && [ "$er" = 0 ] ||
+		fail_with_log "stats $f: events_read=$rd events_answered=$an pending=$pe response_errors=$er"
+}
+
+# Runs fgcheck ARGS..., logs its output as "# " lines and keeps it in
+# FGCHECK_OUT; fails (with fanguardd's log) unless fgcheck exits 0.
+fgcheck_ok() {
+	local rc=0
+	FGCHECK_OUT=$("$FGCHECK" "$@") || rc=$?
+	printf '%s\n' "$FGCHECK_OUT" | sed 's/^/# /' >&2
+	[ $rc = 0 ] || fail_with_log "fgcheck $* (exit $rc)"
+}
+
+# Prints the value of KEY from fgcheck load's output (key=value words).
+load_get() {
+	printf '%s\n' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2; exit }'
 }
