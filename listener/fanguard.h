@@ -149,7 +149,7 @@ struct fanguard_stats {
 	uint64_t allowed, denied;
 	uint64_t by_reason[_FANGUARD_REASON_MAX];
 	uint64_t response_errors;   /* write() of an answer failed */
-	uint64_t workers_abandoned; /* stuck in I/O past the deadline */
+	uint64_t workers_abandoned; /* stuck in I/O past the deadline (not counting stop) */
 	uint64_t workers_replaced;
 	uint64_t log_dropped; /* log messages dropped on overflow */
 	uint64_t bytes_scanned;

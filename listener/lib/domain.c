@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include "fanguard-internal.h"
 #include "macro.h"
 
@@ -225,7 +226,8 @@ static void expire_locked(struct domain *d, struct fg_event *ev, enum fanguard_r
 		w->abandoned = true;
 		d->n_active_workers--;
 		d->n_stuck_workers++;
-		atomic_fetch_add_explicit(&d->stats.abandoned, 1, memory_order_relaxed);
+		if (why == FANGUARD_REASON_DEADLINE)
+			atomic_fetch_add_explicit(&d->stats.abandoned, 1, memory_order_relaxed);
 		if (!d->stopping && d->n_stuck_workers <= d->max_abandoned) {
 			if (worker_spawn(d) >= 0)
 				atomic_fetch_add_explicit(&d->stats.replaced, 1,
@@ -306,6 +308,10 @@ static void *worker_main(void *userdata)
 			break;
 	}
 
+	/* Free libcrypto's per-thread state now: the thread is detached, and
+	 * once it announces its exit the process may be gone before the
+	 * thread-exit handlers would run (LeakSanitizer saw that). */
+	OPENSSL_thread_stop();
 	pthread_mutex_lock(&d->lock);
 	for (struct worker **p = &d->workers; *p; p = &(*p)->next)
 		if (*p == w) {

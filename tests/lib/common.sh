@@ -170,10 +170,13 @@ _fg_start_watchdog() {
 	FG_WATCHDOG=$!
 }
 
-# Prints every process in D state (or any of the given PIDs) with its kernel stack.
+# Prints every process of this test's mount namespace in D state (or any of
+# the given PIDs) with its kernel stack; other tests' processes are not ours.
 dump_stuck() {
-	local p s
+	local p s ns
+	ns=$(readlink /proc/self/ns/mnt)
 	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] || [[ " $* " == *" ${p#/proc/} "* ]] || continue
 		s=$(awk '/^State:/ {print $2}' "$p/status" 2>/dev/null) || continue
 		if [ "$s" = D ] || [[ " $* " == *" ${p#/proc/} "* ]]; then
 			echo "--- pid ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)) state $s wchan $(cat "$p/wchan" 2>/dev/null)"
@@ -233,13 +236,14 @@ start_fanguardd() {
 }
 
 # Stops fanguardd with SIGTERM within $1 seconds (default 10) or fails.
+# "Stopped" means every thread exited: a zombie leader whose other threads
+# sit in a FUSE request is not stopped, and waiting for it would block.
 stop_fanguardd() {
 	local t=${1:-10} rc=0
 	kill -TERM "$FANGUARDD_PID" 2>/dev/null || return 0
-	if ! wait_until "$t" bash -c "! kill -0 $FANGUARDD_PID 2>/dev/null || grep -q '^State:.*Z' /proc/$FANGUARDD_PID/status"; then
-		fail "fanguardd did not stop within ${t}s after SIGTERM"
-	fi
+	wait_pid_exited "$FANGUARDD_PID" "$t" || fail "fanguardd did not stop within ${t}s after SIGTERM"
 	wait "$FANGUARDD_PID" 2>/dev/null || rc=$?
+	untrack_pid "$FANGUARDD_PID"
 	return $rc
 }
 
