@@ -104,17 +104,20 @@ track_pid() {
 	echo "$1" >>"$FG_STATE/pids"
 }
 
-# FUSE connection of a mount point we mounted (aborted at exit).
-track_fuse() {
-	local dev
-	dev=$(mountpoint -d "$1" 2>/dev/null) || return 0
-	echo "${dev#*:}" >>"$FG_STATE/fuse"
-}
-
+# The FUSE connection (device minor) of the mount at mount point $1, read
+# from the mount table: stat()ing the mount point would wait on a hung daemon.
 fuse_conn_of() {
 	local dev
-	dev=$(mountpoint -d "$1") || return 1
+	dev=$(awk -v m="$1" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+	[ -n "$dev" ] || return 1
 	echo "${dev#*:}"
+}
+
+# FUSE connection of a mount point we mounted (aborted at exit).
+track_fuse() {
+	local c
+	c=$(fuse_conn_of "$1") || return 0
+	echo "$c" >>"$FG_STATE/fuse"
 }
 
 abort_fuse() {
@@ -165,6 +168,7 @@ _fg_start_watchdog() {
 		echo "FAIL: hard deadline of ${FG_TEST_DEADLINE}s passed; dumping and cleaning up" >&2
 		dump_stuck >&2 || true
 		_fg_cleanup
+		rm -rf "$FG_STATE"
 		kill -KILL "$main" 2>/dev/null
 	) &
 	FG_WATCHDOG=$!
