@@ -5,6 +5,7 @@
  * cannot be interrupted; the keeper answers at the deadline and abandons
  * this worker (domain.c). Runs on a worker thread: never logs synchronously. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,21 @@ static void to_hex(const uint8_t *d, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* On FUSE (and network) files, read around the page cache. A buffered READ
+ * that the daemon never answers holds the page's lock, and the opener we
+ * answered at the deadline then blocks in its own open (FUSE invalidates
+ * the file's pages there, measured: wchan __folio_lock) until the daemon
+ * replies. Direct reads hold no page lock, and do not fill the cache with
+ * what only the scanner wanted. Best effort: a filesystem that refuses
+ * O_DIRECT is read buffered. */
+static void scan_fd_direct(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && !(fl & O_DIRECT))
+		(void) fcntl(fd, F_SETFL, fl | O_DIRECT);
+}
+
 void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
 		struct scan_result *res)
 {
@@ -127,6 +143,8 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 		EVP_MD_CTX_free(ctx);
 		return;
 	}
+	if (d->cls != FANGUARD_MOUNT_LOCAL)
+		scan_fd_direct(ev->fd);
 	for (;;) {
 		ssize_t n;
 
