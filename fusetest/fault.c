@@ -23,6 +23,7 @@
 #include "fusetest-internal.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "time-util.h"
 
 #define WAIT_SLICE_USEC (250 * USEC_PER_MSEC)
@@ -164,19 +165,6 @@ void faults_wake(struct faults *f)
 	pthread_mutex_lock(&f->lock);
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
-}
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
 }
 
 static char *strip(char *s)

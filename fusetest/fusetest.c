@@ -31,6 +31,7 @@
 #include "fd-util.h"
 #include "fusetest-internal.h"
 #include "log.h"
+#include "parse-util.h"
 #include "macro.h"
 
 #define READDIR_CHUNK (64u << 10)
@@ -107,20 +108,6 @@ static void help(void)
 	       "See fusetest(1).\n");
 }
 
-static int parse_uint(const char *s, const char *what, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
-		return log_error_errno(EINVAL, "Invalid %s '%s' (0..%llu)", what, s,
-				       (unsigned long long) max);
-	*ret = v;
-	return 0;
-}
-
 static int add_fuse_opt(const char *o)
 {
 	char *n;
@@ -169,19 +156,20 @@ static int parse_argv(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:sdfvh", options, NULL)) >= 0) {
 		switch (c) {
 		case ARG_DELAY:
-			r = parse_uint(optarg, "--delay-ms", 3600000, &v);
+			r = parse_uint_arg(optarg, "--delay-ms", 3600000, &v);
 			if (r < 0)
 				return r;
 			arg_faults.delay_ms = (unsigned) v;
 			break;
 		case ARG_SLOW_READ:
-			r = parse_uint(optarg, "--slow-read-ms", 3600000, &v);
+			r = parse_uint_arg(optarg, "--slow-read-ms", 3600000, &v);
 			if (r < 0)
 				return r;
 			arg_faults.slow_read_ms = (unsigned) v;
 			break;
 		case ARG_HANG_AFTER:
-			r = parse_uint(optarg, "--hang-after", UINT64_MAX, &arg_faults.hang_after);
+			r = parse_uint_arg(optarg, "--hang-after", UINT64_MAX,
+					   &arg_faults.hang_after);
 			if (r < 0)
 				return r;
 			break;
@@ -191,8 +179,8 @@ static int parse_argv(int argc, char **argv)
 			strcpy(arg_faults.hang_path, optarg);
 			break;
 		case ARG_CRASH_AFTER:
-			r = parse_uint(optarg, "--crash-after", UINT64_MAX,
-				       &arg_faults.crash_after);
+			r = parse_uint_arg(optarg, "--crash-after", UINT64_MAX,
+					   &arg_faults.crash_after);
 			if (r < 0)
 				return r;
 			break;
@@ -206,7 +194,7 @@ static int parse_argv(int argc, char **argv)
 			arg_server_pid_file = optarg;
 			break;
 		case ARG_THREADS:
-			r = parse_uint(optarg, "--threads", 100000, &v);
+			r = parse_uint_arg(optarg, "--threads", 100000, &v);
 			if (r < 0)
 				return r;
 			if (v == 0)
