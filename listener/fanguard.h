@@ -95,7 +95,22 @@ struct fanguard_options {
 	void *userdata;
 	int log_max_priority;	/* [LOG_INFO] messages above are dropped early */
 	uint32_t log_queue_len; /* [8192] messages; overflow is counted, not blocking */
+	/* [0] 1: never cache verdicts. By default a clean verdict on a local
+	 * file becomes an in-kernel ignore mark, cleared by the next write. */
+	uint32_t no_cache;
+	/* FUSE mounts served from this host whose backing files are watched:
+	 * BACKING: scan at the backing layer only (the daemon's own open of the
+	 * backing file is scanned, and denied, in the local group, which fails
+	 * the FUSE open; the FUSE group reads no content through the daemon);
+	 * THROUGH: also read content through the daemon. [DEFAULT: BACKING for
+	 * mounts found by fanguard_watch_tree(), THROUGH for mounts the caller
+	 * named in fanguard_watch()] */
+	uint32_t loopback_policy;
 };
+
+#define FANGUARD_LOOPBACK_DEFAULT 0
+#define FANGUARD_LOOPBACK_BACKING 1
+#define FANGUARD_LOOPBACK_THROUGH 2
 
 /** Create a listener; nothing is marked, no thread runs yet.
  * @param opts copied; NULL for defaults
@@ -159,13 +174,90 @@ struct fanguard_stats {
 	uint64_t readers_added;	     /* started because every reader was stuck in a FUSE open */
 	uint32_t n_groups;	     /* fanotify groups (domains) */
 	uint32_t n_watches;
+	uint64_t cache_marks_added;   /* clean verdicts now held by the kernel */
+	uint64_t cache_marks_revoked; /* removed again: the file changed during the scan */
+	uint64_t cache_marks_failed;  /* not added (fanotify_mark error, denylist changed) */
+	uint64_t cache_flushes;	      /* invalidations (denylist changes) */
 };
 
 /** Snapshot of the counters. stats->size must be set. */
 int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *stats);
 
+/** Replace the whole SHA-256 denylist with the digests in these files (format
+ * as in fanguard_deny_sha256_file()), atomically: events scanned before see
+ * the old list, after the new one; on any error nothing changes.
+ * @return the number of digests, -EBADMSG on a bad line (*ret_file is the
+ * index in paths, *ret_line the line), or another -errno (*ret_file set) */
+int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+				       size_t *ret_file, unsigned *ret_line);
+
+/** Replace every excluded path prefix (see fanguard_exclude_path()) at once. */
+int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n);
+
+/** Whether the listener still answers: 0 when every started domain has a live
+ * reader and no unanswered event is older than its deadline plus grace_ms
+ * (its keeper answers at the deadline); -ETIME if one is, -ESRCH if a domain
+ * lost its readers, -ESHUTDOWN once stopped. Cheap: for a service watchdog. */
+int fanguard_check_health(struct fanguard *fg, uint32_t grace_ms);
+
+/* One watch, as classified when it was added. Strings valid during the call. */
+struct fanguard_watch_info {
+	uint32_t size;				/* sizeof(struct fanguard_watch_info) */
+	const char *path;			/* as given to fanguard_watch() */
+	const char *mount_point;		/* of the mount holding it */
+	const char *fstype;			/* "tmpfs", "fuse.sshfs", ... */
+	const char *mount_class;		/* "local", "fuse", "fuse-backed", "network" */
+	const char *evidence;			/* why that class, e.g. "fstype fuse.sshfs" */
+	enum fanguard_mount_class domain_class; /* the kind of group answering it */
+	uint64_t mnt_id;
+	uint32_t flags; /* FANGUARD_WATCH_* */
+	/* FUSE mounts: served from this host (loopback) or not, and why: the
+	 * daemon holding /dev/fuse for its connection, its helpers, sources. */
+	int loopback;
+	const char *origin;	    /* "" for non-FUSE mounts */
+	int content_at_backing;	    /* scanned at the backing layer only */
+	int from_tree;		    /* found under a fanguard_watch_tree() path */
+	uint64_t group_events_read; /* events read by the group answering it */
+};
+
+typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);
+
+/** Calls fn for every watch, in the order added, under the listener's lock
+ * (fn must not call back into the library). Stops at fn's first < 0 return.
+ * @return 0, or fn's error */
+int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *userdata);
+
+/** Watch the mount holding path (as fanguard_watch()) and every mount below
+ * path, now and whenever one appears later: each new FUSE mount (sshfs,
+ * bindfs, fuse-overlayfs, an overlay over FUSE) gets its own group at once,
+ * without a restart; the group of a mount that goes away is released.
+ * Marking runs off the permission path with the class's deadline.
+ * @return 0, -ENOENT, -EINVAL, or as fanguard_watch() */
+int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags);
+
 const char *fanguard_reason_to_string(enum fanguard_reason r);
 const char *fanguard_mount_class_to_string(enum fanguard_mount_class c);
+
+/* Scanners. Every event is run through the SHA-256 denylist (when it has
+ * entries), then clamd, then YARA, in that order; any deny wins and stops
+ * the run; an engine that cannot decide in time (deadline, error, limit)
+ * makes the verdict the default. The verdict names the engine (info->scanner:
+ * "sha256", "clamd", "yara"). */
+
+/** Add a clamd endpoint; endpoints are tried in the order added until one
+ * answers. "/path" or "unix:/path": a local clamd, sent the event's fd
+ * (FILDES), and whose process (SO_PEERCRED) is excluded from scanning;
+ * "host:port" or "[v6]:port": a remote clamd, sent the content (INSTREAM).
+ * Names are resolved now, never on the permission path. Connections are
+ * kept open (IDSESSION) and every step is bounded by the event's deadline.
+ * @return 0, -EINVAL (bad address), -EADDRNOTAVAIL (cannot resolve), -E2BIG (> 8) */
+int fanguard_add_clamd(struct fanguard *fg, const char *address);
+
+/** Compile a YARA rules file and make it the rule set, atomically (scans in
+ * progress finish with the set they started with). Call again to reload.
+ * @return 0, -errno opening it, -EBADMSG if it does not compile (each error
+ * is logged through the log callback; the rules loaded before stay) */
+int fanguard_load_yara_rules(struct fanguard *fg, const char *path);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,7 @@ assert_own_mount "$s/fuse"
 
 say "start fanguardd watching both the tmpfs and the FUSE mount, with a one-line denylist"
 start_fanguardd --watch "$s" --watch "$s/fuse" --deny-hashes "$FG_STATE/deny.txt" \
+	--control-socket "$FG_STATE/control" \
 	--stats-file "$FG_STATE/stats" --fuse-deadline-ms 1000 2> >(sed -u 's/^/  [fanguardd] /' >&2)
 sleep 0.2
 
@@ -53,7 +54,12 @@ echo "  the workload took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 if timeout 20 cat "$s/fuse/eicar.com" 2>&1; then fail "eicar was not denied through FUSE"; fi
 echo "  (denied at the backing layer: the FUSE server's own open of the file was denied)"
 
-say "counters (SIGUSR1 writes the stats file)"
+CTL=$BUILD/listener/fanguardctl/fanguardctl
+say "fanguardctl: the daemon's state and its watches, over the control socket"
+run timeout 10 "$CTL" --socket "$FG_STATE/control" status
+run timeout 10 "$CTL" --socket "$FG_STATE/control" mounts
+
+say "counters (SIGUSR1 writes the stats file; fanguardctl stats gives the same as JSON)"
 kill -USR1 "$FANGUARDD_PID"
 wait_until 5 test -s "$FG_STATE/stats"
 sed 's/^/  /' "$FG_STATE/stats" | grep -Ev ' 0$'

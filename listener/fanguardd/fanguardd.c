@@ -16,11 +16,15 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "conffile.h"
 #include "config.h"
+#include "control.h"
 #include "fanguard.h"
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "sandbox.h"
+#include "time-util.h"
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -30,12 +34,25 @@
 static const char *arg_watch[MAX_ARGS];
 static bool arg_watch_fs[MAX_ARGS];
 static size_t arg_n_watch;
+static const char *arg_watch_tree[MAX_ARGS]; /* and every mount appearing below */
+static size_t arg_n_watch_tree;
 static const char *arg_exclude[MAX_ARGS];
 static size_t arg_n_exclude;
 static const char *arg_deny_hashes[MAX_ARGS];
 static size_t arg_n_deny_hashes;
+static const char *arg_clamd[MAX_ARGS]; /* socket paths and host:port, tried in order */
+static size_t arg_n_clamd;
+static const char *arg_yara_rules;
 static const char *arg_pid_file;
 static const char *arg_stats_file;
+/* Service settings (fanguard.conf(5) [Daemon]); see main() for the defaults. */
+static const char *arg_config;
+static const char *arg_control_socket;
+static int arg_seccomp = FG_SECCOMP_KILL;
+static bool arg_in_config; /* parse_argv() runs for one fanguard.conf key */
+/* Applied once at start: the library's log thread reads the level while a
+ * reload parses, so a reload only notes a change (see reload_apply()). */
+static int arg_log_level = LOG_INFO;
 static struct fanguard_options arg_opts = {.size = sizeof(struct fanguard_options)};
 
 static void help(void)
@@ -45,6 +62,10 @@ static void help(void)
 	       "whose SHA-256 is denylisted, within a deadline, never blocked by FUSE.\n\n"
 	       "  -w, --watch PATH            watch the mount holding PATH (repeatable)\n"
 	       "      --watch-fs PATH         watch the whole filesystem holding PATH\n"
+	       "      --watch-tree PATH       watch PATH's mount and every mount below it, also\n"
+	       "                              those mounted later (repeatable)\n"
+	       "      --scan-through-loopback read loopback FUSE mounts' content through the\n"
+	       "                              daemon too, not only at the backing layer\n"
 	       "  -d, --deny-hashes FILE      SHA-256 denylist: hex digest per line (repeatable)\n"
 	       "      --default-verdict V     allow|deny on deadline, error, shutdown [allow]\n"
 	       "      --deadline-ms N         deadline for every mount class\n"
@@ -56,17 +77,32 @@ static void help(void)
 	       "      --max-scan-bytes N      larger files get the default verdict [256 MiB]\n"
 	       "      --queue-len N           events queued per group before the default\n"
 	       "                              verdict is given at once [local 4096, others 1024]\n"
+	       "      --clamd-socket PATH     scan with a local clamd, fd passed (repeatable)\n"
+	       "      --clamd-tcp HOST:PORT   scan with a remote clamd, INSTREAM (repeatable;\n"
+	       "                              all clamd endpoints are tried in order)\n"
+	       "      --yara-rules FILE       scan with these YARA rules\n"
 	       "  -x, --exclude PREFIX        never scan files under PREFIX (repeatable)\n"
 	       "      --access                also check reads (FAN_ACCESS_PERM): costly\n"
 	       "      --no-exec               do not check execs (FAN_OPEN_EXEC_PERM)\n"
+	       "      --no-cache              never cache clean verdicts (in-kernel ignore marks)\n"
 	       "      --pid-file PATH         written once every mark is in place\n"
 	       "      --stats-file PATH       counters, written at exit and on SIGUSR1\n"
+	       "      --local-default-verdict V, --fuse-default-verdict V,\n"
+	       "      --network-default-verdict V   the default verdict of one mount class\n"
+	       "      --network-workers N     scanning threads per network mount [2]\n"
+	       "  -c, --config FILE           read fanguard.conf(5) first; options given here\n"
+	       "                              override its settings or add to its lists\n"
+	       "      --control-socket PATH   serve fanguardctl(8) here (\"\" for none)\n"
+	       "                              [/run/fanguard/control with --config, else none]\n"
+	       "      --seccomp MODE          kill|errno|log|off: syscalls outside the\n"
+	       "                              allow-list after init [kill]\n"
 	       "  -l, --log-level LEVEL       err|warning|notice|info|debug [info]\n"
 	       "  -v, --verbose               same as --log-level debug (a line per verdict)\n"
 	       "  -h, --help                  this help\n"
 	       "      --version               print the version\n\n"
 	       "Signals: SIGTERM/SIGINT stop after answering everything pending;\n"
-	       "SIGUSR1 writes the stats file. See fanguardd(8).\n");
+	       "SIGUSR1 writes the stats file; SIGHUP reloads the configuration.\n"
+	       "See fanguardd(8), fanguard.conf(5), fanguardctl(8).\n");
 }
 
 static int parse_uint(const char *s, const char *what, uint64_t max, uint64_t *ret)
@@ -96,6 +132,8 @@ static int parse_verdict(const char *s, int *ret)
 
 enum {
 	ARG_WATCH_FS = 0x100,
+	ARG_WATCH_TREE,
+	ARG_SCAN_THROUGH_LOOPBACK,
 	ARG_DEFAULT_VERDICT,
 	ARG_DEADLINE,
 	ARG_LOCAL_DEADLINE,
@@ -107,9 +145,19 @@ enum {
 	ARG_QUEUE_LEN,
 	ARG_ACCESS,
 	ARG_NO_EXEC,
+	ARG_NO_CACHE,
 	ARG_PID_FILE,
 	ARG_STATS_FILE,
 	ARG_VERSION,
+	ARG_LOCAL_VERDICT,
+	ARG_FUSE_VERDICT,
+	ARG_NETWORK_VERDICT,
+	ARG_NETWORK_WORKERS,
+	ARG_CONTROL_SOCKET,
+	ARG_SECCOMP,
+	ARG_CLAMD_SOCKET,
+	ARG_CLAMD_TCP,
+	ARG_YARA_RULES,
 };
 
 static int parse_argv(int argc, char **argv)
@@ -117,6 +165,8 @@ static int parse_argv(int argc, char **argv)
 	static const struct option options[] = {
 		{"watch", required_argument, NULL, 'w'},
 		{"watch-fs", required_argument, NULL, ARG_WATCH_FS},
+		{"watch-tree", required_argument, NULL, ARG_WATCH_TREE},
+		{"scan-through-loopback", no_argument, NULL, ARG_SCAN_THROUGH_LOOPBACK},
 		{"deny-hashes", required_argument, NULL, 'd'},
 		{"default-verdict", required_argument, NULL, ARG_DEFAULT_VERDICT},
 		{"deadline-ms", required_argument, NULL, ARG_DEADLINE},
@@ -130,21 +180,74 @@ static int parse_argv(int argc, char **argv)
 		{"exclude", required_argument, NULL, 'x'},
 		{"access", no_argument, NULL, ARG_ACCESS},
 		{"no-exec", no_argument, NULL, ARG_NO_EXEC},
+		{"no-cache", no_argument, NULL, ARG_NO_CACHE},
 		{"pid-file", required_argument, NULL, ARG_PID_FILE},
 		{"stats-file", required_argument, NULL, ARG_STATS_FILE},
 		{"log-level", required_argument, NULL, 'l'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, ARG_VERSION},
+		{"local-default-verdict", required_argument, NULL, ARG_LOCAL_VERDICT},
+		{"fuse-default-verdict", required_argument, NULL, ARG_FUSE_VERDICT},
+		{"network-default-verdict", required_argument, NULL, ARG_NETWORK_VERDICT},
+		{"network-workers", required_argument, NULL, ARG_NETWORK_WORKERS},
+		{"config", required_argument, NULL, 'c'},
+		{"control-socket", required_argument, NULL, ARG_CONTROL_SOCKET},
+		{"seccomp", required_argument, NULL, ARG_SECCOMP},
+		{"clamd-socket", required_argument, NULL, ARG_CLAMD_SOCKET},
+		{"clamd-tcp", required_argument, NULL, ARG_CLAMD_TCP},
+		{"yara-rules", required_argument, NULL, ARG_YARA_RULES},
 		{}};
 	struct fanguard_options *o = &arg_opts;
 	bool no_exec = false;
 	uint64_t v;
 	int c, r, verdict = FANGUARD_ALLOW;
 
-	o->events = FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC;
-	while ((c = getopt_long(argc, argv, "w:d:x:l:vh", options, NULL)) >= 0) {
+	/* Runs once per fanguard.conf key, then for the command line: start
+	 * getopt afresh, and keep what earlier passes set. */
+	optind = 0;
+	if (o->events == 0)
+		o->events = FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC;
+	while ((c = getopt_long(argc, argv, "w:d:x:l:c:vh", options, NULL)) >= 0) {
 		switch (c) {
+		case ARG_LOCAL_VERDICT:
+		case ARG_FUSE_VERDICT:
+		case ARG_NETWORK_VERDICT:
+			r = parse_verdict(optarg, &verdict);
+			if (r < 0)
+				return r;
+			o->cls[c == ARG_LOCAL_VERDICT  ? FANGUARD_MOUNT_LOCAL
+			       : c == ARG_FUSE_VERDICT ? FANGUARD_MOUNT_FUSE
+						       : FANGUARD_MOUNT_NETWORK]
+				.default_verdict = verdict;
+			break;
+		case ARG_NETWORK_WORKERS:
+			r = parse_uint(optarg, "worker count", 1024, &v);
+			if (r < 0)
+				return r;
+			o->cls[FANGUARD_MOUNT_NETWORK].n_workers = (uint32_t) v;
+			break;
+		case 'c':
+			/* Read before the command line (main()); here only for getopt. */
+			if (arg_in_config)
+				return log_error_errno(EINVAL,
+						       "A configuration cannot name another");
+			arg_config = optarg;
+			break;
+		case ARG_CONTROL_SOCKET:
+			if (optarg[0] != '\0' && optarg[0] != '/')
+				return log_error_errno(
+					EINVAL, "Control socket '%s' is not absolute", optarg);
+			arg_control_socket = optarg;
+			break;
+		case ARG_SECCOMP:
+			r = seccomp_mode_from_string(optarg);
+			if (r < 0)
+				return log_error_errno(
+					r, "Invalid seccomp mode '%s' (kill, errno, log, off)",
+					optarg);
+			arg_seccomp = r;
+			break;
 		case 'w':
 		case ARG_WATCH_FS:
 			if (arg_n_watch == MAX_ARGS)
@@ -152,10 +255,30 @@ static int parse_argv(int argc, char **argv)
 			arg_watch_fs[arg_n_watch] = c == ARG_WATCH_FS;
 			arg_watch[arg_n_watch++] = optarg;
 			break;
+		case ARG_WATCH_TREE:
+			if (arg_n_watch_tree == MAX_ARGS)
+				return log_error_errno(E2BIG, "Too many watches");
+			arg_watch_tree[arg_n_watch_tree++] = optarg;
+			break;
+		case ARG_SCAN_THROUGH_LOOPBACK:
+			o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
+			break;
 		case 'd':
 			if (arg_n_deny_hashes == MAX_ARGS)
 				return log_error_errno(E2BIG, "Too many denylists");
 			arg_deny_hashes[arg_n_deny_hashes++] = optarg;
+			break;
+		case ARG_CLAMD_SOCKET:
+		case ARG_CLAMD_TCP:
+			if (arg_n_clamd == MAX_ARGS)
+				return log_error_errno(E2BIG, "Too many clamd endpoints");
+			if (c == ARG_CLAMD_SOCKET && optarg[0] != '/')
+				return log_error_errno(EINVAL, "clamd socket '%s' is not absolute",
+						       optarg);
+			arg_clamd[arg_n_clamd++] = optarg;
+			break;
+		case ARG_YARA_RULES:
+			arg_yara_rules = optarg;
 			break;
 		case 'x':
 			if (arg_n_exclude == MAX_ARGS)
@@ -217,6 +340,9 @@ static int parse_argv(int argc, char **argv)
 		case ARG_NO_EXEC:
 			no_exec = true;
 			break;
+		case ARG_NO_CACHE:
+			o->no_cache = 1;
+			break;
 		case ARG_PID_FILE:
 			arg_pid_file = optarg;
 			break;
@@ -227,10 +353,10 @@ static int parse_argv(int argc, char **argv)
 			r = log_level_from_string(optarg);
 			if (r < 0)
 				return log_error_errno(r, "Invalid log level '%s'", optarg);
-			log_set_max_level(r);
+			arg_log_level = r;
 			break;
 		case 'v':
-			log_set_max_level(LOG_DEBUG);
+			arg_log_level = LOG_DEBUG;
 			break;
 		case 'h':
 			help();
@@ -246,9 +372,9 @@ static int parse_argv(int argc, char **argv)
 		return log_error_errno(EINVAL, "Unexpected argument '%s'", argv[optind]);
 	if (no_exec)
 		o->events &= ~FANGUARD_EVENT_EXEC;
-	if (arg_n_watch == 0)
+	if (arg_n_watch == 0 && arg_n_watch_tree == 0 && !arg_in_config)
 		return log_error_errno(EINVAL, "Nothing to watch: give --watch PATH");
-	o->log_max_priority = log_get_max_level();
+	o->log_max_priority = arg_log_level;
 	return 1;
 }
 
@@ -257,11 +383,44 @@ static void on_log(void *userdata, int prio, const char *msg)
 	log_full_errno(prio, 0, "%s", msg);
 }
 
+#define FANGUARD_VERDICT_MESSAGE_ID "MESSAGE_ID=3f0b6c1e9d2a4e7b8c5d1a2f6e9b0c47"
+
 static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 {
 	char f_verdict[32], f_path[4200], f_pid[32], f_class[32], f_reason[48], f_lat[48];
-	const char *fields[] = {f_verdict, f_path, f_pid, f_class, f_reason, f_lat, NULL};
+	char f_exe[4200], f_comm[48], proc[64], exe[4096], comm[24] = "?";
+	/* One MESSAGE_ID for every verdict line: journalctl MESSAGE_ID=... finds them. */
+	const char *fields[] = {FANGUARD_VERDICT_MESSAGE_ID,
+				f_verdict,
+				f_path,
+				f_pid,
+				f_class,
+				f_reason,
+				f_lat,
+				f_exe,
+				f_comm,
+				NULL};
 	const char *verdict = v->verdict == FANGUARD_DENY ? "deny" : "allow";
+	ssize_t n;
+	int fd;
+
+	/* The log thread, after the answer: the subject may be gone already.
+	 * /proc/PID/exe needs ptrace access, which the kernel refuses for a
+	 * subject with capabilities we dropped (cap_ptrace_access_check()):
+	 * then only its comm (no such check) names it. */
+	(void) snprintf(proc, sizeof(proc), "/proc/%d/exe", (int) v->pid);
+	n = readlink(proc, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	(void) snprintf(f_exe, sizeof(f_exe), "FANGUARD_EXE=%s", n > 0 ? exe : "?");
+	(void) snprintf(proc, sizeof(proc), "/proc/%d/comm", (int) v->pid);
+	fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, sizeof(comm) - 1);
+		comm[n > 0 ? n : 0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		(void) close(fd);
+	}
+	(void) snprintf(f_comm, sizeof(f_comm), "FANGUARD_COMM=%s", comm[0] ? comm : "?");
 
 	(void) snprintf(f_verdict, sizeof(f_verdict), "FANGUARD_VERDICT=%s", verdict);
 	(void) snprintf(f_path, sizeof(f_path), "FANGUARD_PATH=%s", v->path);
@@ -335,14 +494,471 @@ static void write_stats(struct fanguard *fg)
 		n += (size_t) snprintf(buf + n, sizeof(buf) - n, "reason_%s %llu\n", key,
 				       (unsigned long long) s.by_reason[i]);
 	}
+	if (n < sizeof(buf))
+		n += (size_t) snprintf(buf + n, sizeof(buf) - n,
+				       "cache_marks_added %llu\ncache_marks_revoked %llu\n"
+				       "cache_marks_failed %llu\ncache_flushes %llu\n",
+				       (unsigned long long) s.cache_marks_added,
+				       (unsigned long long) s.cache_marks_revoked,
+				       (unsigned long long) s.cache_marks_failed,
+				       (unsigned long long) s.cache_flushes);
 	r = write_file_atomic(arg_stats_file, buf);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write '%s', ignoring: %m", arg_stats_file);
 }
 
+/* --- service: fanguard.conf, reload, control socket, watchdog ---------------- */
+
+/* How far past its deadline an unanswered event may be before the watchdog
+ * stops vouching for us: the keeper answers at the deadline itself. */
+#define HEALTH_GRACE_MS 1000
+#define DEFAULT_CONTROL_SOCKET "/run/fanguard/control"
+
+static int saved_argc;
+static char **saved_argv;
+/* "--key=value" strings built from fanguard.conf: optarg points into them. */
+static char **arg_strings;
+static size_t arg_n_strings;
+static struct control_ctx ctl = {.health = 0};
+
+/* Paths used until exit, copied once at start: reloads free the strings
+ * parsed from fanguard.conf, and these never change while running. */
+static char *keep_pid_file, *keep_stats_file, *keep_control_socket;
+
+static int keep_paths(void)
+{
+	if ((arg_pid_file && !(keep_pid_file = strdup(arg_pid_file))) ||
+	    (arg_stats_file && !(keep_stats_file = strdup(arg_stats_file))) ||
+	    (arg_control_socket && !(keep_control_socket = strdup(arg_control_socket))))
+		return -ENOMEM;
+	arg_pid_file = keep_pid_file;
+	arg_stats_file = keep_stats_file;
+	arg_control_socket = keep_control_socket;
+	return 0;
+}
+
+/* JOURNAL_STREAM=dev:ino names the journal's stream if it is our stderr:
+ * then log straight to the journal, with structured fields. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+static void strings_free(char **strv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(strv[i]);
+	free(strv);
+}
+
+/* fanguard.conf keys run through parse_argv() one at a time, so the file and
+ * the command line share every check. */
+static int config_apply(void *userdata, const char *option, const char *value)
+{
+	char *arg, **n, *argv[3];
+	int r;
+
+	if ((value ? asprintf(&arg, "--%s=%s", option, value) : asprintf(&arg, "--%s", option)) < 0)
+		return -ENOMEM;
+	n = realloc(arg_strings, (arg_n_strings + 1) * sizeof(*n));
+	if (!n) {
+		free(arg);
+		return -ENOMEM;
+	}
+	arg_strings = n;
+	arg_strings[arg_n_strings++] = arg;
+	argv[0] = (char *) "fanguardd";
+	argv[1] = arg;
+	argv[2] = NULL;
+	arg_in_config = true;
+	r = parse_argv(2, argv);
+	arg_in_config = false;
+	return r > 0 ? 0 : -EINVAL;
+}
+
+/* The file named by --config/-c, found before getopt runs: the command line
+ * is applied after the file, so that it overrides it. */
+static const char *find_config(int argc, char **argv)
+{
+	const char *found = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) &&
+		    i + 1 < argc)
+			found = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			found = argv[i] + 9;
+	}
+	return found;
+}
+
+/* Precedence: defaults < fanguard.conf < command line. Lists (watches,
+ * exclusions, denylists, scanners) add up; single values are overridden. */
+static int load_settings(int argc, char **argv)
+{
+	const char *config = find_config(argc, argv);
+	int r;
+
+	if (config) {
+		r = config_parse_file(config, config_apply, NULL);
+		if (r < 0)
+			return r;
+	}
+	r = parse_argv(argc, argv);
+	if (r <= 0)
+		return r;
+	if (!arg_control_socket && arg_config)
+		arg_control_socket = DEFAULT_CONTROL_SOCKET;
+	if (arg_control_socket && arg_control_socket[0] == '\0')
+		arg_control_socket = NULL;
+	return r;
+}
+
+struct arg_snapshot {
+	const char *watch[MAX_ARGS];
+	bool watch_fs[MAX_ARGS];
+	size_t n_watch;
+	const char *exclude[MAX_ARGS];
+	size_t n_exclude;
+	const char *deny[MAX_ARGS];
+	size_t n_deny;
+	const char *clamd[MAX_ARGS];
+	size_t n_clamd;
+	const char *tree[MAX_ARGS];
+	size_t n_tree;
+	const char *yara, *pid_file, *stats_file, *config, *control_socket;
+	int seccomp, log_level;
+	struct fanguard_options opts;
+	char **strings;
+	size_t n_strings;
+};
+
+static void snapshot_take(struct arg_snapshot *s)
+{
+	memcpy(s->watch, arg_watch, sizeof(arg_watch));
+	memcpy(s->watch_fs, arg_watch_fs, sizeof(arg_watch_fs));
+	s->n_watch = arg_n_watch;
+	memcpy(s->exclude, arg_exclude, sizeof(arg_exclude));
+	s->n_exclude = arg_n_exclude;
+	memcpy(s->deny, arg_deny_hashes, sizeof(arg_deny_hashes));
+	s->n_deny = arg_n_deny_hashes;
+	memcpy(s->clamd, arg_clamd, sizeof(arg_clamd));
+	s->n_clamd = arg_n_clamd;
+	memcpy(s->tree, arg_watch_tree, sizeof(arg_watch_tree));
+	s->n_tree = arg_n_watch_tree;
+	s->yara = arg_yara_rules;
+	s->pid_file = arg_pid_file;
+	s->stats_file = arg_stats_file;
+	s->config = arg_config;
+	s->control_socket = arg_control_socket;
+	s->seccomp = arg_seccomp;
+	s->log_level = arg_log_level;
+	s->opts = arg_opts;
+	s->strings = arg_strings;
+	s->n_strings = arg_n_strings;
+}
+
+static void snapshot_restore(const struct arg_snapshot *s)
+{
+	memcpy(arg_watch, s->watch, sizeof(arg_watch));
+	memcpy(arg_watch_fs, s->watch_fs, sizeof(arg_watch_fs));
+	arg_n_watch = s->n_watch;
+	memcpy(arg_exclude, s->exclude, sizeof(arg_exclude));
+	arg_n_exclude = s->n_exclude;
+	memcpy(arg_deny_hashes, s->deny, sizeof(arg_deny_hashes));
+	arg_n_deny_hashes = s->n_deny;
+	memcpy(arg_clamd, s->clamd, sizeof(arg_clamd));
+	arg_n_clamd = s->n_clamd;
+	memcpy(arg_watch_tree, s->tree, sizeof(arg_watch_tree));
+	arg_n_watch_tree = s->n_tree;
+	arg_yara_rules = s->yara;
+	arg_pid_file = s->pid_file;
+	arg_stats_file = s->stats_file;
+	arg_config = s->config;
+	arg_control_socket = s->control_socket;
+	arg_seccomp = s->seccomp;
+	arg_log_level = s->log_level;
+	arg_opts = s->opts;
+	arg_strings = s->strings;
+	arg_n_strings = s->n_strings;
+}
+
+static void args_reset(void)
+{
+	arg_n_watch = arg_n_exclude = arg_n_deny_hashes = arg_n_clamd = arg_n_watch_tree = 0;
+	arg_yara_rules = arg_pid_file = arg_stats_file = arg_config = arg_control_socket = NULL;
+	arg_seccomp = FG_SECCOMP_KILL;
+	arg_log_level = LOG_INFO;
+	arg_opts = (struct fanguard_options){.size = sizeof(struct fanguard_options)};
+	arg_strings = NULL;
+	arg_n_strings = 0;
+}
+
+static bool watch_listed(const struct arg_snapshot *s, const char *path, bool fs)
+{
+	for (size_t i = 0; i < s->n_watch; i++)
+		if (strcmp(s->watch[i], path) == 0 && s->watch_fs[i] == fs)
+			return true;
+	return false;
+}
+
+static bool str_changed(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Applies what can change while running; the library swaps each list
+ * atomically under its config lock, so every event sees either the old or
+ * the new list and is answered exactly once either way. */
+static int reload_apply(struct fanguard *fg, const struct arg_snapshot *old)
+{
+	struct fanguard_options o = arg_opts;
+	size_t file = 0;
+	unsigned line = 0;
+	int r;
+
+	r = fanguard_replace_deny_sha256_files(fg, arg_deny_hashes, arg_n_deny_hashes, &file,
+					       &line);
+	if (r == -EBADMSG)
+		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", arg_deny_hashes[file],
+				       line);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load denylist '%s': %m",
+				       arg_n_deny_hashes ? arg_deny_hashes[file] : "");
+	log_info("Denylist: %d digests from %zu files", r, arg_n_deny_hashes);
+	for (size_t i = 0; i < arg_n_watch; i++) {
+		if (watch_listed(old, arg_watch[i], arg_watch_fs[i]))
+			continue;
+		r = fanguard_watch(fg, arg_watch[i],
+				   arg_watch_fs[i] ? FANGUARD_WATCH_FILESYSTEM : 0);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch '%s': %m", arg_watch[i]);
+		log_info("Now also watching '%s'", arg_watch[i]);
+	}
+	for (size_t i = 0; i < arg_n_watch_tree; i++) {
+		bool known = false;
+
+		for (size_t j = 0; j < old->n_tree && !known; j++)
+			known = strcmp(old->tree[j], arg_watch_tree[i]) == 0;
+		if (known)
+			continue;
+		r = fanguard_watch_tree(fg, arg_watch_tree[i], 0);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch the tree '%s': %m",
+					       arg_watch_tree[i]);
+		log_info("Now also watching the tree '%s'", arg_watch_tree[i]);
+	}
+	for (size_t i = 0; i < old->n_watch; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < arg_n_watch && !kept; j++)
+			kept = strcmp(old->watch[i], arg_watch[j]) == 0 &&
+			       old->watch_fs[i] == arg_watch_fs[j];
+		if (!kept)
+			log_notice("'%s' is no longer configured; its mark stays until restart",
+				   old->watch[i]);
+	}
+	if (arg_yara_rules) {
+		r = fanguard_load_yara_rules(fg, arg_yara_rules);
+		if (r < 0)
+			return log_error_errno(r, "Failed to load YARA rules '%s': %m",
+					       arg_yara_rules);
+	}
+	r = fanguard_set_exclude_paths(fg, arg_exclude, arg_n_exclude);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set the exclusions: %m");
+
+	/* The rest shapes the groups and threads: it applies at the next start. */
+	o.log_fn = old->opts.log_fn;
+	o.verdict_fn = old->opts.verdict_fn;
+	o.userdata = old->opts.userdata;
+	o.log_max_priority = old->opts.log_max_priority;
+	if (memcmp(&o, &old->opts, sizeof(o)) != 0)
+		log_notice("Events, deadlines, default verdicts, workers, queue lengths, scan size "
+			   "and cache settings changed: they take effect at the next start");
+	if (str_changed(arg_pid_file, old->pid_file) ||
+	    str_changed(arg_stats_file, old->stats_file) ||
+	    str_changed(arg_control_socket, old->control_socket) || arg_seccomp != old->seccomp ||
+	    arg_n_clamd != old->n_clamd || arg_log_level != old->log_level)
+		log_notice("Pid file, control socket, seccomp mode, log level or clamd endpoints "
+			   "changed: "
+			   "they take effect at the next start");
+	return 0;
+}
+
+static int reload(void *userdata)
+{
+	static struct arg_snapshot old; /* large: not on the stack */
+	struct fanguard *fg = userdata;
+	int r;
+
+	log_info("Reloading the configuration%s%s", arg_config ? " from " : "",
+		 arg_config ? arg_config : "");
+	snapshot_take(&old);
+	args_reset();
+	r = load_settings(saved_argc, saved_argv);
+	if (r == 0)
+		r = -EINVAL;
+	if (r > 0)
+		r = reload_apply(fg, &old);
+	if (r < 0) {
+		strings_free(arg_strings, arg_n_strings);
+		snapshot_restore(&old);
+		ctl.reloads_failed++;
+		log_error("Reload failed: keeping the previous configuration");
+		return r;
+	}
+	/* Restart-only settings stay as running (the paths are copies owned
+	 * by main()), so the next reload compares against what is in force. */
+	arg_pid_file = old.pid_file;
+	arg_stats_file = old.stats_file;
+	arg_control_socket = old.control_socket;
+	arg_opts = old.opts;
+	arg_seccomp = old.seccomp;
+	arg_log_level = old.log_level;
+	strings_free(old.strings, old.n_strings);
+	ctl.reloads_ok++;
+	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", arg_n_watch,
+		 arg_n_deny_hashes, arg_n_exclude);
+	return 0;
+}
+
+static void service_tick(struct fanguard *fg, bool watchdog)
+{
+	struct fanguard_stats s = {.size = sizeof(s)};
+	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+
+	if (health != ctl.health) {
+		if (health < 0)
+			log_error_errno(health, "Unhealthy: %s; no longer pinging the watchdog",
+					health == -ETIME
+						? "an event is unanswered past its deadline"
+						: "a group lost its readers");
+		else
+			log_notice("Healthy again");
+		ctl.health = health;
+	}
+	if (fanguard_get_stats(fg, &s) < 0)
+		return;
+#if HAVE_LIBSYSTEMD
+	(void) sd_notifyf(0,
+			  "%sSTATUS=%s %u mounts in %u groups: %llu events, %llu denied, %llu "
+			  "pending, %llu past deadline",
+			  watchdog && health == 0 ? "WATCHDOG=1\n" : "",
+			  health == 0 ? "Watching" : "UNHEALTHY, watching", s.n_watches, s.n_groups,
+			  (unsigned long long) s.events_read, (unsigned long long) s.denied,
+			  (unsigned long long) s.pending,
+			  (unsigned long long) s.by_reason[FANGUARD_REASON_DEADLINE]);
+#else
+	(void) watchdog;
+#endif
+}
+
+/* After every mark is in place: the control socket, then the sandbox. */
+static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
+{
+	unsigned flags = 0;
+	int r;
+
+	ctl.fg = fg;
+	ctl.reload = reload;
+	ctl.userdata = fg;
+	ctl.started_usec = now_usec();
+	ctl.config_path = arg_config;
+	ctl.seccomp_mode = seccomp_mode_to_string(arg_seccomp);
+	if (arg_control_socket) {
+		r = control_listen(arg_control_socket, ret_ctl_fd);
+		if (r < 0)
+			return log_error_errno(r, "Failed to listen on '%s': %m",
+					       arg_control_socket);
+	}
+	if (geteuid() == 0) {
+		r = sandbox_drop_capabilities();
+		if (r < 0)
+			return log_error_errno(r, "Failed to drop capabilities: %m");
+	}
+	for (size_t i = 0; i < arg_n_clamd; i++)
+		if (arg_clamd[i][0] != '/')
+			flags |= FG_SANDBOX_INET; /* --clamd-tcp */
+	r = sandbox_seccomp_install(arg_seccomp, flags);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load the seccomp filter: %m");
+	return 0;
+}
+
+static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
+{
+	usec_t tick = 2 * USEC_PER_SEC, next = 0;
+	uint64_t wd = 0;
+
+#if HAVE_LIBSYSTEMD
+	if (sd_watchdog_enabled(0, &wd) <= 0)
+		wd = 0;
+#endif
+	if (wd > 0 && wd / 2 < tick)
+		tick = wd / 2;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = ctl_fd, .events = POLLIN}};
+		struct signalfd_siginfo si;
+		usec_t now = now_usec();
+		ssize_t n;
+
+		if (now >= next) {
+			service_tick(fg, wd > 0);
+			next = now + tick;
+		}
+		if (poll(p, ctl_fd >= 0 ? 2 : 1, (int) ((next - now) / USEC_PER_MSEC) + 1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_error_errno(errno, "poll failed: %m");
+		}
+		if (ctl_fd >= 0 && (p[1].revents & POLLIN)) {
+			ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+			control_serve_one(ctl_fd, &ctl);
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
+		n = read(sfd, &si, sizeof(si));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n != (ssize_t) sizeof(si))
+			return log_error_errno(n < 0 ? errno : EIO, "Failed to read signalfd: %m");
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("Received %s, stopping", strsignal((int) si.ssi_signo));
+			return 0;
+		case SIGUSR1:
+			write_stats(fg);
+			break;
+		case SIGHUP:
+#if HAVE_LIBSYSTEMD
+			(void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading");
+#endif
+			(void) reload(fg);
+#if HAVE_LIBSYSTEMD
+			(void) sd_notify(0, "READY=1");
+#endif
+			next = 0;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 static int run(struct fanguard *fg)
 {
 	_cleanup_close_ int sfd = -EBADF;
+	_cleanup_close_ int ctl_fd = -EBADF;
 	sigset_t mask;
 	int r;
 
@@ -368,6 +984,18 @@ static int run(struct fanguard *fg)
 					       arg_deny_hashes[i]);
 		log_info("Loaded %d digests from '%s'", r, arg_deny_hashes[i]);
 	}
+	for (size_t i = 0; i < arg_n_clamd; i++) {
+		r = fanguard_add_clamd(fg, arg_clamd[i]);
+		if (r < 0)
+			return log_error_errno(r, "Bad clamd endpoint '%s': %m", arg_clamd[i]);
+	}
+	if (arg_yara_rules) {
+		/* Compile errors went to the log, line by line. */
+		r = fanguard_load_yara_rules(fg, arg_yara_rules);
+		if (r < 0)
+			return log_error_errno(r, "Failed to load YARA rules '%s': %m",
+					       arg_yara_rules);
+	}
 	for (size_t i = 0; i < arg_n_exclude; i++) {
 		r = fanguard_exclude_path(fg, arg_exclude[i]);
 		if (r < 0)
@@ -382,6 +1010,16 @@ static int run(struct fanguard *fg)
 		if (r < 0)
 			return log_error_errno(r, "Failed to watch '%s': %m", arg_watch[i]);
 	}
+	for (size_t i = 0; i < arg_n_watch_tree; i++) {
+		r = fanguard_watch_tree(fg, arg_watch_tree[i], 0);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch the tree '%s': %m",
+					       arg_watch_tree[i]);
+	}
+	/* The control socket and the sandbox, before anyone is told we are ready. */
+	r = service_setup(fg, &ctl_fd);
+	if (r < 0)
+		return r;
 	if (arg_pid_file) {
 		char pid[32];
 
@@ -391,33 +1029,12 @@ static int run(struct fanguard *fg)
 			return log_error_errno(r, "Failed to write '%s': %m", arg_pid_file);
 	}
 #if HAVE_LIBSYSTEMD
+	/* Every mark is in place and the sandbox is on. */
 	(void) sd_notify(0, "READY=1\nSTATUS=Watching");
 #endif
-	log_info("Ready: %zu watches", arg_n_watch);
-
-	for (;;) {
-		struct signalfd_siginfo si;
-		ssize_t n = read(sfd, &si, sizeof(si));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != (ssize_t) sizeof(si))
-			return log_error_errno(n < 0 ? errno : EIO, "Failed to read signalfd: %m");
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("Received %s, stopping", strsignal((int) si.ssi_signo));
-			return 0;
-		case SIGUSR1:
-			write_stats(fg);
-			break;
-		case SIGHUP:
-			log_info("SIGHUP: reload is not implemented yet, ignoring");
-			break;
-		default:
-			break;
-		}
-	}
+	log_info("Ready: %zu watches, seccomp %s", arg_n_watch,
+		 seccomp_mode_to_string(arg_seccomp));
+	return main_loop(fg, sfd, ctl_fd);
 }
 
 int main(int argc, char **argv)
@@ -428,9 +1045,18 @@ int main(int argc, char **argv)
 	int r, rr;
 
 	log_set_ident("fanguardd");
-	r = parse_argv(argc, argv);
+	if (stderr_is_journal())
+		log_set_target(LOG_TARGET_JOURNAL); /* structured fields reach it */
+	saved_argc = argc;
+	saved_argv = argv;
+	r = load_settings(argc, argv);
 	if (r <= 0)
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	log_set_max_level(arg_log_level);
+	if (keep_paths() < 0) {
+		log_error_errno(ENOMEM, "Out of memory");
+		return EXIT_FAILURE;
+	}
 
 	/* Block before any thread exists: every thread inherits the mask and
 	 * signals are read from the signalfd only. */
@@ -468,5 +1094,11 @@ int main(int argc, char **argv)
 	fg = fanguard_free(fg);
 	if (arg_pid_file)
 		(void) unlink(arg_pid_file);
+	if (arg_control_socket && ctl.fg)
+		(void) unlink(arg_control_socket);
+	strings_free(arg_strings, arg_n_strings);
+	free(keep_pid_file);
+	free(keep_stats_file);
+	free(keep_control_socket);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -21,6 +21,16 @@ struct fanguard;
 struct domain;
 struct worker;
 
+/* What identifies a file's content without reading it (cache.c): the
+ * statx change attributes. */
+struct fg_change_attrs {
+	uint64_t ino, size;
+	uint32_t dev_major, dev_minor;
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
+};
+#define FG_CHANGE_ATTRS_MASK (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)
+
 /* One permission event, from read() to answer. Owned by whoever holds it
  * (reader, then queue, then worker): that holder alone closes ev->fd and
  * frees it, and only after the event was answered, because the kernel finds
@@ -37,6 +47,10 @@ struct fg_event {
 	bool answered;
 	struct worker *worker;	      /* scanning it now, or NULL */
 	struct fg_event *prev, *next; /* in domain->inflight while unanswered */
+
+	/* cache.c: the file's change attributes at receipt, before any read */
+	struct fg_change_attrs attrs;
+	bool attrs_valid;
 };
 
 /* What a scan concluded. Private to the worker until it wins the answer. */
@@ -122,14 +136,50 @@ struct domain {
 	bool started, stopping;
 	pthread_t keeper;
 	bool keeper_running;
+	/* protected by lock: when the keeper wakes next on its own (0 before it
+	 * first sleeps). A reader signals it only for an earlier deadline. */
+	usec_t keeper_next;
 
 	struct domain_stats stats;
 	struct domain *next; /* protected by fg->lock */
+
+	/* mountwatch.c: answer at receipt, never read content through the
+	 * daemon: its accesses to the backing files are scanned locally. */
+	_Atomic bool content_at_backing;
+	bool report_pidfd; /* FAN_REPORT_PIDFD: events carry a pidfd of the subject */
 };
 
 struct hashset {
 	uint8_t (*digests)[32]; /* sorted */
 	size_t n, cap;
+};
+
+/* The verdict cache (cache.c). */
+struct fg_cache {
+	/* read-held while adding a mark, write-held while flushing them */
+	pthread_rwlock_t lock;
+	_Atomic uint64_t gen; /* bumped by every invalidation */
+	_Atomic uint64_t marks_added, marks_revoked, marks_failed, flushes;
+};
+
+/* A watch as classified when added (fanguard_watch()), for enumeration. */
+struct fg_watch {
+	char *path, *mount_point, *fstype, *evidence;
+	const char *mount_class;
+	enum fanguard_mount_class domain_class;
+	uint64_t mnt_id;
+	uint32_t flags;
+	struct fg_watch *next;
+
+	/* mountwatch.c, loopback.c */
+	unsigned dev_major, dev_minor; /* with mnt_id: the mount (ids are reused) */
+	struct domain *d;	       /* the group answering it */
+	bool from_tree;		       /* found under a fanguard_watch_tree() rule */
+	bool loopback;		       /* FUSE served from this host (loopback.c) */
+	bool content_at_backing;       /* policy: its domain scans nothing itself */
+	char *origin;		       /* loopback.c's evidence, or NULL */
+	uint64_t *backing_mnt_ids;     /* local mounts its data comes from */
+	size_t n_backing;
 };
 
 struct logq;
@@ -144,8 +194,9 @@ struct fanguard {
 	unsigned n_domains, n_watches;
 	bool started, stopped;
 
-	pthread_rwlock_t cfg_lock; /* readers: permission path; writers: config calls */
-	pid_t *excluded_pids;	   /* protected by cfg_lock */
+	pthread_rwlock_t cfg_lock;     /* readers: permission path; writers: config calls */
+	pid_t *excluded_pids;	       /* protected by cfg_lock */
+	uint64_t *excluded_pid_starts; /* their start times (0: unknown), cfg_lock */
 	size_t n_excluded_pids;
 	char **excluded_paths; /* protected by cfg_lock */
 	size_t n_excluded_paths;
@@ -153,6 +204,11 @@ struct fanguard {
 
 	_Atomic bool deny_errno_unsupported;
 	struct logq *logq;
+	struct fg_watch *watches, *watches_tail; /* protected by lock; fanguard_foreach_watch() */
+	struct mountwatch *mw;			 /* mountwatch.c: tree rules, watcher thread */
+	struct domain_stats retired;		 /* counters of released domains (lock) */
+	struct fg_cache cache;
+	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
 };
 
 /* Each thread holds a reference, so a thread that returns from a stuck FUSE
@@ -190,6 +246,48 @@ void hashset_done(struct hashset *h);
 /* Parses one denylist line; 1 if a digest was stored, 0 if blank/comment, -EBADMSG. */
 int denylist_parse_line(const char *line, uint8_t ret[32]);
 
+/* What a scanner gets for one event. buf is the worker's scratch buffer. */
+struct scan_ctx {
+	struct fanguard *fg;
+	struct domain *d;
+	int fd;	       /* the event fd: FMODE_NONOTIFY, never reopen the path */
+	uint64_t size; /* statx at receipt; the file may change while scanned */
+	usec_t deadline;
+	enum fanguard_verdict default_verdict;
+	uint8_t *buf;
+	size_t buflen;
+};
+
+/* A scanning engine. scan() must return by ctx->deadline (every connect,
+ * send, receive and read bounded by it; only a read stuck in a FUSE daemon
+ * may outlive it, see domain.c) and sets res->reason: SCANNED with
+ * res->verdict, or DEADLINE / ERROR / TOO_LARGE (the dispatcher then takes
+ * the default verdict). It may run on many workers at once: no global lock
+ * across I/O. active() (optional) says whether it has anything to look for;
+ * called with fg->cfg_lock held for reading. */
+struct scanner {
+	const char *name;
+	struct fanguard *fg;
+	bool (*active)(struct scanner *s);
+	void (*scan)(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res);
+	void (*free)(struct scanner *s);
+	struct scanner *_Atomic next;
+};
+
+void scanner_append(struct fanguard *fg, struct scanner *s);
+void scanner_append_locked(struct fanguard *fg, struct scanner *s); /* fg->lock held */
+struct scanner *scanner_find(struct fanguard *fg, const char *name);
+void scanners_free(struct fanguard *fg);
+/* Sets res->detail, truncated to fit (details are for the log). */
+void scan_detail(struct scan_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* pread through the event fd, bounded by the deadline; bytes read or -errno
+ * with res->reason (and detail) set. */
+int scan_read_at(const struct scan_ctx *ctx, uint8_t *buf, size_t len, uint64_t off,
+		 struct scan_result *res);
+/* scan-sha256.c (clamd and YARA: fanguard_add_clamd(), fanguard_load_yara_rules()) */
+int scan_sha256_new(struct fanguard *fg, struct scanner **ret);
+
 /* logq.c: the library's log path. logq_push never blocks and never does I/O. */
 int logq_new(struct fanguard *fg, size_t cap, struct logq **ret);
 int logq_start(struct logq *q);
@@ -203,3 +301,46 @@ uint64_t logq_dropped(struct logq *q);
 		if ((prio) <= (fg)->opts.log_max_priority)         \
 			logq_log((fg)->logq, (prio), __VA_ARGS__); \
 	} while (0)
+
+/* cache.c */
+struct statx;
+void cache_init(struct fg_cache *c);
+void cache_done(struct fg_cache *c);
+/* Read before a scan; a mark is added only if no invalidation came since. */
+uint64_t cache_gen(struct fanguard *fg);
+void cache_attrs_from_statx(const struct statx *stx, struct fg_change_attrs *ret);
+bool cache_attrs_same(const struct fg_change_attrs *a, const struct fg_change_attrs *b);
+/* After ev was answered "allow" from a scan, before its fd is closed. */
+void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen);
+/* A reader got FAN_CLOSE_WRITE for a cached inode (fd): drop its mark. */
+void cache_note_closed_write(struct domain *d, int fd);
+/* Drops every cached verdict; call after the denylist or config changed. */
+void cache_invalidate(struct fanguard *fg);
+
+/* loopback.c: who serves a FUSE mount and whether its data is from this host. */
+struct mount_table;
+struct mount_entry;
+struct fuse_origin {
+	bool loopback;
+	char *evidence; /* "; "-separated, human-readable */
+	char **backing; /* absolute local paths its data comes from */
+	size_t n_backing;
+	pid_t *helpers; /* the daemon, its children, its peers on this host */
+	size_t n_helpers;
+};
+int loopback_classify(const struct mount_table *t, const struct mount_entry *me,
+		      struct fuse_origin *ret);
+void fuse_origin_done(struct fuse_origin *o);
+
+/* mountwatch.c */
+/* Fills w's loopback fields for a FUSE or FUSE-backed mount (reads /proc). */
+void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
+		       const struct mount_entry *me);
+/* Called with fg->lock held once w's domain is known: applies the loopback
+ * policy (content_at_backing) to it. */
+void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct domain *d);
+int mountwatch_start(struct fanguard *fg);
+/* Joins the watcher; after it no domain is added or released. */
+void mountwatch_stop(struct fanguard *fg);
+void mountwatch_free(struct fanguard *fg);
+void domain_stats_add(struct domain_stats *to, struct domain_stats *from);

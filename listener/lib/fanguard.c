@@ -15,6 +15,7 @@
 #include "fd-util.h"
 #include "macro.h"
 #include "mounts.h"
+#include "procfs.h"
 
 static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_MAX] = {
 	[FANGUARD_MOUNT_LOCAL] = {.deadline_ms = 5000,
@@ -84,11 +85,14 @@ int fg_thread_start(pthread_t *ret, const char *name, void *(*fn)(void *), void 
 	return r;
 }
 
+static void watch_record_free(struct fg_watch *w);
+
 static void fg_destroy(struct fanguard *fg)
 {
 	struct domain *d;
 
 	logq_stop(fg->logq);
+	mountwatch_free(fg);
 	while ((d = fg->domains)) {
 		fg->domains = d->next;
 		domain_free(d);
@@ -97,9 +101,18 @@ static void fg_destroy(struct fanguard *fg)
 		free(fg->excluded_paths[i]);
 	free(fg->excluded_paths);
 	free(fg->excluded_pids);
+	free(fg->excluded_pid_starts);
 	hashset_done(&fg->deny);
+	scanners_free(fg);
+	while (fg->watches) {
+		struct fg_watch *w = fg->watches;
+
+		fg->watches = w->next;
+		watch_record_free(w);
+	}
 	logq_free(fg->logq);
 	pthread_rwlock_destroy(&fg->cfg_lock);
+	cache_done(&fg->cache);
 	pthread_mutex_destroy(&fg->lock);
 	free(fg);
 }
@@ -171,12 +184,15 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		o->log_max_priority = LOG_INFO;
 	if (o->log_queue_len == 0)
 		o->log_queue_len = 8192;
+	if (o->loopback_policy > FANGUARD_LOOPBACK_THROUGH)
+		return -EINVAL;
 	return 0;
 }
 
 int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 {
 	struct fanguard *fg;
+	struct scanner *sha256;
 	int r;
 
 	if (!ret)
@@ -193,11 +209,19 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
+	cache_init(&fg->cache);
 	r = logq_new(fg, fg->opts.log_queue_len, &fg->logq);
 	if (r < 0) {
 		fg_destroy(fg);
 		return r;
 	}
+	/* The built-in scanner; clamd and YARA are added by their calls. */
+	r = scan_sha256_new(fg, &sha256);
+	if (r < 0) {
+		fg_destroy(fg);
+		return r;
+	}
+	scanner_append(fg, sha256);
 	*ret = fg;
 	return 0;
 }
@@ -209,6 +233,42 @@ struct fanguard *fanguard_free(struct fanguard *fg)
 	(void) fanguard_stop(fg, 2000);
 	fg_unref(fg);
 	return NULL;
+}
+
+static void watch_record_free(struct fg_watch *w)
+{
+	if (!w)
+		return;
+	free(w->path);
+	free(w->mount_point);
+	free(w->fstype);
+	free(w->evidence);
+	free(w->origin);
+	free(w->backing_mnt_ids);
+	free(w);
+}
+
+/* NULL on OOM: the watch still works, it is only missing from the list. */
+static struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me,
+					 enum fanguard_mount_class cls, uint32_t flags)
+{
+	struct fg_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->path = strdup(path);
+	w->mount_point = strdup(me->mount_point ? me->mount_point : "?");
+	w->fstype = strdup(me->fstype ? me->fstype : "?");
+	w->evidence = strdup(me->class_reason ? me->class_reason : "");
+	w->mount_class = mount_class_to_string(me->class);
+	w->domain_class = cls;
+	w->mnt_id = me->mnt_id;
+	w->flags = flags;
+	if (!w->path || !w->mount_point || !w->fstype || !w->evidence) {
+		watch_record_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 static struct domain *domain_find(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t key)
@@ -226,6 +286,7 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	const struct mount_entry *me;
 	enum fanguard_mount_class cls;
 	struct domain *d;
+	struct fg_watch *w = NULL;
 	char label[48];
 	uint64_t key;
 	int r;
@@ -267,6 +328,9 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	fg_log(fg, LOG_INFO, "watching '%s': mount %llu '%s' (%s) is %s: %s", path,
 	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
 	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
+	w = watch_record_new(path, me, cls, flags);
+	if (w)
+		watch_origin_fill(fg, w, table, me);
 	mount_table_free(table);
 
 	pthread_mutex_lock(&fg->lock);
@@ -295,8 +359,18 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	r = domain_mark(d, fd, flags);
 	if (r >= 0)
 		fg->n_watches++;
+	if (r >= 0 && w) {
+		w->d = d;
+		watch_policy_apply_locked(fg, w, d);
+		if (fg->watches_tail)
+			fg->watches_tail->next = w;
+		else
+			fg->watches = w;
+		fg->watches_tail = TAKE_PTR(w);
+	}
 out:
 	pthread_mutex_unlock(&fg->lock);
+	watch_record_free(w);
 	return r;
 }
 
@@ -324,18 +398,30 @@ int fanguard_exclude_path(struct fanguard *fg, const char *prefix)
 
 int fanguard_exclude_pid(struct fanguard *fg, pid_t pid)
 {
+	uint64_t start = 0, *starts;
 	pid_t *n;
 
 	if (!fg || pid <= 0)
 		return -EINVAL;
+	if (proc_read_starttime(pid, &start) < 0)
+		start = 0;
 	pthread_rwlock_wrlock(&fg->cfg_lock);
 	n = realloc(fg->excluded_pids, (fg->n_excluded_pids + 1) * sizeof(*n));
 	if (!n) {
 		pthread_rwlock_unlock(&fg->cfg_lock);
 		return -ENOMEM;
 	}
-	n[fg->n_excluded_pids++] = pid;
 	fg->excluded_pids = n;
+	/* Its start time, so that a later process with the same pid is not
+	 * excluded too (domain.c pid_excluded()). */
+	starts = realloc(fg->excluded_pid_starts, (fg->n_excluded_pids + 1) * sizeof(*starts));
+	if (!starts) {
+		pthread_rwlock_unlock(&fg->cfg_lock);
+		return -ENOMEM;
+	}
+	fg->excluded_pid_starts = starts;
+	starts[fg->n_excluded_pids] = start;
+	n[fg->n_excluded_pids++] = pid;
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	return 0;
 }
@@ -349,6 +435,9 @@ int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size
 	pthread_rwlock_wrlock(&fg->cfg_lock);
 	r = hashset_add(&fg->deny, digests, n);
 	pthread_rwlock_unlock(&fg->cfg_lock);
+	/* A file found clean before may match now. */
+	if (r >= 0 && n > 0)
+		cache_invalidate(fg);
 	return r;
 }
 
@@ -418,6 +507,8 @@ int fanguard_start(struct fanguard *fg)
 			goto out;
 	}
 	fg->started = true;
+	/* New mounts under fanguard_watch_tree() paths. */
+	r = mountwatch_start(fg);
 out:
 	pthread_mutex_unlock(&fg->lock);
 	return r;
@@ -437,6 +528,8 @@ int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
 	}
 	fg->stopped = true;
 	pthread_mutex_unlock(&fg->lock);
+	/* After this no domain is added or released (mountwatch.c). */
+	mountwatch_stop(fg);
 	/* Domains can no longer be added: walk them without the lock, so a
 	 * stuck domain's wait does not hold it. */
 	for (struct domain *d = fg->domains; d; d = d->next)
@@ -475,11 +568,197 @@ int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *st)
 		s.pending += d->n_inflight;
 		pthread_mutex_unlock(&d->lock);
 	}
+	/* Domains released after their mount went away (mountwatch.c). */
+	s.events_read += atomic_load(&fg->retired.read);
+	s.events_answered += atomic_load(&fg->retired.answered);
+	s.allowed += atomic_load(&fg->retired.allowed);
+	s.denied += atomic_load(&fg->retired.denied);
+	s.response_errors += atomic_load(&fg->retired.response_errors);
+	s.workers_abandoned += atomic_load(&fg->retired.abandoned);
+	s.workers_replaced += atomic_load(&fg->retired.replaced);
+	s.bytes_scanned += atomic_load(&fg->retired.bytes_scanned);
+	s.kernel_open_errors += atomic_load(&fg->retired.open_errors);
+	s.readers_added += atomic_load(&fg->retired.readers_added);
+	for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
+		s.by_reason[i] += atomic_load(&fg->retired.by_reason[i]);
 	s.n_groups = fg->n_domains;
 	s.n_watches = fg->n_watches;
 	pthread_mutex_unlock(&fg->lock);
 	s.log_dropped = logq_dropped(fg->logq);
+	s.cache_marks_added = atomic_load(&fg->cache.marks_added);
+	s.cache_marks_revoked = atomic_load(&fg->cache.marks_revoked);
+	s.cache_marks_failed = atomic_load(&fg->cache.marks_failed);
+	s.cache_flushes = atomic_load(&fg->cache.flushes);
 	s.size = (uint32_t) size;
 	memcpy(st, &s, size);
 	return 0;
+}
+
+/* --- service support: reload, health, enumeration ---------------------------- */
+
+/* Reads one denylist file into *digests (grown as needed). */
+static int denylist_read_into(const char *path, uint8_t (**digests)[32], size_t *n, size_t *cap,
+			      unsigned *ret_line)
+{
+	_cleanup_free_ char *text = NULL;
+	char *save = NULL;
+	unsigned lineno = 0;
+	int r;
+
+	r = read_full_file(path, 256u << 20, &text, NULL);
+	if (r < 0)
+		return r;
+	for (char *p = text; p; p = save) {
+		uint8_t dg[32];
+
+		save = strchr(p, '\n');
+		if (save)
+			*save++ = '\0';
+		lineno++;
+		r = denylist_parse_line(p, dg);
+		if (r < 0) {
+			*ret_line = lineno;
+			return r;
+		}
+		if (r == 0)
+			continue;
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			void *np = realloc(*digests, nc * 32);
+
+			if (!np)
+				return -ENOMEM;
+			*digests = np;
+			*cap = nc;
+		}
+		memcpy((*digests)[(*n)++], dg, 32);
+	}
+	return 0;
+}
+
+int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+				       size_t *ret_file, unsigned *ret_line)
+{
+	_cleanup_free_ uint8_t(*digests)[32] = NULL;
+	struct hashset fresh = {0}, old;
+	size_t nd = 0, cap = 0;
+	int r;
+
+	if (!fg || (n > 0 && !paths))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned line = 0;
+
+		r = denylist_read_into(paths[i], &digests, &nd, &cap, &line);
+		if (r < 0) {
+			if (ret_file)
+				*ret_file = i;
+			if (ret_line)
+				*ret_line = line;
+			return r;
+		}
+	}
+	/* Build the new set outside the lock; the swap is a struct copy. */
+	r = hashset_add(&fresh, (const uint8_t(*)[32]) digests, nd);
+	if (r < 0) {
+		hashset_done(&fresh);
+		return r;
+	}
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	old = fg->deny;
+	fg->deny = fresh;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	hashset_done(&old);
+	/* A file found clean before may match the new list. */
+	cache_invalidate(fg);
+	return (int) nd;
+}
+
+int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n)
+{
+	char **fresh, **old;
+	size_t n_old;
+
+	if (!fg || (n > 0 && !prefixes))
+		return -EINVAL;
+	fresh = calloc(n ? n : 1, sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!prefixes[i] || prefixes[i][0] != '/' || !(fresh[i] = strdup(prefixes[i]))) {
+			int r = prefixes[i] && prefixes[i][0] == '/' ? -ENOMEM : -EINVAL;
+
+			for (size_t j = 0; j < i; j++)
+				free(fresh[j]);
+			free(fresh);
+			return r;
+		}
+	}
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	old = fg->excluded_paths;
+	n_old = fg->n_excluded_paths;
+	fg->excluded_paths = fresh;
+	fg->n_excluded_paths = n;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	for (size_t i = 0; i < n_old; i++)
+		free(old[i]);
+	free(old);
+	return 0;
+}
+
+int fanguard_check_health(struct fanguard *fg, uint32_t grace_ms)
+{
+	usec_t now = now_usec(), grace = (usec_t) grace_ms * USEC_PER_MSEC;
+	int r = 0;
+
+	if (!fg)
+		return -EINVAL;
+	pthread_mutex_lock(&fg->lock);
+	if (fg->stopped)
+		r = -ESHUTDOWN;
+	for (struct domain *d = fg->domains; d && r == 0; d = d->next) {
+		pthread_mutex_lock(&d->lock);
+		if (d->started && !d->stopping) {
+			/* The keeper answers the oldest event at its deadline: one
+			 * still unanswered well after it means the keeper is stuck. */
+			if (d->inflight_head && d->inflight_head->deadline_usec + grace < now)
+				r = -ETIME;
+			else if (d->n_active_readers == 0 || !d->keeper_running)
+				r = -ESRCH;
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+	pthread_mutex_unlock(&fg->lock);
+	return r;
+}
+
+int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *userdata)
+{
+	int r = 0;
+
+	if (!fg || !fn)
+		return -EINVAL;
+	pthread_mutex_lock(&fg->lock);
+	for (struct fg_watch *w = fg->watches; w && r >= 0; w = w->next) {
+		struct fanguard_watch_info info = {
+			.size = sizeof(info),
+			.path = w->path,
+			.mount_point = w->mount_point,
+			.fstype = w->fstype,
+			.mount_class = w->mount_class,
+			.evidence = w->evidence,
+			.domain_class = w->domain_class,
+			.mnt_id = w->mnt_id,
+			.flags = w->flags,
+			.loopback = w->loopback,
+			.origin = w->origin ? w->origin : "",
+			.content_at_backing = w->content_at_backing,
+			.from_tree = w->from_tree,
+			.group_events_read = w->d ? atomic_load(&w->d->stats.read) : 0,
+		};
+
+		r = fn(userdata, &info);
+	}
+	pthread_mutex_unlock(&fg->lock);
+	return r < 0 ? r : 0;
 }

@@ -1,112 +1,72 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The built-in scanner: a SHA-256 denylist. Content is read through the
- * event fd (FMODE_NONOTIFY: our reads raise no events), in chunks, with the
- * event's deadline checked between them. A read stuck in a FUSE daemon
- * cannot be interrupted; the keeper answers at the deadline and abandons
- * this worker (domain.c). Runs on a worker thread: never logs synchronously. */
+/* The scan dispatcher: runs the scanners in order on one event and composes
+ * their results. Any deny wins (and stops the run); otherwise the first
+ * scanner that could not decide (deadline, error, too large) makes the
+ * verdict the domain's default; otherwise the file is allowed.
+ *
+ * The scanner list is append-only and lock-free for the permission path:
+ * writers link a fully built scanner under fg->lock and publish it with a
+ * release store; workers walk it with acquire loads. Scanners are freed only
+ * when the last reference to the listener goes (fg_destroy), so a worker
+ * that comes back from a stuck read long after fanguard_free() still finds
+ * them. No lock is held across a scanner's I/O: each scanner bounds every
+ * step by the event's deadline itself. Runs on a worker thread: never logs
+ * synchronously. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 #include "fanguard-internal.h"
 
-static int digest_cmp(const void *a, const void *b)
+void scanner_append_locked(struct fanguard *fg, struct scanner *s)
 {
-	return memcmp(a, b, 32);
+	struct scanner *_Atomic *p;
+
+	for (p = &fg->scanners; atomic_load_explicit(p, memory_order_acquire);
+	     p = &atomic_load_explicit(p, memory_order_acquire)->next)
+		;
+	atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
+	atomic_store_explicit(p, s, memory_order_release);
 }
 
-int hashset_add(struct hashset *h, const uint8_t (*digests)[32], size_t n)
+void scanner_append(struct fanguard *fg, struct scanner *s)
 {
-	size_t w;
+	pthread_mutex_lock(&fg->lock);
+	scanner_append_locked(fg, s);
+	pthread_mutex_unlock(&fg->lock);
+}
 
-	if (n == 0)
-		return 0;
-	if (h->n + n > h->cap) {
-		size_t cap = h->cap ? h->cap : 64;
-		void *p;
+struct scanner *scanner_find(struct fanguard *fg, const char *name)
+{
+	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire); s;
+	     s = atomic_load_explicit(&s->next, memory_order_acquire))
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
 
-		while (cap < h->n + n)
-			cap *= 2;
-		p = realloc(h->digests, cap * 32);
-		if (!p)
-			return -ENOMEM;
-		h->digests = p;
-		h->cap = cap;
+void scanners_free(struct fanguard *fg)
+{
+	struct scanner *s = atomic_exchange(&fg->scanners, NULL);
+
+	while (s) {
+		struct scanner *next = atomic_load(&s->next);
+
+		s->free(s);
+		s = next;
 	}
-	memcpy(h->digests[h->n], digests, n * 32);
-	h->n += n;
-	qsort(h->digests, h->n, 32, digest_cmp);
-	/* Drop duplicates. */
-	w = 0;
-	for (size_t i = 0; i < h->n; i++)
-		if (w == 0 || memcmp(h->digests[w - 1], h->digests[i], 32) != 0)
-			memmove(h->digests[w++], h->digests[i], 32);
-	h->n = w;
-	return 0;
 }
 
-bool hashset_contains(const struct hashset *h, const uint8_t digest[32])
-{
-	return h->n > 0 && bsearch(digest, h->digests, h->n, 32, digest_cmp) != NULL;
-}
-
-void hashset_done(struct hashset *h)
-{
-	free(h->digests);
-	*h = (struct hashset){0};
-}
-
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int denylist_parse_line(const char *line, uint8_t ret[32])
-{
-	const char *p = line;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0' || *p == '\n' || *p == '#' || *p == '\r')
-		return 0;
-	for (int i = 0; i < 32; i++) {
-		int hi = unhex(p[2 * i]), lo = hi < 0 ? -1 : unhex(p[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EBADMSG;
-		ret[i] = (uint8_t) (hi << 4 | lo);
-	}
-	p += 64;
-	/* A digest is followed by the end, whitespace (then a name, as in
-	 * sha256sum output) or a comment. */
-	if (*p != '\0' && *p != '\n' && *p != '\r' && *p != ' ' && *p != '\t' && *p != '#')
-		return -EBADMSG;
-	return 1;
-}
-
+/* Called with cfg_lock held for reading. */
 bool scan_needed(struct fanguard *fg)
 {
-	return fg->deny.n > 0;
-}
-
-static void to_hex(const uint8_t *d, size_t n, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = x[d[i] >> 4];
-		out[2 * i + 1] = x[d[i] & 15];
-	}
-	out[2 * n] = '\0';
+	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire); s;
+	     s = atomic_load_explicit(&s->next, memory_order_acquire))
+		if (!s->active || s->active(s))
+			return true;
+	return false;
 }
 
 /* On FUSE (and network) files, read around the page cache. A buffered READ
@@ -114,8 +74,9 @@ static void to_hex(const uint8_t *d, size_t n, char *out)
  * answered at the deadline then blocks in its own open (FUSE invalidates
  * the file's pages there, measured: wchan __folio_lock) until the daemon
  * replies. Direct reads hold no page lock, and do not fill the cache with
- * what only the scanner wanted. Best effort: a filesystem that refuses
- * O_DIRECT is read buffered. */
+ * what only the scanner wanted. The flag is on the open file description,
+ * so a clamd that got the fd passed reads direct too. Best effort: a
+ * filesystem that refuses O_DIRECT is read buffered. */
 static void scan_fd_direct(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -124,68 +85,106 @@ static void scan_fd_direct(int fd)
 		(void) fcntl(fd, F_SETFL, fl | O_DIRECT);
 }
 
+void scan_detail(struct scan_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	va_end(ap);
+}
+
+int scan_read_at(const struct scan_ctx *ctx, uint8_t *buf, size_t len, uint64_t off,
+		 struct scan_result *res)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (deadline_passed(ctx->deadline)) {
+			res->reason = FANGUARD_REASON_DEADLINE;
+			return -ETIMEDOUT;
+		}
+		n = pread(ctx->fd, buf, len, (off_t) off);
+		if (n >= 0)
+			return (int) n;
+		if (errno == EINTR)
+			continue;
+		res->reason = FANGUARD_REASON_ERROR;
+		scan_detail(res, "read: %s", strerror(errno));
+		return -errno;
+	}
+}
+
+/* How decisive an outcome is: deny > undecided (deadline, error...) > allow. */
+static int outcome_rank(const struct scan_result *r)
+{
+	if (r->reason == FANGUARD_REASON_SCANNED)
+		return r->verdict == FANGUARD_DENY ? 2 : 0;
+	return 1;
+}
+
 void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
 		struct scan_result *res)
 {
 	struct fanguard *fg = d->fg;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t digest[32];
-	unsigned int dlen = 0;
-	uint64_t off = 0;
-	bool hit;
+	/* Scanners give up a little before the event's deadline, so that this
+	 * worker answers (naming the scanner that ran out of time) rather
+	 * than the keeper, which would take it for stuck in I/O, abandon it
+	 * and start a replacement thread: a stalled clamd must not churn
+	 * threads. A tenth of the deadline, at most 25 ms. */
+	usec_t total =
+		ev->deadline_usec > ev->received_usec ? ev->deadline_usec - ev->received_usec : 0;
+	usec_t slack = total / 10 < 25 * USEC_PER_MSEC ? total / 10 : 25 * USEC_PER_MSEC;
+	const struct scan_ctx ctx = {
+		.fg = fg,
+		.d = d,
+		.fd = ev->fd,
+		.size = ev->size,
+		.deadline = ev->deadline_usec - slack,
+		.default_verdict = d->default_verdict,
+		.buf = buf,
+		.buflen = buflen,
+	};
+	uint64_t active = 0;
+	unsigned i = 0;
+	bool any = false;
 
-	res->scanner = "sha256";
-	res->verdict = d->default_verdict;
-	res->detail[0] = '\0';
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		res->reason = FANGUARD_REASON_ERROR;
-		(void) snprintf(res->detail, sizeof(res->detail), "libcrypto: cannot init sha256");
-		EVP_MD_CTX_free(ctx);
-		return;
-	}
+	/* Which scanners have something to look for (active() reads config
+	 * under cfg_lock, held here only for that). */
+	pthread_rwlock_rdlock(&fg->cfg_lock);
+	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire);
+	     s && i < 64; s = atomic_load_explicit(&s->next, memory_order_acquire), i++)
+		if (!s->active || s->active(s))
+			active |= UINT64_C(1) << i;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+
+	*res = (struct scan_result){
+		.verdict = d->default_verdict, .reason = FANGUARD_REASON_NO_SCANNER, .scanner = ""};
 	if (d->cls != FANGUARD_MOUNT_LOCAL)
 		scan_fd_direct(ev->fd);
-	for (;;) {
-		ssize_t n;
+	i = 0;
+	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire);
+	     s && i < 64; s = atomic_load_explicit(&s->next, memory_order_acquire), i++) {
+		struct scan_result r = {.verdict = d->default_verdict,
+					.reason = FANGUARD_REASON_ERROR,
+					.scanner = s->name};
 
-		if (deadline_passed(ev->deadline_usec)) {
-			res->reason = FANGUARD_REASON_DEADLINE;
-			goto out;
-		}
-		n = pread(ev->fd, buf, buflen, (off_t) off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			res->reason = FANGUARD_REASON_ERROR;
-			(void) snprintf(res->detail, sizeof(res->detail), "read: %s",
-					strerror(errno));
-			goto out;
-		}
-		if (n == 0)
+		if (!(active & (UINT64_C(1) << i)))
+			continue;
+		if (deadline_passed(ctx.deadline)) {
+			r.reason = FANGUARD_REASON_DEADLINE;
+			(void) snprintf(r.detail, sizeof(r.detail), "not started");
+		} else
+			s->scan(s, &ctx, &r);
+		r.scanner = s->name;
+		if (r.reason != FANGUARD_REASON_SCANNED)
+			r.verdict = d->default_verdict;
+		if (!any || outcome_rank(&r) > outcome_rank(res))
+			*res = r;
+		any = true;
+		if (outcome_rank(res) == 2 || r.reason == FANGUARD_REASON_DEADLINE)
 			break;
-		off += (uint64_t) n;
-		if (off > fg->opts.max_scan_bytes) {
-			/* It grew past the limit while we read. */
-			res->reason = FANGUARD_REASON_TOO_LARGE;
-			goto out;
-		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1) {
-			res->reason = FANGUARD_REASON_ERROR;
-			goto out;
-		}
 	}
-	if (EVP_DigestFinal_ex(ctx, digest, &dlen) != 1 || dlen != 32) {
-		res->reason = FANGUARD_REASON_ERROR;
-		goto out;
-	}
-	atomic_fetch_add_explicit(&d->stats.bytes_scanned, off, memory_order_relaxed);
-	pthread_rwlock_rdlock(&fg->cfg_lock);
-	hit = hashset_contains(&fg->deny, digest);
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	res->reason = FANGUARD_REASON_SCANNED;
-	res->verdict = hit ? FANGUARD_DENY : FANGUARD_ALLOW;
-	if (hit)
-		to_hex(digest, 32, res->detail);
-out:
-	EVP_MD_CTX_free(ctx);
+	if (!any)
+		res->verdict = FANGUARD_ALLOW;
 }

@@ -36,8 +36,9 @@ base_lat=$(printf '%s\n' "$FGCHECK_OUT" | grep 'latency_us')
 fgcheck_ok load --procs 1 --iters "$serial" --dir "$s/load" --timeout-s 60
 base1_lat=$(printf '%s\n' "$FGCHECK_OUT" | grep 'latency_us')
 
+# --no-cache: every open must be an event (cached clean files raise none).
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch "$s" --deny-hashes "$FG_STATE/denylist" \
-	--default-verdict allow --deadline-ms 10000 --stats-file "$stats"
+	--default-verdict allow --deadline-ms 10000 --stats-file "$stats" --no-cache
 log "fanguardd $FANGUARDD_PID ready, watching $s"
 
 fgcheck_ok load --procs "$procs" --iters "$iters" --dir "$s/load" --timeout-s 60

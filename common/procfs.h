@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* What /proc tells about processes and their sockets: the parsers (pure, no
+ * I/O, any input: tests/fuzz/fuzz-procfs.c) and small readers on top.
+ *
+ * Used to find who serves a FUSE mount: on recent kernels (seen on 6.18)
+ * /proc/PID/fdinfo of a /dev/fuse fd has a "fuse_connection:" line, the
+ * connection id, which is the FUSE mount's device minor (the directory
+ * name under /sys/fs/fuse/connections). From the daemon we follow its
+ * children (/proc/PID/stat ppid) and its TCP connections to their peers on
+ * this host (/proc/net/tcp{,6}: a connection's peer on this host is the
+ * socket whose local and remote endpoints are swapped).
+ *
+ * Never call the readers from the permission path: they read /proc. They
+ * never touch a file on a FUSE mount (readlink of /proc/PID/fd/N is d_path,
+ * no round trip to a daemon). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* /proc/PID/fdinfo/FD */
+struct proc_fdinfo {
+	uint64_t pos;
+	unsigned int flags; /* octal in the file */
+	uint64_t mnt_id, ino, fuse_conn;
+	pid_t pid; /* "Pid:" of a pidfd (-1: the process is gone) */
+	bool has_flags, has_mnt_id, has_ino, has_fuse_conn, has_pid;
+};
+
+/* Parses fdinfo text. Unknown lines are skipped; a known key with a bad value
+ * is -EBADMSG. */
+int fdinfo_parse(const char *text, size_t len, struct proc_fdinfo *ret);
+
+/* One line of /proc/net/tcp or /proc/net/tcp6. Addresses in network order
+ * (IPv4 in the first 4 bytes). */
+struct net_sock {
+	int family; /* AF_INET, AF_INET6 */
+	uint8_t local[16], remote[16];
+	uint16_t lport, rport;
+	unsigned int state; /* TCP_ESTABLISHED = 1, TCP_LISTEN = 10 */
+	uint64_t inode;
+};
+
+/* Appends the sockets of a /proc/net/tcp (family AF_INET) or tcp6 (AF_INET6)
+ * text to *socks (realloc'd; *n updated). Skips the header line. */
+int net_tcp_parse(const char *text, size_t len, int family, struct net_sock **socks, size_t *n);
+
+/* One line of /proc/net/unix. */
+struct unix_sock {
+	uint64_t inode;
+	unsigned int type, state;
+	char *path; /* "" if unbound; abstract names start with '@' */
+};
+int net_unix_parse(const char *text, size_t len, struct unix_sock **ret, size_t *ret_n);
+void unix_socks_free(struct unix_sock *s, size_t n);
+
+/* /proc/PID/stat: the comm (between the first '(' and the LAST ')', since a
+ * comm may hold ')' and spaces), the ppid and, if ret_sid is set, the
+ * session id. comm gets at most 16 bytes. */
+int proc_stat_parse(const char *text, size_t len, char comm[16], pid_t *ret_ppid, pid_t *ret_sid);
+
+/* /proc/PID/stat: the start time (clock ticks after boot, field 22): with
+ * the pid, it names a process for good. */
+int proc_stat_starttime_parse(const char *text, size_t len, uint64_t *ret);
+int proc_read_starttime(pid_t pid, uint64_t *ret);
+/* The pid of a pidfd's process ("Pid:" in /proc/self/fdinfo/FD): -ESRCH once
+ * reaped. While it answers, the pid number cannot have been reused. */
+int proc_pidfd_pid(int pidfd, pid_t *ret);
+
+/* "socket:[123]" -> 's', "pipe:[45]" -> 'p'; *ret_ino set. -EINVAL otherwise. */
+int fd_link_parse(const char *link, char *ret_kind, uint64_t *ret_ino);
+
+/* An sshfs-style source "[user@]host:[path]", host possibly "[v6addr]".
+ * Each of *ret_* is malloc'd ("" if absent). -EINVAL if there is no host. */
+int remote_source_parse(const char *source, char **ret_user, char **ret_host, char **ret_path);
+
+/* 1 if addr (network order) is loopback (127/8, ::1, ::ffff:127/104), else 0. */
+bool addr_is_loopback(int family, const uint8_t addr[16]);
+/* A numeric address or "localhost"/"localhost.localdomain"/"ip6-localhost":
+ * 1 loopback, 0 not loopback, -EINVAL not an address literal (a name). */
+int host_literal_is_loopback(const char *host);
+
+/* Readers. */
+int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
+int proc_read_stat(pid_t pid, char comm[16], pid_t *ret_ppid, pid_t *ret_sid);
+/* argv as one string, arguments separated by NUL; *ret_len the total. */
+int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len);
+/* Both /proc/net/tcp and /proc/net/tcp6 of our network namespace. */
+int net_tcp_load(struct net_sock **ret, size_t *ret_n);
+/* 1 if addr is one of this host's addresses (getifaddrs) or loopback. */
+int addr_is_local(int family, const uint8_t addr[16]);
+/* 1 if host (literal or name) resolves only to this host's addresses. Names
+ * are resolved with getaddrinfo(AI_NUMERICSERV), so only call it where a
+ * DNS query may take a while (not on the permission path). */
+int host_is_local(const char *host);

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon's sandbox after init: a libseccomp allow-list loaded into every
+ * thread (the library's readers, workers and keepers already run), and the
+ * capability sets cut down to what a reload still needs.
+ *
+ * What the running daemon does, and so what the list holds: read events and
+ * write answers (read/write on fanotify fds), open and read event files and
+ * denylists (openat, pread, statx, readlink of /proc/self/fd), add groups
+ * and marks on reload (fanotify_init, fanotify_mark, eventfd2), start and
+ * retire threads (clone3, futex, mmap, madvise, rseq), log to the journal
+ * (AF_UNIX socket, sendmsg, memfd_create), serve the control socket
+ * (accept4, recvfrom, sendto). Never exec, ptrace, mount, load modules,
+ * use the network, or change ids. Must never be installed before the marks
+ * are placed: that is the only time the daemon opens its setup paths. */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+#include "config.h"
+#include "sandbox.h"
+#if HAVE_LIBSECCOMP
+#include <seccomp.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define FG_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define FG_SANITIZED 1
+#endif
+#endif
+
+#if HAVE_LIBSECCOMP
+static const char *const allowed[] = {
+	/* files and fds */
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"pread64",
+	"pwrite64",
+	"close",
+	"close_range",
+	"openat",
+	"open",
+	"lseek",
+	"fstat",
+	"newfstatat",
+	"stat",
+	"lstat",
+	"statx",
+	"statfs",
+	"fstatfs",
+	"readlink",
+	"readlinkat",
+	"getdents64",
+	"getdents",
+	"getcwd",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"fcntl",
+	"dup",
+	"dup3",
+	"fadvise64",
+	"fsync",
+	"fdatasync",
+	"ftruncate",
+	"fchmod",
+	"rename",
+	"renameat",
+	"renameat2",
+	"unlink",
+	"unlinkat",
+	"umask",
+	/* waiting */
+	"poll",
+	"ppoll",
+	"select",
+	"pselect6",
+	"epoll_create1",
+	"epoll_ctl",
+	"epoll_wait",
+	"epoll_pwait",
+	"futex",
+	"nanosleep",
+	"clock_nanosleep",
+	"restart_syscall",
+	"sched_yield",
+	/* memory and threads */
+	"mmap",
+	"munmap",
+	"mprotect",
+	"mremap",
+	"madvise",
+	"brk",
+	"clone",
+	"clone3",
+	"exit",
+	"exit_group",
+	"set_robust_list",
+	"get_robust_list",
+	"rseq",
+	"set_tid_address",
+	"gettid",
+	"getpid",
+	"getppid",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"getresuid",
+	"getresgid",
+	"sched_getaffinity",
+	"prlimit64",
+	"getrlimit",
+	"uname",
+	"sysinfo",
+	/* signals: the signalfd, blocked masks, abort() */
+	"rt_sigprocmask",
+	"rt_sigaction",
+	"rt_sigreturn",
+	"sigaltstack",
+	/* time and randomness (OpenSSL, mkostemp) */
+	"clock_gettime",
+	"clock_getres",
+	"gettimeofday",
+	"time",
+	"getrandom",
+	/* fanotify: new groups and marks for watches added on reload */
+	"fanotify_init",
+	"fanotify_mark",
+	"eventfd2",
+	/* the control socket, sd_notify, the journal (AF_UNIX only, below) */
+	"connect",
+	"accept4",
+	"accept",
+	"sendmsg",
+	"sendto",
+	"recvmsg",
+	"recvfrom",
+	"getsockopt",
+	"setsockopt",
+	"getsockname",
+	"getpeername",
+	"shutdown",
+	"memfd_create",
+};
+
+#ifdef FG_SANITIZED
+/* ASan/TSan runtimes: LeakSanitizer stops the world with ptrace at exit,
+ * the allocators ask for page residency and resource usage. Test builds only. */
+static const char *const allowed_sanitizer[] = {
+	"ptrace",
+	"wait4",
+	"waitid",
+	"prctl",
+	"mincore",
+	"getrusage",
+	"pipe2",
+	"pipe",
+	"kill",
+	"sched_getparam",
+	"sched_getscheduler",
+	"process_vm_readv",
+	"msync",
+	"setrlimit",
+};
+#endif
+
+#endif /* HAVE_LIBSECCOMP */
+
+int seccomp_mode_from_string(const char *s)
+{
+	for (int m = 0; m < _FG_SECCOMP_MAX; m++)
+		if (strcmp(s, seccomp_mode_to_string(m)) == 0)
+			return m;
+	return -EINVAL;
+}
+
+const char *seccomp_mode_to_string(enum fg_seccomp_mode m)
+{
+	static const char *const s[_FG_SECCOMP_MAX] = {
+		[FG_SECCOMP_OFF] = "off",
+		[FG_SECCOMP_LOG] = "log",
+		[FG_SECCOMP_ERRNO] = "errno",
+		[FG_SECCOMP_KILL] = "kill",
+	};
+
+	return (unsigned) m < _FG_SECCOMP_MAX ? s[m] : "?";
+}
+
+#if HAVE_LIBSECCOMP
+static int allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+		int r;
+
+		if (nr == __NR_SCMP_ERROR)
+			continue; /* not on this architecture */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
+	return 0;
+}
+
+int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
+{
+	scmp_filter_ctx ctx;
+	uint32_t def;
+	int r;
+
+	switch (mode) {
+	case FG_SECCOMP_OFF:
+		return 0;
+	case FG_SECCOMP_LOG:
+		def = SCMP_ACT_LOG;
+		break;
+	case FG_SECCOMP_ERRNO:
+		def = SCMP_ACT_ERRNO(EPERM);
+		break;
+	case FG_SECCOMP_KILL:
+		def = SCMP_ACT_KILL_PROCESS;
+		break;
+	default:
+		return -EINVAL;
+	}
+	ctx = seccomp_init(def);
+	if (!ctx)
+		return -ENOMEM;
+	/* Every thread, not just the caller: the library's threads run already. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (r < 0)
+		goto out;
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	if (r < 0)
+		goto out;
+	r = allow_names(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]));
+	if (r < 0)
+		goto out;
+#ifdef FG_SANITIZED
+	r = allow_names(ctx, allowed_sanitizer,
+			sizeof(allowed_sanitizer) / sizeof(allowed_sanitizer[0]));
+	if (r < 0)
+		goto out;
+#else
+	/* pthread_setname_np() on itself uses PR_SET_NAME. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+			     SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+	if (r < 0)
+		goto out;
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+			     SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
+	if (r < 0)
+		goto out;
+#endif
+	/* Sockets: AF_UNIX only (control socket, sd_notify, journal). */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+			     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r < 0)
+		goto out;
+	/* A remote clamd: INSTREAM over TCP (its address was resolved before). */
+	if (flags & FG_SANDBOX_INET) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, AF_INET));
+		if (r < 0)
+			goto out;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+		if (r < 0)
+			goto out;
+	}
+	/* isatty() of stderr, nothing else. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	if (r < 0)
+		goto out;
+	/* abort() and raise() signal this process only. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+			     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) getpid()));
+	if (r < 0)
+		goto out;
+	r = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	return r;
+}
+
+#else
+int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
+{
+	(void) flags;
+	return mode == FG_SECCOMP_OFF ? 0 : -EOPNOTSUPP; /* built without libseccomp */
+}
+#endif
+
+static bool cap_kept(unsigned cap)
+{
+	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH;
+}
+
+int sandbox_drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {};
+
+	/* The bounding set first: dropping from it needs CAP_SETPCAP, which
+	 * the capset() below removes. */
+	for (unsigned cap = 0; cap < 64; cap++) {
+		if (cap_kept(cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the kernel's last capability */
+			if (errno != EPERM)
+				return -errno;
+		}
+	}
+	(void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t keep = 0;
+
+		for (unsigned b = 0; b < 32; b++)
+			if (cap_kept(i * 32 + b))
+				keep |= 1u << b;
+		data[i].effective &= keep;
+		data[i].permitted &= keep;
+		data[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	return 0;
+}

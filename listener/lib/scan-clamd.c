@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The clamd scanner. Endpoints are tried in the order they were added; the
+ * first that answers decides (a transport failure moves on to the next).
+ *
+ *   - a local clamd (unix socket): FILDES. The event fd itself is passed
+ *     (SCM_RIGHTS), so clamd scans exactly the file that was opened, through
+ *     an fd with FMODE_NONOTIFY (its reads raise no events), never a path
+ *     that may have been swapped since;
+ *   - a remote clamd (TCP): INSTREAM. We read the content through the event
+ *     fd and stream it in chunks.
+ *
+ * Connections are persistent IDSESSION sessions kept in a small pool per
+ * endpoint (a connect per event is cheap on a unix socket but costs a
+ * handshake on TCP, and clamd replies in a session carry the command's
+ * number, so a reply is never taken for another's). A connection is taken
+ * out of the pool for exactly one command and goes back only after a clean
+ * or FOUND reply with the expected number; after a timeout, an error or
+ * anything unexpected it is closed, so no late reply can be read by the
+ * next event. A pooled session clamd closed (IdleTimeout, restart) is seen
+ * as readable before use, or fails before any reply: then one fresh
+ * connection is tried. The pool's mutex is held only to take or return a
+ * connection, never across I/O.
+ *
+ * Every connect, send and receive is nonblocking and polled against the
+ * event's deadline: a stalled (SIGSTOPped) or dead clamd costs at most the
+ * deadline, then the dispatcher gives the default verdict.
+ *
+ * Never loop back: clamd's own file accesses (temporary files, a database
+ * reload) raise events on watched mounts, and they must not wait on a
+ * listener that waits on clamd. On each new unix connection the peer's pid
+ * (SO_PEERCRED: the process that called listen(), i.e. clamd) is excluded.
+ * A remote clamd cannot loop back. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include "fanguard-internal.h"
+#include "macro.h"
+#include "scan-clamd.h"
+
+#define CLAMD_MAX_ENDPOINTS 8
+#define CLAMD_POOL_MAX 16
+/* INSTREAM chunk: clamd's default StreamMaxLength is 25 MiB; chunks are
+ * bounded by the worker's buffer. */
+
+struct clamd_conn {
+	int fd;
+	unsigned long next_id; /* IDSESSION command number of the next command */
+};
+
+struct clamd_endpoint {
+	bool local; /* unix socket: FILDES; else INSTREAM */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char label[112];
+	pthread_mutex_t lock; /* protects idle[], n_idle; never held across I/O */
+	struct clamd_conn idle[CLAMD_POOL_MAX];
+	unsigned n_idle;
+	_Atomic pid_t excluded_pid;
+};
+
+struct clamd_scanner {
+	struct scanner s; /* first: the dispatcher's handle */
+	struct clamd_endpoint *_Atomic ep[CLAMD_MAX_ENDPOINTS];
+	_Atomic unsigned n_ep;
+};
+
+/* Why a transport attempt failed; kept for the verdict detail. */
+static void set_detail(struct scan_result *res, const struct clamd_endpoint *ep, const char *what,
+		       int err)
+{
+	scan_detail(res, "%s: %s%s%s", ep->label, what, err ? ": " : "", err ? strerror(err) : "");
+}
+
+static int wait_fd(int fd, short events, usec_t deadline)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+
+	for (;;) {
+		int r, ms = deadline_poll_ms(deadline);
+
+		if (deadline_passed(deadline))
+			return -ETIMEDOUT;
+		r = poll(&p, 1, ms);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* more: MSG_MORE, the next send follows at once (TCP: one segment, not a
+ * small one that Nagle and a delayed ACK would hold for 40 ms). */
+static int send_all_flags(int fd, const void *buf, size_t len, usec_t deadline, bool more)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
+
+		if (n < 0) {
+			int r;
+
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			r = wait_fd(fd, POLLOUT, deadline);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		p += n;
+		len -= (size_t) n;
+	}
+	return 0;
+}
+
+static int send_all(int fd, const void *buf, size_t len, usec_t deadline)
+{
+	return send_all_flags(fd, buf, len, deadline, false);
+}
+
+static int send_fd(int sock, int fd, usec_t deadline)
+{
+	char byte = '\0';
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control = {0};
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	for (;;) {
+		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n == 1)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			int r = wait_fd(sock, POLLOUT, deadline);
+
+			if (r < 0)
+				return r;
+			continue;
+		}
+		return n < 0 ? -errno : -EIO;
+	}
+}
+
+/* Reads one NUL-terminated reply. -ECONNRESET on EOF before any byte. */
+static int recv_reply(int fd, char *buf, size_t size, size_t *ret_len, usec_t deadline)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n;
+		int r;
+
+		if (len > 0 && memchr(buf, '\0', len))
+			break;
+		if (len >= size)
+			return -EMSGSIZE;
+		n = recv(fd, buf + len, size - len, MSG_DONTWAIT);
+		if (n > 0) {
+			len += (size_t) n;
+			continue;
+		}
+		if (n == 0)
+			return len == 0 ? -ECONNRESET : -EPROTO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		r = wait_fd(fd, POLLIN, deadline);
+		if (r < 0)
+			return r;
+	}
+	*ret_len = strnlen(buf, len);
+	/* Bytes after the NUL would be a reply to nothing we asked: the
+	 * connection is not reused (the caller checks *ret_len + 1 == len). */
+	return len == *ret_len + 1 ? 0 : -EPROTO;
+}
+
+/* Excludes the clamd serving this endpoint, once per clamd process (a
+ * restarted clamd is a new pid; fanguard_exclude_pid() records its start
+ * time, so a later process given the old number is not excluded). */
+static void exclude_peer(struct fanguard *fg, struct clamd_endpoint *ep, int fd)
+{
+	struct ucred cred;
+	socklen_t l = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0 || cred.pid <= 0)
+		return;
+	if (atomic_exchange(&ep->excluded_pid, cred.pid) == cred.pid)
+		return;
+	(void) fanguard_exclude_pid(fg, cred.pid);
+	fg_log(fg, LOG_INFO, "clamd %s: excluding its process %d from scanning", ep->label,
+	       (int) cred.pid);
+}
+
+static int conn_open(struct fanguard *fg, struct clamd_endpoint *ep, usec_t deadline,
+		     struct clamd_conn *ret)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r, err = 0;
+	socklen_t l = sizeof(err);
+
+	fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *) &ep->addr, ep->addrlen) < 0) {
+		if (errno != EINPROGRESS && errno != EAGAIN)
+			return -errno;
+		/* A unix connect returns EAGAIN when the backlog is full
+		 * (a stalled clamd): no point waiting, fail now. */
+		if (errno == EAGAIN)
+			return -EAGAIN;
+		r = wait_fd(fd, POLLOUT, deadline);
+		if (r < 0)
+			return r;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+			return -errno;
+		if (err)
+			return -err;
+	}
+	if (ep->local)
+		exclude_peer(fg, ep, fd);
+	r = send_all(fd, "zIDSESSION", sizeof("zIDSESSION"), deadline);
+	if (r < 0)
+		return r;
+	*ret = (struct clamd_conn){.fd = TAKE_FD(fd), .next_id = 1};
+	return 0;
+}
+
+/* A pooled connection, or -ENOENT. One whose peer closed (or sent
+ * something unasked) reads as ready: closed here. */
+static int pool_take(struct clamd_endpoint *ep, struct clamd_conn *ret)
+{
+	for (;;) {
+		struct clamd_conn c;
+		struct pollfd p;
+
+		pthread_mutex_lock(&ep->lock);
+		if (ep->n_idle == 0) {
+			pthread_mutex_unlock(&ep->lock);
+			return -ENOENT;
+		}
+		c = ep->idle[--ep->n_idle];
+		pthread_mutex_unlock(&ep->lock);
+		p = (struct pollfd){.fd = c.fd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 0) {
+			*ret = c;
+			return 0;
+		}
+		safe_close(c.fd);
+	}
+}
+
+static void pool_put(struct clamd_endpoint *ep, struct clamd_conn *c)
+{
+	pthread_mutex_lock(&ep->lock);
+	if (ep->n_idle < CLAMD_POOL_MAX) {
+		ep->idle[ep->n_idle++] = *c;
+		c->fd = -EBADF;
+	}
+	pthread_mutex_unlock(&ep->lock);
+	c->fd = safe_close(c->fd);
+}
+
+/* Sends the command for this event. FILDES only for files on local mounts:
+ * clamd may map the file it is given, and a page fault on a FUSE file takes
+ * the page lock and waits on the daemon; if the daemon never answers, the
+ * opener we answered at the deadline would then block in its own open on
+ * that page (the reason scan.c reads FUSE files with O_DIRECT). FUSE and
+ * network files are streamed (INSTREAM over the same socket), read by us
+ * with O_DIRECT, within the deadline. */
+static int send_request(struct clamd_endpoint *ep, struct clamd_conn *c, const struct scan_ctx *ctx,
+			struct scan_result *res)
+{
+	uint64_t off = 0;
+	int r;
+
+	if (ep->local && ctx->d->cls == FANGUARD_MOUNT_LOCAL) {
+		r = send_all(c->fd, "zFILDES", sizeof("zFILDES"), ctx->deadline);
+		if (r < 0)
+			return r;
+		/* A separate message: clamd takes the fd from the data
+		 * after the command (sent together it refuses it). */
+		return send_fd(c->fd, ctx->fd, ctx->deadline);
+	}
+	r = send_all_flags(c->fd, "zINSTREAM", sizeof("zINSTREAM"), ctx->deadline, true);
+	if (r < 0)
+		return r;
+	for (;;) {
+		uint32_t be;
+		int n = scan_read_at(ctx, ctx->buf, ctx->buflen, off, res);
+
+		if (n < 0)
+			return -ECANCELED; /* res says why; not a transport error */
+		off += (uint64_t) n;
+		if (off > ctx->fg->opts.max_scan_bytes) {
+			res->reason = FANGUARD_REASON_TOO_LARGE;
+			return -ECANCELED;
+		}
+		be = htonl((uint32_t) n);
+		r = send_all_flags(c->fd, &be, sizeof(be), ctx->deadline, n > 0);
+		if (r < 0)
+			return r;
+		if (n == 0)
+			break;
+		r = send_all_flags(c->fd, ctx->buf, (size_t) n, ctx->deadline, true);
+		if (r < 0)
+			return r;
+	}
+	atomic_fetch_add_explicit(&ctx->d->stats.bytes_scanned, off, memory_order_relaxed);
+	return 0;
+}
+
+/* One command on one endpoint. 1: decided (res set), 0: transport failure
+ * (res->detail says what; try the next endpoint), -ECANCELED: res set and
+ * final (deadline, read error, too large). */
+static int scan_endpoint(struct fanguard *fg, struct clamd_endpoint *ep, const struct scan_ctx *ctx,
+			 struct scan_result *res)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct clamd_conn c = {.fd = -EBADF};
+		char buf[CLAMD_REPLY_MAX + 1];
+		struct clamd_reply reply;
+		bool pooled = pool_take(ep, &c) == 0;
+		unsigned long id;
+		size_t len = 0;
+		int r;
+
+		if (!pooled) {
+			r = conn_open(fg, ep, ctx->deadline, &c);
+			if (r < 0) {
+				if (r == -ETIMEDOUT)
+					goto timeout;
+				set_detail(res, ep, "connect", -r);
+				return 0;
+			}
+		}
+		id = c.next_id++;
+		r = send_request(ep, &c, ctx, res);
+		if (r == -ECANCELED) {
+			safe_close(c.fd);
+			return -ECANCELED;
+		}
+		if (r == -ETIMEDOUT) {
+			safe_close(c.fd);
+			goto timeout;
+		}
+		/* clamd may have answered and closed early (a size limit):
+		 * read what it said even if the send failed. */
+		r = recv_reply(c.fd, buf, sizeof(buf) - 1, &len, ctx->deadline);
+		if (r == -ETIMEDOUT) {
+			safe_close(c.fd);
+			goto timeout;
+		}
+		if (r == -ECONNRESET || (r < 0 && r != -EPROTO)) {
+			c.fd = safe_close(c.fd);
+			if (pooled)
+				continue; /* a session clamd had closed: once more, fresh */
+			set_detail(res, ep, "no reply", r == -ECONNRESET ? 0 : -r);
+			return 0;
+		}
+		if (r == -EPROTO || clamd_parse_reply(buf, len, &reply) < 0) {
+			safe_close(c.fd);
+			set_detail(res, ep, "garbled reply", 0);
+			return 0;
+		}
+		if (!reply.has_id || reply.id != id) {
+			safe_close(c.fd);
+			set_detail(res, ep, "reply to another command", 0);
+			return 0;
+		}
+		switch (reply.status) {
+		case CLAMD_CLEAN:
+			res->reason = FANGUARD_REASON_SCANNED;
+			res->verdict = FANGUARD_ALLOW;
+			res->detail[0] = '\0';
+			pool_put(ep, &c);
+			return 1;
+		case CLAMD_FOUND:
+			res->reason = FANGUARD_REASON_SCANNED;
+			res->verdict = FANGUARD_DENY;
+			scan_detail(res, "%s", reply.text);
+			pool_put(ep, &c);
+			return 1;
+		case CLAMD_ERROR:
+		default:
+			/* clamd looked and could not decide (size limit,
+			 * unreadable fd): that is its answer. */
+			safe_close(c.fd);
+			res->reason = FANGUARD_REASON_ERROR;
+			scan_detail(res, "clamd: %s", reply.text);
+			return 1;
+		}
+	}
+	set_detail(res, ep, "connection closed", 0);
+	return 0;
+
+timeout:
+	res->reason = FANGUARD_REASON_DEADLINE;
+	scan_detail(res, "%s: no answer by the deadline", ep->label);
+	return -ECANCELED;
+}
+
+static void clamd_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res)
+{
+	struct clamd_scanner *cs = (struct clamd_scanner *) s;
+	unsigned n = atomic_load_explicit(&cs->n_ep, memory_order_acquire);
+
+	res->reason = FANGUARD_REASON_ERROR;
+	for (unsigned i = 0; i < n; i++) {
+		struct clamd_endpoint *ep = atomic_load_explicit(&cs->ep[i], memory_order_acquire);
+
+		if (scan_endpoint(s->fg, ep, ctx, res) != 0)
+			return;
+	}
+	/* Every endpoint failed: res->detail holds the last one's failure. */
+	res->reason = FANGUARD_REASON_ERROR;
+}
+
+static void clamd_free(struct scanner *s)
+{
+	struct clamd_scanner *cs = (struct clamd_scanner *) s;
+
+	for (unsigned i = 0; i < atomic_load(&cs->n_ep); i++) {
+		struct clamd_endpoint *ep = atomic_load(&cs->ep[i]);
+
+		for (unsigned j = 0; j < ep->n_idle; j++)
+			safe_close(ep->idle[j].fd);
+		pthread_mutex_destroy(&ep->lock);
+		free(ep);
+	}
+	free(cs);
+}
+
+static int endpoint_parse(const char *address, struct clamd_endpoint *ep)
+{
+	const char *path = NULL;
+
+	if (strncmp(address, "unix:", 5) == 0)
+		path = address + 5;
+	else if (address[0] == '/')
+		path = address;
+	if (path) {
+		struct sockaddr_un *un = (struct sockaddr_un *) &ep->addr;
+
+		if (strlen(path) >= sizeof(un->sun_path) || path[0] != '/')
+			return -EINVAL;
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, path);
+		ep->addrlen = sizeof(*un);
+		ep->local = true;
+		(void) snprintf(ep->label, sizeof(ep->label), "%s", path);
+		return 0;
+	} else {
+		/* host:port or [v6]:port, resolved now: never on the
+		 * permission path. */
+		char host[256];
+		const char *colon = strrchr(address, ':'), *h = address;
+		size_t hl;
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+		int r;
+
+		if (!colon || colon == address || colon[1] == '\0')
+			return -EINVAL;
+		hl = (size_t) (colon - address);
+		if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+			h++;
+			hl -= 2;
+		}
+		if (hl == 0 || hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+		r = getaddrinfo(host, colon + 1, &hints, &ai);
+		if (r != 0)
+			return r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+		if (ai->ai_addrlen > sizeof(ep->addr)) {
+			freeaddrinfo(ai);
+			return -EINVAL;
+		}
+		memcpy(&ep->addr, ai->ai_addr, ai->ai_addrlen);
+		ep->addrlen = ai->ai_addrlen;
+		freeaddrinfo(ai);
+		(void) snprintf(ep->label, sizeof(ep->label), "%s", address);
+		return 0;
+	}
+}
+
+int fanguard_add_clamd(struct fanguard *fg, const char *address)
+{
+	struct clamd_scanner *cs;
+	struct clamd_endpoint *ep;
+	unsigned n;
+	int r;
+
+	if (!fg || !address)
+		return -EINVAL;
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
+	r = endpoint_parse(address, ep);
+	if (r < 0) {
+		free(ep);
+		return r;
+	}
+	pthread_mutex_init(&ep->lock, NULL);
+
+	/* Writers are serialised by fg->lock; readers (workers) are lock-free:
+	 * an endpoint is complete before the count that shows it. */
+	pthread_mutex_lock(&fg->lock);
+	cs = (struct clamd_scanner *) scanner_find(fg, "clamd");
+	if (!cs) {
+		cs = calloc(1, sizeof(*cs));
+		if (!cs) {
+			pthread_mutex_unlock(&fg->lock);
+			pthread_mutex_destroy(&ep->lock);
+			free(ep);
+			return -ENOMEM;
+		}
+		cs->s.name = "clamd";
+		cs->s.fg = fg;
+		cs->s.scan = clamd_scan;
+		cs->s.free = clamd_free;
+		scanner_append_locked(fg, &cs->s);
+	}
+	n = atomic_load(&cs->n_ep);
+	if (n >= CLAMD_MAX_ENDPOINTS) {
+		pthread_mutex_unlock(&fg->lock);
+		pthread_mutex_destroy(&ep->lock);
+		free(ep);
+		return -E2BIG;
+	}
+	atomic_store_explicit(&cs->ep[n], ep, memory_order_release);
+	atomic_store_explicit(&cs->n_ep, n + 1, memory_order_release);
+	pthread_mutex_unlock(&fg->lock);
+	cache_invalidate(fg);
+	return 0;
+}

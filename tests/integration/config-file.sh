@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# fanguardd --config: a bad fanguard.conf stops the daemon before it marks
+# anything, with one error naming FILE:LINE (unknown key, unknown section,
+# value the command line would reject too, bad boolean); a good one works,
+# and the command line takes precedence: single values override the file
+# (--stats-file), lists add to it (--watch, --deny-hashes).
+set -euo pipefail
+. "$FG_SRC_ROOT/tests/lib/common.sh"
+require_root
+require_fanotify_perm
+enter_private_mountns "$@"
+
+s=$(scratch_tmpfs 16m)
+assert_own_mount "$s"
+s2=$(scratch_tmpfs 16m)
+assert_own_mount "$s2"
+echo one >"$s/one.txt"
+echo two >"$s2/two.txt"
+sha256sum "$s/one.txt" | awk '{print $1}' >"$FG_STATE/deny1.txt"
+sha256sum "$s2/two.txt" | awk '{print $1}' >"$FG_STATE/deny2.txt"
+conf=$FG_STATE/fanguard.conf
+
+# expect_refused LINE MESSAGE-REGEX: the daemon must exit non-zero, quickly,
+# with "conf:LINE: ..." on stderr.
+expect_refused() {
+	local line=$1 re=$2 rc=0
+	timeout 10 "$FANGUARDD" --config "$conf" --seccomp off 2>"$FG_STATE/err" || rc=$?
+	sed 's/^/# stderr: /' "$FG_STATE/err" >&2
+	[ $rc != 0 ] && [ $rc != 124 ] || fail "fanguardd accepted a bad configuration (rc $rc)"
+	grep -Eq "$conf:$line: $re" "$FG_STATE/err" || fail "no '$conf:$line: $re' in its error"
+}
+printf '[Watch]\nMount = %s\n\n[Scan]\nDenyHash = %s\n' "$s" "$FG_STATE/deny1.txt" >"$conf"
+expect_refused 5 "unknown key 'DenyHash' in section \[Scan\]"
+printf '[Watch]\nMount = %s\n[Wacth]\nMount = %s\n' "$s" "$s2" >"$conf"
+expect_refused 3 'unknown section \[Wacth\]'
+printf '[Watch]\nMount = %s\n[Local]\nDeadlineMs = 0\n' "$s" >"$conf"
+expect_refused 4 'invalid value for \[Local\] DeadlineMs=0'
+grep -q 'A deadline must be > 0 ms' "$FG_STATE/err" || fail "no reason for the bad value"
+printf '[Watch]\nMount = %s\n[Events]\nAccess = sometimes\n' "$s" >"$conf"
+expect_refused 4 'Access=sometimes: not a boolean'
+printf '[Watch]\nMount = %s\n[Scan]\nDefaultVerdict = maybe\n' "$s" >"$conf"
+expect_refused 4 'invalid value for \[Scan\] DefaultVerdict=maybe'
+
+# A good file; the command line overrides StatsFile and adds a watch and a list.
+cat >"$conf" <<CONF
+[Watch]
+Mount = $s
+[Scan]
+DenyHashes = $FG_STATE/deny1.txt
+[Daemon]
+StatsFile = $FG_STATE/stats-from-file
+ControlSocket = $FG_STATE/control
+CONF
+start_fanguardd_log "$FG_STATE/fanguardd.log" --config "$conf" --watch "$s2" \
+	--deny-hashes "$FG_STATE/deny2.txt" --stats-file "$FG_STATE/stats-from-cli"
+if cat "$s/one.txt" 2>/dev/null; then fail_with_log "file's denylist on file's watch not in force"; fi
+if cat "$s2/two.txt" 2>/dev/null; then fail_with_log "command line's denylist/watch not in force"; fi
+fanguardd_stats_now "$FG_STATE/stats-from-cli"
+[ ! -e "$FG_STATE/stats-from-file" ] || fail_with_log "the file's StatsFile= won over --stats-file"
+[ "$(stats_get "$FG_STATE/stats-from-cli" watches)" = 2 ] || fail_with_log "watches not added up"
+stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
+log "PASS"
