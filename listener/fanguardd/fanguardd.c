@@ -23,6 +23,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "sandbox.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
@@ -103,20 +104,6 @@ static void help(void)
 	       "Signals: SIGTERM/SIGINT stop after answering everything pending;\n"
 	       "SIGUSR1 writes the stats file; SIGHUP reloads the configuration.\n"
 	       "See fanguardd(8), fanguard.conf(5), fanguardctl(8).\n");
-}
-
-static int parse_uint(const char *s, const char *what, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
-		return log_error_errno(EINVAL, "Invalid %s '%s' (0..%llu)", what, s,
-				       (unsigned long long) max);
-	*ret = v;
-	return 0;
 }
 
 static int parse_verdict(const char *s, int *ret)
@@ -222,7 +209,7 @@ static int parse_argv(int argc, char **argv)
 				.default_verdict = verdict;
 			break;
 		case ARG_NETWORK_WORKERS:
-			r = parse_uint(optarg, "worker count", 1024, &v);
+			r = parse_uint_arg(optarg, "worker count", 1024, &v);
 			if (r < 0)
 				return r;
 			o->cls[FANGUARD_MOUNT_NETWORK].n_workers = (uint32_t) v;
@@ -299,7 +286,7 @@ static int parse_argv(int argc, char **argv)
 		case ARG_LOCAL_DEADLINE:
 		case ARG_FUSE_DEADLINE:
 		case ARG_NETWORK_DEADLINE:
-			r = parse_uint(optarg, "deadline", 3600 * 1000, &v);
+			r = parse_uint_arg(optarg, "deadline", 3600 * 1000, &v);
 			if (r < 0)
 				return r;
 			if (v == 0)
@@ -313,20 +300,20 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case ARG_WORKERS:
 		case ARG_FUSE_WORKERS:
-			r = parse_uint(optarg, "worker count", 1024, &v);
+			r = parse_uint_arg(optarg, "worker count", 1024, &v);
 			if (r < 0)
 				return r;
 			o->cls[c == ARG_WORKERS ? FANGUARD_MOUNT_LOCAL : FANGUARD_MOUNT_FUSE]
 				.n_workers = (uint32_t) v;
 			break;
 		case ARG_MAX_SCAN:
-			r = parse_uint(optarg, "size", UINT64_MAX, &v);
+			r = parse_uint_arg(optarg, "size", UINT64_MAX, &v);
 			if (r < 0)
 				return r;
 			o->max_scan_bytes = v;
 			break;
 		case ARG_QUEUE_LEN:
-			r = parse_uint(optarg, "queue length", 1u << 24, &v);
+			r = parse_uint_arg(optarg, "queue length", 1u << 24, &v);
 			if (r < 0)
 				return r;
 			if (v == 0)
@@ -1032,7 +1019,7 @@ static int run(struct fanguard *fg)
 	/* Every mark is in place and the sandbox is on. */
 	(void) sd_notify(0, "READY=1\nSTATUS=Watching");
 #endif
-	log_info("Ready: %zu watches, seccomp %s", arg_n_watch,
+	log_info("Ready: %zu watches, %zu tree watches, seccomp %s", arg_n_watch, arg_n_watch_tree,
 		 seccomp_mode_to_string(arg_seccomp));
 	return main_loop(fg, sfd, ctl_fd);
 }

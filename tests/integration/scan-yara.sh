@@ -69,8 +69,12 @@ wait_until 5 grep -q "rules.yar:[0-9]*: undefined string" "$FANGUARDD_LOG" ||
 printf 'x\nfanguard-yara-marker-%s\ny\n' "$tag" >"$s/marked2"
 fgcheck_ok open "$s/marked2" EPERM 5000
 printf 'rule fanguard_test_rule2 { strings: $a = "second-marker-%s" condition: $a }\n' "$tag" >"$rules"
+# Count the "loaded" lines: the one from start-up is already there, so wait
+# for one more, or marked3 could be opened before the reload took effect.
+loaded_before=$(grep -c "yara: loaded $rules" "$FANGUARDD_LOG" || true)
 kill -HUP "$FANGUARDD_PID"
-wait_until 5 grep -q "yara: loaded $rules" "$FANGUARDD_LOG" || fail_with_log "SIGHUP: rules not reloaded"
+wait_until 5 bash -c "[ \$(grep -c 'yara: loaded $rules' '$FANGUARDD_LOG') -gt $loaded_before ]" ||
+	fail_with_log "SIGHUP: rules not reloaded"
 printf 'second-marker-%s\n' "$tag" >"$s/marked3"
 printf 'x\nfanguard-yara-marker-%s\ny\n' "$tag" >"$s/marked4"
 fgcheck_ok open "$s/marked3" EPERM 5000
