@@ -344,15 +344,20 @@ int proc_stat_starttime_parse(const char *text, size_t len, uint64_t *ret)
 	return parse_num(f[19], fl[19], 10, UINT64_MAX, ret);
 }
 
+static int read_pid_stat(pid_t pid, char **ret, size_t *ret_len)
+{
+	char path[64];
+
+	(void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	return read_full_file(path, PROC_FILE_MAX, ret, ret_len);
+}
+
 int proc_read_starttime(pid_t pid, uint64_t *ret)
 {
 	_cleanup_free_ char *text = NULL;
-	char path[64];
 	size_t len;
-	int r;
+	int r = read_pid_stat(pid, &text, &len);
 
-	(void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	r = read_full_file(path, PROC_FILE_MAX, &text, &len);
 	if (r < 0)
 		return r;
 	return proc_stat_starttime_parse(text, len, ret);
@@ -502,12 +507,9 @@ int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret)
 int proc_read_stat(pid_t pid, char comm[16], pid_t *ret_ppid, pid_t *ret_sid)
 {
 	_cleanup_free_ char *text = NULL;
-	char path[64];
 	size_t len;
-	int r;
+	int r = read_pid_stat(pid, &text, &len);
 
-	(void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	r = read_full_file(path, PROC_FILE_MAX, &text, &len);
 	if (r < 0)
 		return r;
 	return proc_stat_parse(text, len, comm, ret_ppid, ret_sid);

@@ -182,6 +182,9 @@ struct fg_watch {
 	size_t n_backing;
 };
 
+/* Frees a watch record and everything it owns; NULL-safe. */
+void watch_record_free(struct fg_watch *w);
+
 struct logq;
 
 struct fanguard {

@@ -85,8 +85,6 @@ int fg_thread_start(pthread_t *ret, const char *name, void *(*fn)(void *), void 
 	return r;
 }
 
-static void watch_record_free(struct fg_watch *w);
-
 static void fg_destroy(struct fanguard *fg)
 {
 	struct domain *d;
@@ -235,7 +233,7 @@ struct fanguard *fanguard_free(struct fanguard *fg)
 	return NULL;
 }
 
-static void watch_record_free(struct fg_watch *w)
+void watch_record_free(struct fg_watch *w)
 {
 	if (!w)
 		return;

@@ -243,19 +243,6 @@ void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct d
 	       (unsigned long long) w->mnt_id, w->mount_point, d->name);
 }
 
-static void record_free(struct fg_watch *w)
-{
-	if (!w)
-		return;
-	free(w->path);
-	free(w->mount_point);
-	free(w->fstype);
-	free(w->evidence);
-	free(w->origin);
-	free(w->backing_mnt_ids);
-	free(w);
-}
-
 static void record_append_locked(struct fanguard *fg, struct fg_watch *w)
 {
 	w->next = NULL;
@@ -389,7 +376,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	w->fstype = strdup(e->fstype);
 	w->evidence = strdup(e->class_reason ? e->class_reason : "");
 	if (!w->path || !w->mount_point || !w->fstype || !w->evidence) {
-		record_free(w);
+		watch_record_free(w);
 		return;
 	}
 	w->mount_class = mount_class_to_string(e->class);
@@ -401,7 +388,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	pthread_mutex_lock(&fg->lock);
 	if (fg->stopped) {
 		pthread_mutex_unlock(&fg->lock);
-		record_free(w);
+		watch_record_free(w);
 		return;
 	}
 	for (struct domain *x = fg->domains; x && !d; x = x->next)
@@ -426,7 +413,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 			pthread_mutex_unlock(&fg->lock);
 			fg_log(fg, LOG_ERR, "mount %llu '%s': cannot make its group: %s",
 			       (unsigned long long) e->mnt_id, e->mount_point, strerror(-r));
-			record_free(w);
+			watch_record_free(w);
 			return;
 		}
 		d->next = fg->domains;
@@ -455,7 +442,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 			ignore(mw, e);
 		if (created)
 			domain_release(fg, d);
-		record_free(w);
+		watch_record_free(w);
 		return;
 	}
 	/* Marked first, classified after: until the policy applies, the new
@@ -516,7 +503,7 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 		pthread_mutex_unlock(&fg->lock);
 		if (w->d && !shared && w->d->cls != FANGUARD_MOUNT_LOCAL)
 			domain_release(fg, w->d);
-		record_free(w);
+		watch_record_free(w);
 	}
 
 	for (size_t i = 0; i < t->n_entries; i++) {

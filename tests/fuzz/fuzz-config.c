@@ -12,16 +12,7 @@
 #include <unistd.h>
 #include "conffile.h"
 #include "log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(expr)                                                                              \
-	do {                                                                                     \
-		if (!(expr)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
+#include "fuzz-util.h"
 
 static unsigned rejected;
 
