@@ -259,6 +259,29 @@ int fanguard_add_clamd(struct fanguard *fg, const char *address);
  * is logged through the log callback; the rules loaded before stay) */
 int fanguard_load_yara_rules(struct fanguard *fg, const char *path);
 
+/* Subject exclusions, answered at receipt with FANGUARD_REASON_EXCLUDED.
+ * Only when some are configured does the reader look the subject up: its
+ * effective uid ("Uid:" in /proc/PID/status, second field) and the target
+ * of /proc/PID/exe; both are procfs reads (no FUSE round trip), then the
+ * event's pidfd must still name that pid, so a reused pid is never taken
+ * for the excluded process. A subject whose /proc/PID/exe we may not read
+ * (ptrace access check: e.g. a more privileged process once the caller has
+ * dropped CAP_SYS_PTRACE), or an event without a pidfd, is not excluded:
+ * it is scanned (fails closed). */
+
+/** Never scan accesses by processes whose effective uid is uid. */
+int fanguard_exclude_uid(struct fanguard *fg, uid_t uid);
+
+/** Never scan accesses by processes running this executable: path is
+ * absolute and matched exactly against readlink(/proc/PID/exe) (so give the
+ * canonical path, without symlinks). */
+int fanguard_exclude_exe(struct fanguard *fg, const char *path);
+
+/** Replace every excluded uid and executable at once (a reload); on error
+ * nothing changes. */
+int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
+				  const char *const *exes, size_t n_exes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,8 @@ const struct config_key config_keys[] = {
 	{"Watch", "Filesystem", "watch-fs", CONFIG_VALUE},
 	{"Watch", "Tree", "watch-tree", CONFIG_VALUE},
 	{"Watch", "Exclude", "exclude", CONFIG_VALUE},
+	{"Watch", "ExcludeUid", "exclude-uid", CONFIG_VALUE},
+	{"Watch", "ExcludeExe", "exclude-exe", CONFIG_VALUE},
 	{"Watch", "ScanThroughLoopback", "scan-through-loopback", CONFIG_FLAG},
 	{"Events", "Exec", "no-exec", CONFIG_NFLAG},
 	{"Events", "Access", "access", CONFIG_FLAG},

@@ -39,6 +39,10 @@ static const char *arg_watch_tree[MAX_ARGS]; /* and every mount appearing below 
 static size_t arg_n_watch_tree;
 static const char *arg_exclude[MAX_ARGS];
 static size_t arg_n_exclude;
+static uid_t arg_exclude_uid[MAX_ARGS]; /* subjects: effective uid */
+static size_t arg_n_exclude_uid;
+static const char *arg_exclude_exe[MAX_ARGS]; /* subjects: /proc/PID/exe, exact */
+static size_t arg_n_exclude_exe;
 static const char *arg_deny_hashes[MAX_ARGS];
 static size_t arg_n_deny_hashes;
 static const char *arg_clamd[MAX_ARGS]; /* socket paths and host:port, tried in order */
@@ -83,6 +87,10 @@ static void help(void)
 	       "                              all clamd endpoints are tried in order)\n"
 	       "      --yara-rules FILE       scan with these YARA rules\n"
 	       "  -x, --exclude PREFIX        never scan files under PREFIX (repeatable)\n"
+	       "      --exclude-uid UID       never scan accesses by processes of this\n"
+	       "                              effective uid (repeatable)\n"
+	       "      --exclude-exe PATH      never scan accesses by processes running this\n"
+	       "                              executable, exact path (repeatable)\n"
 	       "      --access                also check reads (FAN_ACCESS_PERM): costly\n"
 	       "      --no-exec               do not check execs (FAN_OPEN_EXEC_PERM)\n"
 	       "      --no-cache              never cache clean verdicts (in-kernel ignore marks)\n"
@@ -145,6 +153,8 @@ enum {
 	ARG_CLAMD_SOCKET,
 	ARG_CLAMD_TCP,
 	ARG_YARA_RULES,
+	ARG_EXCLUDE_UID,
+	ARG_EXCLUDE_EXE,
 };
 
 static int parse_argv(int argc, char **argv)
@@ -184,6 +194,8 @@ static int parse_argv(int argc, char **argv)
 		{"clamd-socket", required_argument, NULL, ARG_CLAMD_SOCKET},
 		{"clamd-tcp", required_argument, NULL, ARG_CLAMD_TCP},
 		{"yara-rules", required_argument, NULL, ARG_YARA_RULES},
+		{"exclude-uid", required_argument, NULL, ARG_EXCLUDE_UID},
+		{"exclude-exe", required_argument, NULL, ARG_EXCLUDE_EXE},
 		{}};
 	struct fanguard_options *o = &arg_opts;
 	bool no_exec = false;
@@ -274,6 +286,23 @@ static int parse_argv(int argc, char **argv)
 				return log_error_errno(EINVAL, "Exclusion '%s' is not absolute",
 						       optarg);
 			arg_exclude[arg_n_exclude++] = optarg;
+			break;
+		case ARG_EXCLUDE_UID:
+			if (arg_n_exclude_uid == MAX_ARGS)
+				return log_error_errno(E2BIG, "Too many uid exclusions");
+			/* (uid_t) -1 is no uid (setresuid()'s "unchanged"). */
+			r = parse_uint_arg(optarg, "uid", (uid_t) -1 - 1, &v);
+			if (r < 0)
+				return r;
+			arg_exclude_uid[arg_n_exclude_uid++] = (uid_t) v;
+			break;
+		case ARG_EXCLUDE_EXE:
+			if (arg_n_exclude_exe == MAX_ARGS)
+				return log_error_errno(E2BIG, "Too many executable exclusions");
+			if (optarg[0] != '/')
+				return log_error_errno(EINVAL, "Executable '%s' is not absolute",
+						       optarg);
+			arg_exclude_exe[arg_n_exclude_exe++] = optarg;
 			break;
 		case ARG_DEFAULT_VERDICT:
 			r = parse_verdict(optarg, &verdict);
@@ -614,6 +643,10 @@ struct arg_snapshot {
 	size_t n_watch;
 	const char *exclude[MAX_ARGS];
 	size_t n_exclude;
+	uid_t exclude_uid[MAX_ARGS];
+	size_t n_exclude_uid;
+	const char *exclude_exe[MAX_ARGS];
+	size_t n_exclude_exe;
 	const char *deny[MAX_ARGS];
 	size_t n_deny;
 	const char *clamd[MAX_ARGS];
@@ -634,6 +667,10 @@ static void snapshot_take(struct arg_snapshot *s)
 	s->n_watch = arg_n_watch;
 	memcpy(s->exclude, arg_exclude, sizeof(arg_exclude));
 	s->n_exclude = arg_n_exclude;
+	memcpy(s->exclude_uid, arg_exclude_uid, sizeof(arg_exclude_uid));
+	s->n_exclude_uid = arg_n_exclude_uid;
+	memcpy(s->exclude_exe, arg_exclude_exe, sizeof(arg_exclude_exe));
+	s->n_exclude_exe = arg_n_exclude_exe;
 	memcpy(s->deny, arg_deny_hashes, sizeof(arg_deny_hashes));
 	s->n_deny = arg_n_deny_hashes;
 	memcpy(s->clamd, arg_clamd, sizeof(arg_clamd));
@@ -659,6 +696,10 @@ static void snapshot_restore(const struct arg_snapshot *s)
 	arg_n_watch = s->n_watch;
 	memcpy(arg_exclude, s->exclude, sizeof(arg_exclude));
 	arg_n_exclude = s->n_exclude;
+	memcpy(arg_exclude_uid, s->exclude_uid, sizeof(arg_exclude_uid));
+	arg_n_exclude_uid = s->n_exclude_uid;
+	memcpy(arg_exclude_exe, s->exclude_exe, sizeof(arg_exclude_exe));
+	arg_n_exclude_exe = s->n_exclude_exe;
 	memcpy(arg_deny_hashes, s->deny, sizeof(arg_deny_hashes));
 	arg_n_deny_hashes = s->n_deny;
 	memcpy(arg_clamd, s->clamd, sizeof(arg_clamd));
@@ -680,6 +721,7 @@ static void snapshot_restore(const struct arg_snapshot *s)
 static void args_reset(void)
 {
 	arg_n_watch = arg_n_exclude = arg_n_deny_hashes = arg_n_clamd = arg_n_watch_tree = 0;
+	arg_n_exclude_uid = arg_n_exclude_exe = 0;
 	arg_yara_rules = arg_pid_file = arg_stats_file = arg_config = arg_control_socket = NULL;
 	arg_seccomp = FG_SECCOMP_KILL;
 	arg_log_level = LOG_INFO;
@@ -761,6 +803,10 @@ static int reload_apply(struct fanguard *fg, const struct arg_snapshot *old)
 	r = fanguard_set_exclude_paths(fg, arg_exclude, arg_n_exclude);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the exclusions: %m");
+	r = fanguard_set_exclude_subjects(fg, arg_exclude_uid, arg_n_exclude_uid, arg_exclude_exe,
+					  arg_n_exclude_exe);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set the uid and executable exclusions: %m");
 
 	/* The rest shapes the groups and threads: it applies at the next start. */
 	o.log_fn = old->opts.log_fn;
@@ -866,11 +912,6 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 			return log_error_errno(r, "Failed to listen on '%s': %m",
 					       arg_control_socket);
 	}
-	if (geteuid() == 0) {
-		r = sandbox_drop_capabilities();
-		if (r < 0)
-			return log_error_errno(r, "Failed to drop capabilities: %m");
-	}
 	for (size_t i = 0; i < arg_n_clamd; i++)
 		if (arg_clamd[i][0] != '/')
 			flags |= FG_SANDBOX_INET; /* --clamd-tcp */
@@ -959,6 +1000,15 @@ static int run(struct fanguard *fg)
 	if (sfd < 0)
 		return log_error_errno(errno, "Failed to create signalfd: %m");
 
+	/* Capabilities are per thread, and a thread starts with its creator's:
+	 * drop them before the library starts any thread (the log thread may
+	 * start as early as loading YARA rules), or those threads keep them. */
+	if (geteuid() == 0) {
+		r = sandbox_drop_capabilities();
+		if (r < 0)
+			return log_error_errno(r, "Failed to drop capabilities: %m");
+	}
+
 	for (size_t i = 0; i < arg_n_deny_hashes; i++) {
 		unsigned line = 0;
 
@@ -988,6 +1038,10 @@ static int run(struct fanguard *fg)
 		if (r < 0)
 			return log_error_errno(r, "Failed to exclude '%s': %m", arg_exclude[i]);
 	}
+	r = fanguard_set_exclude_subjects(fg, arg_exclude_uid, arg_n_exclude_uid, arg_exclude_exe,
+					  arg_n_exclude_exe);
+	if (r < 0)
+		return log_error_errno(r, "Failed to exclude uids and executables: %m");
 	r = fanguard_start(fg);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start: %m");

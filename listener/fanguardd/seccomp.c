@@ -302,9 +302,16 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
 }
 #endif
 
+/* CAP_SYS_ADMIN: new groups and marks (reload, mounts that appear later).
+ * CAP_DAC_READ_SEARCH: open paths to watch, read denylists.
+ * CAP_SYS_PTRACE: read /proc/PID/fd, fdinfo and exe of other processes (the
+ * loopback detector's /dev/fuse holders and their helpers, --exclude-exe):
+ * procfs refuses them for a target whose capabilities are not a subset of
+ * ours (cap_ptrace_access_check), which a root FUSE daemon's are not. The
+ * seccomp filter does not allow ptrace(2) itself. */
 static bool cap_kept(unsigned cap)
 {
-	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH;
+	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH || cap == CAP_SYS_PTRACE;
 }
 
 int sandbox_drop_capabilities(void)

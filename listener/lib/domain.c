@@ -425,6 +425,72 @@ static bool pid_excluded(struct fanguard *fg, pid_t pid, int pidfd)
 	return false;
 }
 
+/* The effective uid in /proc/PID/status ("Uid:\treal\teffective\tsaved\tfs").
+ * The effective one, as the kernel checks file access (with the fs uid, which
+ * follows it unless setfsuid()). The event's pid is the thread group's, so
+ * this is its leader's uid (threads may differ only after a raw setuid). */
+static int subject_euid(pid_t pid, uid_t *ret)
+{
+	char path[64], buf[1024];
+	unsigned long ruid, euid;
+	const char *u;
+	ssize_t n;
+	int fd;
+
+	(void) snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* "Uid:" is within the first ~10 lines, well inside 1 KiB. */
+	n = read(fd, buf, sizeof(buf) - 1);
+	safe_close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EBADMSG;
+	buf[n] = '\0';
+	u = strstr(buf, "\nUid:");
+	if (!u || sscanf(u + 5, "%lu %lu", &ruid, &euid) != 2)
+		return -EBADMSG;
+	*ret = (uid_t) euid;
+	return 0;
+}
+
+/* Excluded by effective uid or executable (cfg_lock held for reading; the
+ * lookups are procfs reads: never a FUSE round trip). The subject waits for
+ * our answer, but killably: it may die and be reaped meanwhile. A match counts only if
+ * the event's pidfd still names pid after the lookups: a pid number is not
+ * reused before its process is reaped, so what we read was the subject's.
+ * Without a pidfd, or if /proc/PID/exe is unreadable (ptrace access check:
+ * a more privileged subject once CAP_SYS_PTRACE is dropped), the subject is
+ * not excluded: it is scanned. */
+static bool subject_excluded(struct fanguard *fg, pid_t pid, int pidfd)
+{
+	bool hit = false;
+	pid_t now;
+
+	if (pidfd < 0 || pid <= 0)
+		return false;
+	if (fg->n_excluded_uids > 0) {
+		uid_t euid = (uid_t) -1;
+
+		if (subject_euid(pid, &euid) >= 0)
+			for (size_t i = 0; i < fg->n_excluded_uids && !hit; i++)
+				hit = fg->excluded_uids[i] == euid;
+	}
+	if (!hit && fg->n_excluded_exes > 0) {
+		char proc[64], exe[4096];
+		ssize_t n;
+
+		(void) snprintf(proc, sizeof(proc), "/proc/%d/exe", (int) pid);
+		n = readlink(proc, exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			for (size_t i = 0; i < fg->n_excluded_exes && !hit; i++)
+				hit = strcmp(fg->excluded_exes[i], exe) == 0;
+		}
+	}
+	return hit && proc_pidfd_pid(pidfd, &now) >= 0 && now == pid;
+}
+
 /* Classifies one event without touching its content; answers it or queues it. */
 static void reader_handle(struct domain *d, const struct fanotify_event_metadata *m, int pidfd)
 {
@@ -482,7 +548,9 @@ static void reader_handle(struct domain *d, const struct fanotify_event_metadata
 
 	pthread_rwlock_rdlock(&fg->cfg_lock);
 	excluded = pid_excluded(fg, m->pid, pidfd) ||
-		   (fg->n_excluded_paths > 0 && path_excluded(fg, m->fd));
+		   (fg->n_excluded_paths > 0 && path_excluded(fg, m->fd)) ||
+		   ((fg->n_excluded_uids > 0 || fg->n_excluded_exes > 0) &&
+		    subject_excluded(fg, m->pid, pidfd));
 	scan = scan_needed(fg);
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	/* A loopback-served FUSE mount whose backing files we watch: the

@@ -203,6 +203,10 @@ struct fanguard {
 	size_t n_excluded_pids;
 	char **excluded_paths; /* protected by cfg_lock */
 	size_t n_excluded_paths;
+	uid_t *excluded_uids; /* subjects' effective uids (cfg_lock) */
+	size_t n_excluded_uids;
+	char **excluded_exes; /* /proc/PID/exe targets, exact (cfg_lock) */
+	size_t n_excluded_exes;
 	struct hashset deny; /* protected by cfg_lock */
 
 	_Atomic bool deny_errno_unsupported;

@@ -100,6 +100,10 @@ static void fg_destroy(struct fanguard *fg)
 	free(fg->excluded_paths);
 	free(fg->excluded_pids);
 	free(fg->excluded_pid_starts);
+	free(fg->excluded_uids);
+	for (size_t i = 0; i < fg->n_excluded_exes; i++)
+		free(fg->excluded_exes[i]);
+	free(fg->excluded_exes);
 	hashset_done(&fg->deny);
 	scanners_free(fg);
 	while (fg->watches) {
@@ -701,6 +705,95 @@ int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes,
 	for (size_t i = 0; i < n_old; i++)
 		free(old[i]);
 	free(old);
+	return 0;
+}
+
+int fanguard_exclude_uid(struct fanguard *fg, uid_t uid)
+{
+	uid_t *n;
+
+	if (!fg || uid == (uid_t) -1)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	n = realloc(fg->excluded_uids, (fg->n_excluded_uids + 1) * sizeof(*n));
+	if (!n) {
+		pthread_rwlock_unlock(&fg->cfg_lock);
+		return -ENOMEM;
+	}
+	n[fg->n_excluded_uids++] = uid;
+	fg->excluded_uids = n;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	return 0;
+}
+
+int fanguard_exclude_exe(struct fanguard *fg, const char *path)
+{
+	char *copy, **n;
+
+	if (!fg || !path || path[0] != '/')
+		return -EINVAL;
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	n = realloc(fg->excluded_exes, (fg->n_excluded_exes + 1) * sizeof(*n));
+	if (!n) {
+		pthread_rwlock_unlock(&fg->cfg_lock);
+		free(copy);
+		return -ENOMEM;
+	}
+	n[fg->n_excluded_exes++] = copy;
+	fg->excluded_exes = n;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	return 0;
+}
+
+int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
+				  const char *const *exes, size_t n_exes)
+{
+	_cleanup_free_ uid_t *fresh_uids = NULL;
+	char **fresh_exes, **old_exes;
+	uid_t *old_uids;
+	size_t n_old;
+
+	if (!fg || (n_uids > 0 && !uids) || (n_exes > 0 && !exes))
+		return -EINVAL;
+	for (size_t i = 0; i < n_uids; i++)
+		if (uids[i] == (uid_t) -1)
+			return -EINVAL;
+	for (size_t i = 0; i < n_exes; i++)
+		if (!exes[i] || exes[i][0] != '/')
+			return -EINVAL;
+	fresh_uids = calloc(n_uids ? n_uids : 1, sizeof(*fresh_uids));
+	fresh_exes = calloc(n_exes ? n_exes : 1, sizeof(*fresh_exes));
+	if (!fresh_uids || !fresh_exes) {
+		free(fresh_exes);
+		return -ENOMEM;
+	}
+	if (n_uids > 0)
+		memcpy(fresh_uids, uids, n_uids * sizeof(*uids));
+	for (size_t i = 0; i < n_exes; i++) {
+		fresh_exes[i] = strdup(exes[i]);
+		if (!fresh_exes[i]) {
+			for (size_t j = 0; j < i; j++)
+				free(fresh_exes[j]);
+			free(fresh_exes);
+			return -ENOMEM;
+		}
+	}
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	old_uids = fg->excluded_uids;
+	fg->excluded_uids = TAKE_PTR(fresh_uids);
+	fg->n_excluded_uids = n_uids;
+	old_exes = fg->excluded_exes;
+	n_old = fg->n_excluded_exes;
+	fg->excluded_exes = fresh_exes;
+	fg->n_excluded_exes = n_exes;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	free(old_uids);
+	for (size_t i = 0; i < n_old; i++)
+		free(old_exes[i]);
+	free(old_exes);
 	return 0;
 }
 

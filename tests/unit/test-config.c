@@ -66,6 +66,7 @@ static void test_valid(void **state)
 	(void) state;
 	assert_int_equal(parse_text("# comment\n; another\n"
 				    "[Watch]\nMount = /srv\nMount=/mnt/x\nExclude = /srv/cache\n"
+				    "ExcludeUid = 34\nExcludeExe = /usr/bin/borg\n"
 				    "[Events]\nExec = no\nAccess = yes\n"
 				    "[scan]\ndenyhashes = /etc/fanguard/deny.sha256\n"
 				    "[FUSE]\nDeadlineMs = 1000\nDefaultVerdict = deny\n"
@@ -73,7 +74,8 @@ static void test_valid(void **state)
 				    "[Daemon]\nSeccomp = errno\n",
 				    &rec),
 			 0);
-	assert_string_equal(rec.seen, "--watch=/srv --watch=/mnt/x --exclude=/srv/cache --no-exec "
+	assert_string_equal(rec.seen, "--watch=/srv --watch=/mnt/x --exclude=/srv/cache "
+				      "--exclude-uid=34 --exclude-exe=/usr/bin/borg --no-exec "
 				      "--access --deny-hashes=/etc/fanguard/deny.sha256 "
 				      "--fuse-deadline-ms=1000 --fuse-default-verdict=deny "
 				      "--seccomp=errno");

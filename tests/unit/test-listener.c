@@ -123,6 +123,25 @@ static void test_options_border(void **state)
 	assert_int_equal(fanguard_exclude_path(fg, "relative"), -EINVAL);
 	assert_int_equal(fanguard_exclude_path(fg, "/srv/backup"), 0);
 	assert_int_equal(fanguard_exclude_pid(fg, 0), -EINVAL);
+	assert_int_equal(fanguard_exclude_uid(fg, (uid_t) -1), -EINVAL);
+	assert_int_equal(fanguard_exclude_uid(fg, 4242), 0);
+	assert_int_equal(fanguard_exclude_exe(fg, "cat"), -EINVAL);
+	assert_int_equal(fanguard_exclude_exe(fg, "/usr/bin/cat"), 0);
+	assert_int_equal(fg->n_excluded_uids, 1);
+	assert_int_equal(fg->n_excluded_exes, 1);
+	{
+		const uid_t uids[] = {1, 2};
+		const char *const exes[] = {"/a", "relative"};
+
+		/* All or nothing. */
+		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 2), -EINVAL);
+		assert_int_equal(fg->n_excluded_uids, 1);
+		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 1), 0);
+		assert_int_equal(fg->n_excluded_uids, 2);
+		assert_string_equal(fg->excluded_exes[0], "/a");
+		assert_int_equal(fanguard_set_exclude_subjects(fg, NULL, 0, NULL, 0), 0);
+		assert_int_equal(fg->n_excluded_exes, 0);
+	}
 	assert_int_equal(fanguard_watch(fg, NULL, 0), -EINVAL);
 	assert_int_equal(fanguard_watch(fg, "/", 1u << 9), -EINVAL);
 	assert_null(fanguard_free(fg));
