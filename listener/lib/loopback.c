@@ -611,11 +611,12 @@ int loopback_classify(const struct mount_table *t, const struct mount_entry *me,
 	int r;
 
 	/* sshfs shows its mount before its ssh is connected (or even exec'd):
-	 * look again, 50 ms apart, for up to 400 ms. Never on the permission
-	 * path: the mount is already marked. */
+	 * look again, 50 ms apart, for up to 2 s (400 ms was too short on a
+	 * loaded 2-CPU machine under ASan). Never on the permission path: the
+	 * mount is already marked; but the watcher waits, so keep it bounded. */
 	for (int i = 0;; i++) {
 		r = classify_once(t, me, ret, &complete);
-		if (r < 0 || complete || i == 8)
+		if (r < 0 || complete || i == 40)
 			return r;
 		fuse_origin_done(ret);
 		(void) usleep(50 * 1000);
