@@ -70,6 +70,10 @@ struct fanguard_verdict_info {
 	const char *path;      /* best effort, may be "?" */
 	const char *scanner;   /* who decided, e.g. "sha256", or "" */
 	const char *detail;    /* e.g. the matching hash, or "" */
+	/* The subject's comm and executable, read before a deny was answered
+	 * (afterwards it may be gone); "" when unknown or for allows. */
+	const char *comm;
+	const char *exe;
 };
 
 typedef void (*fanguard_log_fn)(void *userdata, int priority /* LOG_ERR.. */, const char *msg);

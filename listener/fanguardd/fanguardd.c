@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,21 +421,32 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 	ssize_t n;
 	int fd;
 
-	/* The log thread, after the answer: the subject may be gone already.
-	 * /proc/PID/exe needs ptrace access, which the kernel refuses for a
-	 * subject with capabilities we dropped (cap_ptrace_access_check()):
-	 * then only its comm (no such check) names it. */
-	(void) snprintf(proc, sizeof(proc), "/proc/%d/exe", (int) v->pid);
-	n = readlink(proc, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
+	/* For a deny the library read comm and exe before answering (a denied
+	 * opener often exits at once). Otherwise look now, on the log thread,
+	 * after the answer: the subject may be gone ("?"). */
+	if (v->size >= offsetof(struct fanguard_verdict_info, exe) + sizeof(v->exe) && v->exe &&
+	    v->exe[0]) {
+		/* Read by the library before it answered the deny. */
+		(void) snprintf(exe, sizeof(exe), "%s", v->exe);
+		n = 1;
+	} else {
+		(void) snprintf(proc, sizeof(proc), "/proc/%d/exe", (int) v->pid);
+		n = readlink(proc, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+	}
 	(void) snprintf(f_exe, sizeof(f_exe), "FANGUARD_EXE=%s", n > 0 ? exe : "?");
-	(void) snprintf(proc, sizeof(proc), "/proc/%d/comm", (int) v->pid);
-	fd = open(proc, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, comm, sizeof(comm) - 1);
-		comm[n > 0 ? n : 0] = '\0';
-		comm[strcspn(comm, "\n")] = '\0';
-		(void) close(fd);
+	if (v->size >= offsetof(struct fanguard_verdict_info, comm) + sizeof(v->comm) && v->comm &&
+	    v->comm[0])
+		(void) snprintf(comm, sizeof(comm), "%s", v->comm);
+	else {
+		(void) snprintf(proc, sizeof(proc), "/proc/%d/comm", (int) v->pid);
+		fd = open(proc, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, comm, sizeof(comm) - 1);
+			comm[n > 0 ? n : 0] = '\0';
+			comm[strcspn(comm, "\n")] = '\0';
+			(void) close(fd);
+		}
 	}
 	(void) snprintf(f_comm, sizeof(f_comm), "FANGUARD_COMM=%s", comm[0] ? comm : "?");
 

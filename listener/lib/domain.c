@@ -142,9 +142,37 @@ static void count_answer(struct domain *d, enum fanguard_verdict v, enum fanguar
 }
 
 /* After the answer: the verdict callback gets a best-effort path. */
+/* The subject's comm and executable, for the verdict log of a deny. Read
+ * before the answer: once answered, a denied opener often exits at once.
+ * procfs only (no FUSE); "" when unreadable. */
+struct subject_names {
+	char comm[17];
+	char exe[4096];
+};
+
+static void subject_names_read(pid_t pid, struct subject_names *ret)
+{
+	char proc[64];
+	ssize_t n;
+	int fd;
+
+	ret->comm[0] = ret->exe[0] = '\0';
+	(void) snprintf(proc, sizeof(proc), "/proc/%d/comm", (int) pid);
+	fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, ret->comm, sizeof(ret->comm) - 1);
+		ret->comm[n > 0 ? n : 0] = '\0';
+		ret->comm[strcspn(ret->comm, "\n")] = '\0';
+		(void) close(fd);
+	}
+	(void) snprintf(proc, sizeof(proc), "/proc/%d/exe", (int) pid);
+	n = readlink(proc, ret->exe, sizeof(ret->exe) - 1);
+	ret->exe[n > 0 ? n : 0] = '\0';
+}
+
 static void report_verdict(struct domain *d, int fd, pid_t pid, uint64_t mask, usec_t received,
 			   enum fanguard_verdict v, enum fanguard_reason why, const char *scanner,
-			   const char *detail)
+			   const char *detail, const struct subject_names *names)
 {
 	struct fanguard *fg = d->fg;
 	struct fanguard_verdict_info info = {
@@ -158,6 +186,8 @@ static void report_verdict(struct domain *d, int fd, pid_t pid, uint64_t mask, u
 		.scanner = scanner ? scanner : "",
 		.detail = detail ? detail : "",
 		.path = "?",
+		.comm = names ? names->comm : "",
+		.exe = names ? names->exe : "",
 	};
 	char proc[64], path[4096];
 	ssize_t n;
@@ -188,7 +218,7 @@ static void answer_direct(struct domain *d, int fd, pid_t pid, uint64_t mask, us
 {
 	if (fan_respond(d, fd, v) >= 0)
 		count_answer(d, v, why);
-	report_verdict(d, fd, pid, mask, received, v, why, NULL, NULL);
+	report_verdict(d, fd, pid, mask, received, v, why, NULL, NULL, NULL);
 }
 
 static void inflight_append(struct domain *d, struct fg_event *ev)
@@ -318,10 +348,16 @@ static void *worker_main(void *userdata)
 		pthread_mutex_unlock(&d->lock);
 
 		if (won) {
+			struct subject_names names, *np = NULL;
+
+			if (res.verdict == FANGUARD_DENY && fg->opts.verdict_fn) {
+				subject_names_read(ev->pid, &names);
+				np = &names;
+			}
 			if (fan_respond(d, ev->fd, res.verdict) >= 0)
 				count_answer(d, res.verdict, res.reason);
 			report_verdict(d, ev->fd, ev->pid, ev->mask, ev->received_usec, res.verdict,
-				       res.reason, res.scanner, res.detail);
+				       res.reason, res.scanner, res.detail, np);
 			/* After the answer (the opener never waits on it), while
 			 * ev->fd still names the file. */
 			if (res.verdict == FANGUARD_ALLOW && res.reason == FANGUARD_REASON_SCANNED)

@@ -73,13 +73,14 @@ void logq_log(struct logq *q, int prio, const char *fmt, ...)
 
 void logq_verdict(struct logq *q, const struct fanguard_verdict_info *info)
 {
+	const char *comm = info->comm ? info->comm : "", *exe = info->exe ? info->exe : "";
 	size_t lp = strlen(info->path) + 1, ls = strlen(info->scanner) + 1,
-	       ld = strlen(info->detail) + 1;
+	       ld = strlen(info->detail) + 1, lc = strlen(comm) + 1, le = strlen(exe) + 1;
 	struct logmsg *m;
 
 	if (!q)
 		return;
-	m = malloc(sizeof(*m) + lp + ls + ld);
+	m = malloc(sizeof(*m) + lp + ls + ld + lc + le);
 	if (!m) {
 		atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);
 		return;
@@ -93,6 +94,10 @@ void logq_verdict(struct logq *q, const struct fanguard_verdict_info *info)
 	m->info.path = m->text;
 	m->info.scanner = m->text + lp;
 	m->info.detail = m->text + lp + ls;
+	memcpy(m->text + lp + ls + ld, comm, lc);
+	memcpy(m->text + lp + ls + ld + lc, exe, le);
+	m->info.comm = m->text + lp + ls + ld;
+	m->info.exe = m->text + lp + ls + ld + lc;
 	logq_push(q, m);
 }
 
