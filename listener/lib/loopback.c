@@ -289,7 +289,7 @@ static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
 			for (size_t k = 0; k < n; k++) {
 				const struct net_sock *a = &socks[k];
 				char la[64], ra[64];
-				bool found = false;
+				bool found = false, owner = false;
 
 				if (a->inode != p->socks[j] || a->state != 1 /* ESTABLISHED */)
 					continue;
@@ -324,12 +324,17 @@ static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
 									(int) peer->pid,
 									peer->comm);
 							peer->helper = true;
+							owner = true;
 						}
 					}
 				}
-				if (found)
+				/* The other end is on this host. Count the chain
+				 * only once its process is known too: sshd forks
+				 * a child per connection, and until that child
+				 * shows the socket the caller should look again. */
+				if (found && owner)
 					*ret_local = true;
-				else {
+				else if (!found) {
 					remote = true;
 					(void) evidence_add(
 						o,
