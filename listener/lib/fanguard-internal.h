@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "fanguard.h"
+#include "mounts.h"
 #include "time-util.h"
 
 struct fanguard;
@@ -184,6 +185,17 @@ struct fg_watch {
 
 /* Frees a watch record and everything it owns; NULL-safe. */
 void watch_record_free(struct fg_watch *w);
+/* A record of a watch of mount me at path; NULL on OOM. */
+struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me,
+				  enum fanguard_mount_class cls, uint32_t flags);
+/* Called with fg->lock held: appends w to fg->watches. */
+void watch_record_append_locked(struct fanguard *fg, struct fg_watch *w);
+/* The domain class for a mount's class; -EINVAL for pseudo filesystems. */
+int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret);
+/* Called with fg->lock held: the domain for a mount of class cls (local mounts
+ * share one, others are keyed by mnt_id), created and started if needed. */
+int domain_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
+		      struct domain **ret, bool *ret_created);
 
 struct logq;
 

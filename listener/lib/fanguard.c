@@ -251,8 +251,8 @@ void watch_record_free(struct fg_watch *w)
 }
 
 /* NULL on OOM: the watch still works, it is only missing from the list. */
-static struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me,
-					 enum fanguard_mount_class cls, uint32_t flags)
+struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me,
+				  enum fanguard_mount_class cls, uint32_t flags)
 {
 	struct fg_watch *w = calloc(1, sizeof(*w));
 
@@ -273,12 +273,73 @@ static struct fg_watch *watch_record_new(const char *path, const struct mount_en
 	return w;
 }
 
-static struct domain *domain_find(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t key)
+void watch_record_append_locked(struct fanguard *fg, struct fg_watch *w)
 {
-	for (struct domain *d = fg->domains; d; d = d->next)
-		if (d->cls == cls && (cls == FANGUARD_MOUNT_LOCAL || d->fuse_mnt_id == key))
-			return d;
-	return NULL;
+	w->next = NULL;
+	if (fg->watches_tail)
+		fg->watches_tail->next = w;
+	else
+		fg->watches = w;
+	fg->watches_tail = w;
+}
+
+int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret)
+{
+	switch (c) {
+	case MOUNT_CLASS_LOCAL:
+		*ret = FANGUARD_MOUNT_LOCAL;
+		return 0;
+	case MOUNT_CLASS_FUSE:
+	case MOUNT_CLASS_FUSE_BACKED:
+		*ret = FANGUARD_MOUNT_FUSE;
+		return 0;
+	case MOUNT_CLASS_NETWORK:
+		*ret = FANGUARD_MOUNT_NETWORK;
+		return 0;
+	default:
+		return -EINVAL; /* pseudo filesystems are never watched */
+	}
+}
+
+int domain_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
+		      struct domain **ret, bool *ret_created)
+{
+	/* Local mounts share a group; each FUSE-backed or network mount has its
+	 * own, keyed by its mount id. */
+	uint64_t key = cls == FANGUARD_MOUNT_LOCAL ? 0 : mnt_id;
+	struct domain *d;
+	char label[48];
+	int r;
+
+	*ret_created = false;
+	for (d = fg->domains; d; d = d->next)
+		if (d->cls == cls && (cls == FANGUARD_MOUNT_LOCAL || d->fuse_mnt_id == key)) {
+			*ret = d;
+			return 0;
+		}
+	if (cls == FANGUARD_MOUNT_LOCAL)
+		(void) snprintf(label, sizeof(label), "local");
+	else
+		(void) snprintf(label, sizeof(label), "%s/%llu",
+				fanguard_mount_class_to_string(cls), (unsigned long long) key);
+	r = domain_new(fg, cls, key, label, &d);
+	if (r < 0)
+		return r;
+	if (fg->started) {
+		r = domain_start(d);
+		if (r < 0) {
+			domain_stop_begin(d);
+			(void) domain_stop_finish(d, deadline_after(USEC_PER_SEC));
+			domain_free(d);
+			return r;
+		}
+	}
+	d->next = fg->domains;
+	fg->domains = d;
+	fg->n_domains++;
+	*ret = d;
+	*ret_created = true;
+	return 0;
 }
 
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
@@ -289,8 +350,8 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	enum fanguard_mount_class cls;
 	struct domain *d;
 	struct fg_watch *w = NULL;
-	char label[48];
-	uint64_t key;
+	uint64_t mnt_id;
+	bool created;
 	int r;
 
 	if (!fg || !path || (flags & ~FANGUARD_WATCH_FILESYSTEM))
@@ -301,74 +362,36 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	r = fd_mount_entry(fd, &table, &me);
 	if (r < 0)
 		return r;
-	switch (me->class) {
-	case MOUNT_CLASS_LOCAL:
-		cls = FANGUARD_MOUNT_LOCAL;
-		break;
-	case MOUNT_CLASS_FUSE:
-	case MOUNT_CLASS_FUSE_BACKED:
-		cls = FANGUARD_MOUNT_FUSE;
-		break;
-	case MOUNT_CLASS_NETWORK:
-		cls = FANGUARD_MOUNT_NETWORK;
-		break;
-	default:
+	if (domain_class_of(me->class, &cls) < 0) {
 		fg_log(fg, LOG_ERR, "'%s' is on a pseudo filesystem (%s): not watching it", path,
 		       me->fstype);
 		mount_table_free(table);
 		return -EINVAL;
 	}
-	/* Local mounts share a group; each FUSE-backed or network mount has its
-	 * own, keyed by its mount id. */
-	key = cls == FANGUARD_MOUNT_LOCAL ? 0 : me->mnt_id;
-	if (cls == FANGUARD_MOUNT_LOCAL)
-		(void) snprintf(label, sizeof(label), "local");
-	else
-		(void) snprintf(label, sizeof(label), "%s/%llu",
-				fanguard_mount_class_to_string(cls),
-				(unsigned long long) me->mnt_id);
 	fg_log(fg, LOG_INFO, "watching '%s': mount %llu '%s' (%s) is %s: %s", path,
 	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
 	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
+	mnt_id = me->mnt_id;
 	w = watch_record_new(path, me, cls, flags);
 	if (w)
 		watch_origin_fill(fg, w, table, me);
-	mount_table_free(table);
+	mount_table_free(table); /* me points into it */
 
 	pthread_mutex_lock(&fg->lock);
 	if (fg->stopped) {
 		r = -ESHUTDOWN;
 		goto out;
 	}
-	d = domain_find(fg, cls, key);
-	if (!d) {
-		r = domain_new(fg, cls, key, label, &d);
-		if (r < 0)
-			goto out;
-		if (fg->started) {
-			r = domain_start(d);
-			if (r < 0) {
-				domain_stop_begin(d);
-				(void) domain_stop_finish(d, deadline_after(USEC_PER_SEC));
-				domain_free(d);
-				goto out;
-			}
-		}
-		d->next = fg->domains;
-		fg->domains = d;
-		fg->n_domains++;
-	}
+	r = domain_get_locked(fg, cls, mnt_id, &d, &created);
+	if (r < 0)
+		goto out;
 	r = domain_mark(d, fd, flags);
 	if (r >= 0)
 		fg->n_watches++;
 	if (r >= 0 && w) {
 		w->d = d;
 		watch_policy_apply_locked(fg, w, d);
-		if (fg->watches_tail)
-			fg->watches_tail->next = w;
-		else
-			fg->watches = w;
-		fg->watches_tail = TAKE_PTR(w);
+		watch_record_append_locked(fg, TAKE_PTR(w));
 	}
 out:
 	pthread_mutex_unlock(&fg->lock);
@@ -376,26 +399,35 @@ out:
 	return r;
 }
 
-int fanguard_exclude_path(struct fanguard *fg, const char *prefix)
+/* Appends a copy of an absolute path to one of the exclusion lists, under
+ * the config write lock. */
+static int exclusion_add(struct fanguard *fg, char ***list, size_t *n_list, const char *path)
 {
 	char *copy, **n;
 
-	if (!fg || !prefix || prefix[0] != '/')
+	if (!fg || !path || path[0] != '/')
 		return -EINVAL;
-	copy = strdup(prefix);
+	copy = strdup(path);
 	if (!copy)
 		return -ENOMEM;
 	pthread_rwlock_wrlock(&fg->cfg_lock);
-	n = realloc(fg->excluded_paths, (fg->n_excluded_paths + 1) * sizeof(*n));
+	n = realloc(*list, (*n_list + 1) * sizeof(*n));
 	if (!n) {
 		pthread_rwlock_unlock(&fg->cfg_lock);
 		free(copy);
 		return -ENOMEM;
 	}
-	n[fg->n_excluded_paths++] = copy;
-	fg->excluded_paths = n;
+	n[(*n_list)++] = copy;
+	*list = n;
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	return 0;
+}
+
+int fanguard_exclude_path(struct fanguard *fg, const char *prefix)
+{
+	if (!fg)
+		return -EINVAL;
+	return exclusion_add(fg, &fg->excluded_paths, &fg->n_excluded_paths, prefix);
 }
 
 int fanguard_exclude_pid(struct fanguard *fg, pid_t pid)
@@ -728,24 +760,9 @@ int fanguard_exclude_uid(struct fanguard *fg, uid_t uid)
 
 int fanguard_exclude_exe(struct fanguard *fg, const char *path)
 {
-	char *copy, **n;
-
-	if (!fg || !path || path[0] != '/')
+	if (!fg)
 		return -EINVAL;
-	copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	n = realloc(fg->excluded_exes, (fg->n_excluded_exes + 1) * sizeof(*n));
-	if (!n) {
-		pthread_rwlock_unlock(&fg->cfg_lock);
-		free(copy);
-		return -ENOMEM;
-	}
-	n[fg->n_excluded_exes++] = copy;
-	fg->excluded_exes = n;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	return 0;
+	return exclusion_add(fg, &fg->excluded_exes, &fg->n_excluded_exes, path);
 }
 
 int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,

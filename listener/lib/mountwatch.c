@@ -243,16 +243,6 @@ void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct d
 	       (unsigned long long) w->mnt_id, w->mount_point, d->name);
 }
 
-static void record_append_locked(struct fanguard *fg, struct fg_watch *w)
-{
-	w->next = NULL;
-	if (fg->watches_tail)
-		fg->watches_tail->next = w;
-	else
-		fg->watches = w;
-	fg->watches_tail = w;
-}
-
 /* Stops d and, once its threads are gone, frees it. A thread stuck in a
  * FUSE request keeps it (stopped, unfindable) until fanguard_free(). */
 static void domain_release(struct fanguard *fg, struct domain *d)
@@ -350,39 +340,16 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	int gfd, r;
 	usec_t t0, marked;
 
-	switch (e->class) {
-	case MOUNT_CLASS_LOCAL:
-		cls = FANGUARD_MOUNT_LOCAL;
-		break;
-	case MOUNT_CLASS_FUSE:
-	case MOUNT_CLASS_FUSE_BACKED:
-		cls = FANGUARD_MOUNT_FUSE;
-		break;
-	case MOUNT_CLASS_NETWORK:
-		cls = FANGUARD_MOUNT_NETWORK;
-		break;
-	default:
+	if (domain_class_of(e->class, &cls) < 0) {
 		fg_log(fg, LOG_INFO,
 		       "mount %llu '%s' (%s) under '%s': pseudo filesystem, not watched",
 		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path);
 		ignore(mw, e);
 		return;
 	}
-	w = calloc(1, sizeof(*w));
+	w = watch_record_new(e->mount_point, e, cls, rule->flags);
 	if (!w)
 		return;
-	w->path = strdup(e->mount_point);
-	w->mount_point = strdup(e->mount_point);
-	w->fstype = strdup(e->fstype);
-	w->evidence = strdup(e->class_reason ? e->class_reason : "");
-	if (!w->path || !w->mount_point || !w->fstype || !w->evidence) {
-		watch_record_free(w);
-		return;
-	}
-	w->mount_class = mount_class_to_string(e->class);
-	w->domain_class = cls;
-	w->mnt_id = e->mnt_id;
-	w->flags = rule->flags;
 	w->from_tree = true;
 
 	pthread_mutex_lock(&fg->lock);
@@ -391,35 +358,13 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		watch_record_free(w);
 		return;
 	}
-	for (struct domain *x = fg->domains; x && !d; x = x->next)
-		if (x->cls == cls && (cls == FANGUARD_MOUNT_LOCAL || x->fuse_mnt_id == e->mnt_id))
-			d = x;
-	if (!d) {
-		char label[48];
-
-		if (cls == FANGUARD_MOUNT_LOCAL)
-			(void) snprintf(label, sizeof(label), "local");
-		else
-			(void) snprintf(label, sizeof(label), "%s/%llu",
-					fanguard_mount_class_to_string(cls),
-					(unsigned long long) e->mnt_id);
-		r = domain_new(fg, cls, cls == FANGUARD_MOUNT_LOCAL ? 0 : e->mnt_id, label, &d);
-		if (r >= 0 && fg->started && (r = domain_start(d)) < 0) {
-			domain_stop_begin(d);
-			(void) domain_stop_finish(d, deadline_after(USEC_PER_SEC));
-			domain_free(d);
-		}
-		if (r < 0) {
-			pthread_mutex_unlock(&fg->lock);
-			fg_log(fg, LOG_ERR, "mount %llu '%s': cannot make its group: %s",
-			       (unsigned long long) e->mnt_id, e->mount_point, strerror(-r));
-			watch_record_free(w);
-			return;
-		}
-		d->next = fg->domains;
-		fg->domains = d;
-		fg->n_domains++;
-		created = true;
+	r = domain_get_locked(fg, cls, e->mnt_id, &d, &created);
+	if (r < 0) {
+		pthread_mutex_unlock(&fg->lock);
+		fg_log(fg, LOG_ERR, "mount %llu '%s': cannot make its group: %s",
+		       (unsigned long long) e->mnt_id, e->mount_point, strerror(-r));
+		watch_record_free(w);
+		return;
 	}
 	w->d = d;
 	gfd = fcntl(d->fan_fd, F_DUPFD_CLOEXEC, 3);
@@ -451,7 +396,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	watch_origin_fill(fg, w, t, e);
 	pthread_mutex_lock(&fg->lock);
 	watch_policy_apply_locked(fg, w, d);
-	record_append_locked(fg, w);
+	watch_record_append_locked(fg, w);
 	fg->n_watches++;
 	pthread_mutex_unlock(&fg->lock);
 	fg_log(fg, LOG_NOTICE,
