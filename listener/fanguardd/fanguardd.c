@@ -60,6 +60,8 @@ static bool arg_in_config; /* parse_argv() runs for one fanguard.conf key */
  * reload parses, so a reload only notes a change (see reload_apply()). */
 static int arg_log_level = LOG_INFO;
 static struct fanguard_options arg_opts = {.size = sizeof(struct fanguard_options)};
+/* Per class settings, given to fanguard_set_class_options() (zero: default). */
+static struct fanguard_class_options arg_cls[_FANGUARD_MOUNT_CLASS_MAX];
 
 static void help(void)
 {
@@ -216,16 +218,16 @@ static int parse_argv(int argc, char **argv)
 			r = parse_verdict(optarg, &verdict);
 			if (r < 0)
 				return r;
-			o->cls[c == ARG_LOCAL_VERDICT  ? FANGUARD_MOUNT_LOCAL
-			       : c == ARG_FUSE_VERDICT ? FANGUARD_MOUNT_FUSE
-						       : FANGUARD_MOUNT_NETWORK]
+			arg_cls[c == ARG_LOCAL_VERDICT	? FANGUARD_MOUNT_LOCAL
+				: c == ARG_FUSE_VERDICT ? FANGUARD_MOUNT_FUSE
+							: FANGUARD_MOUNT_NETWORK]
 				.default_verdict = verdict;
 			break;
 		case ARG_NETWORK_WORKERS:
 			r = parse_uint_arg(optarg, "worker count", 1024, &v);
 			if (r < 0)
 				return r;
-			o->cls[FANGUARD_MOUNT_NETWORK].n_workers = (uint32_t) v;
+			arg_cls[FANGUARD_MOUNT_NETWORK].n_workers = (uint32_t) v;
 			break;
 		case 'c':
 			/* Read before the command line (main()); here only for getopt. */
@@ -310,7 +312,7 @@ static int parse_argv(int argc, char **argv)
 			if (r < 0)
 				return r;
 			for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++)
-				o->cls[i].default_verdict = verdict;
+				arg_cls[i].default_verdict = verdict;
 			break;
 		case ARG_DEADLINE:
 		case ARG_LOCAL_DEADLINE:
@@ -326,14 +328,14 @@ static int parse_argv(int argc, char **argv)
 				    (c == ARG_LOCAL_DEADLINE && i == FANGUARD_MOUNT_LOCAL) ||
 				    (c == ARG_FUSE_DEADLINE && i == FANGUARD_MOUNT_FUSE) ||
 				    (c == ARG_NETWORK_DEADLINE && i == FANGUARD_MOUNT_NETWORK))
-					o->cls[i].deadline_ms = (uint32_t) v;
+					arg_cls[i].deadline_ms = (uint32_t) v;
 			break;
 		case ARG_WORKERS:
 		case ARG_FUSE_WORKERS:
 			r = parse_uint_arg(optarg, "worker count", 1024, &v);
 			if (r < 0)
 				return r;
-			o->cls[c == ARG_WORKERS ? FANGUARD_MOUNT_LOCAL : FANGUARD_MOUNT_FUSE]
+			arg_cls[c == ARG_WORKERS ? FANGUARD_MOUNT_LOCAL : FANGUARD_MOUNT_FUSE]
 				.n_workers = (uint32_t) v;
 			break;
 		case ARG_MAX_SCAN:
@@ -349,7 +351,7 @@ static int parse_argv(int argc, char **argv)
 			if (v == 0)
 				return log_error_errno(EINVAL, "A queue length must be > 0");
 			for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++)
-				o->cls[i].queue_len = (uint32_t) v;
+				arg_cls[i].queue_len = (uint32_t) v;
 			break;
 		case ARG_ACCESS:
 			o->events |= FANGUARD_EVENT_ACCESS;
@@ -668,6 +670,7 @@ struct arg_snapshot {
 	const char *yara, *pid_file, *stats_file, *config, *control_socket;
 	int seccomp, log_level;
 	struct fanguard_options opts;
+	struct fanguard_class_options cls[_FANGUARD_MOUNT_CLASS_MAX];
 	char **strings;
 	size_t n_strings;
 };
@@ -697,6 +700,7 @@ static void snapshot_take(struct arg_snapshot *s)
 	s->seccomp = arg_seccomp;
 	s->log_level = arg_log_level;
 	s->opts = arg_opts;
+	memcpy(s->cls, arg_cls, sizeof(arg_cls));
 	s->strings = arg_strings;
 	s->n_strings = arg_n_strings;
 }
@@ -726,6 +730,7 @@ static void snapshot_restore(const struct arg_snapshot *s)
 	arg_seccomp = s->seccomp;
 	arg_log_level = s->log_level;
 	arg_opts = s->opts;
+	memcpy(arg_cls, s->cls, sizeof(arg_cls));
 	arg_strings = s->strings;
 	arg_n_strings = s->n_strings;
 }
@@ -738,6 +743,7 @@ static void args_reset(void)
 	arg_seccomp = FG_SECCOMP_KILL;
 	arg_log_level = LOG_INFO;
 	arg_opts = (struct fanguard_options){.size = sizeof(struct fanguard_options)};
+	memset(arg_cls, 0, sizeof(arg_cls));
 	arg_strings = NULL;
 	arg_n_strings = 0;
 }
@@ -825,7 +831,8 @@ static int reload_apply(struct fanguard *fg, const struct arg_snapshot *old)
 	o.verdict_fn = old->opts.verdict_fn;
 	o.userdata = old->opts.userdata;
 	o.log_max_priority = old->opts.log_max_priority;
-	if (memcmp(&o, &old->opts, sizeof(o)) != 0)
+	if (memcmp(&o, &old->opts, sizeof(o)) != 0 ||
+	    memcmp(arg_cls, old->cls, sizeof(arg_cls)) != 0)
 		log_notice("Events, deadlines, default verdicts, workers, queue lengths, scan size "
 			   "and cache settings changed: they take effect at the next start");
 	if (str_changed(arg_pid_file, old->pid_file) ||
@@ -866,6 +873,7 @@ static int reload(void *userdata)
 	arg_stats_file = old.stats_file;
 	arg_control_socket = old.control_socket;
 	arg_opts = old.opts;
+	memcpy(arg_cls, old.cls, sizeof(arg_cls));
 	arg_seccomp = old.seccomp;
 	arg_log_level = old.log_level;
 	strings_free(old.strings, old.n_strings);
@@ -1135,6 +1143,18 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the listener: %m");
 		return EXIT_FAILURE;
+	}
+	for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++) {
+		struct fanguard_class_options co = arg_cls[i];
+
+		co.size = sizeof(co);
+		r = fanguard_set_class_options(fg, i, &co);
+		if (r < 0) {
+			log_error_errno(r, "Failed to set the %s settings: %m",
+					fanguard_mount_class_to_string(i));
+			fanguard_free(fg);
+			return EXIT_FAILURE;
+		}
 	}
 	r = run(fg);
 #if HAVE_LIBSYSTEMD

@@ -360,7 +360,8 @@ static void *worker_main(void *userdata)
 				       res.reason, res.scanner, res.detail, np);
 			/* After the answer (the opener never waits on it), while
 			 * ev->fd still names the file. */
-			if (res.verdict == FANGUARD_ALLOW && res.reason == FANGUARD_REASON_SCANNED)
+			if (res.verdict == FANGUARD_ALLOW &&
+			    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)
 				cache_note_clean(d, ev, gen);
 		}
 		event_release(ev);
@@ -912,7 +913,7 @@ static void *keeper_main(void *userdata)
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t fuse_mnt_id,
 	       const char *label, struct domain **ret)
 {
-	const struct fanguard_class_options *co = &fg->opts.cls[cls];
+	const struct fanguard_class_options *co = &fg->cls[cls];
 	pthread_condattr_t ca;
 	struct domain *d;
 	int r;

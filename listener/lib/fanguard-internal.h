@@ -60,6 +60,7 @@ struct scan_result {
 	enum fanguard_reason reason;
 	const char *scanner;
 	char detail[72];
+	bool no_cache; /* a clean verdict the scanner said not to cache */
 };
 
 /* A bounded FIFO of events (mutex + condition variables). */
@@ -201,6 +202,8 @@ struct logq;
 
 struct fanguard {
 	struct fanguard_options opts;
+	/* fanguard_set_class_options(), defaults filled; read by domain_new() */
+	struct fanguard_class_options cls[_FANGUARD_MOUNT_CLASS_MAX];
 	pid_t self_pid;
 	_Atomic int refs; /* the caller's + one per thread (see fg_unref) */
 
@@ -271,6 +274,8 @@ struct scan_ctx {
 	struct domain *d;
 	int fd;	       /* the event fd: FMODE_NONOTIFY, never reopen the path */
 	uint64_t size; /* statx at receipt; the file may change while scanned */
+	pid_t pid;     /* the subject */
+	uint64_t mask; /* fanotify event mask */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
 	uint8_t *buf;
@@ -304,7 +309,8 @@ void scan_detail(struct scan_result *res, const char *fmt, ...)
  * with res->reason (and detail) set. */
 int scan_read_at(const struct scan_ctx *ctx, uint8_t *buf, size_t len, uint64_t off,
 		 struct scan_result *res);
-/* scan-sha256.c (clamd and YARA: fanguard_add_clamd(), fanguard_load_yara_rules()) */
+/* scan-sha256.c (clamd and YARA: fanguard_add_clamd(), fanguard_load_yara_rules();
+ * the embedder's: scan-callback.c, fanguard_add_scanner()) */
 int scan_sha256_new(struct fanguard *fg, struct scanner **ret);
 
 /* logq.c: the library's log path. logq_push never blocks and never does I/O. */

@@ -374,9 +374,9 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	      ((rule->flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
 	t0 = now_usec();
 	r = gfd < 0 ? -errno
-		    : mark_with_deadline(gfd, e->mount_point, e->mnt_id, how, fan_mask_for(fg),
-					 deadline_after((usec_t) fg->opts.cls[cls].deadline_ms *
-							USEC_PER_MSEC));
+		    : mark_with_deadline(
+			      gfd, e->mount_point, e->mnt_id, how, fan_mask_for(fg),
+			      deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC));
 	if (r < 0) {
 		fg_log(fg, r == -ESTALE ? LOG_INFO : LOG_ERR,
 		       "mount %llu '%s' (%s) under '%s': not marked: %s",
