@@ -164,7 +164,11 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
  * one fanotify group; each FUSE-backed mount gets its own group, readers,
  * queue, workers and deadline, so that a FUSE daemon's accesses to its local
  * backing files are always served by threads that never wait on FUSE.
- * @return 0, -ENOENT, -EPERM, -EINVAL (pseudo filesystem), -EEXIST if already watched */
+ * Watching a path again is not an error (the mark is already there).
+ * @return 0, -errno of open(2) (-ENOENT, -EACCES...), -EINVAL (pseudo
+ * filesystem, unknown flags), -ESHUTDOWN after fanguard_stop(), or -errno of
+ * fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE at the group limit,
+ * -ENOSPC at the mark limit, -ENOMEM) */
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
 
 /** Never scan files under this absolute path prefix (answered at receipt). */
