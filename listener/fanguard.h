@@ -336,7 +336,7 @@ struct fanguard_scan_request {
 	uint64_t file_size; /* at receipt (the file may change while scanned) */
 	pid_t pid;	    /* subject (thread group id) */
 	uid_t uid;	    /* its effective uid, (uid_t) -1 if unknown */
-	uint64_t mask;	    /* FANGUARD_EVENT_* that raised it */
+	uint64_t mask;	    /* fanotify event mask (FAN_OPEN_PERM...), as in verdict info */
 	enum fanguard_mount_class mount_class;
 	uint64_t deadline_usec; /* CLOCK_MONOTONIC, microseconds: return by then */
 	const char *path;	/* best effort, may be "?" */

@@ -33,20 +33,24 @@ cp -r "$FG_SRC_ROOT/examples/agent" "$src"
 rm -f "$src/fanguard-agent"
 extra=
 # A sanitized library needs its runtime in the program too.
-if readelf -d "$libdir/libfanguard.so" | grep -q 'NEEDED.*libasan'; then
+# (Captured first: "cmd | grep -q" fails under pipefail when grep exits
+# early and cmd gets SIGPIPE.)
+needed=$(readelf -d "$libdir/libfanguard.so")
+if grep -q 'NEEDED.*libasan' <<<"$needed"; then
 	extra="-fsanitize=address,undefined"
-elif readelf -d "$libdir/libfanguard.so" | grep -q 'NEEDED.*libtsan'; then
+elif grep -q 'NEEDED.*libtsan' <<<"$needed"; then
 	extra="-fsanitize=thread"
 fi
 export PKG_CONFIG_PATH=$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$libdir/pkgconfig:/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 log "pkg-config: $(pkg-config --cflags --libs libfanguard)"
-make -C "$src" CFLAGS="-O2 -g $extra" LDFLAGS="$extra" >"$FG_STATE/make.log" 2>&1 ||
+make -C "$src" CFLAGS="-O2 -g -Werror $extra" LDFLAGS="$extra" >"$FG_STATE/make.log" 2>&1 ||
 	{ cat "$FG_STATE/make.log" >&2; fail "the example does not build against the installed tree"; }
 grep -q -- "-I$dest" "$FG_STATE/make.log" || fail "the example was not compiled against $dest"
 agent=$src/fanguard-agent
 export LD_LIBRARY_PATH=$libdir
-LD_LIBRARY_PATH=$libdir ldd "$agent" | grep -q "libfanguard.so.1 => $libdir/" ||
-	fail "the example does not load the installed library: $(ldd "$agent")"
+ldd "$agent" >"$FG_STATE/ldd.out" 2>&1 || true
+grep -qF "libfanguard.so.1 => $libdir/libfanguard.so.1" "$FG_STATE/ldd.out" ||
+	fail "the example does not load the installed library ($libdir): $(cat "$FG_STATE/ldd.out")"
 
 s=$(scratch_tmpfs 64m)
 assert_own_mount "$s"
