@@ -7,9 +7,13 @@
  * signal handlers (its threads run with all signals blocked), keeps no
  * globals, and logs only through the callback in fanguard_options.
  *
- * Lifecycle: fanguard_new() -> fanguard_watch()... -> fanguard_start() ->
- * ... -> fanguard_stop() -> fanguard_free(). Watches may also be added after
- * start. Needs CAP_SYS_ADMIN (fanotify permission events).
+ * Lifecycle: fanguard_new() -> fanguard_set_class_options(), scanners ->
+ * fanguard_watch()... -> denylists -> fanguard_start() -> ... ->
+ * fanguard_stop() -> fanguard_free(). Watches may also be added after start;
+ * a stopped listener cannot be started again. Marks go in at
+ * fanguard_watch(): a file the setup reads after it must not be on a watched
+ * mount until start. Needs CAP_SYS_ADMIN (fanotify permission events).
+ * Every function has a man page; libfanguard(3) lists them.
  *
  * Every event in flight holds a file descriptor, and the kernel denies an
  * event whose fd it cannot create (EMFILE): raise RLIMIT_NOFILE well above
