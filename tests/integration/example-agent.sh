@@ -41,7 +41,7 @@ if grep -q 'NEEDED.*libasan' <<<"$needed"; then
 elif grep -q 'NEEDED.*libtsan' <<<"$needed"; then
 	extra="-fsanitize=thread"
 fi
-export PKG_CONFIG_PATH=$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$libdir/pkgconfig:/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+export PKG_CONFIG_PATH=$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 log "pkg-config: $(pkg-config --cflags --libs libfanguard)"
 make -C "$src" CFLAGS="-O2 -g -Werror $extra" LDFLAGS="$extra" >"$FG_STATE/make.log" 2>&1 ||
 	{ cat "$FG_STATE/make.log" >&2; fail "the example does not build against the installed tree"; }
