@@ -42,8 +42,7 @@ static const char *const op_names[_FS_OP_MAX] = {
 	[FS_CREATE] = "create",	      [FS_READ] = "read",	[FS_WRITE] = "write",
 	[FS_STATFS] = "statfs",	      [FS_RELEASE] = "release", [FS_FSYNC] = "fsync",
 	[FS_OPENDIR] = "opendir",     [FS_READDIR] = "readdir", [FS_RELEASEDIR] = "releasedir",
-	[FS_FALLOCATE] = "fallocate",
-	[FS_FLUSH] = "flush",
+	[FS_FALLOCATE] = "fallocate", [FS_FLUSH] = "flush",
 };
 
 const char *fs_op_to_string(uint32_t op)
