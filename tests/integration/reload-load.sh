@@ -69,7 +69,10 @@ fgcheck_ok load --procs 1 --iters 64 --dir "$s/load" --files 64 --create --timeo
 ) >"$FG_STATE/load.out" 2>&1 &
 load_pid=$!
 track_pid $load_pid
-sleep 0.3
+# The load is under way once the daemon reads its events.
+read0=$(ctl stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["events_read"])')
+wait_until 20 bash -c "[ \$(timeout 20 '$CTL' --socket '$sock' stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events_read\"])') -gt $((read0 + 1000)) ]" ||
+	fail_with_log "the load did not start"
 
 # Reload as fast as the daemon takes SIGHUP, checking the denial throughout.
 end=$(($(now_ms) + secs * 1000))
@@ -84,7 +87,7 @@ while [ "$(now_ms)" -lt $end ]; do
 		fi
 		denied_checks=$((denied_checks + 1))
 	fi
-	sleep 0.001
+	sleep 0.001 # the pace of the SIGHUPs: the workload
 done
 touch "$FG_STATE/stop-load"
 wait_pid_exited $load_pid 30 || fail_with_log "load did not finish"
@@ -100,11 +103,14 @@ batches=$(grep -c 'opens=' "$FG_STATE/load.out" || true)
 opens=$(grep -o ' opens=[0-9]*' "$FG_STATE/load.out" | awk -F= '{ n += $2 } END { print n + 0 }')
 [ "$batches" -ge 1 ] || fail_with_log "the load made no opens"
 
-# Every SIGHUP was handled once it is the daemon's turn: wait until the
-# counter stops moving, then read it.
-sleep 0.5
-ok=$(ctl stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"])')
-[ "$ok" -ge 10 ] || fail_with_log "only $ok reloads done for $sent SIGHUPs"
+# The daemon may still be working through the last SIGHUPs: poll (bounded)
+# until at least 10 reloads are done.
+reloads() { ctl stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"])'; }
+end=$(($(now_ms) + 10000))
+until ok=$(reloads) && [ "$ok" -ge 10 ]; do
+	[ "$(now_ms)" -lt $end ] || fail_with_log "only $ok reloads done for $sent SIGHUPs"
+	sleep 0.05
+done
 log "RESULT reload loop: $sent SIGHUPs in ${secs}s, $ok reloads done ($(awk -v n="$ok" -v t="$secs" 'BEGIN { printf "%.0f", n / t }')/s)," \
 	"denylisted file denied $denied_checks/$denied_checks times; $opens load opens in $batches batches"
 

@@ -368,6 +368,26 @@ stop_fanguardd_within() {
 	return $rc
 }
 
+# Prints how many threads of PID wait on a FUSE reply inside a fanotify
+# read(): readers whose event's file the kernel opens through a hung daemon.
+readers_in_fuse() {
+	local t n=0
+	for t in /proc/"$1"/task/*; do
+		grep -q fanotify_read "$t/stack" 2>/dev/null &&
+			grep -q request_wait_answer "$t/stack" 2>/dev/null && n=$((n + 1))
+	done
+	echo $n
+}
+
+# Waits up to SECS for at least N readers of PID in a FUSE open (above).
+wait_readers_in_fuse() { # PID N SECS
+	local end=$(($(now_ms) + $3 * 1000))
+	until [ "$(readers_in_fuse "$1")" -ge "$2" ]; do
+		[ "$(now_ms)" -lt $end ] || return 1
+		sleep 0.02
+	done
+}
+
 # Prints the value of KEY in a fanguardd stats file ("key value" lines).
 stats_get() {
 	awk -v k="$2" '$1 == k { v = $2; f = 1 } END { if (!f) exit 1; print v }' "$1" ||
