@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Exactly-once under faults, for FG_SOAK_FAULTS_SECONDS (default 40):
+# Exactly-once under faults, for FG_SOAK_FAULTS_SECONDS (default 30):
 #  - 8 processes open local files on the watched tmpfs in a loop (no verdict
 #    cache: every open is an event), and every batch must complete with every
 #    open allowed;
@@ -18,7 +18,7 @@
 # with them), then fanguardd stops: events_read == events_answered, pending
 # 0, no failed answer, scanner errors were seen, reloads kept up.
 set -euo pipefail
-secs=${FG_SOAK_FAULTS_SECONDS:-40}
+secs=${FG_SOAK_FAULTS_SECONDS:-30}
 export FG_TEST_DEADLINE=${FG_TEST_DEADLINE:-$((secs + 80))}
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 . "$FG_SRC_ROOT/tests/lib/fuse.sh"
