@@ -133,7 +133,7 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 int config_parse_file(const char *path, const struct setting *table, config_apply_fn apply,
-		      void *userdata)
+		      void *userdata, char *err, size_t errlen)
 {
 	struct parse_state st = {
 		.path = path, .table = table, .apply = apply, .userdata = userdata};
@@ -141,18 +141,21 @@ int config_parse_file(const char *path, const struct setting *table, config_appl
 
 	st.f = fopen(path, "re");
 	if (!st.f)
-		return log_error_errno(errno, "Failed to open '%s': %m", path);
+		return settings_error(err, errlen, -errno, "Failed to open '%s': %s", path,
+				      strerror(errno));
 	r = ini_parse_stream(reader, &st, handler, &st);
 	(void) fclose(st.f);
 	if (r < 0)
-		return log_error_errno(ENOMEM, "%s: out of memory while parsing", path);
+		return settings_error(err, errlen, -ENOMEM, "%s: out of memory while parsing",
+				      path);
 	/* libinih reports its own first error (a bad line) by number; ours may
 	 * come from a later line: name the earlier one. */
 	if (st.error_line != 0 && (r <= 0 || st.error_line <= (unsigned) r))
-		return log_error_errno(EINVAL, "%s:%u: %s", path, st.error_line, st.error);
+		return settings_error(err, errlen, -EINVAL, "%s:%u: %s", path, st.error_line,
+				      st.error);
 	if (r > 0)
 		/* A line that is neither [section], key=value nor a comment. */
-		return log_error_errno(EINVAL, "%s:%d: syntax error (want Key=value or [Section])",
-				       path, r);
+		return settings_error(err, errlen, -EINVAL,
+				      "%s:%d: syntax error (want Key=value or [Section])", path, r);
 	return 0;
 }

@@ -18,9 +18,10 @@ typedef int (*config_apply_fn)(void *userdata, const struct setting *e, const ch
  * rows of table (ended by a NULL name) that have a section. Unknown sections
  * and keys, malformed lines, lines over the parser's limit and values that
  * apply rejects are errors naming path:line; parsing stops at the first.
+ * @param err  NULL, or gets the logged error line
  * @return 0, -ENOENT..., or -EINVAL after logging the error */
 int config_parse_file(const char *path, const struct setting *table, config_apply_fn apply,
-		      void *userdata);
+		      void *userdata, char *err, size_t errlen);
 
 /* Parses "yes/no/true/false/on/off/1/0"; -EINVAL otherwise. */
 int config_parse_bool(const char *s, bool *ret);

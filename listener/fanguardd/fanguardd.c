@@ -319,6 +319,7 @@ static int reload_keep_restart_only(struct settings *s, const struct settings *o
  * old one stays in force, whole. */
 static int reload(void *userdata)
 {
+	static char error[1024]; /* why the last reload failed: for fanguardctl */
 	struct fanguard *fg = userdata;
 	struct settings *s, *old = arg_settings;
 	enum settings_action action;
@@ -326,11 +327,12 @@ static int reload(void *userdata)
 
 	log_info("Reloading the configuration%s%s", old->config ? " from " : "",
 		 old->config ? old->config : "");
+	error[0] = '\0';
 	s = settings_new();
 	if (!s)
 		r = log_error_errno(ENOMEM, "Out of memory");
 	else
-		r = settings_load(s, saved_argc, saved_argv, &action);
+		r = settings_load(s, saved_argc, saved_argv, &action, error, sizeof(error));
 	if (r >= 0)
 		r = reload_apply(fg, old, s);
 	if (r >= 0)
@@ -338,11 +340,13 @@ static int reload(void *userdata)
 	if (r < 0) {
 		settings_free(s);
 		ctl.reloads_failed++;
+		ctl.reload_error = error[0] ? error : NULL;
 		log_error("Reload failed: keeping the previous configuration");
 		return r;
 	}
 	arg_settings = s;
 	ctl.config_path = s->config;
+	ctl.reload_error = NULL;
 	settings_free(old);
 	ctl.reloads_ok++;
 	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", s->watch.n + s->watch_fs.n,
@@ -574,7 +578,7 @@ int main(int argc, char **argv)
 		log_error_errno(ENOMEM, "Out of memory");
 		return EXIT_FAILURE;
 	}
-	r = settings_load(arg_settings, argc, argv, &action);
+	r = settings_load(arg_settings, argc, argv, &action, NULL, 0);
 	if (r >= 0 && action == SETTINGS_HELP)
 		settings_help(stdout);
 	else if (r >= 0 && action == SETTINGS_VERSION)

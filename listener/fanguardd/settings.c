@@ -304,7 +304,22 @@ int settings_set(struct settings *s, const struct setting *e, const char *value,
 
 #define OPTION_BASE 0x100
 
-static int parse_argv(struct settings *s, int argc, char **argv, enum settings_action *action)
+int settings_error(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	char line[1400];
+	va_list ap;
+
+	assert(r < 0);
+	va_start(ap, fmt);
+	(void) vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (err && errlen > 0)
+		(void) snprintf(err, errlen, "%s", line);
+	return log_error_errno(r, "%s", line);
+}
+
+static int parse_argv(struct settings *s, int argc, char **argv, enum settings_action *action,
+		      char *errbuf, size_t errlen)
 {
 	struct option options[N_SETTINGS + 1] = {};
 	char shortopts[2 * N_SETTINGS + 1] = "", *sp = shortopts;
@@ -332,8 +347,9 @@ static int parse_argv(struct settings *s, int argc, char **argv, enum settings_a
 			for (size_t i = 0; i < N_SETTINGS && !e; i++)
 				if (c != 0 && settings_table[i].short_name == c)
 					e = &settings_table[i];
-		if (!e)
-			return -EINVAL; /* getopt printed why */
+		if (!e) /* getopt printed why */
+			return settings_error(errbuf, errlen, -EINVAL, "Invalid option '%s'",
+					      argv[optind - 1]);
 		if (e->type == SETTING_ACTION) {
 			/* The first wins: "--check-config --help" helps. */
 			if (*action == SETTINGS_RUN)
@@ -342,12 +358,13 @@ static int parse_argv(struct settings *s, int argc, char **argv, enum settings_a
 		}
 		r = settings_set(s, e, optarg, false, err, sizeof(err));
 		if (r == -ENOMEM)
-			return log_error_errno(ENOMEM, "Out of memory");
+			return settings_error(errbuf, errlen, r, "Out of memory");
 		if (r < 0)
-			return log_error_errno(r, "--%s: %s", e->name, err);
+			return settings_error(errbuf, errlen, r, "--%s: %s", e->name, err);
 	}
 	if (optind < argc)
-		return log_error_errno(EINVAL, "Unexpected argument '%s'", argv[optind]);
+		return settings_error(errbuf, errlen, -EINVAL, "Unexpected argument '%s'",
+				      argv[optind]);
 	return 0;
 }
 
@@ -377,30 +394,31 @@ static int file_apply(void *userdata, const struct setting *e, const char *value
 	return settings_set(userdata, e, value, true, err, errlen);
 }
 
-int settings_load(struct settings *s, int argc, char **argv, enum settings_action *ret_action)
+int settings_load(struct settings *s, int argc, char **argv, enum settings_action *ret_action,
+		  char *err, size_t errlen)
 {
 	enum settings_action action = SETTINGS_RUN;
 	const char *config = find_config(argc, argv);
 	int r;
 
 	if (config) {
-		r = config_parse_file(config, settings_table, file_apply, s);
+		r = config_parse_file(config, settings_table, file_apply, s, err, errlen);
 		if (r < 0)
 			return r;
 	}
-	r = parse_argv(s, argc, argv, &action);
+	r = parse_argv(s, argc, argv, &action, err, errlen);
 	if (r < 0)
 		return r;
 	*ret_action = action;
 	if (action == SETTINGS_HELP || action == SETTINGS_VERSION)
 		return 0;
 	if (s->watch.n + s->watch_fs.n + s->watch_tree.n == 0)
-		return log_error_errno(EINVAL, "Nothing to watch: give --watch PATH%s",
-				       config ? " or [Watch] Mount=" : "");
+		return settings_error(err, errlen, -EINVAL, "Nothing to watch: give --watch PATH%s",
+				      config ? " or [Watch] Mount=" : "");
 	if (!s->control_socket && s->config) {
 		s->control_socket = strdup(DEFAULT_CONTROL_SOCKET);
 		if (!s->control_socket)
-			return log_error_errno(ENOMEM, "Out of memory");
+			return settings_error(err, errlen, -ENOMEM, "Out of memory");
 	}
 	if (s->control_socket && s->control_socket[0] == '\0') {
 		free(s->control_socket);

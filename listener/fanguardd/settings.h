@@ -108,9 +108,15 @@ int settings_set(struct settings *s, const struct setting *e, const char *value,
 
 /* defaults < the file named by --config < the command line. Lists add up,
  * single values are replaced. Logs every error (FILE:LINE: ... for the file)
- * and returns < 0; nothing to watch is an error (not for --help, --version).
+ * and returns < 0, with the line in err (if not NULL) for the caller to
+ * pass on; nothing to watch is an error (not for --help, --version).
  * @param ret_action what the command line asks for (help, version, ...) */
-int settings_load(struct settings *s, int argc, char **argv, enum settings_action *ret_action);
+int settings_load(struct settings *s, int argc, char **argv, enum settings_action *ret_action,
+		  char *err, size_t errlen);
+
+/* Logs an error line and copies it to err (if not NULL); returns r (< 0). */
+int settings_error(char *err, size_t errlen, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Prints --help, generated from the table. */
 void settings_help(FILE *f);

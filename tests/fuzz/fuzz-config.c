@@ -36,7 +36,7 @@ static int apply(void *userdata, const struct setting *e, const char *value, cha
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct settings *s;
-	char path[64];
+	char path[64], err[256] = "";
 	int fd, r;
 
 	log_set_max_level(LOG_EMERG - 1); /* quiet */
@@ -54,9 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	rejected = 0;
-	r = config_parse_file(path, settings_table, apply, s);
+	r = config_parse_file(path, settings_table, apply, s, err, sizeof(err));
 	check(r == 0 || r == -EINVAL || r == -ENOMEM);
 	check(rejected == 0 || r < 0);
+	check(r == 0 || err[0] != '\0'); /* an error always says why */
 	for (size_t i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++) {
 		check(s->deadline_ms[i] == 0 || s->deadline_ms[i] <= 3600 * 1000);
 		check(s->default_verdict[i] == 0 || s->default_verdict[i] == FANGUARD_ALLOW ||

@@ -9,7 +9,8 @@
 #  - afterwards events_read == events_answered, pending 0, no failed answer,
 #    nothing answered by deadline, every load open succeeded;
 #  - a broken fanguard.conf (unknown key) on reload is reported as
-#    FILE:LINE, and the old configuration stays in force;
+#    FILE:LINE, in the log and by fanguardctl reload, and the old
+#    configuration stays in force;
 #  - a denylist change takes effect on "fanguardctl reload", synchronously;
 #  - a watch added to fanguard.conf is marked on reload.
 # FG_RELOAD_SECONDS (5) sets the length of the loop.
@@ -121,6 +122,8 @@ if ctl reload 2>"$FG_STATE/ctl.err"; then fail_with_log "a broken configuration 
 grep -q "$conf:$line: unknown key 'Bogus' in section \[Scan\]" "$FANGUARDD_LOG" ||
 	fail_with_log "no FILE:LINE error for the unknown key"
 grep -q 'keeping the previous configuration' "$FANGUARDD_LOG" || fail_with_log "no keep message"
+grep -q "$conf:$line: unknown key 'Bogus' in section \[Scan\]" "$FG_STATE/ctl.err" ||
+	fail_with_log "fanguardctl reload did not say why: $(cat "$FG_STATE/ctl.err")"
 if cat "$s/bad.txt" >/dev/null 2>&1; then fail_with_log "old denylist lost after a failed reload"; fi
 kill -0 "$FANGUARDD_PID" || fail_with_log "fanguardd died on a broken configuration"
 

@@ -133,9 +133,21 @@ fusetest_control hang-path=/hang1
 "$FGCHECK" open "$m/hang1" ok 30000 >"$FG_STATE/hang" 2>&1 &
 hang=$!
 track_pid $hang
-# The fault holds once a fanguardd reader waits on the daemon for it.
-wait_readers_in_fuse "$FANGUARDD_PID" 1 10 ||
-	fail_with_log "C: the OPEN of hang1 never reached the hung daemon"
+# The fault holds once the opener (in its lookup or open) or a fanguardd
+# reader (opening the event's file) waits on the daemon.
+hang_reached() {
+	local p
+	[ "$(readers_in_fuse "$FANGUARDD_PID")" -ge 1 ] && return 0
+	for p in $(descendants "$hang"); do
+		grep -q request_wait_answer "/proc/$p/stack" 2>/dev/null && return 0
+	done
+	return 1
+}
+end=$(($(now_ms) + 10000))
+until hang_reached; do
+	[ "$(now_ms)" -lt $end ] || fail_with_log "C: the OPEN of hang1 never reached the hung daemon"
+	sleep 0.02
+done
 fusetest_control # lifted: the hung OPEN carries on
 wait_pid_exited $hang 20 || fail_with_log "C: the open of hang1 did not return after the fault was lifted"
 wait $hang || fail_with_log "C: hang1: $(cat "$FG_STATE/hang")"

@@ -61,7 +61,7 @@ static char *write_tmp(const char *text)
 static int parse_text(const char *text, struct record *rec)
 {
 	char *path = write_tmp(text);
-	int r = config_parse_file(path, settings_table, apply, rec);
+	int r = config_parse_file(path, settings_table, apply, rec, NULL, 0);
 
 	unlink(path);
 	free(path);
@@ -156,9 +156,9 @@ static void test_missing_file(void **state)
 	struct record rec = {0};
 
 	(void) state;
-	assert_int_equal(
-		config_parse_file("/nonexistent/fanguard.conf", settings_table, apply, &rec),
-		-ENOENT);
+	assert_int_equal(config_parse_file("/nonexistent/fanguard.conf", settings_table, apply,
+					   &rec, NULL, 0),
+			 -ENOENT);
 }
 
 static void test_bool(void **state)
@@ -267,7 +267,7 @@ static void test_file_then_command_line(void **state)
 	enum settings_action action = SETTINGS_HELP;
 
 	(void) state;
-	assert_int_equal(settings_load(s, (int) ELEMENTSOF(argv) - 1, argv, &action), 0);
+	assert_int_equal(settings_load(s, (int) ELEMENTSOF(argv) - 1, argv, &action, NULL, 0), 0);
 	assert_int_equal(action, SETTINGS_RUN);
 	assert_int_equal(s->watch.n, 3);
 	assert_string_equal(s->watch.items[0], "/a");
@@ -300,6 +300,9 @@ static void test_load_errors(void **state)
 	char *check[] = {"fanguardd", "-w", "/a", "--check-config", NULL};
 	char *help[] = {"fanguardd", "--help", NULL};
 	char **cases[] = {bad_file, nothing, bad_arg, extra};
+	const char *why[] = {":4: invalid value for [Local] DeadlineMs=0: 0 is out of range",
+			     "Nothing to watch", "--deadline-ms: 0 is out of range 1..3600000",
+			     "Unexpected argument 'stray'"};
 	enum settings_action action;
 
 	(void) state;
@@ -309,17 +312,21 @@ static void test_load_errors(void **state)
 
 		while (cases[i][argc])
 			argc++;
-		assert_int_equal(settings_load(s, argc, cases[i], &action), -EINVAL);
+		char err[512] = "";
+
+		assert_int_equal(settings_load(s, argc, cases[i], &action, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, why[i]));
 		settings_free(s);
 	}
 	{
 		struct settings *s = settings_new();
 
-		assert_int_equal(settings_load(s, 4, check, &action), 0);
+		assert_int_equal(settings_load(s, 4, check, &action, NULL, 0), 0);
 		assert_int_equal(action, SETTINGS_CHECK);
 		settings_free(s);
 		s = settings_new();
-		assert_int_equal(settings_load(s, 2, help, &action), 0);
+		assert_int_equal(settings_load(s, 2, help, &action, NULL, 0), 0);
 		assert_int_equal(action, SETTINGS_HELP);
 		settings_free(s);
 	}
@@ -356,8 +363,8 @@ static void test_copy_and_same(void **state)
 	enum settings_action action;
 
 	(void) state;
-	assert_int_equal(settings_load(a, (int) ELEMENTSOF(argv) - 1, argv, &action), 0);
-	assert_int_equal(settings_load(b, 3, minimal, &action), 0);
+	assert_int_equal(settings_load(a, (int) ELEMENTSOF(argv) - 1, argv, &action, NULL, 0), 0);
+	assert_int_equal(settings_load(b, 3, minimal, &action, NULL, 0), 0);
 	for (const struct setting *e = settings_table; e->name; e++) {
 		assert_int_equal(settings_copy(b, a, e), 0);
 		assert_true(settings_same(a, b, e));
