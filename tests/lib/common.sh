@@ -120,8 +120,13 @@ track_fuse() {
 	echo "$c" >>"$FG_STATE/fuse"
 }
 
+# Aborts FUSE connection $1, only while it still serves a mount in our
+# mount table: connection numbers are reused machine-wide, and once our
+# mount is gone the number may belong to another test's (or user's) mount.
 abort_fuse() {
 	local c=$1
+	awk -v d="0:$c" '$3 == d && / - fuse/ { f = 1 } END { exit !f }' /proc/self/mountinfo ||
+		return 0
 	[ -e "/sys/fs/fuse/connections/$c/abort" ] && echo 1 >"/sys/fs/fuse/connections/$c/abort" 2>/dev/null || true
 }
 
