@@ -12,7 +12,8 @@
 #    FILE:LINE, in the log and by fanguardctl reload, and the old
 #    configuration stays in force;
 #  - a denylist change takes effect on "fanguardctl reload", synchronously;
-#  - a watch added to fanguard.conf is marked on reload.
+#  - a watch added to fanguard.conf is marked on reload;
+#  - a restart-only change (QueueLen=) is named in the log, not applied.
 # FG_RELOAD_SECONDS (5) sets the length of the loop.
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
@@ -136,6 +137,11 @@ ctl reload >/dev/null || fail_with_log "reload failed"
 if cat "$s/later.txt" >/dev/null 2>&1; then fail_with_log "new denylist entry not in force"; fi
 if cat "$s2/x.txt" >/dev/null 2>&1; then fail_with_log "watch added on reload not in force"; fi
 ctl mounts | grep -q "^$s2 " || fail_with_log "new watch not listed"
+# A setting that applies at the next start: accepted, named, not applied.
+write_conf "Mount = $s2" "QueueLen = 100"
+ctl reload >/dev/null || fail_with_log "reload with a restart-only change failed"
+grep -q 'Changed, taking effect at the next start: --queue-len$' "$FANGUARDD_LOG" ||
+	fail_with_log "the restart-only change was not named"
 
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
 assert_stats_balanced "$stats"
