@@ -421,8 +421,11 @@ static int classify_once(const struct mount_table *t, const struct mount_entry *
 decide:
 	scan_done(&s);
 	o.loopback = loopback_decide(&facts);
-	if (o.loopback && facts.sshfs && ssh_path)
+	if (o.loopback && facts.sshfs && ssh_path) {
 		origin_add_backing(&o, ssh_path);
+		(void) origin_note(&o, "backing '%s': the sshfs source path, on this host",
+				   ssh_path);
+	}
 	*ret_complete = !facts.sshfs || facts.remote || facts.tcp_local;
 	*ret = o;
 	return 0;

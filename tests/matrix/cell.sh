@@ -149,16 +149,19 @@ cls=$(grep -oE "is (loopback-served|remote or unknown)" <<<"$cls" | sed 's/^is /
 policy=through
 grep -qE "mount [0-9]+ '$m' .*scanned at the backing layer" "$FANGUARDD_LOG" && policy=backing
 result "info class ${cls:-?}"
-# Every cell is served from this host (its backing store is on S).
-if [ "$cls" = loopback ]; then
+result "info policy $policy"
+result "info evidence ${evidence:-none}"
+log "fanguardd $FANGUARDD_PID: '$m' is ${cls:-?}, $policy: $evidence"
+ctl=$("$FANGUARDCTL" --socket "$FG_STATE/control" mounts 2>&1) || true
+printf '%s\n' "$ctl" | sed 's/^/# mounts: /' >&2
+# Every cell is served from this host (its backing store is on S), and
+# fanguardctl mounts says so, naming the daemon.
+if [ "$cls" = loopback ] && grep -qE "^ +served +from this host$" <<<"$ctl" &&
+	grep -qE "^ +daemon +daemon pid $FS_PID \(" <<<"$ctl"; then
 	check class pass "served from this host: $evidence"
 else
 	check class fail "classified '${cls:-?}': $evidence"
 fi
-result "info policy $policy"
-result "info evidence ${evidence:-none}"
-log "fanguardd $FANGUARDD_PID: '$m' is ${cls:-?}, $policy: $evidence"
-"$FANGUARDCTL" --socket "$FG_STATE/control" mounts 2>&1 | sed 's/^/# mounts: /' >&2 || true
 
 rc=0
 twice fg || rc=$?
