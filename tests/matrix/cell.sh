@@ -25,6 +25,17 @@ FANGUARDCTL=${FANGUARDCTL:-$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl}
 cell=$1
 results=$2
 [[ " ${MATRIX_CELLS[*]} " == *" $cell "* ]] || fail "unknown cell '$cell'"
+# CELL-user: the daemon, the workload and the checks run as an unprivileged
+# user, the daemon with allow_other (so that root, the listener, may enter);
+# CELL-user-private: the same without allow_other, a user's default.
+fs=$cell
+MATRIX_USER=0
+MATRIX_ALLOW_OTHER=0
+case $cell in
+*-user-private) fs=${cell%-user-private} MATRIX_USER=1 ;;
+*-user) fs=${cell%-user} MATRIX_USER=1 MATRIX_ALLOW_OTHER=1 ;;
+esac
+MATRIX_RUN=()
 require_root
 require_fuse
 require_fanotify_perm
@@ -79,7 +90,12 @@ tag=$RANDOM$RANDOM$RANDOM
 
 # The denylisted files, unique to this run: a text file, a script (prints a
 # marker) and a binary (a copy of true(1) with the tag appended: still runs).
-evil=$FG_STATE/evil
+# Shared with the workload (which may run as the cell's user).
+MATRIX_SHARED=$FG_STATE/shared
+mkdir -m 755 "$MATRIX_SHARED"
+mkdir -m 1777 "$MATRIX_SHARED/steps"
+chmod 711 "$FG_STATE"
+evil=$MATRIX_SHARED/evil
 mkdir "$evil"
 printf 'fanguard matrix: denylisted text %s\n' "$tag" >"$evil/evil.txt"
 printf '#!/bin/sh\necho evil-script-ran %s\n' "$tag" >"$evil/evil.sh"
@@ -87,27 +103,32 @@ cp "$(type -P true)" "$evil/evil.bin"
 printf '\n%s\n' "$tag" >>"$evil/evil.bin"
 chmod 755 "$evil/evil.sh" "$evil/evil.bin"
 sha256sum "$evil"/* | cut -d' ' -f1 >"$FG_STATE/denylist"
-MATRIX_BIG=$FG_STATE/big
+MATRIX_BIG=$MATRIX_SHARED/big
 head -c 1M /dev/urandom >"$MATRIX_BIG"
 
-"fs_${cell}_prepare" "$s" "$evil"
-"fs_${cell}_mount" "$s" "$m"
-assert_own_mount "$m"
+[ "$MATRIX_USER" = 0 ] || fs_user_setup "$s"
+"fs_${fs}_prepare" "$s" "$evil"
+"fs_${fs}_mount" "$s" "$m"
+# Asked as the daemon's user: without allow_other, root may not look.
+want=$(mountinfo_of "$m" | awk '{ print $1 }')
+got=$("${MATRIX_RUN[@]}" "$FGCHECK" mount-id "$m") || fail "mount-id $m"
+[ "$want" = "$got" ] || fail "$m is not the mount we made (want '$want', got '$got')"
 fstype=$(mountinfo_of "$m" | awk '{ for (i = 7; $i != "-"; i++); print $(i + 1) }')
 log "$cell: daemon $FS_PID serves '$m' ($fstype, connection $FS_CONN)"
 result "info fstype $fstype"
+result "info owner $(mountinfo_of "$m" | grep -oE 'user_id=[0-9]+' || echo root)"
 if [ "$FS_RO" = 0 ]; then
-	mkdir "$m/deny"
-	cp "$evil"/* "$m/deny/"
+	"${MATRIX_RUN[@]}" mkdir "$m/deny"
+	"${MATRIX_RUN[@]}" cp "$evil"/* "$m/deny/"
 fi
 
 # workload RUN: the workload in MNT/RUN (or, read-only, out to S/RUN).
 workload() {
 	local rc=0
-	bounded "$MATRIX_WORKLOAD_S" bash "$FG_SRC_ROOT/tests/matrix/workload.sh" \
-		"$([ "$FS_RO" = 1 ] && echo ro || echo rw)" "$m" "$1" "$FG_STATE/step.$1" \
+	bounded "$MATRIX_WORKLOAD_S" "${MATRIX_RUN[@]}" bash "$FG_SRC_ROOT/tests/matrix/workload.sh" \
+		"$([ "$FS_RO" = 1 ] && echo ro || echo rw)" "$m" "$1" "$MATRIX_SHARED/steps/$1" \
 		"$MATRIX_BIG" "$s" || rc=$?
-	WORKLOAD_STEP=$(cat "$FG_STATE/step.$1" 2>/dev/null || echo start)
+	WORKLOAD_STEP=$(cat "$MATRIX_SHARED/steps/$1" 2>/dev/null || echo start)
 	return $rc
 }
 
@@ -145,9 +166,10 @@ grep -qE "mount [0-9]+ '$m' \(fuse" "$FANGUARDD_LOG" || fail_with_log "fanguardd
 cls=$(grep -E "mount [0-9]+ '$m' \([^)]*\) is (loopback-served|remote or unknown): " \
 	"$FANGUARDD_LOG" | tail -1) || true
 evidence=$(sed -E 's/.* is (loopback-served|remote or unknown): //' <<<"$cls")
-cls=$(grep -oE "is (loopback-served|remote or unknown)" <<<"$cls" | sed 's/^is //; s/-served//; s/ or unknown//')
+cls=$(grep -oE "is (loopback-served|remote or unknown)" <<<"$cls" | sed 's/^is //; s/-served//; s/ or unknown//') || true
 policy=through
 grep -qE "mount [0-9]+ '$m' .*scanned at the backing layer" "$FANGUARDD_LOG" && policy=backing
+grep -qE "mount [0-9]+ '$m' .*not marked" "$FANGUARDD_LOG" && policy=unmarked
 result "info class ${cls:-?}"
 result "info policy $policy"
 result "info evidence ${evidence:-none}"
@@ -186,14 +208,14 @@ fi
 denied_n=0
 for f in evil.txt evil.sh evil.bin; do
 	p=$m/deny/$f
-	o=$("$FGCHECK" open "$p" ok 10000 2>&1 | tail -1) || true
+	o=$("${MATRIX_RUN[@]}" "$FGCHECK" open "$p" ok 10000 2>&1 | tail -1) || true
 	o=${o##*: }
 	o=${o%% *}
 	rd=ok
-	bounded 10 head -c 64 "$p" >/dev/null 2>"$FG_STATE/read.err" || rd="$(tail -1 "$FG_STATE/read.err" | sed 's/.*: //; s/ /_/g')"
+	bounded 10 "${MATRIX_RUN[@]}" head -c 64 "$p" >/dev/null 2>"$FG_STATE/read.err" || rd="$(tail -1 "$FG_STATE/read.err" | sed 's/.*: //; s/ /_/g')"
 	x=n/a
 	if [ "$f" != evil.txt ]; then
-		x=$("$FGCHECK" exec "$p" ok 10000 2>&1 | tail -1) || true
+		x=$("${MATRIX_RUN[@]}" "$FGCHECK" exec "$p" ok 10000 2>&1 | tail -1) || true
 		x=${x##*: }
 		x=${x%% *}
 	fi
@@ -211,7 +233,7 @@ result "info denied $denied_n/3"
 # --- 4. unmount while fanguardd runs ------------------------------------------
 t0=$(now_ms)
 rc=0
-timeout -s KILL 10 fusermount3 -u "$m" 2>"$FG_STATE/umount.err" || rc=$?
+timeout -s KILL 10 "${MATRIX_RUN[@]}" fusermount3 -u "$m" 2>"$FG_STATE/umount.err" || rc=$?
 umount_ms=$(($(now_ms) - t0))
 result "info umount_ms $umount_ms"
 if [ $rc = 0 ] && [ $umount_ms -le "$MATRIX_UNMOUNT_MS" ]; then

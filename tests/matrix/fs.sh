@@ -10,14 +10,17 @@
 #                             PID, and wait for the mount; sets FS_PID (the
 #                             process holding /dev/fuse) and FS_RO (1: the
 #                             workload only reads)
-# Every daemon runs as root with default options (what "mount it and go"
-# gives): no allow_other is needed since the listener is root too.
+# Every daemon runs with default options (what "mount it and go" gives), as
+# root; in the CELL-user cells (cell.sh) as an unprivileged user, through
+# fusermount3, with allow_other ("-user-private": without), the way a user
+# mounts their own gocryptfs or rclone. MATRIX_RUN then prefixes every
+# command run as that user.
 #
 # Nothing here stat()s the mount point: a hung daemon would block it. The
 # mount appears in /proc/self/mountinfo once the kernel has it.
 
 MATRIX_CELLS=(sshfs bindfs fuse-overlayfs gocryptfs encfs squashfuse mergerfs fuse2fs
-	rclone-off rclone-writes)
+	rclone-off rclone-writes gocryptfs-user gocryptfs-user-private rclone-writes-user)
 
 # fs_started MNT: the daemon started last (LAST_PID) mounted MNT within 20 s;
 # records its connection (aborted at exit) and its lazy unmount.
@@ -46,6 +49,34 @@ fs_ro_tree() {
 	printf '#!/bin/sh\necho script-ok\n' >"$d/ro/run.sh"
 	chmod 755 "$d/ro/run.sh"
 	cp "$MATRIX_BIG" "$d/ro/big"
+}
+
+# fs_user_setup S: a user of our own (uid MATRIX_UID) for the CELL-user
+# cells, and what a stock Debian host gives users, all only in this mount
+# namespace: /etc/passwd and /etc/group with the user (fusermount3 wants a
+# name), /dev/fuse 0666 (it is 0600 on these VMs), /etc/fuse.conf with
+# user_allow_other. Sets MATRIX_RUN.
+fs_user_setup() {
+	local s=$1 u=${MATRIX_UID:-61917}
+	require_cmd setpriv fusermount3
+	cp /etc/passwd "$s/passwd"
+	echo "fgmatrix:x:$u:$u:fanguard matrix:/nonexistent:/usr/sbin/nologin" >>"$s/passwd"
+	cp /etc/group "$s/group"
+	echo "fgmatrix:x:$u:" >>"$s/group"
+	mknod -m 0666 "$s/fuse" c 10 229
+	echo user_allow_other >"$s/fuse.conf"
+	chmod 644 "$s/passwd" "$s/group" "$s/fuse.conf"
+	mount --bind "$s/passwd" /etc/passwd
+	mount --bind "$s/group" /etc/group
+	mount --bind "$s/fuse" /dev/fuse
+	mount --bind "$s/fuse.conf" /etc/fuse.conf
+	at_exit "umount -l /etc/passwd /etc/group /dev/fuse /etc/fuse.conf 2>/dev/null"
+	mkdir -m 700 "$s/home"
+	# The user owns the scratch tmpfs (its backing stores go there) and
+	# the mount point.
+	chown "$u:$u" "$s" "$s/home" "$s/mnt"
+	MATRIX_RUN=(setpriv --reuid="$u" --regid="$u" --clear-groups --inh-caps=-all
+		env HOME="$s/home")
 }
 
 # --- sshfs to 127.0.0.1: sshfs -> ssh -> sshd session -> sftp-server ---------
@@ -82,13 +113,16 @@ fs_fuse-overlayfs_mount() {
 
 # --- gocryptfs: encrypts contents and names -----------------------------------
 fs_gocryptfs_prepare() {
-	mkdir "$1/cipher"
+	"${MATRIX_RUN[@]}" mkdir "$1/cipher"
 	# -scryptn 10: a cheap KDF, the test is not about the password.
-	timeout 30 gocryptfs -q -init -scryptn 10 -extpass "echo matrix-pass" "$1/cipher" >/dev/null ||
-		fail "gocryptfs -init"
+	timeout 30 "${MATRIX_RUN[@]}" gocryptfs -q -init -scryptn 10 -extpass "echo matrix-pass" \
+		"$1/cipher" >/dev/null || fail "gocryptfs -init"
 }
 fs_gocryptfs_mount() {
-	start_bg gocryptfs -fg -q -extpass "echo matrix-pass" "$1/cipher" "$2"
+	local o=()
+	[ "${MATRIX_ALLOW_OTHER:-0}" = 0 ] || o=(-allow_other)
+	start_bg "${MATRIX_RUN[@]}" gocryptfs -fg -q "${o[@]}" -extpass "echo matrix-pass" \
+		"$1/cipher" "$2"
 	fs_started "$2"
 	FS_RO=0
 }
@@ -146,25 +180,26 @@ fs_fuse2fs_mount() {
 
 # --- rclone mount of a local directory ----------------------------------------
 _fs_rclone_mount() {
-	local mode=$1 s=$2 m=$3
-	: >"$FG_STATE/rclone.conf"
+	local mode=$1 s=$2 m=$3 o=()
+	[ "${MATRIX_ALLOW_OTHER:-0}" = 0 ] || o=(--allow-other)
+	"${MATRIX_RUN[@]}" touch "$s/rclone.conf"
 	# --file-perms 0755: rclone has no modes of its own; without it the
 	# script could not run. The VFS cache (mode writes) lives on the
 	# watched tmpfs too.
-	start_bg rclone mount --config "$FG_STATE/rclone.conf" --vfs-cache-mode "$mode" \
-		--cache-dir "$s/rclone-cache" --file-perms 0755 --log-level ERROR \
-		--log-file "$FG_STATE/rclone.log" "$s/back" "$m"
+	start_bg "${MATRIX_RUN[@]}" rclone mount --config "$s/rclone.conf" --vfs-cache-mode "$mode" \
+		--cache-dir "$s/rclone-cache" --file-perms 0755 --log-level ERROR "${o[@]}" \
+		--log-file "$s/rclone.log" "$s/back" "$m"
 	fs_started "$m"
 	FS_RO=0
 }
 fs_rclone-off_prepare() {
-	mkdir "$1/back"
+	"${MATRIX_RUN[@]}" mkdir "$1/back"
 }
 fs_rclone-off_mount() {
 	_fs_rclone_mount off "$1" "$2"
 }
 fs_rclone-writes_prepare() {
-	mkdir "$1/back"
+	"${MATRIX_RUN[@]}" mkdir "$1/back"
 }
 fs_rclone-writes_mount() {
 	_fs_rclone_mount writes "$1" "$2"

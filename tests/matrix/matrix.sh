@@ -119,11 +119,11 @@ ok() {
 	awk -v k="$2" '$1 == "check" && $2 == k { print $3 }' "$out/$1"
 }
 {
-	printf '\n%-15s %9s %9s %7s %7s %-9s %-9s %-8s %s\n' FILESYSTEM "BASE-MS" "FG-MS" RATIO \
+	printf '\n%-22s %9s %9s %7s %7s %-9s %-9s %-8s %s\n' FILESYSTEM "BASE-MS" "FG-MS" RATIO \
 		DENIED UNMOUNT WORKLOAD CLASS POLICY
 	for c in "${cells[@]}"; do
 		[ -s "$out/$c" ] || continue
-		printf '%-15s %9s %9s %7s %7s %-9s %-9s %-8s %s\n' "$c" "$(info "$c" base_ms)" \
+		printf '%-22s %9s %9s %7s %7s %-9s %-9s %-8s %s\n' "$c" "$(info "$c" base_ms)" \
 			"$(info "$c" fg_ms)" "$(info "$c" ratio)" "$(info "$c" denied)" \
 			"$(ok "$c" unmount)($(info "$c" umount_ms))" "$(ok "$c" workload)" \
 			"$(info "$c" class)" "$(info "$c" policy)"
