@@ -81,6 +81,7 @@ fs_user_setup() {
 
 # --- sshfs to 127.0.0.1: sshfs -> ssh -> sshd session -> sftp-server ---------
 fs_sshfs_prepare() {
+	require_cmd sshfs
 	mkdir "$1/back"
 	start_sshd
 }
@@ -92,6 +93,7 @@ fs_sshfs_mount() {
 
 # --- bindfs: passthrough ------------------------------------------------------
 fs_bindfs_prepare() {
+	require_cmd bindfs
 	mkdir "$1/back"
 }
 fs_bindfs_mount() {
@@ -102,6 +104,7 @@ fs_bindfs_mount() {
 
 # --- fuse-overlayfs: a writable layer over a lower one ------------------------
 fs_fuse-overlayfs_prepare() {
+	require_cmd fuse-overlayfs
 	mkdir "$1/lower" "$1/upper" "$1/work"
 	echo "from the lower layer" >"$1/lower/lowerfile"
 }
@@ -113,6 +116,7 @@ fs_fuse-overlayfs_mount() {
 
 # --- gocryptfs: encrypts contents and names -----------------------------------
 fs_gocryptfs_prepare() {
+	require_cmd gocryptfs
 	"${MATRIX_RUN[@]}" mkdir "$1/cipher"
 	# -scryptn 10: a cheap KDF, the test is not about the password.
 	timeout 30 "${MATRIX_RUN[@]}" gocryptfs -q -init -scryptn 10 -extpass "echo matrix-pass" \
@@ -129,6 +133,7 @@ fs_gocryptfs_mount() {
 
 # --- encfs: encrypts contents and names ---------------------------------------
 fs_encfs_prepare() {
+	require_cmd encfs
 	mkdir "$1/cipher"
 }
 fs_encfs_mount() {
@@ -140,6 +145,7 @@ fs_encfs_mount() {
 
 # --- squashfuse: a read-only image --------------------------------------------
 fs_squashfuse_prepare() {
+	require_cmd squashfuse mksquashfs
 	mkdir "$1/src"
 	fs_ro_tree "$1/src"
 	mkdir "$1/src/deny"
@@ -156,6 +162,7 @@ fs_squashfuse_mount() {
 
 # --- mergerfs: a union of two branches ----------------------------------------
 fs_mergerfs_prepare() {
+	require_cmd mergerfs
 	mkdir "$1/branch1" "$1/branch2"
 	echo "from branch 2" >"$1/branch2/b2file"
 }
@@ -169,6 +176,7 @@ fs_mergerfs_mount() {
 
 # --- fuse2fs: ext4 in an image file -------------------------------------------
 fs_fuse2fs_prepare() {
+	require_cmd fuse2fs mkfs.ext4
 	truncate -s 96M "$1/ext4.img"
 	timeout 30 mkfs.ext4 -q -F "$1/ext4.img" || fail "mkfs.ext4"
 }
@@ -193,12 +201,14 @@ _fs_rclone_mount() {
 	FS_RO=0
 }
 fs_rclone-off_prepare() {
+	require_cmd rclone
 	"${MATRIX_RUN[@]}" mkdir "$1/back"
 }
 fs_rclone-off_mount() {
 	_fs_rclone_mount off "$1" "$2"
 }
 fs_rclone-writes_prepare() {
+	require_cmd rclone
 	"${MATRIX_RUN[@]}" mkdir "$1/back"
 }
 fs_rclone-writes_mount() {
