@@ -10,7 +10,8 @@
 #               too, loudly, so that whoever fixed it flips the line
 #   any         not asserted (nondeterministic here; reason given)
 # A (cell, check) missing from expect.txt must pass. Prints the table
-# filesystem x (time ratio, denied n/3, unmount ok) and the matrix's run time.
+# filesystem x (time ratio, denied n/3, unmount ok, class, policy, scans that
+# ended in an error: reason=error) and the matrix's run time.
 #
 # FG_MATRIX_REUSE=1 runs nothing: it compares the results already in the
 # output directory (after editing expect.txt; tests/matrix/selftest.sh).
@@ -134,14 +135,14 @@ ok() {
 	awk -v k="$2" '$1 == "check" && $2 == k { print $3 }' "$out/$1"
 }
 {
-	printf '\n%-22s %9s %9s %7s %7s %-9s %-9s %-8s %s\n' FILESYSTEM "BASE-MS" "FG-MS" RATIO \
-		DENIED UNMOUNT WORKLOAD CLASS POLICY
+	printf '\n%-22s %9s %9s %7s %7s %-9s %-9s %-8s %-9s %s\n' FILESYSTEM "BASE-MS" "FG-MS" RATIO \
+		DENIED UNMOUNT WORKLOAD CLASS POLICY SCAN-ERRS
 	for c in "${cells[@]}"; do
 		[ -s "$out/$c" ] || continue
-		printf '%-22s %9s %9s %7s %7s %-9s %-9s %-8s %s\n' "$c" "$(info "$c" base_ms)" \
+		printf '%-22s %9s %9s %7s %7s %-9s %-9s %-8s %-9s %s\n' "$c" "$(info "$c" base_ms)" \
 			"$(info "$c" fg_ms)" "$(info "$c" ratio)" "$(info "$c" denied)" \
 			"$(ok "$c" unmount)($(info "$c" umount_ms))" "$(ok "$c" workload)" \
-			"$(info "$c" class)" "$(info "$c" policy)"
+			"$(info "$c" class)" "$(info "$c" policy)" "$(info "$c" reason_error)"
 	done
 	echo "matrix: ${#cells[@]} cells in $((total_ms / 1000)) s${skipped[*]:+, skipped (missing programs): ${skipped[*]}}"
 } | tee "$out/table.txt" >&2
