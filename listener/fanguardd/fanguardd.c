@@ -25,6 +25,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "privileges.h"
 #include "sandbox.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
@@ -1128,6 +1129,10 @@ int main(int argc, char **argv)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
 	}
+
+	/* Say which privilege is missing, rather than a bare EPERM later. */
+	if (privileges_check() < 0)
+		return EXIT_FAILURE;
 
 	arg_opts.log_fn = on_log;
 	arg_opts.verdict_fn = on_verdict;
