@@ -37,6 +37,8 @@ for d in ProtectSystem ProtectHome PrivateTmp PrivateDevices PrivateMounts Priva
 	fi
 done
 grep -q '^Type=notify$' "$tmp/fanguardd.service" || fail "not Type=notify"
+# A missing configuration must fail the start loudly, not skip it.
+grep -Eq '^Condition' "$tmp/fanguardd.service" && fail "a Condition*= would skip the start silently"
 grep -Eq '^WatchdogSec=[1-9]' "$tmp/fanguardd.service" || fail "no WatchdogSec="
 
 # Every syscall the daemon needs to set itself up must pass the unit's
