@@ -1132,7 +1132,7 @@ int main(int argc, char **argv)
 
 	/* Say which privilege is missing, rather than a bare EPERM later. */
 	if (privileges_check() < 0)
-		return EXIT_FAILURE;
+		return PRIVILEGES_EXIT_STATUS;
 
 	arg_opts.log_fn = on_log;
 	arg_opts.verdict_fn = on_verdict;

@@ -9,3 +9,7 @@
  * CAP_SYS_ADMIN only inside a user namespace, or a seccomp filter of the
  * container or service manager that refuses the call. */
 int privileges_check(void);
+
+/* The exit status then: LSB's "user had insufficient privilege" (systemd
+ * shows it as 4/NOPERMISSION; the unit does not restart on it). */
+#define PRIVILEGES_EXIT_STATUS 4
