@@ -177,6 +177,17 @@ poweroff() {
 	POWEROFF_MS=$(($(now_ms) - t0))
 }
 
+# The default configuration marks the container's /dev/shm filesystem: it
+# must be nspawn's own tmpfs, never the host's (a filesystem mark on that
+# would make every host process that opens a file there wait on fanguardd).
+host_shm=$(stat -c %d /dev/shm)
+ct_shm=$(timeout -s KILL 60 systemd-nspawn -q -D "$root" -M fg-shm --register=no --keep-unit \
+	--private-network --console=pipe -- /usr/bin/stat -c '%d %m' /dev/shm </dev/null 2>&1) ||
+	fail "nspawn could not run stat: $ct_shm"
+[ "$ct_shm" != "$host_shm /dev/shm" ] && [ "${ct_shm#* }" = /dev/shm ] ||
+	fail "the container's /dev/shm is '$ct_shm', the host's device $host_shm: not a tmpfs of its own"
+log "container /dev/shm: device ${ct_shm% *} (host: $host_shm)"
+
 # --- 1: the default install -------------------------------------------------
 boot fg-default --system-call-filter='fanotify_init fanotify_mark'
 wait_state 60 active failed || fail_in "fanguardd.service neither active nor failed after 60 s"
