@@ -55,6 +55,13 @@ int privileges_check(void)
 	if (errno != EPERM)
 		return 0; /* EINVAL, EMFILE, ...: the first watch reports it */
 
+	/* The process exits right after this line. journald attributes a
+	 * native-protocol message to a unit by reading /proc/PID/cgroup of the
+	 * sender, which may be gone by then (the line would be missing from
+	 * "systemctl status"); the stderr stream's unit is known when it is
+	 * opened. */
+	log_set_target(LOG_TARGET_STDERR);
+
 	if (!has_effective_cap(CAP_SYS_ADMIN))
 		log_error("fanguardd needs the capability CAP_SYS_ADMIN for fanotify permission "
 			  "events "

@@ -297,8 +297,11 @@ c systemctl restart fanguardd.service 2>/dev/null && fail_in "started without CA
 [ "$(prop ExecMainStatus)" = 4 ] || fail_in "exit status $(prop ExecMainStatus), not 4"
 sleep 1.5 # RestartSec=1s: a restart would have begun
 [ "$(prop ActiveState)" = failed ] || fail_in "restarted after exit status 4: $(prop ActiveState)"
-grep -q 'needs the capability CAP_SYS_ADMIN' <<<"$(c systemctl status fanguardd.service --no-pager --full 2>&1 || true)" ||
-	fail_in "systemctl status does not name CAP_SYS_ADMIN"
+status_names_cap() {
+	grep -q 'needs the capability CAP_SYS_ADMIN' \
+		<<<"$(c systemctl status fanguardd.service --no-pager --full 2>&1 || true)"
+}
+wait_until 5 status_names_cap || fail_in "systemctl status does not name CAP_SYS_ADMIN"
 c rm -r /run/systemd/system/fanguardd.service.d
 c systemctl daemon-reload
 c systemctl reset-failed fanguardd.service
