@@ -64,18 +64,15 @@ int privileges_check(void)
 
 	if (!has_effective_cap(CAP_SYS_ADMIN))
 		log_error("fanguardd needs the capability CAP_SYS_ADMIN for fanotify permission "
-			  "events "
-			  "(fanotify_init(FAN_CLASS_CONTENT)); this process (uid %u) does not have "
-			  "it. "
-			  "Start it as root; in a container, keep CAP_SYS_ADMIN "
-			  "(see CONTAINERS in fanguardd(8))",
+			  "events (fanotify_init(FAN_CLASS_CONTENT)); this process (uid %u) does "
+			  "not have it. Start it as root; in a container, keep CAP_SYS_ADMIN (see "
+			  "CONTAINERS in fanguardd(8))",
 			  (unsigned) getuid());
 	else if (!in_initial_userns())
 		log_error(
 			"fanguardd needs CAP_SYS_ADMIN in the initial user namespace for fanotify "
-			"permission events; this process has it only inside a user namespace "
-			"(a rootless container cannot run fanguardd; see CONTAINERS in "
-			"fanguardd(8))");
+			"permission events; this process has it only inside a user namespace (a "
+			"rootless container cannot run fanguardd; see CONTAINERS in fanguardd(8))");
 	else
 		log_error("fanotify_init() was refused with EPERM although this process has "
 			  "CAP_SYS_ADMIN: a seccomp filter blocks it. systemd-nspawn needs "
