@@ -22,6 +22,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "privileges.h"
 #include "sandbox.h"
 #include "settings.h"
 #include "time-util.h"
@@ -611,6 +612,13 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
+	}
+
+	/* Say which privilege is missing, rather than a bare EPERM later. */
+	if (privileges_check() < 0) {
+		arg_settings = settings_free(arg_settings);
+		free(arg_stats_file);
+		return PRIVILEGES_EXIT_STATUS;
 	}
 
 	settings_to_options(arg_settings, &opts);

@@ -49,7 +49,7 @@ grep -q -- "-I$dest" "$FG_STATE/make.log" || fail "the example was not compiled 
 agent=$src/fanguard-agent
 export LD_LIBRARY_PATH=$libdir
 ldd "$agent" >"$FG_STATE/ldd.out" 2>&1 || true
-grep -qF "libfanguard.so.1 => $libdir/libfanguard.so.1" "$FG_STATE/ldd.out" ||
+grep -qF "libfanguard.so.0 => $libdir/libfanguard.so.0" "$FG_STATE/ldd.out" ||
 	fail "the example does not load the installed library ($libdir): $(cat "$FG_STATE/ldd.out")"
 
 s=$(scratch_tmpfs 64m)
