@@ -94,3 +94,13 @@ int addr_is_local(int family, const uint8_t addr[16]);
  * are resolved with getaddrinfo(AI_NUMERICSERV), so only call it where a
  * DNS query may take a while (not on the permission path). */
 int host_is_local(const char *host);
+
+/* A process's comm (/proc/PID/comm, without the newline) and executable
+ * (readlink /proc/PID/exe), NUL-terminated; procfs only, never a FUSE round
+ * trip. -errno when unreadable (gone, or the ptrace access check). */
+int proc_read_comm(pid_t pid, char *ret, size_t size);
+int proc_read_exe(pid_t pid, char *ret, size_t size);
+/* The effective uid ("Uid:" in /proc/PID/status, second field). */
+int proc_read_euid(pid_t pid, uid_t *ret);
+/* Parses the text of /proc/PID/status for the effective uid. */
+int proc_status_euid_parse(const char *text, uid_t *ret);

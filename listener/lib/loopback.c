@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include "fanguard-internal.h"
+#include "loopback-internal.h"
 #include "macro.h"
 #include "mounts.h"
 #include "procfs.h"
