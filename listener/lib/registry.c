@@ -42,6 +42,8 @@ int registry_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint
 		if (r < 0) {
 			domain_stop_begin(d);
 			(void) domain_stop_finish(d, deadline_after(USEC_PER_SEC));
+			/* What it counted (threads refused...) still counts. */
+			domain_stats_add(&fg->retired, &d->stats);
 			domain_unref(d);
 			return r;
 		}
