@@ -26,6 +26,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "sandbox.h"
+#include "stats-format.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
@@ -491,45 +492,25 @@ static int write_file_atomic(const char *path, const char *text)
 
 static void write_stats(struct fanguard *fg)
 {
-	struct fanguard_stats s = {.size = sizeof(s)};
-	char buf[4096];
-	size_t n;
+	_cleanup_free_ char *buf = NULL;
+	struct stats_table t;
+	size_t len = 0;
+	FILE *f;
 	int r;
 
-	if (!arg_stats_file || fanguard_get_stats(fg, &s) < 0)
+	if (!arg_stats_file || stats_table_read(fg, &t) < 0)
 		return;
-	n = (size_t) snprintf(
-		buf, sizeof(buf),
-		"events_read %llu\nevents_answered %llu\nallowed %llu\ndenied %llu\n"
-		"pending %llu\nresponse_errors %llu\nworkers_abandoned %llu\n"
-		"workers_replaced %llu\nlog_dropped %llu\nbytes_scanned %llu\n"
-		"kernel_open_errors %llu\nreaders_added %llu\n"
-		"groups %u\nwatches %u\n",
-		(unsigned long long) s.events_read, (unsigned long long) s.events_answered,
-		(unsigned long long) s.allowed, (unsigned long long) s.denied,
-		(unsigned long long) s.pending, (unsigned long long) s.response_errors,
-		(unsigned long long) s.workers_abandoned, (unsigned long long) s.workers_replaced,
-		(unsigned long long) s.log_dropped, (unsigned long long) s.bytes_scanned,
-		(unsigned long long) s.kernel_open_errors, (unsigned long long) s.readers_added,
-		s.n_groups, s.n_watches);
-	for (int i = 0; i < _FANGUARD_REASON_MAX && n < sizeof(buf); i++) {
-		char key[32];
-
-		(void) snprintf(key, sizeof(key), "%s", fanguard_reason_to_string(i));
-		for (char *p = key; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		n += (size_t) snprintf(buf + n, sizeof(buf) - n, "reason_%s %llu\n", key,
-				       (unsigned long long) s.by_reason[i]);
+	f = open_memstream(&buf, &len);
+	if (f) {
+		stats_format_file(&t, f);
+		if (fclose(f) != 0) {
+			free(buf);
+			buf = NULL;
+		}
 	}
-	if (n < sizeof(buf))
-		n += (size_t) snprintf(buf + n, sizeof(buf) - n,
-				       "cache_marks_added %llu\ncache_marks_revoked %llu\n"
-				       "cache_marks_failed %llu\ncache_flushes %llu\n",
-				       (unsigned long long) s.cache_marks_added,
-				       (unsigned long long) s.cache_marks_revoked,
-				       (unsigned long long) s.cache_marks_failed,
-				       (unsigned long long) s.cache_flushes);
+	stats_table_done(&t);
+	if (!buf)
+		return;
 	r = write_file_atomic(arg_stats_file, buf);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write '%s', ignoring: %m", arg_stats_file);
