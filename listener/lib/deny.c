@@ -9,9 +9,21 @@
 #include "fg-internal.h"
 #include "macro.h"
 
+/* Makes fresh the denylist (writers hold deny_writer) and frees the old. */
+static void deny_swap_locked(struct fanguard *fg, struct hashset *fresh)
+{
+	struct hashset old;
+
+	pthread_rwlock_wrlock(&fg->cfg_lock);
+	old = fg->deny;
+	fg->deny = *fresh;
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	hashset_done(&old);
+}
+
 int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size_t n)
 {
-	struct hashset fresh = {0}, old;
+	struct hashset fresh = {0};
 	int r;
 
 	if (!fg || (n > 0 && !digests))
@@ -29,12 +41,8 @@ int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size
 		hashset_done(&fresh);
 		return r;
 	}
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	old = fg->deny;
-	fg->deny = fresh;
-	pthread_rwlock_unlock(&fg->cfg_lock);
+	deny_swap_locked(fg, &fresh);
 	pthread_mutex_unlock(&fg->deny_writer);
-	hashset_done(&old);
 	/* A file found clean before may match now. */
 	cache_invalidate(fg);
 	return 0;
@@ -103,7 +111,7 @@ int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *p
 				       size_t *ret_file, unsigned *ret_line)
 {
 	_cleanup_free_ uint8_t(*digests)[32] = NULL;
-	struct hashset fresh = {0}, old;
+	struct hashset fresh = {0};
 	size_t nd = 0, cap = 0;
 	int r;
 
@@ -128,12 +136,8 @@ int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *p
 		return r;
 	}
 	pthread_mutex_lock(&fg->deny_writer);
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	old = fg->deny;
-	fg->deny = fresh;
-	pthread_rwlock_unlock(&fg->cfg_lock);
+	deny_swap_locked(fg, &fresh);
 	pthread_mutex_unlock(&fg->deny_writer);
-	hashset_done(&old);
 	/* A file found clean before may match the new list. */
 	cache_invalidate(fg);
 	return (int) nd;

@@ -141,14 +141,14 @@ struct domain {
 	_Atomic bool content_at_backing;
 };
 
-/* Per-domain thread references (reader.c, pool.c): the budget slot and a
- * reference on d, both released by domain_thread_exit(). */
-int domain_thread_enter(struct domain *d);
+/* Called with d->lock held: starts a detached thread of d (reader.c,
+ * pool.c) within the thread budget; it holds a budget slot and a reference
+ * on d until it calls domain_thread_exit() last. -EUSERS over the budget. */
+int domain_thread_spawn_locked(struct domain *d, pthread_t *ret, const char *name,
+			       void *(*fn)(void *), void *arg);
 void domain_thread_exit(struct domain *d);
 
 void domain_ref(struct domain *d);
 /* The last reference frees d (its threads are gone by then) and drops its
  * reference on the listener. */
 void domain_unref(struct domain *d);
-/* Undoes domain_thread_enter() when the thread did not start (d->lock held). */
-void domain_thread_abort_locked(struct domain *d);

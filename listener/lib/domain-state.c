@@ -110,7 +110,7 @@ void domain_unref(struct domain *d)
 		domain_free(d);
 }
 
-int domain_thread_enter(struct domain *d)
+static int domain_thread_enter(struct domain *d)
 {
 	int r = budget_take(&d->fg->budget, d->cls == FANGUARD_MOUNT_LOCAL, d->owner, 1);
 
@@ -133,10 +133,19 @@ void domain_thread_exit(struct domain *d)
 	domain_unref(d);
 }
 
-void domain_thread_abort_locked(struct domain *d)
+int domain_thread_spawn_locked(struct domain *d, pthread_t *ret, const char *name,
+			       void *(*fn)(void *), void *arg)
 {
-	budget_put(&d->fg->budget, d->cls == FANGUARD_MOUNT_LOCAL, d->owner, 1);
-	d->n_running_threads--;
-	/* The caller holds a reference: this is never the last. */
-	atomic_fetch_sub(&d->refs, 1);
+	int r = domain_thread_enter(d);
+
+	if (r < 0)
+		return r;
+	r = fg_thread_start(ret, name, fn, arg, /* detached= */ true);
+	if (r < 0) {
+		budget_put(&d->fg->budget, d->cls == FANGUARD_MOUNT_LOCAL, d->owner, 1);
+		d->n_running_threads--;
+		/* The caller holds a reference: this is never the last. */
+		atomic_fetch_sub(&d->refs, 1);
+	}
+	return r;
 }

@@ -122,16 +122,12 @@ int pool_spawn_locked(struct domain *d)
 	w->d = d;
 	w->id = atomic_fetch_add(&next_id, 1);
 	(void) snprintf(name, sizeof(name), "fg-work/%u", w->id);
-	r = domain_thread_enter(d);
+	r = domain_thread_spawn_locked(d, &w->thread, name, worker_main, w);
 	if (r < 0) {
 		free(w);
-		return r;
-	}
-	r = fg_thread_start(&w->thread, name, worker_main, w, /* detached= */ true);
-	if (r < 0) {
-		domain_thread_abort_locked(d);
-		free(w);
-		fg_log(d->fg, LOG_ERR, "%s: cannot start a worker: %s", d->name, strerror(-r));
+		if (r != -EUSERS)
+			fg_log(d->fg, LOG_ERR, "%s: cannot start a worker: %s", d->name,
+			       strerror(-r));
 		return r;
 	}
 	w->next = d->workers;

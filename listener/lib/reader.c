@@ -357,14 +357,8 @@ int reader_spawn_locked(struct domain *d, bool extra)
 	rd->extra = extra;
 	slot_set(&rd->slot, WHERE_IDLE);
 	(void) snprintf(name, sizeof(name), "fg-read/%u", rd->id);
-	r = domain_thread_enter(d);
+	r = domain_thread_spawn_locked(d, &rd->thread, name, reader_main, rd);
 	if (r < 0) {
-		free(rd);
-		return r;
-	}
-	r = fg_thread_start(&rd->thread, name, reader_main, rd, /* detached= */ true);
-	if (r < 0) {
-		domain_thread_abort_locked(d);
 		free(rd);
 		return r;
 	}
