@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 /* The verdict cache (cache.c): clean verdicts as in-kernel ignore marks. */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,15 +11,6 @@ struct fg_event;
 struct fg_change_attrs;
 struct statx;
 
-struct fg_cache {
-	/* read-held while adding a mark, write-held while flushing them */
-	pthread_rwlock_t lock;
-	_Atomic uint64_t gen; /* bumped by every invalidation */
-	_Atomic uint64_t marks_added, marks_revoked, marks_failed, flushes;
-};
-
-void cache_init(struct fg_cache *c);
-void cache_done(struct fg_cache *c);
 /* Read before a scan; a mark is added only if no invalidation came since. */
 uint64_t cache_gen(struct fanguard *fg);
 void cache_attrs_from_statx(const struct statx *stx, struct fg_change_attrs *ret);

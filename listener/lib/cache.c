@@ -61,17 +61,6 @@
 #define FAN_MARK_IGNORE 0x00000400
 #endif
 
-void cache_init(struct fg_cache *c)
-{
-	pthread_rwlock_init(&c->lock, NULL);
-	atomic_store(&c->gen, 1);
-}
-
-void cache_done(struct fg_cache *c)
-{
-	pthread_rwlock_destroy(&c->lock);
-}
-
 uint64_t cache_gen(struct fanguard *fg)
 {
 	return atomic_load_explicit(&fg->cache.gen, memory_order_acquire);

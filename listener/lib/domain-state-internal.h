@@ -19,7 +19,7 @@
 #include "fanguard.h"
 #include "inflight-internal.h"
 #include "queue-internal.h"
-#include "stats-internal.h"
+#include "counters-internal.h"
 #include "time-util.h"
 
 struct fanguard;

@@ -39,82 +39,6 @@ static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_
 				    .queue_len = 1024},
 };
 
-const char *fanguard_reason_to_string(enum fanguard_reason r)
-{
-	static const char *const s[_FANGUARD_REASON_MAX] = {
-		[FANGUARD_REASON_SCANNED] = "scanned",
-		[FANGUARD_REASON_SELF] = "self",
-		[FANGUARD_REASON_NOT_REGULAR] = "not-regular",
-		[FANGUARD_REASON_EXCLUDED] = "excluded",
-		[FANGUARD_REASON_TOO_LARGE] = "too-large",
-		[FANGUARD_REASON_DEADLINE] = "deadline",
-		[FANGUARD_REASON_QUEUE_FULL] = "queue-full",
-		[FANGUARD_REASON_ERROR] = "error",
-		[FANGUARD_REASON_SHUTDOWN] = "shutdown",
-		[FANGUARD_REASON_NO_SCANNER] = "no-scanner",
-	};
-
-	return (unsigned) r < _FANGUARD_REASON_MAX && s[r] ? s[r] : "?";
-}
-
-const char *fanguard_mount_class_to_string(enum fanguard_mount_class c)
-{
-	static const char *const s[_FANGUARD_MOUNT_CLASS_MAX] = {
-		[FANGUARD_MOUNT_LOCAL] = "local",
-		[FANGUARD_MOUNT_FUSE] = "fuse",
-		[FANGUARD_MOUNT_NETWORK] = "network",
-	};
-
-	return (unsigned) c < _FANGUARD_MOUNT_CLASS_MAX ? s[c] : "?";
-}
-
-uint64_t fan_mask_for(const struct fanguard *fg)
-{
-	uint64_t m = 0;
-
-	if (fg->opts.events & FANGUARD_EVENT_OPEN)
-		m |= FAN_OPEN_PERM;
-	if (fg->opts.events & FANGUARD_EVENT_EXEC)
-		m |= FAN_OPEN_EXEC_PERM;
-	if (fg->opts.events & FANGUARD_EVENT_ACCESS)
-		m |= FAN_ACCESS_PERM;
-	return m;
-}
-
-static void fg_destroy(struct fanguard *fg)
-{
-	logq_stop(fg->logq);
-	mountwatch_free(fg);
-	hashset_done(&fg->deny);
-	scanners_free(fg);
-	logq_free(fg->logq);
-	if (atomic_load(&fg->excl.cur))
-		snapshot_slot_done(&fg->excl);
-	pthread_rwlock_destroy(&fg->cfg_lock);
-	pthread_mutex_destroy(&fg->deny_writer);
-	cache_done(&fg->cache);
-	budget_done(&fg->budget);
-	pthread_mutex_destroy(&fg->lock);
-	free(fg);
-}
-
-void fg_ref(struct fanguard *fg)
-{
-	atomic_fetch_add(&fg->refs, 1);
-}
-
-void fg_unref(struct fanguard *fg)
-{
-	if (atomic_fetch_sub(&fg->refs, 1) == 1)
-		fg_destroy(fg);
-}
-
-void fg_set_fan_ops(struct fanguard *fg, const struct fan_ops *ops, void *userdata)
-{
-	fg->ops = ops;
-	fg->ops_userdata = userdata;
-}
-
 static int options_fill(const struct fanguard_options *in, struct fanguard_options *o)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -214,19 +138,19 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 		    fg->opts.max_threads_per_owner);
 	x = exclusions_new();
 	if (!x) {
-		fg_destroy(fg);
+		fg_unref(fg);
 		return -ENOMEM;
 	}
 	snapshot_slot_init(&fg->excl, &x->s);
 	r = logq_new(&fg->opts, fg->opts.log_queue_len, &fg->logq);
 	if (r < 0) {
-		fg_destroy(fg);
+		fg_unref(fg);
 		return r;
 	}
 	/* The built-in scanner; clamd and YARA are added by their calls. */
 	r = scan_sha256_new(fg, &sha256);
 	if (r < 0) {
-		fg_destroy(fg);
+		fg_unref(fg);
 		return r;
 	}
 	scanner_append(fg, sha256);
@@ -244,6 +168,7 @@ struct fanguard *fanguard_free(struct fanguard *fg)
 	 * listener with it. */
 	watch_records_clear(fg);
 	registry_clear(fg);
+	mountwatch_free(fg); /* its thread was joined by the stop */
 	fg_unref(fg);
 	return NULL;
 }

@@ -2,14 +2,16 @@
 #pragma once
 /* The listener object shared by every module of libfanguard: options, the
  * registry of domains, watches, configuration snapshots, log queue, cache,
- * thread budget. Modules depend one way (see README "Architecture"):
+ * thread budget. Modules depend one way, from the public API down:
  *
- *   fanguard.c, watch.c, exclude.c, stats.c, mountwatch.c   (public API)
- *     -> registry.c   (find-or-create, start, stop, release domains)
- *       -> domain.c   (one fanotify group: lifecycle, marks)
- *         -> keeper.c -> reader.c, pool.c   (threads)
- *           -> answer.c, inflight.c, queue.c, subject.c, scan.c, cache.c
- *             -> budget.c, snapshot.c, logq.c, common/
+ *   fanguard.c, mountwatch.c, watch.c, stats.c     (public API)
+ *   -> registry.c        find-or-create, start, stop, release domains
+ *   -> domain.c          one fanotify group: lifecycle, marks
+ *   -> keeper.c -> reader.c, pool.c                 the threads
+ *   -> exclude.c, cache.c, deny.c, mark.c, domain-ref.c (references)
+ *   -> fg.c (the listener's lifetime) -> scan*.c -> answer.c
+ *   -> logq.c, subject.c, snapshot.c, inflight.c, queue.c, budget.c,
+ *      fanops.c, thread.c -> common/
  *
  * A header lower in that list never includes one higher up. */
 #include <pthread.h>
@@ -23,8 +25,27 @@
 #include "hashset-internal.h"
 #include "logq-internal.h"
 #include "snapshot.h"
-#include "stats-internal.h"
+#include "counters-internal.h"
 #include "thread-internal.h"
+
+/* The verdict cache's shared state (cache.c). */
+struct fg_cache {
+	/* read-held while adding a mark, write-held while flushing them */
+	pthread_rwlock_t lock;
+	_Atomic uint64_t gen; /* bumped by every invalidation */
+	_Atomic uint64_t marks_added, marks_revoked, marks_failed, flushes;
+};
+
+static inline void cache_init(struct fg_cache *c)
+{
+	pthread_rwlock_init(&c->lock, NULL);
+	atomic_store(&c->gen, 1);
+}
+
+static inline void cache_done(struct fg_cache *c)
+{
+	pthread_rwlock_destroy(&c->lock);
+}
 
 struct domain;
 struct fg_watch;

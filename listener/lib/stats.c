@@ -181,16 +181,6 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	return (int) ELEMENTSOF(table);
 }
 
-void domain_stats_add(struct domain_stats *to, const struct domain_stats *from)
-{
-#define X(f) atomic_fetch_add_explicit(&to->f, load(&from->f), memory_order_relaxed);
-	DOMAIN_COUNTERS(X)
-#undef X
-	for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
-		atomic_fetch_add_explicit(&to->by_reason[i], load(&from->by_reason[i]),
-					  memory_order_relaxed);
-}
-
 /* The value of the row named name (label_value for a labelled one). */
 static uint64_t value_of(const uint64_t *v, const char *name, const char *label_value)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A domain's lifetime: references, thread accounting, freeing; and the
- * kernel's fan_ops. Lifecycle operations (start, stop, marks) are domain.c. */
+/* A domain's lifetime: references, thread accounting, freeing. Lifecycle
+ * operations (start, stop, marks) are domain.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,58 +13,6 @@
 #include "fg-internal.h"
 #include "macro.h"
 
-static int kernel_init(void *userdata, unsigned flags, unsigned event_f_flags)
-{
-	int fd = fanotify_init(flags, event_f_flags);
-
-	(void) userdata;
-	return fd < 0 ? -errno : fd;
-}
-
-static ssize_t kernel_read(void *userdata, int group_fd, void *buf, size_t len)
-{
-	ssize_t n = read(group_fd, buf, len);
-
-	(void) userdata;
-	return n < 0 ? -errno : n;
-}
-
-static ssize_t kernel_respond(void *userdata, int group_fd, const struct fanotify_response *resp)
-{
-	ssize_t n = write(group_fd, resp, sizeof(*resp));
-
-	(void) userdata;
-	return n < 0 ? -errno : n;
-}
-
-static int kernel_mark(void *userdata, int group_fd, unsigned flags, uint64_t mask, int dirfd,
-		       const char *path)
-{
-	(void) userdata;
-	return fanotify_mark(group_fd, flags, mask, dirfd, path) < 0 ? -errno : 0;
-}
-
-static void kernel_close(void *userdata, int fd)
-{
-	(void) userdata;
-	(void) close(fd);
-}
-
-static void *kernel_alloc(void *userdata, size_t size)
-{
-	(void) userdata;
-	return calloc(1, size);
-}
-
-const struct fan_ops fan_ops_kernel = {
-	.init = kernel_init,
-	.read = kernel_read,
-	.respond = kernel_respond,
-	.mark = kernel_mark,
-	.close_event_fd = kernel_close,
-	.alloc_event = kernel_alloc,
-};
-
 void domain_ref(struct domain *d)
 {
 	atomic_fetch_add(&d->refs, 1);
@@ -75,14 +23,14 @@ static void domain_free(struct domain *d)
 	struct fanguard *fg = d->fg;
 	struct fg_event *ev;
 
-	/* No thread runs any more: release what a stuck worker never took. */
+	/* No thread runs any more, so the queue is empty: workers drain it
+	 * before they exit, and readers only fill it while they run. Should an
+	 * event be left all the same, closing the group below allows it. */
 	if (d->queue.ring) {
 		queue_close(&d->queue);
 		while (queue_pop(&d->queue, &ev) >= 0) {
-			if (event_claim(ev))
-				answer_write(d, ev, d->default_verdict, FANGUARD_REASON_SHUTDOWN,
-					     NULL);
-			event_release(d, ev, NULL, true);
+			d->ops->close_event_fd(d->ops_userdata, ev->fd);
+			free(ev);
 		}
 	}
 	while (d->pending) {
