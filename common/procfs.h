@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 /* /proc/PID/fdinfo/FD */
@@ -104,3 +105,18 @@ int proc_read_exe(pid_t pid, char *ret, size_t size);
 int proc_read_euid(pid_t pid, uid_t *ret);
 /* Parses the text of /proc/PID/status for the effective uid. */
 int proc_status_euid_parse(const char *text, uid_t *ret);
+
+/* PIDFD_GET_INFO (6.13), newer than Debian 12's headers: a process's
+ * credentials through its pidfd. The ioctl number encodes the size; the
+ * kernel accepts any size >= VER0 (64 bytes). Support is detected at run
+ * time (ENOTTY or EINVAL before). fanguardd's seccomp filter allows exactly
+ * this request. */
+struct fg_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	uint32_t spare[3];
+};
+#define FG_PIDFS_IOCTL_MAGIC 0xFF
+#define FG_PIDFD_GET_INFO _IOWR(FG_PIDFS_IOCTL_MAGIC, 11, struct fg_pidfd_info)
+#define FG_PIDFD_INFO_CREDS (1ULL << 1)

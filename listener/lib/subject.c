@@ -10,18 +10,6 @@
 #include "procfs.h"
 #include "subject-internal.h"
 
-/* PIDFD_GET_INFO (6.13): newer than Debian 12's headers. The ioctl number
- * encodes the size; the kernel accepts any size >= VER0 (64 bytes). */
-struct fg_pidfd_info {
-	uint64_t mask;
-	uint64_t cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	uint32_t spare[3];
-};
-#define FG_PIDFS_IOCTL_MAGIC 0xFF
-#define FG_PIDFD_GET_INFO _IOWR(FG_PIDFS_IOCTL_MAGIC, 11, struct fg_pidfd_info)
-#define FG_PIDFD_INFO_CREDS (1ULL << 1)
-
 /* 0 unknown, 1 works, -1 not on this kernel (ENOTTY/EINVAL). Process-wide:
  * a property of the kernel, not of a listener. */
 static _Atomic int pidfd_info_works;
