@@ -25,6 +25,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "procfs.h"
 #include "sandbox.h"
 #include "stats-format.h"
 #include "time-util.h"
@@ -406,7 +407,7 @@ static void on_log(void *userdata, int prio, const char *msg)
 static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 {
 	char f_verdict[32], f_path[4200], f_pid[32], f_class[32], f_reason[48], f_lat[48];
-	char f_exe[4200], f_comm[48], proc[64], exe[4096], comm[24] = "?";
+	char f_exe[4200], f_comm[48], exe[4096], comm[24] = "?";
 	/* One MESSAGE_ID for every verdict line: journalctl MESSAGE_ID=... finds them. */
 	const char *fields[] = {FANGUARD_VERDICT_MESSAGE_ID,
 				f_verdict,
@@ -420,7 +421,6 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 				NULL};
 	const char *verdict = v->verdict == FANGUARD_DENY ? "deny" : "allow";
 	ssize_t n;
-	int fd;
 
 	/* For a deny the library read comm and exe before answering (a denied
 	 * opener often exits at once). Otherwise look now, on the log thread,
@@ -430,25 +430,14 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 		/* Read by the library before it answered the deny. */
 		(void) snprintf(exe, sizeof(exe), "%s", v->exe);
 		n = 1;
-	} else {
-		(void) snprintf(proc, sizeof(proc), "/proc/%d/exe", (int) v->pid);
-		n = readlink(proc, exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-	}
+	} else
+		n = proc_read_exe(v->pid, exe, sizeof(exe)) >= 0 ? 1 : 0;
 	(void) snprintf(f_exe, sizeof(f_exe), "FANGUARD_EXE=%s", n > 0 ? exe : "?");
 	if (v->size >= offsetof(struct fanguard_verdict_info, comm) + sizeof(v->comm) && v->comm &&
 	    v->comm[0])
 		(void) snprintf(comm, sizeof(comm), "%s", v->comm);
-	else {
-		(void) snprintf(proc, sizeof(proc), "/proc/%d/comm", (int) v->pid);
-		fd = open(proc, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, comm, sizeof(comm) - 1);
-			comm[n > 0 ? n : 0] = '\0';
-			comm[strcspn(comm, "\n")] = '\0';
-			(void) close(fd);
-		}
-	}
+	else if (proc_read_comm(v->pid, comm, sizeof(comm)) < 0)
+		comm[0] = '\0';
 	(void) snprintf(f_comm, sizeof(f_comm), "FANGUARD_COMM=%s", comm[0] ? comm : "?");
 
 	(void) snprintf(f_verdict, sizeof(f_verdict), "FANGUARD_VERDICT=%s", verdict);
