@@ -35,7 +35,9 @@ static size_t expire_collect_locked(struct domain *d, usec_t due, enum fanguard_
 		if (!event_claim(ev))
 			continue; /* its worker is answering it right now */
 		if (ev->worker)
-			pool_abandon_locked(d, ev->worker, why == FANGUARD_REASON_DEADLINE);
+			pool_abandon_locked(d, ev->worker,
+					    why == FANGUARD_REASON_DEADLINE ? ABANDON_DEADLINE
+									    : ABANDON_STOP);
 		out[n++] = ev;
 	}
 	return n;
@@ -85,7 +87,7 @@ static void workers_check_locked(struct domain *d)
 			fg_log(d->fg, LOG_WARNING,
 			       "%s: worker %u stuck in close() of a FUSE file (FUSE_FLUSH)",
 			       d->name, w->id);
-			pool_abandon_locked(d, w, /* deadline= */ false);
+			pool_abandon_locked(d, w, ABANDON_CLOSE);
 		}
 	}
 }

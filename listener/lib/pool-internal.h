@@ -11,4 +11,5 @@ int pool_spawn_locked(struct domain *d);
 /* Called with d->lock held: w is stuck (in a FUSE read past the deadline,
  * or in close()) and cannot be cancelled: count it out and start a
  * replacement while the mount's share (max_abandoned) and the budget allow. */
-void pool_abandon_locked(struct domain *d, struct worker *w, bool deadline);
+enum abandon_why { ABANDON_DEADLINE, ABANDON_CLOSE, ABANDON_STOP };
+void pool_abandon_locked(struct domain *d, struct worker *w, enum abandon_why why);

@@ -136,7 +136,7 @@ int pool_spawn_locked(struct domain *d)
 	return 0;
 }
 
-void pool_abandon_locked(struct domain *d, struct worker *w, bool deadline)
+void pool_abandon_locked(struct domain *d, struct worker *w, enum abandon_why why)
 {
 	int r;
 
@@ -145,7 +145,9 @@ void pool_abandon_locked(struct domain *d, struct worker *w, bool deadline)
 	w->abandoned = true;
 	d->n_active_workers--;
 	d->n_stuck_workers++;
-	stat_inc(deadline ? &d->stats.abandoned : &d->stats.close_stuck);
+	/* At stop, a worker still scanning is not stuck: it is let go. */
+	if (why != ABANDON_STOP)
+		stat_inc(why == ABANDON_DEADLINE ? &d->stats.abandoned : &d->stats.close_stuck);
 	if (d->stopping)
 		return;
 	if (d->n_stuck_workers > d->max_abandoned) {
