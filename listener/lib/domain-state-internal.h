@@ -126,6 +126,7 @@ struct domain {
 	unsigned n_active_workers, n_stuck_workers, n_running_threads;
 	unsigned n_active_readers;
 	bool started, stopping;
+	bool budget_warned; /* logged that the budget refused a reader */
 	pthread_t keeper;
 	bool keeper_running;
 	/* When the keeper wakes next on its own (0 before it first sleeps). A

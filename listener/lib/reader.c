@@ -89,21 +89,84 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 	}
 }
 
-static void reader_handle(struct reader *rd, const struct fanotify_event_metadata *m, int pidfd)
+/* Whether an event can be answered at receipt, without its content (and
+ * how: *ret_v, *ret_why). Fills *stx for the queue otherwise. */
+static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_metadata *m, int pidfd,
+			      struct statx *stx, enum fanguard_verdict *ret_v,
+			      enum fanguard_reason *ret_why)
 {
 	struct domain *d = rd->d;
 	struct fanguard *fg = d->fg;
-	struct fg_event local, *ev;
 	struct snapshot *xs;
 	struct subject subj;
-	struct statx stx;
 	bool stopping, excluded;
 	int r;
+
+	*ret_v = FANGUARD_ALLOW;
+	pthread_mutex_lock(&d->lock);
+	stopping = d->stopping;
+	pthread_mutex_unlock(&d->lock);
+	if (stopping) {
+		*ret_v = d->default_verdict;
+		*ret_why = FANGUARD_REASON_SHUTDOWN;
+		return true;
+	}
+	/* Our own accesses (other than through event fds, which carry
+	 * FMODE_NONOTIFY) raise events too: never wait on ourselves. */
+	if (m->pid == fg->self_pid) {
+		*ret_why = FANGUARD_REASON_SELF;
+		return true;
+	}
+	/* AT_STATX_DONT_SYNC: take the cached type and size; on FUSE a synced
+	 * statx may be a GETATTR round trip to the daemon. */
+	r = statx(m->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, FG_CHANGE_ATTRS_MASK, stx);
+	if (r < 0 || !S_ISREG(stx->stx_mode)) {
+		/* FIFOs, devices, sockets: never read them. */
+		*ret_why = r < 0 ? FANGUARD_REASON_ERROR : FANGUARD_REASON_NOT_REGULAR;
+		return true;
+	}
+	/* A loopback-served FUSE mount whose backing files we watch: the
+	 * daemon's open of the backing file is scanned (and denied) in the
+	 * local group, which then fails this open (mountwatch.c). */
+	excluded = atomic_load_explicit(&d->content_at_backing, memory_order_relaxed);
+	if (!excluded) {
+		subject_init(&subj, m->pid, pidfd);
+		xs = snapshot_get(&fg->excl);
+		excluded =
+			exclusions_match(snapshot_container(xs, struct exclusions), &subj, m->fd);
+		snapshot_put(xs);
+	}
+	if (excluded) {
+		*ret_why = FANGUARD_REASON_EXCLUDED;
+		return true;
+	}
+	pthread_rwlock_rdlock(&fg->cfg_lock);
+	r = scan_needed(fg);
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	if (!r) {
+		*ret_why = FANGUARD_REASON_NO_SCANNER;
+		return true;
+	}
+	if (stx->stx_size > fg->opts.max_scan_bytes) {
+		*ret_v = d->default_verdict;
+		*ret_why = FANGUARD_REASON_TOO_LARGE;
+		return true;
+	}
+	return false;
+}
+
+static void reader_handle(struct reader *rd, const struct fanotify_event_metadata *m, int pidfd)
+{
+	struct domain *d = rd->d;
+	enum fanguard_verdict v;
+	enum fanguard_reason why;
+	struct fg_event local, *ev;
+	struct statx stx;
 
 	if (m->fd < 0) {
 		/* FAN_NOFD: an overflow notice (we use an unlimited queue) or an
 		 * fd the kernel could not open; nothing here can be answered. */
-		fg_log(fg, LOG_WARNING, "%s: event without fd (mask 0x%llx)", d->name,
+		fg_log(d->fg, LOG_WARNING, "%s: event without fd (mask 0x%llx)", d->name,
 		       (unsigned long long) m->mask);
 		return;
 	}
@@ -118,49 +181,15 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 		return;
 	}
 	stat_inc(&d->stats.read);
-
-	pthread_mutex_lock(&d->lock);
-	stopping = d->stopping;
-	pthread_mutex_unlock(&d->lock);
-	if (stopping)
-		return answer_direct(rd, &local, d->default_verdict, FANGUARD_REASON_SHUTDOWN);
-	/* Our own accesses (other than through event fds, which carry
-	 * FMODE_NONOTIFY) raise events too: never wait on ourselves. */
-	if (m->pid == fg->self_pid)
-		return answer_direct(rd, &local, FANGUARD_ALLOW, FANGUARD_REASON_SELF);
-	/* AT_STATX_DONT_SYNC: take the cached type and size; on FUSE a synced
-	 * statx may be a GETATTR round trip to the daemon. */
-	r = statx(m->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, FG_CHANGE_ATTRS_MASK, &stx);
-	if (r < 0 || !S_ISREG(stx.stx_mode))
-		/* FIFOs, devices, sockets: never read them. */
-		return answer_direct(rd, &local, FANGUARD_ALLOW,
-				     r < 0 ? FANGUARD_REASON_ERROR : FANGUARD_REASON_NOT_REGULAR);
-
-	/* A loopback-served FUSE mount whose backing files we watch: the
-	 * daemon's open of the backing file is scanned (and denied) in the
-	 * local group, which then fails this open (mountwatch.c). */
-	excluded = atomic_load_explicit(&d->content_at_backing, memory_order_relaxed);
-	if (!excluded) {
-		subject_init(&subj, m->pid, pidfd);
-		xs = snapshot_get(&fg->excl);
-		excluded =
-			exclusions_match(snapshot_container(xs, struct exclusions), &subj, m->fd);
-		snapshot_put(xs);
+	if (answer_at_receipt(rd, m, pidfd, &stx, &v, &why)) {
+		answer_direct(rd, &local, v, why);
+		return;
 	}
-	if (excluded)
-		return answer_direct(rd, &local, FANGUARD_ALLOW, FANGUARD_REASON_EXCLUDED);
-	pthread_rwlock_rdlock(&fg->cfg_lock);
-	r = scan_needed(fg);
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	if (!r)
-		return answer_direct(rd, &local, FANGUARD_ALLOW, FANGUARD_REASON_NO_SCANNER);
-	if (stx.stx_size > fg->opts.max_scan_bytes)
-		return answer_direct(rd, &local, d->default_verdict, FANGUARD_REASON_TOO_LARGE);
-
 	ev = d->ops->alloc_event(d->ops_userdata, sizeof(*ev));
 	if (!ev) {
 		stat_inc(&d->stats.alloc_errors);
-		return answer_direct(rd, &local, d->default_verdict, FANGUARD_REASON_ERROR);
+		answer_direct(rd, &local, d->default_verdict, FANGUARD_REASON_ERROR);
+		return;
 	}
 	event_init(ev, m->fd, m->pid, m->mask, local.received_usec);
 	ev->tracked = true;
@@ -377,11 +406,15 @@ void readers_check_locked(struct domain *d)
 		return;
 	r = reader_spawn_locked(d, /* extra= */ true);
 	if (r >= 0) {
+		d->budget_warned = false;
 		stat_inc(&d->stats.readers_added);
 		fg_log(d->fg, LOG_NOTICE, "%s: %u readers waiting on the FUSE daemon, added one",
 		       d->name, stuck);
-	} else if (r == -EUSERS)
+	} else if (r == -EUSERS && !d->budget_warned) {
+		/* Once until a thread can start again: the keeper asks often. */
+		d->budget_warned = true;
 		fg_log(d->fg, LOG_ERR,
 		       "%s: %u readers stuck; thread budget exhausted for owner uid %u: none added",
 		       d->name, stuck, (unsigned) d->owner);
+	}
 }
