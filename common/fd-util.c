@@ -2,6 +2,7 @@
 /* fd helpers shared by the library, the daemon, fusetest and the tests. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,5 +93,27 @@ int fd_set_nonblock(int fd, int nonblock)
 	fl = nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
 	if (fcntl(fd, F_SETFL, fl) < 0)
 		return -errno;
+	return 0;
+}
+
+const char *fd_proc_path(int fd, char buf[static FD_PROC_PATH_MAX])
+{
+	(void) snprintf(buf, FD_PROC_PATH_MAX, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+int fd_get_path(int fd, char *ret, size_t size)
+{
+	char proc[FD_PROC_PATH_MAX];
+	ssize_t n;
+
+	if (size < 2)
+		return -EINVAL;
+	n = readlink(fd_proc_path(fd, proc), ret, size - 1);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENOENT;
+	ret[n] = '\0';
 	return 0;
 }

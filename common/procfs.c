@@ -7,6 +7,7 @@
  * unix socket to a path with a newline in it). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -599,4 +600,80 @@ int host_is_local(const char *host)
 	}
 	freeaddrinfo(res);
 	return all;
+}
+
+int proc_read_comm(pid_t pid, char *ret, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (size < 2)
+		return -EINVAL;
+	(void) snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, ret, size - 1);
+	if (n < 0)
+		n = -errno;
+	safe_close(fd);
+	if (n < 0)
+		return (int) n;
+	ret[n] = '\0';
+	ret[strcspn(ret, "\n")] = '\0';
+	return 0;
+}
+
+int proc_read_exe(pid_t pid, char *ret, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	if (size < 2)
+		return -EINVAL;
+	(void) snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
+	n = readlink(path, ret, size - 1);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENOENT;
+	ret[n] = '\0';
+	return 0;
+}
+
+int proc_status_euid_parse(const char *text, uid_t *ret)
+{
+	unsigned long ruid, euid;
+	const char *u;
+
+	/* "Uid:\treal\teffective\tsaved\tfs" */
+	u = strncmp(text, "Uid:", 4) == 0 ? text : strstr(text, "\nUid:");
+	if (u && *u == '\n')
+		u++;
+	if (!u || sscanf(u + 4, "%lu %lu", &ruid, &euid) != 2)
+		return -EBADMSG;
+	*ret = (uid_t) euid;
+	return 0;
+}
+
+int proc_read_euid(pid_t pid, uid_t *ret)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	(void) snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* "Uid:" is within the first ~10 lines, well inside 1 KiB. */
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		n = -errno;
+	safe_close(fd);
+	if (n <= 0)
+		return n < 0 ? (int) n : -EBADMSG;
+	buf[n] = '\0';
+	return proc_status_euid_parse(buf, ret);
 }

@@ -9,11 +9,12 @@
  *
  * Lifecycle: fanguard_new() -> fanguard_set_class_options(), scanners ->
  * fanguard_watch()... -> denylists -> fanguard_start() -> ... ->
- * fanguard_stop() -> fanguard_free(). Watches may also be added after start;
- * a stopped listener cannot be started again. Marks go in at
- * fanguard_watch(): a file the setup reads after it must not be on a watched
- * mount until start. Needs CAP_SYS_ADMIN (fanotify permission events).
- * Every function has a man page; libfanguard(3) lists them.
+ * fanguard_stop() -> fanguard_free(). Watches may also be added after start,
+ * and behave the same: a watch's mark goes in only once its group's threads
+ * run, so no call made before fanguard_start() ever waits on the listener
+ * (e.g. fanguard_deny_sha256_file() of a file on a watched mount). A stopped
+ * listener cannot be started again. Needs CAP_SYS_ADMIN (fanotify permission
+ * events). Every function has a man page; libfanguard(3) lists them.
  *
  * Every event in flight holds a file descriptor, and the kernel denies an
  * event whose fd it cannot create (EMFILE): raise RLIMIT_NOFILE well above
@@ -131,6 +132,16 @@ struct fanguard_options {
 	 * mounts found by fanguard_watch_tree(), THROUGH for mounts the caller
 	 * named in fanguard_watch()] */
 	uint32_t loopback_policy;
+	/* [512] hard cap on the listener's threads (readers, workers, keepers,
+	 * replacements for threads stuck in FUSE). The local domain's share is
+	 * reserved; a FUSE or network mount whose group would not fit is not
+	 * marked (fanguard_watch() fails with -EUSERS, the mount watcher logs
+	 * it as uncovered). */
+	uint32_t max_threads;
+	/* [max_threads / 8] at most this many threads for all the mounts of
+	 * one owner other than root (a FUSE mount's user_id=), so users who
+	 * mount daemons that hang on purpose cannot use up the budget. */
+	uint32_t max_threads_per_owner;
 };
 
 #define FANGUARD_LOOPBACK_DEFAULT 0
@@ -169,10 +180,14 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
  * queue, workers and deadline, so that a FUSE daemon's accesses to its local
  * backing files are always served by threads that never wait on FUSE.
  * Watching a path again is not an error (the mark is already there).
+ * Before fanguard_start() the mark is only recorded, and placed by
+ * fanguard_start(), which then reports its errors; after start it is placed
+ * now and its errors are returned here.
  * @return 0, -errno of open(2) (-ENOENT, -EACCES...), -EINVAL (pseudo
- * filesystem, unknown flags), -ESHUTDOWN after fanguard_stop(), or -errno of
- * fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE at the group limit,
- * -ENOSPC at the mark limit, -ENOMEM) */
+ * filesystem, unknown flags), -ESHUTDOWN after fanguard_stop(), -EUSERS (the
+ * thread budget has no room for this mount's group, see max_threads), or
+ * after start -errno of fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE
+ * at the group limit, -ENOSPC at the mark limit, -ENOMEM) */
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
 
 /** Never scan files under this absolute path prefix (answered at receipt). */
@@ -190,18 +205,25 @@ int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size
  * @return the number of hashes added, -EBADMSG on a bad line (*ret_line set) */
 int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line);
 
-/** Start the readers, workers and deadline keepers. Calling it again while
- * running does nothing. A listener runs once: after fanguard_stop() it
- * cannot be restarted (create a new one).
- * @return 0, -ESHUTDOWN after fanguard_stop(), -errno starting a thread
- * or the mount watcher (e.g. -EMFILE, -ENOMEM) */
+/** Start the readers, workers and deadline keepers, then place the marks of
+ * the watches added before. Calling it again while running does nothing. A
+ * listener runs once: after fanguard_stop() it cannot be restarted (create a
+ * new one).
+ * @return 0, -ESHUTDOWN after fanguard_stop(), -errno starting a thread or
+ * the mount watcher (e.g. -EMFILE, -ENOMEM), or the first error of a mark
+ * that could not be placed (logged with its path; the listener runs and
+ * answers for the watches that were marked: stop it if that is not enough) */
 int fanguard_start(struct fanguard *fg);
 
 /** Stop: remove marks, answer every event we hold with the default verdict,
  * close the groups (the kernel then allows whatever it still queues), join
  * the threads that can be joined within timeout_ms and abandon the rest (a
- * thread stuck in a FUSE request cannot be cancelled).
- * @return 0, or -ETIMEDOUT if some thread was abandoned */
+ * thread stuck in a FUSE request cannot be cancelled; one stuck in close()
+ * of a FUSE file waits uninterruptibly for FUSE_FLUSH). Every event the
+ * listener read is answered before this returns, whatever is stuck.
+ * @return 0, or -ETIMEDOUT if some thread was abandoned (logged with where
+ * they are stuck: open, read or close); the process can exit once the FUSE
+ * connection is aborted */
 int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms);
 
 struct fanguard_stats {
@@ -227,8 +249,38 @@ struct fanguard_stats {
 	uint64_t cache_flushes;	      /* invalidations (denylist changes) */
 };
 
-/** Snapshot of the counters. stats->size must be set. */
+/** Snapshot of the counters. stats->size must be set.
+ * Deprecated: use fanguard_stats_snapshot(), which has every statistic;
+ * this struct is filled from the same table and no longer grows. */
 int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *stats);
+
+/* Statistics, as one table: the library describes each entry (name, kind,
+ * help, optional label), and a snapshot fills the values in table order.
+ * New entries are appended in later versions, so iterate, never hard-code
+ * indices. Values are aggregated over every domain, including released
+ * ones for counters. */
+#define FANGUARD_STAT_COUNTER 1 /* only grows */
+#define FANGUARD_STAT_GAUGE 2	/* a current value */
+
+struct fanguard_stat_info {
+	uint32_t size;		 /* set by the caller: sizeof(struct fanguard_stat_info) */
+	const char *name;	 /* "events_read"; a labelled family shares its name */
+	const char *help;	 /* one line */
+	int kind;		 /* FANGUARD_STAT_COUNTER or FANGUARD_STAT_GAUGE */
+	const char *label_name;	 /* NULL, or e.g. "reason" */
+	const char *label_value; /* e.g. "queue-full" (NULL without label) */
+};
+
+/** How many statistics this library version has. */
+size_t fanguard_stats_count(void);
+
+/** Describe statistic i (0 <= i < fanguard_stats_count()); ret->size must be
+ * set. Strings are static. @return 0, -ERANGE past the end, -EINVAL */
+int fanguard_stat_describe(size_t i, struct fanguard_stat_info *ret);
+
+/** Fill values[0..n) with the current values, in table order (entries past
+ * n are skipped). @return fanguard_stats_count(), or -EINVAL */
+int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n);
 
 /** Replace the whole SHA-256 denylist with the digests in these files (format
  * as in fanguard_deny_sha256_file()), atomically: events scanned before see
@@ -265,6 +317,11 @@ struct fanguard_watch_info {
 	int content_at_backing;	    /* scanned at the backing layer only */
 	int from_tree;		    /* found under a fanguard_watch_tree() path */
 	uint64_t group_events_read; /* events read by the group answering it */
+	/* Threads of its group stuck now (>= 100 ms) in the kernel's open of a
+	 * FUSE file inside read(), in a content read past the deadline, or in
+	 * close() of an event fd (FUSE_FLUSH). */
+	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
+	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

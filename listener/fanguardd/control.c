@@ -20,6 +20,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "stats-format.h"
 #include "time-util.h"
 
 static int mkdir_parent(const char *path)
@@ -85,118 +86,57 @@ static int json_take_string(struct json_object *o, int flags, char **ret)
 	return 0;
 }
 
-static void reason_key(int i, char *buf, size_t len)
-{
-	(void) snprintf(buf, len, "%s", fanguard_reason_to_string(i));
-	for (char *p = buf; *p; p++)
-		if (*p == '-')
-			*p = '_';
-}
-
 int control_stats_json(struct control_ctx *ctx, char **ret)
 {
-	struct fanguard_stats s = {.size = sizeof(s)};
-	struct json_object *o, *reasons;
+	struct stats_table t;
+	struct json_object *o;
 	int r;
 
-	r = fanguard_get_stats(ctx->fg, &s);
+	r = stats_table_read(ctx->fg, &t);
 	if (r < 0)
 		return r;
 	o = json_object_new_object();
-	reasons = json_object_new_object();
-	if (!o || !reasons) {
+	r = o ? stats_format_json(&t, o) : -ENOMEM;
+	stats_table_done(&t);
+	if (r < 0) {
 		json_object_put(o);
-		json_object_put(reasons);
-		return -ENOMEM;
+		return r;
 	}
 #define ADD_U64(name, v) json_object_object_add(o, name, json_object_new_uint64(v))
-	ADD_U64("events_read", s.events_read);
-	ADD_U64("events_answered", s.events_answered);
-	ADD_U64("allowed", s.allowed);
-	ADD_U64("denied", s.denied);
-	ADD_U64("pending", s.pending);
-	ADD_U64("response_errors", s.response_errors);
-	ADD_U64("workers_abandoned", s.workers_abandoned);
-	ADD_U64("workers_replaced", s.workers_replaced);
-	ADD_U64("log_dropped", s.log_dropped);
-	ADD_U64("bytes_scanned", s.bytes_scanned);
-	ADD_U64("kernel_open_errors", s.kernel_open_errors);
-	ADD_U64("readers_added", s.readers_added);
-	ADD_U64("groups", s.n_groups);
-	ADD_U64("watches", s.n_watches);
 	ADD_U64("reloads", ctx->reloads_ok);
 	ADD_U64("reloads_failed", ctx->reloads_failed);
 	ADD_U64("uptime_usec", now_usec() - ctx->started_usec);
 #undef ADD_U64
-	for (int i = 0; i < _FANGUARD_REASON_MAX; i++) {
-		char key[32];
-
-		reason_key(i, key, sizeof(key));
-		json_object_object_add(reasons, key, json_object_new_uint64(s.by_reason[i]));
-	}
-	json_object_object_add(o, "by_reason", reasons);
 	json_object_object_add(o, "healthy", json_object_new_boolean(ctx->health == 0));
 	return json_take_string(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, ret);
 }
 
 int control_metrics(struct control_ctx *ctx, char **ret)
 {
-	static const struct {
-		const char *name, *type, *help;
-		size_t offset;
-	} m[] = {
-#define M(f, t, h) {"fanguard_" #f, t, h, offsetof(struct fanguard_stats, f)}
-		M(events_read, "counter", "Permission events received."),
-		M(events_answered, "counter", "Answers written to the kernel."),
-		M(allowed, "counter", "Events answered allow."),
-		M(denied, "counter", "Events answered deny."),
-		M(pending, "gauge", "Events read but not yet answered."),
-		M(response_errors, "counter", "Answers the kernel refused."),
-		M(workers_abandoned, "counter", "Workers stuck in I/O past a deadline."),
-		M(workers_replaced, "counter", "Workers started to replace stuck ones."),
-		M(log_dropped, "counter", "Log messages dropped on overflow."),
-		M(bytes_scanned, "counter", "Bytes of file content scanned."),
-		M(kernel_open_errors, "counter", "Events whose file the kernel could not open."),
-		M(readers_added, "counter", "Readers added while every reader waited on FUSE."),
-#undef M
-	};
-	struct fanguard_stats s = {.size = sizeof(s)};
 	_cleanup_free_ char *buf = NULL;
+	struct stats_table t;
 	size_t len = 0;
 	FILE *f;
 	int r;
 
-	r = fanguard_get_stats(ctx->fg, &s);
+	r = stats_table_read(ctx->fg, &t);
 	if (r < 0)
 		return r;
 	f = open_memstream(&buf, &len);
-	if (!f)
+	if (!f) {
+		stats_table_done(&t);
 		return -ENOMEM;
-	for (size_t i = 0; i < ELEMENTSOF(m); i++) {
-		uint64_t v = *(const uint64_t *) ((const char *) &s + m[i].offset);
-		const char *suffix = strcmp(m[i].type, "counter") == 0 ? "_total" : "";
-
-		fprintf(f, "# HELP %s%s %s\n# TYPE %s%s %s\n%s%s %llu\n", m[i].name, suffix,
-			m[i].help, m[i].name, suffix, m[i].type, m[i].name, suffix,
-			(unsigned long long) v);
 	}
-	fprintf(f, "# HELP fanguard_verdicts_total Answers by reason.\n"
-		   "# TYPE fanguard_verdicts_total counter\n");
-	for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
-		fprintf(f, "fanguard_verdicts_total{reason=\"%s\"} %llu\n",
-			fanguard_reason_to_string(i), (unsigned long long) s.by_reason[i]);
+	stats_format_prometheus(&t, f);
+	stats_table_done(&t);
 	fprintf(f,
-		"# HELP fanguard_groups fanotify groups (domains).\n# TYPE fanguard_groups gauge\n"
-		"fanguard_groups %u\n"
-		"# HELP fanguard_watches Watched mounts.\n# TYPE fanguard_watches gauge\n"
-		"fanguard_watches %u\n"
 		"# HELP fanguard_healthy 1 while every group answers within its deadline.\n"
 		"# TYPE fanguard_healthy gauge\nfanguard_healthy %d\n"
 		"# HELP fanguard_reloads_total Configuration reloads.\n"
 		"# TYPE fanguard_reloads_total counter\n"
 		"fanguard_reloads_total{result=\"ok\"} %u\n"
 		"fanguard_reloads_total{result=\"failed\"} %u\n",
-		s.n_groups, s.n_watches, ctx->health == 0, ctx->reloads_ok, ctx->reloads_failed);
+		ctx->health == 0, ctx->reloads_ok, ctx->reloads_failed);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(buf);
@@ -248,30 +188,41 @@ int control_mounts_json(struct control_ctx *ctx, char **ret)
 
 int control_status_text(struct control_ctx *ctx, char **ret)
 {
-	struct fanguard_stats s = {.size = sizeof(s)};
+	struct stats_table t;
 	int r;
 
-	r = fanguard_get_stats(ctx->fg, &s);
+	r = stats_table_read(ctx->fg, &t);
 	if (r < 0)
 		return r;
-	if (asprintf(ret,
+	r = asprintf(ret,
 		     "fanguardd %s, pid %d, up %llu s\n"
 		     "state: %s\n"
 		     "config: %s (reloads: %u ok, %u failed)\n"
 		     "seccomp: %s\n"
-		     "watches: %u in %u groups\n"
-		     "events: %llu read, %llu answered, %llu pending, %llu denied\n",
+		     "watches: %llu in %llu groups\n"
+		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
+		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
+		     "refused: %llu)\n",
 		     FANGUARD_VERSION, (int) getpid(),
 		     (unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
 		     ctx->health == 0 ? "running"
 				      : "UNHEALTHY (an event is overdue or a group "
 					"lost its readers)",
 		     ctx->config_path ? ctx->config_path : "(command line only)", ctx->reloads_ok,
-		     ctx->reloads_failed, ctx->seccomp_mode, s.n_watches, s.n_groups,
-		     (unsigned long long) s.events_read, (unsigned long long) s.events_answered,
-		     (unsigned long long) s.pending, (unsigned long long) s.denied) < 0)
-		return -ENOMEM;
-	return 0;
+		     ctx->reloads_failed, ctx->seccomp_mode,
+		     (unsigned long long) stats_table_get(&t, "watches", NULL),
+		     (unsigned long long) stats_table_get(&t, "groups", NULL),
+		     (unsigned long long) stats_table_get(&t, "events_read", NULL),
+		     (unsigned long long) stats_table_get(&t, "events_answered", NULL),
+		     (unsigned long long) stats_table_get(&t, "pending", NULL),
+		     (unsigned long long) stats_table_get(&t, "denied", NULL),
+		     (unsigned long long) stats_table_get(&t, "threads", NULL),
+		     (unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
+		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
+		     (unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
+		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL));
+	stats_table_done(&t);
+	return r < 0 ? -ENOMEM : 0;
 }
 
 static void reply(int fd, int r, const char *payload)

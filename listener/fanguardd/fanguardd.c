@@ -23,8 +23,10 @@
 #include "log.h"
 #include "macro.h"
 #include "privileges.h"
+#include "procfs.h"
 #include "sandbox.h"
 #include "settings.h"
+#include "stats-format.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
@@ -45,7 +47,7 @@ static void on_log(void *userdata, int prio, const char *msg)
 static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 {
 	char f_verdict[32], f_path[4200], f_pid[32], f_class[32], f_reason[48], f_lat[48];
-	char f_exe[4200], f_comm[48], proc[64], exe[4096], comm[24] = "?";
+	char f_exe[4200], f_comm[48], exe[4096], comm[24] = "?";
 	/* One MESSAGE_ID for every verdict line: journalctl MESSAGE_ID=... finds them. */
 	const char *fields[] = {FANGUARD_VERDICT_MESSAGE_ID,
 				f_verdict,
@@ -59,7 +61,6 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 				NULL};
 	const char *verdict = v->verdict == FANGUARD_DENY ? "deny" : "allow";
 	ssize_t n;
-	int fd;
 
 	/* For a deny the library read comm and exe before answering (a denied
 	 * opener often exits at once). Otherwise look now, on the log thread,
@@ -69,25 +70,14 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 		/* Read by the library before it answered the deny. */
 		(void) snprintf(exe, sizeof(exe), "%s", v->exe);
 		n = 1;
-	} else {
-		(void) snprintf(proc, sizeof(proc), "/proc/%d/exe", (int) v->pid);
-		n = readlink(proc, exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-	}
+	} else
+		n = proc_read_exe(v->pid, exe, sizeof(exe)) >= 0 ? 1 : 0;
 	(void) snprintf(f_exe, sizeof(f_exe), "FANGUARD_EXE=%s", n > 0 ? exe : "?");
 	if (v->size >= offsetof(struct fanguard_verdict_info, comm) + sizeof(v->comm) && v->comm &&
 	    v->comm[0])
 		(void) snprintf(comm, sizeof(comm), "%s", v->comm);
-	else {
-		(void) snprintf(proc, sizeof(proc), "/proc/%d/comm", (int) v->pid);
-		fd = open(proc, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, comm, sizeof(comm) - 1);
-			comm[n > 0 ? n : 0] = '\0';
-			comm[strcspn(comm, "\n")] = '\0';
-			(void) close(fd);
-		}
-	}
+	else if (proc_read_comm(v->pid, comm, sizeof(comm)) < 0)
+		comm[0] = '\0';
 	(void) snprintf(f_comm, sizeof(f_comm), "FANGUARD_COMM=%s", comm[0] ? comm : "?");
 
 	(void) snprintf(f_verdict, sizeof(f_verdict), "FANGUARD_VERDICT=%s", verdict);
@@ -131,45 +121,25 @@ static int write_file_atomic(const char *path, const char *text)
 
 static void write_stats(struct fanguard *fg)
 {
-	struct fanguard_stats s = {.size = sizeof(s)};
-	char buf[4096];
-	size_t n;
+	_cleanup_free_ char *buf = NULL;
+	struct stats_table t;
+	size_t len = 0;
+	FILE *f;
 	int r;
 
-	if (!arg_stats_file || fanguard_get_stats(fg, &s) < 0)
+	if (!arg_stats_file || stats_table_read(fg, &t) < 0)
 		return;
-	n = (size_t) snprintf(
-		buf, sizeof(buf),
-		"events_read %llu\nevents_answered %llu\nallowed %llu\ndenied %llu\n"
-		"pending %llu\nresponse_errors %llu\nworkers_abandoned %llu\n"
-		"workers_replaced %llu\nlog_dropped %llu\nbytes_scanned %llu\n"
-		"kernel_open_errors %llu\nreaders_added %llu\n"
-		"groups %u\nwatches %u\n",
-		(unsigned long long) s.events_read, (unsigned long long) s.events_answered,
-		(unsigned long long) s.allowed, (unsigned long long) s.denied,
-		(unsigned long long) s.pending, (unsigned long long) s.response_errors,
-		(unsigned long long) s.workers_abandoned, (unsigned long long) s.workers_replaced,
-		(unsigned long long) s.log_dropped, (unsigned long long) s.bytes_scanned,
-		(unsigned long long) s.kernel_open_errors, (unsigned long long) s.readers_added,
-		s.n_groups, s.n_watches);
-	for (int i = 0; i < _FANGUARD_REASON_MAX && n < sizeof(buf); i++) {
-		char key[32];
-
-		(void) snprintf(key, sizeof(key), "%s", fanguard_reason_to_string(i));
-		for (char *p = key; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		n += (size_t) snprintf(buf + n, sizeof(buf) - n, "reason_%s %llu\n", key,
-				       (unsigned long long) s.by_reason[i]);
+	f = open_memstream(&buf, &len);
+	if (f) {
+		stats_format_file(&t, f);
+		if (fclose(f) != 0) {
+			free(buf);
+			buf = NULL;
+		}
 	}
-	if (n < sizeof(buf))
-		n += (size_t) snprintf(buf + n, sizeof(buf) - n,
-				       "cache_marks_added %llu\ncache_marks_revoked %llu\n"
-				       "cache_marks_failed %llu\ncache_flushes %llu\n",
-				       (unsigned long long) s.cache_marks_added,
-				       (unsigned long long) s.cache_marks_revoked,
-				       (unsigned long long) s.cache_marks_failed,
-				       (unsigned long long) s.cache_flushes);
+	stats_table_done(&t);
+	if (!buf)
+		return;
 	r = write_file_atomic(arg_stats_file, buf);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write '%s', ignoring: %m", arg_stats_file);

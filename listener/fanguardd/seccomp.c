@@ -24,6 +24,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "config.h"
+#include "procfs.h"
 #include "sandbox.h"
 #if HAVE_LIBSECCOMP
 #include <seccomp.h>
@@ -281,6 +282,11 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
 	}
 	/* isatty() of stderr, nothing else. */
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	if (r < 0)
+		goto out;
+	/* A subject's uid through its event's pidfd (libfanguard, 6.13+). */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+			     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t) FG_PIDFD_GET_INFO));
 	if (r < 0)
 		goto out;
 	/* abort() and raise() signal this process only. */

@@ -44,7 +44,11 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include "fanguard-internal.h"
+#include "answer-internal.h"
+#include "cache-internal.h"
+#include "domain-state-internal.h"
+#include "fanops-internal.h"
+#include "fg-internal.h"
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define ECRYPTFS_SUPER_MAGIC 0xf15f
@@ -56,17 +60,6 @@
 #ifndef FAN_MARK_IGNORE
 #define FAN_MARK_IGNORE 0x00000400
 #endif
-
-void cache_init(struct fg_cache *c)
-{
-	pthread_rwlock_init(&c->lock, NULL);
-	atomic_store(&c->gen, 1);
-}
-
-void cache_done(struct fg_cache *c)
-{
-	pthread_rwlock_destroy(&c->lock);
-}
 
 uint64_t cache_gen(struct fanguard *fg)
 {
@@ -102,8 +95,8 @@ static int inode_mark(struct domain *d, int fd, unsigned int how, uint64_t mask)
 	pthread_rwlock_rdlock(&d->fan_fd_lock);
 	if (d->fan_fd < 0)
 		r = -EBADF;
-	else if (fanotify_mark(d->fan_fd, how, mask, fd, NULL) < 0)
-		r = -errno;
+	else
+		r = d->ops->mark(d->ops_userdata, d->fan_fd, how, mask, fd, NULL);
 	pthread_rwlock_unlock(&d->fan_fd_lock);
 	return r;
 }
@@ -178,7 +171,8 @@ void cache_invalidate(struct fanguard *fg)
 		pthread_rwlock_rdlock(&d->fan_fd_lock);
 		/* Inode marks only: the mount and filesystem marks stay. */
 		if (d->fan_fd >= 0)
-			(void) fanotify_mark(d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+			(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD,
+					    NULL);
 		pthread_rwlock_unlock(&d->fan_fd_lock);
 	}
 	pthread_mutex_unlock(&fg->lock);

@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The public API of libfanguard: options, watches, exclusions, denylist,
- * start/stop, statistics. No globals, no exit, no signal handlers; logs
- * only through the caller's callback (logq.c). */
+/* The listener object and its public lifecycle: options, new/free,
+ * start/stop, health, enumeration. Watches are watch.c, exclusions
+ * exclude.c, the denylist deny.c, statistics stats.c. No globals, no exit,
+ * no signal handlers; logs only through the caller's callback (logq.c). */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/fanotify.h>
 #include <syslog.h>
 #include <unistd.h>
-#include "fanguard-internal.h"
-#include "fd-util.h"
+#include "answer-internal.h"
+#include "domain-internal.h"
+#include "exclude-internal.h"
+#include "fanops-internal.h"
+#include "fg-internal.h"
 #include "macro.h"
-#include "mounts.h"
-#include "procfs.h"
+#include "mountwatch-internal.h"
+#include "registry-internal.h"
+#include "scan-internal.h"
+#include "watch-internal.h"
 
 static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_MAX] = {
 	[FANGUARD_MOUNT_LOCAL] = {.size = sizeof(struct fanguard_class_options),
@@ -37,101 +41,6 @@ static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_
 				    .max_abandoned = 16,
 				    .queue_len = 1024},
 };
-
-const char *fanguard_reason_to_string(enum fanguard_reason r)
-{
-	static const char *const s[_FANGUARD_REASON_MAX] = {
-		[FANGUARD_REASON_SCANNED] = "scanned",
-		[FANGUARD_REASON_SELF] = "self",
-		[FANGUARD_REASON_NOT_REGULAR] = "not-regular",
-		[FANGUARD_REASON_EXCLUDED] = "excluded",
-		[FANGUARD_REASON_TOO_LARGE] = "too-large",
-		[FANGUARD_REASON_DEADLINE] = "deadline",
-		[FANGUARD_REASON_QUEUE_FULL] = "queue-full",
-		[FANGUARD_REASON_ERROR] = "error",
-		[FANGUARD_REASON_SHUTDOWN] = "shutdown",
-		[FANGUARD_REASON_NO_SCANNER] = "no-scanner",
-	};
-
-	return (unsigned) r < _FANGUARD_REASON_MAX && s[r] ? s[r] : "?";
-}
-
-const char *fanguard_mount_class_to_string(enum fanguard_mount_class c)
-{
-	static const char *const s[_FANGUARD_MOUNT_CLASS_MAX] = {
-		[FANGUARD_MOUNT_LOCAL] = "local",
-		[FANGUARD_MOUNT_FUSE] = "fuse",
-		[FANGUARD_MOUNT_NETWORK] = "network",
-	};
-
-	return (unsigned) c < _FANGUARD_MOUNT_CLASS_MAX ? s[c] : "?";
-}
-
-int fg_thread_start(pthread_t *ret, const char *name, void *(*fn)(void *), void *arg, bool detached)
-{
-	sigset_t all, old;
-	pthread_attr_t attr;
-	int r;
-
-	/* The embedding program's signal handlers must never run on our
-	 * threads, and a signal must never interrupt our syscalls. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_init(&attr);
-	if (detached)
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	r = -pthread_create(ret, &attr, fn, arg);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r == 0)
-		(void) pthread_setname_np(*ret, name);
-	return r;
-}
-
-static void fg_destroy(struct fanguard *fg)
-{
-	struct domain *d;
-
-	logq_stop(fg->logq);
-	mountwatch_free(fg);
-	while ((d = fg->domains)) {
-		fg->domains = d->next;
-		domain_free(d);
-	}
-	for (size_t i = 0; i < fg->n_excluded_paths; i++)
-		free(fg->excluded_paths[i]);
-	free(fg->excluded_paths);
-	free(fg->excluded_pids);
-	free(fg->excluded_pid_starts);
-	free(fg->excluded_uids);
-	for (size_t i = 0; i < fg->n_excluded_exes; i++)
-		free(fg->excluded_exes[i]);
-	free(fg->excluded_exes);
-	hashset_done(&fg->deny);
-	scanners_free(fg);
-	while (fg->watches) {
-		struct fg_watch *w = fg->watches;
-
-		fg->watches = w->next;
-		watch_record_free(w);
-	}
-	logq_free(fg->logq);
-	pthread_rwlock_destroy(&fg->cfg_lock);
-	cache_done(&fg->cache);
-	pthread_mutex_destroy(&fg->lock);
-	free(fg);
-}
-
-void fg_ref(struct fanguard *fg)
-{
-	atomic_fetch_add(&fg->refs, 1);
-}
-
-void fg_unref(struct fanguard *fg)
-{
-	if (atomic_fetch_sub(&fg->refs, 1) == 1)
-		fg_destroy(fg);
-}
 
 /* Copies a caller's size-versioned struct into a zeroed one of ours: an
  * older caller's shorter struct leaves our newer fields zero (defaults); a
@@ -177,6 +86,14 @@ static int class_options_fill(enum fanguard_mount_class c, struct fanguard_class
 	return 0;
 }
 
+/* The local domain's threads must fit the budget: workers, readers, keeper,
+ * and its replacements. */
+static bool local_fits_budget(const struct fanguard_options *o,
+			      const struct fanguard_class_options *lo)
+{
+	return o->max_threads >= lo->n_workers + 3;
+}
+
 static int options_fill(const struct fanguard_options *in, struct fanguard_options *o)
 {
 	int r;
@@ -205,6 +122,12 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		o->log_queue_len = 8192;
 	if (o->loopback_policy > FANGUARD_LOOPBACK_THROUGH)
 		return -EINVAL;
+	if (o->max_threads == 0)
+		o->max_threads = 512;
+	if (o->max_threads_per_owner == 0)
+		o->max_threads_per_owner = o->max_threads / 8 ? o->max_threads / 8 : 1;
+	if (o->max_threads > 65536)
+		return -EINVAL;
 	return 0;
 }
 
@@ -229,12 +152,17 @@ int fanguard_set_class_options(struct fanguard *fg, enum fanguard_mount_class cl
 	r = class_options_fill(cls, &c);
 	if (r < 0)
 		return r;
+	if (cls == FANGUARD_MOUNT_LOCAL && !local_fits_budget(&fg->opts, &c))
+		return -EINVAL;
 	pthread_mutex_lock(&fg->lock);
 	/* Domains copy their class's settings when created. */
-	if (fg->domains || fg->started || fg->stopped || fg->mw)
+	if (fg->domains || fg->watches || fg->started || fg->stopped || fg->mw)
 		r = -EBUSY;
-	else
+	else {
 		fg->cls[cls] = c;
+		if (cls == FANGUARD_MOUNT_LOCAL)
+			budget_set_reserve(&fg->budget, c.n_workers + 3 + c.max_abandoned);
+	}
 	pthread_mutex_unlock(&fg->lock);
 	return r;
 }
@@ -257,6 +185,8 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
 
 int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 {
+	const struct fanguard_class_options *lo;
+	struct exclusions *x;
 	struct fanguard *fg;
 	struct scanner *sha256;
 	int r;
@@ -271,24 +201,37 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 		fg->cls[c] = (struct fanguard_class_options){0};
 		r = class_options_fill(c, &fg->cls[c]);
 	}
+	lo = &fg->cls[FANGUARD_MOUNT_LOCAL];
+	if (r >= 0 && !local_fits_budget(&fg->opts, lo))
+		r = -EINVAL;
 	if (r < 0) {
 		free(fg);
 		return r;
 	}
 	fg->self_pid = getpid();
+	fg->ops = &fan_ops_kernel;
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
+	pthread_mutex_init(&fg->deny_writer, NULL);
 	cache_init(&fg->cache);
-	r = logq_new(fg, fg->opts.log_queue_len, &fg->logq);
+	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
+		    fg->opts.max_threads_per_owner);
+	x = exclusions_new();
+	if (!x) {
+		fg_unref(fg);
+		return -ENOMEM;
+	}
+	snapshot_slot_init(&fg->excl, &x->s);
+	r = logq_new(&fg->opts, fg->opts.log_queue_len, &fg->logq);
 	if (r < 0) {
-		fg_destroy(fg);
+		fg_unref(fg);
 		return r;
 	}
 	/* The built-in scanner; clamd and YARA are added by their calls. */
 	r = scan_sha256_new(fg, &sha256);
 	if (r < 0) {
-		fg_destroy(fg);
+		fg_unref(fg);
 		return r;
 	}
 	scanner_append(fg, sha256);
@@ -301,290 +244,14 @@ struct fanguard *fanguard_free(struct fanguard *fg)
 	if (!fg)
 		return NULL;
 	(void) fanguard_stop(fg, 2000);
+	/* The records' and the registry's references on the domains; each
+	 * domain goes once its threads are gone, and the last one takes the
+	 * listener with it. */
+	watch_records_clear(fg);
+	registry_clear(fg);
+	mountwatch_free(fg); /* its thread was joined by the stop */
 	fg_unref(fg);
 	return NULL;
-}
-
-void watch_record_free(struct fg_watch *w)
-{
-	if (!w)
-		return;
-	free(w->path);
-	free(w->mount_point);
-	free(w->fstype);
-	free(w->evidence);
-	free(w->origin);
-	free(w->backing_mnt_ids);
-	free(w);
-}
-
-/* NULL on OOM: the watch still works, it is only missing from the list. */
-struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me,
-				  enum fanguard_mount_class cls, uint32_t flags)
-{
-	struct fg_watch *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return NULL;
-	w->path = strdup(path);
-	w->mount_point = strdup(me->mount_point ? me->mount_point : "?");
-	w->fstype = strdup(me->fstype ? me->fstype : "?");
-	w->evidence = strdup(me->class_reason ? me->class_reason : "");
-	w->mount_class = mount_class_to_string(me->class);
-	w->domain_class = cls;
-	w->mnt_id = me->mnt_id;
-	w->flags = flags;
-	if (!w->path || !w->mount_point || !w->fstype || !w->evidence) {
-		watch_record_free(w);
-		return NULL;
-	}
-	return w;
-}
-
-void watch_record_append_locked(struct fanguard *fg, struct fg_watch *w)
-{
-	w->next = NULL;
-	if (fg->watches_tail)
-		fg->watches_tail->next = w;
-	else
-		fg->watches = w;
-	fg->watches_tail = w;
-}
-
-int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret)
-{
-	switch (c) {
-	case MOUNT_CLASS_LOCAL:
-		*ret = FANGUARD_MOUNT_LOCAL;
-		return 0;
-	case MOUNT_CLASS_FUSE:
-	case MOUNT_CLASS_FUSE_BACKED:
-		*ret = FANGUARD_MOUNT_FUSE;
-		return 0;
-	case MOUNT_CLASS_NETWORK:
-		*ret = FANGUARD_MOUNT_NETWORK;
-		return 0;
-	default:
-		return -EINVAL; /* pseudo filesystems are never watched */
-	}
-}
-
-int domain_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
-		      struct domain **ret, bool *ret_created)
-{
-	/* Local mounts share a group; each FUSE-backed or network mount has its
-	 * own, keyed by its mount id. */
-	uint64_t key = cls == FANGUARD_MOUNT_LOCAL ? 0 : mnt_id;
-	struct domain *d;
-	char label[48];
-	int r;
-
-	*ret_created = false;
-	for (d = fg->domains; d; d = d->next)
-		if (d->cls == cls && (cls == FANGUARD_MOUNT_LOCAL || d->fuse_mnt_id == key)) {
-			*ret = d;
-			return 0;
-		}
-	if (cls == FANGUARD_MOUNT_LOCAL)
-		(void) snprintf(label, sizeof(label), "local");
-	else
-		(void) snprintf(label, sizeof(label), "%s/%llu",
-				fanguard_mount_class_to_string(cls), (unsigned long long) key);
-	r = domain_new(fg, cls, key, label, &d);
-	if (r < 0)
-		return r;
-	if (fg->started) {
-		r = domain_start(d);
-		if (r < 0) {
-			domain_stop_begin(d);
-			(void) domain_stop_finish(d, deadline_after(USEC_PER_SEC));
-			domain_free(d);
-			return r;
-		}
-	}
-	d->next = fg->domains;
-	fg->domains = d;
-	fg->n_domains++;
-	*ret = d;
-	*ret_created = true;
-	return 0;
-}
-
-int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
-{
-	_cleanup_close_ int fd = -EBADF;
-	struct mount_table *table = NULL;
-	const struct mount_entry *me;
-	enum fanguard_mount_class cls;
-	struct domain *d;
-	struct fg_watch *w = NULL;
-	uint64_t mnt_id;
-	bool created;
-	int r;
-
-	if (!fg || !path || (flags & ~FANGUARD_WATCH_FILESYSTEM))
-		return -EINVAL;
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = fd_mount_entry(fd, &table, &me);
-	if (r < 0)
-		return r;
-	if (domain_class_of(me->class, &cls) < 0) {
-		fg_log(fg, LOG_ERR, "'%s' is on a pseudo filesystem (%s): not watching it", path,
-		       me->fstype);
-		mount_table_free(table);
-		return -EINVAL;
-	}
-	fg_log(fg, LOG_INFO, "watching '%s': mount %llu '%s' (%s) is %s: %s", path,
-	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
-	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
-	mnt_id = me->mnt_id;
-	w = watch_record_new(path, me, cls, flags);
-	if (w)
-		watch_origin_fill(fg, w, table, me);
-	mount_table_free(table); /* me points into it */
-
-	pthread_mutex_lock(&fg->lock);
-	if (fg->stopped) {
-		r = -ESHUTDOWN;
-		goto out;
-	}
-	r = domain_get_locked(fg, cls, mnt_id, &d, &created);
-	if (r < 0)
-		goto out;
-	r = domain_mark(d, fd, flags);
-	if (r >= 0)
-		fg->n_watches++;
-	if (r >= 0 && w) {
-		w->d = d;
-		watch_policy_apply_locked(fg, w, d);
-		watch_record_append_locked(fg, TAKE_PTR(w));
-	}
-out:
-	pthread_mutex_unlock(&fg->lock);
-	watch_record_free(w);
-	return r;
-}
-
-/* Appends a copy of an absolute path to one of the exclusion lists, under
- * the config write lock. */
-static int exclusion_add(struct fanguard *fg, char ***list, size_t *n_list, const char *path)
-{
-	char *copy, **n;
-
-	if (!fg || !path || path[0] != '/')
-		return -EINVAL;
-	copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	n = realloc(*list, (*n_list + 1) * sizeof(*n));
-	if (!n) {
-		pthread_rwlock_unlock(&fg->cfg_lock);
-		free(copy);
-		return -ENOMEM;
-	}
-	n[(*n_list)++] = copy;
-	*list = n;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	return 0;
-}
-
-int fanguard_exclude_path(struct fanguard *fg, const char *prefix)
-{
-	if (!fg)
-		return -EINVAL;
-	return exclusion_add(fg, &fg->excluded_paths, &fg->n_excluded_paths, prefix);
-}
-
-int fanguard_exclude_pid(struct fanguard *fg, pid_t pid)
-{
-	uint64_t start = 0, *starts;
-	pid_t *n;
-
-	if (!fg || pid <= 0)
-		return -EINVAL;
-	if (proc_read_starttime(pid, &start) < 0)
-		start = 0;
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	n = realloc(fg->excluded_pids, (fg->n_excluded_pids + 1) * sizeof(*n));
-	if (!n) {
-		pthread_rwlock_unlock(&fg->cfg_lock);
-		return -ENOMEM;
-	}
-	fg->excluded_pids = n;
-	/* Its start time, so that a later process with the same pid is not
-	 * excluded too (domain.c pid_excluded()). */
-	starts = realloc(fg->excluded_pid_starts, (fg->n_excluded_pids + 1) * sizeof(*starts));
-	if (!starts) {
-		pthread_rwlock_unlock(&fg->cfg_lock);
-		return -ENOMEM;
-	}
-	fg->excluded_pid_starts = starts;
-	starts[fg->n_excluded_pids] = start;
-	n[fg->n_excluded_pids++] = pid;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	return 0;
-}
-
-int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size_t n)
-{
-	int r;
-
-	if (!fg || (n > 0 && !digests))
-		return -EINVAL;
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	r = hashset_add(&fg->deny, digests, n);
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	/* A file found clean before may match now. */
-	if (r >= 0 && n > 0)
-		cache_invalidate(fg);
-	return r;
-}
-
-int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line)
-{
-	_cleanup_free_ char *text = NULL;
-	_cleanup_free_ uint8_t(*digests)[32] = NULL;
-	size_t n = 0, cap = 0;
-	unsigned lineno = 0;
-	char *line, *save = NULL;
-	int r;
-
-	if (!fg || !path)
-		return -EINVAL;
-	r = read_full_file(path, 256u << 20, &text, NULL);
-	if (r < 0)
-		return r;
-	for (char *p = text; p; p = save) {
-		uint8_t dg[32];
-
-		line = p;
-		save = strchr(p, '\n');
-		if (save)
-			*save++ = '\0';
-		lineno++;
-		r = denylist_parse_line(line, dg);
-		if (r < 0) {
-			if (ret_line)
-				*ret_line = lineno;
-			return r;
-		}
-		if (r == 0)
-			continue;
-		if (n == cap) {
-			void *np = realloc(digests, (cap ? cap * 2 : 64) * 32);
-
-			if (!np)
-				return -ENOMEM;
-			digests = np;
-			cap = cap ? cap * 2 : 64;
-		}
-		memcpy(digests[n++], dg, 32);
-	}
-	r = fanguard_deny_sha256(fg, (const uint8_t(*)[32]) digests, n);
-	return r < 0 ? r : (int) n;
 }
 
 int fanguard_start(struct fanguard *fg)
@@ -603,12 +270,11 @@ int fanguard_start(struct fanguard *fg)
 	r = logq_start(fg->logq);
 	if (r < 0)
 		goto out;
-	for (struct domain *d = fg->domains; d; d = d->next) {
-		r = domain_start(d);
-		if (r < 0)
-			goto out;
-	}
 	fg->started = true;
+	/* Threads first, then the marks asked for before start. */
+	r = registry_start_locked(fg);
+	if (r < 0)
+		goto out;
 	/* New mounts under fanguard_watch_tree() paths. */
 	r = mountwatch_start(fg);
 out:
@@ -619,7 +285,7 @@ out:
 int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
 {
 	usec_t deadline = deadline_after((usec_t) timeout_ms * USEC_PER_MSEC);
-	bool all = true;
+	bool all;
 
 	if (!fg)
 		return -EINVAL;
@@ -630,256 +296,11 @@ int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
 	}
 	fg->stopped = true;
 	pthread_mutex_unlock(&fg->lock);
-	/* After this no domain is added or released (mountwatch.c). */
+	/* After this no domain is added or released by the watcher. */
 	mountwatch_stop(fg);
-	/* Domains can no longer be added: walk them without the lock, so a
-	 * stuck domain's wait does not hold it. */
-	for (struct domain *d = fg->domains; d; d = d->next)
-		domain_stop_begin(d);
-	for (struct domain *d = fg->domains; d; d = d->next)
-		all = domain_stop_finish(d, deadline) && all;
+	all = registry_stop_all(fg, deadline);
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;
-}
-
-int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *st)
-{
-	struct fanguard_stats s = {0};
-	size_t size;
-
-	if (!fg || !st || st->size < offsetof(struct fanguard_stats, events_answered))
-		return -EINVAL;
-	size = st->size < sizeof(s) ? st->size : sizeof(s);
-	pthread_mutex_lock(&fg->lock);
-	for (struct domain *d = fg->domains; d; d = d->next) {
-		struct domain_stats *ds = &d->stats;
-
-		s.events_read += atomic_load(&ds->read);
-		s.events_answered += atomic_load(&ds->answered);
-		s.allowed += atomic_load(&ds->allowed);
-		s.denied += atomic_load(&ds->denied);
-		s.response_errors += atomic_load(&ds->response_errors);
-		s.workers_abandoned += atomic_load(&ds->abandoned);
-		s.workers_replaced += atomic_load(&ds->replaced);
-		s.bytes_scanned += atomic_load(&ds->bytes_scanned);
-		s.kernel_open_errors += atomic_load(&ds->open_errors);
-		s.readers_added += atomic_load(&ds->readers_added);
-		for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
-			s.by_reason[i] += atomic_load(&ds->by_reason[i]);
-		pthread_mutex_lock(&d->lock);
-		s.pending += d->n_inflight;
-		pthread_mutex_unlock(&d->lock);
-	}
-	/* Domains released after their mount went away (mountwatch.c). */
-	s.events_read += atomic_load(&fg->retired.read);
-	s.events_answered += atomic_load(&fg->retired.answered);
-	s.allowed += atomic_load(&fg->retired.allowed);
-	s.denied += atomic_load(&fg->retired.denied);
-	s.response_errors += atomic_load(&fg->retired.response_errors);
-	s.workers_abandoned += atomic_load(&fg->retired.abandoned);
-	s.workers_replaced += atomic_load(&fg->retired.replaced);
-	s.bytes_scanned += atomic_load(&fg->retired.bytes_scanned);
-	s.kernel_open_errors += atomic_load(&fg->retired.open_errors);
-	s.readers_added += atomic_load(&fg->retired.readers_added);
-	for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
-		s.by_reason[i] += atomic_load(&fg->retired.by_reason[i]);
-	s.n_groups = fg->n_domains;
-	s.n_watches = fg->n_watches;
-	pthread_mutex_unlock(&fg->lock);
-	s.log_dropped = logq_dropped(fg->logq);
-	s.cache_marks_added = atomic_load(&fg->cache.marks_added);
-	s.cache_marks_revoked = atomic_load(&fg->cache.marks_revoked);
-	s.cache_marks_failed = atomic_load(&fg->cache.marks_failed);
-	s.cache_flushes = atomic_load(&fg->cache.flushes);
-	s.size = (uint32_t) size;
-	memcpy(st, &s, size);
-	return 0;
-}
-
-/* --- service support: reload, health, enumeration ---------------------------- */
-
-/* Reads one denylist file into *digests (grown as needed). */
-static int denylist_read_into(const char *path, uint8_t (**digests)[32], size_t *n, size_t *cap,
-			      unsigned *ret_line)
-{
-	_cleanup_free_ char *text = NULL;
-	char *save = NULL;
-	unsigned lineno = 0;
-	int r;
-
-	r = read_full_file(path, 256u << 20, &text, NULL);
-	if (r < 0)
-		return r;
-	for (char *p = text; p; p = save) {
-		uint8_t dg[32];
-
-		save = strchr(p, '\n');
-		if (save)
-			*save++ = '\0';
-		lineno++;
-		r = denylist_parse_line(p, dg);
-		if (r < 0) {
-			*ret_line = lineno;
-			return r;
-		}
-		if (r == 0)
-			continue;
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			void *np = realloc(*digests, nc * 32);
-
-			if (!np)
-				return -ENOMEM;
-			*digests = np;
-			*cap = nc;
-		}
-		memcpy((*digests)[(*n)++], dg, 32);
-	}
-	return 0;
-}
-
-int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
-				       size_t *ret_file, unsigned *ret_line)
-{
-	_cleanup_free_ uint8_t(*digests)[32] = NULL;
-	struct hashset fresh = {0}, old;
-	size_t nd = 0, cap = 0;
-	int r;
-
-	if (!fg || (n > 0 && !paths))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned line = 0;
-
-		r = denylist_read_into(paths[i], &digests, &nd, &cap, &line);
-		if (r < 0) {
-			if (ret_file)
-				*ret_file = i;
-			if (ret_line)
-				*ret_line = line;
-			return r;
-		}
-	}
-	/* Build the new set outside the lock; the swap is a struct copy. */
-	r = hashset_add(&fresh, (const uint8_t(*)[32]) digests, nd);
-	if (r < 0) {
-		hashset_done(&fresh);
-		return r;
-	}
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	old = fg->deny;
-	fg->deny = fresh;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	hashset_done(&old);
-	/* A file found clean before may match the new list. */
-	cache_invalidate(fg);
-	return (int) nd;
-}
-
-int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n)
-{
-	char **fresh, **old;
-	size_t n_old;
-
-	if (!fg || (n > 0 && !prefixes))
-		return -EINVAL;
-	fresh = calloc(n ? n : 1, sizeof(*fresh));
-	if (!fresh)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (!prefixes[i] || prefixes[i][0] != '/' || !(fresh[i] = strdup(prefixes[i]))) {
-			int r = prefixes[i] && prefixes[i][0] == '/' ? -ENOMEM : -EINVAL;
-
-			for (size_t j = 0; j < i; j++)
-				free(fresh[j]);
-			free(fresh);
-			return r;
-		}
-	}
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	old = fg->excluded_paths;
-	n_old = fg->n_excluded_paths;
-	fg->excluded_paths = fresh;
-	fg->n_excluded_paths = n;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	for (size_t i = 0; i < n_old; i++)
-		free(old[i]);
-	free(old);
-	return 0;
-}
-
-int fanguard_exclude_uid(struct fanguard *fg, uid_t uid)
-{
-	uid_t *n;
-
-	if (!fg || uid == (uid_t) -1)
-		return -EINVAL;
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	n = realloc(fg->excluded_uids, (fg->n_excluded_uids + 1) * sizeof(*n));
-	if (!n) {
-		pthread_rwlock_unlock(&fg->cfg_lock);
-		return -ENOMEM;
-	}
-	n[fg->n_excluded_uids++] = uid;
-	fg->excluded_uids = n;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	return 0;
-}
-
-int fanguard_exclude_exe(struct fanguard *fg, const char *path)
-{
-	if (!fg)
-		return -EINVAL;
-	return exclusion_add(fg, &fg->excluded_exes, &fg->n_excluded_exes, path);
-}
-
-int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
-				  const char *const *exes, size_t n_exes)
-{
-	_cleanup_free_ uid_t *fresh_uids = NULL;
-	char **fresh_exes, **old_exes;
-	uid_t *old_uids;
-	size_t n_old;
-
-	if (!fg || (n_uids > 0 && !uids) || (n_exes > 0 && !exes))
-		return -EINVAL;
-	for (size_t i = 0; i < n_uids; i++)
-		if (uids[i] == (uid_t) -1)
-			return -EINVAL;
-	for (size_t i = 0; i < n_exes; i++)
-		if (!exes[i] || exes[i][0] != '/')
-			return -EINVAL;
-	fresh_uids = calloc(n_uids ? n_uids : 1, sizeof(*fresh_uids));
-	fresh_exes = calloc(n_exes ? n_exes : 1, sizeof(*fresh_exes));
-	if (!fresh_uids || !fresh_exes) {
-		free(fresh_exes);
-		return -ENOMEM;
-	}
-	if (n_uids > 0)
-		memcpy(fresh_uids, uids, n_uids * sizeof(*uids));
-	for (size_t i = 0; i < n_exes; i++) {
-		fresh_exes[i] = strdup(exes[i]);
-		if (!fresh_exes[i]) {
-			for (size_t j = 0; j < i; j++)
-				free(fresh_exes[j]);
-			free(fresh_exes);
-			return -ENOMEM;
-		}
-	}
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	old_uids = fg->excluded_uids;
-	fg->excluded_uids = TAKE_PTR(fresh_uids);
-	fg->n_excluded_uids = n_uids;
-	old_exes = fg->excluded_exes;
-	n_old = fg->n_excluded_exes;
-	fg->excluded_exes = fresh_exes;
-	fg->n_excluded_exes = n_exes;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	free(old_uids);
-	for (size_t i = 0; i < n_old; i++)
-		free(old_exes[i]);
-	free(old_exes);
-	return 0;
 }
 
 int fanguard_check_health(struct fanguard *fg, uint32_t grace_ms)
@@ -897,7 +318,9 @@ int fanguard_check_health(struct fanguard *fg, uint32_t grace_ms)
 		if (d->started && !d->stopping) {
 			/* The keeper answers the oldest event at its deadline: one
 			 * still unanswered well after it means the keeper is stuck. */
-			if (d->inflight_head && d->inflight_head->deadline_usec + grace < now)
+			struct fg_event *head = inflight_peek(&d->inflight);
+
+			if (head && head->deadline_usec + grace < now)
 				r = -ETIME;
 			else if (d->n_active_readers == 0 || !d->keeper_running)
 				r = -ESRCH;
@@ -916,6 +339,7 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 		return -EINVAL;
 	pthread_mutex_lock(&fg->lock);
 	for (struct fg_watch *w = fg->watches; w && r >= 0; w = w->next) {
+		unsigned stuck[_WHERE_MAX] = {};
 		struct fanguard_watch_info info = {
 			.size = sizeof(info),
 			.path = w->path,
@@ -931,8 +355,14 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.content_at_backing = w->content_at_backing,
 			.from_tree = w->from_tree,
 			.group_events_read = w->d ? atomic_load(&w->d->stats.read) : 0,
+			.owner_uid = (uint32_t) w->owner,
 		};
 
+		if (w->d)
+			domain_stuck_counts(w->d, stuck);
+		info.threads_stuck_open = stuck[WHERE_OPEN];
+		info.threads_stuck_read = stuck[WHERE_READ];
+		info.threads_stuck_close = stuck[WHERE_CLOSE];
 		r = fn(userdata, &info);
 	}
 	pthread_mutex_unlock(&fg->lock);

@@ -4,12 +4,16 @@
  * caller's callbacks. A full ring drops the message and counts it: logging
  * must never hold up an answer (fapolicyd once deadlocked on journald). */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include "fanguard-internal.h"
+#include "logq-internal.h"
+#include "thread-internal.h"
 
 struct logmsg {
 	int prio;
@@ -19,7 +23,7 @@ struct logmsg {
 };
 
 struct logq {
-	struct fanguard *fg;
+	const struct fanguard_options *opts;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct logmsg **ring; /* protected by lock */
@@ -51,7 +55,7 @@ void logq_log(struct logq *q, int prio, const char *fmt, ...)
 	char buf[1024];
 	int saved = errno, n;
 
-	if (!q || !q->fg->opts.log_fn)
+	if (!q || !q->opts->log_fn)
 		return;
 	va_start(ap, fmt);
 	errno = saved;
@@ -103,7 +107,7 @@ void logq_verdict(struct logq *q, const struct fanguard_verdict_info *info)
 
 static void deliver(struct logq *q, struct logmsg *m)
 {
-	const struct fanguard_options *o = &q->fg->opts;
+	const struct fanguard_options *o = q->opts;
 
 	if (m->is_verdict) {
 		if (o->verdict_fn)
@@ -136,7 +140,7 @@ static void *logq_main(void *userdata)
 	return NULL;
 }
 
-int logq_new(struct fanguard *fg, size_t cap, struct logq **ret)
+int logq_new(const struct fanguard_options *opts, size_t cap, struct logq **ret)
 {
 	struct logq *q = calloc(1, sizeof(*q));
 
@@ -147,7 +151,7 @@ int logq_new(struct fanguard *fg, size_t cap, struct logq **ret)
 		free(q);
 		return -ENOMEM;
 	}
-	q->fg = fg;
+	q->opts = opts;
 	q->cap = cap;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
@@ -157,27 +161,32 @@ int logq_new(struct fanguard *fg, size_t cap, struct logq **ret)
 
 int logq_start(struct logq *q)
 {
-	int r;
+	int r = 0;
 
-	if (q->running)
-		return 0;
-	r = fg_thread_start(&q->thread, "fg-log", logq_main, q, /* detached= */ false);
-	if (r < 0)
-		return r;
-	q->running = true;
-	return 0;
+	/* Under the lock: fanguard_start() and a YARA load may race here. */
+	pthread_mutex_lock(&q->lock);
+	if (!q->running && !q->stopping) {
+		r = fg_thread_start(&q->thread, "fg-log", logq_main, q, /* detached= */ false);
+		q->running = r >= 0;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return r;
 }
 
 void logq_stop(struct logq *q)
 {
-	if (!q || !q->running)
+	bool running;
+
+	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = true;
+	running = q->running;
+	q->running = false;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
-	(void) pthread_join(q->thread, NULL);
-	q->running = false;
+	if (running)
+		(void) pthread_join(q->thread, NULL);
 }
 
 uint64_t logq_dropped(struct logq *q)

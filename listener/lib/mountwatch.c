@@ -12,10 +12,10 @@
  * information without parsing; the text table is what every kernel has.)
  *
  * Marking must never hold up the permission path, and can itself hang: the
- * path walk to a dead network mount, or a statx on a FUSE root. So each
- * mark runs on a short-lived helper thread with its own dup of the group
- * fd, and is abandoned at a deadline; an abandoned helper that returns
- * later marks a group that is already being torn down and closes it.
+ * path walk to a dead network mount, or a statx on a FUSE root. So the
+ * mount point is opened on a short-lived helper thread, abandoned at a
+ * deadline (mark.c); the mark then goes through the registry like any
+ * other watch (watch.c), and in only once the domain runs.
  *
  * New FUSE mounts get their own domain (group, readers, workers, deadline);
  * loopback.c tells whether their data comes from this host. If so and the
@@ -34,9 +34,15 @@
 #include <sys/fanotify.h>
 #include <syslog.h>
 #include <unistd.h>
-#include "fanguard-internal.h"
+#include "domain-state-internal.h"
+#include "fanguard.h"
+#include "fg-internal.h"
 #include "macro.h"
+#include "mark-internal.h"
+#include "mountwatch-internal.h"
 #include "mounts.h"
+#include "registry-internal.h"
+#include "watch-internal.h"
 
 struct tree_rule {
 	char *path;
@@ -61,222 +67,6 @@ struct mountwatch {
 	pthread_t thread;
 	bool running; /* protected by the caller's serialization (fg->lock) */
 };
-
-/* --- marking with a deadline ------------------------------------------------ */
-
-struct mark_job {
-	_Atomic int refs;
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* CLOCK_MONOTONIC */
-	bool done;	     /* protected by lock */
-	int result;	     /* protected by lock */
-	int group_fd;	     /* our own dup: the domain may close its fd meanwhile */
-	char *path;
-	uint64_t mnt_id, mask;
-	unsigned how;
-};
-
-static void mark_job_unref(struct mark_job *j)
-{
-	if (atomic_fetch_sub(&j->refs, 1) != 1)
-		return;
-	safe_close(j->group_fd);
-	free(j->path);
-	pthread_mutex_destroy(&j->lock);
-	pthread_cond_destroy(&j->cond);
-	free(j);
-}
-
-static void *mark_main(void *userdata)
-{
-	struct mark_job *j = userdata;
-	_cleanup_close_ int fd = -EBADF;
-	uint64_t id = 0, unique = 0;
-	char proc[64];
-	int r = 0;
-
-	/* Either may block on a dead filesystem: that is why we are here. */
-	fd = open(j->path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		r = -errno;
-	if (r == 0)
-		r = fd_mount_id(fd, &id, &unique);
-	/* Something was mounted over it since: that mount is handled itself. */
-	if (r == 0 && id != j->mnt_id)
-		r = -ESTALE;
-	if (r == 0) {
-		/* fanotify_mark(dirfd, NULL) rejects O_PATH fds (see domain_mark). */
-		(void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		if (fanotify_mark(j->group_fd, j->how, j->mask, AT_FDCWD, proc) < 0)
-			r = -errno;
-	}
-	/* Release the group at once: if we were abandoned, this is what lets
-	 * the kernel free it (and allow whatever it queued). */
-	j->group_fd = safe_close(j->group_fd);
-	pthread_mutex_lock(&j->lock);
-	j->result = r;
-	j->done = true;
-	pthread_cond_signal(&j->cond);
-	pthread_mutex_unlock(&j->lock);
-	mark_job_unref(j);
-	return NULL;
-}
-
-/* Takes group_fd. -ETIMEDOUT if the helper did not return by the deadline. */
-static int mark_with_deadline(int group_fd, const char *path, uint64_t mnt_id, unsigned how,
-			      uint64_t mask, usec_t deadline)
-{
-	struct mark_job *j = calloc(1, sizeof(*j));
-	pthread_condattr_t ca;
-	pthread_t t;
-	int r;
-
-	if (!j) {
-		safe_close(group_fd);
-		return -ENOMEM;
-	}
-	atomic_store(&j->refs, 2);
-	pthread_mutex_init(&j->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&j->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	j->group_fd = group_fd;
-	j->path = strdup(path);
-	j->mnt_id = mnt_id;
-	j->how = how;
-	j->mask = mask;
-	if (!j->path) {
-		atomic_store(&j->refs, 1);
-		mark_job_unref(j);
-		return -ENOMEM;
-	}
-	r = fg_thread_start(&t, "fg-mark", mark_main, j, /* detached= */ true);
-	if (r < 0) {
-		atomic_store(&j->refs, 1);
-		mark_job_unref(j);
-		return r;
-	}
-	pthread_mutex_lock(&j->lock);
-	while (!j->done) {
-		struct timespec ts = usec_to_timespec(deadline);
-
-		if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) == ETIMEDOUT && !j->done)
-			break;
-	}
-	r = j->done ? j->result : -ETIMEDOUT;
-	pthread_mutex_unlock(&j->lock);
-	mark_job_unref(j);
-	return r;
-}
-
-/* --- records and domains ------------------------------------------------------ */
-
-void domain_stats_add(struct domain_stats *to, struct domain_stats *from)
-{
-#define ADD(f) atomic_fetch_add(&to->f, atomic_load(&from->f))
-	ADD(read);
-	ADD(answered);
-	ADD(allowed);
-	ADD(denied);
-	ADD(response_errors);
-	ADD(abandoned);
-	ADD(replaced);
-	ADD(bytes_scanned);
-	ADD(readers_added);
-	ADD(open_errors);
-	for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
-		ADD(by_reason[i]);
-#undef ADD
-}
-
-void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
-		       const struct mount_entry *me)
-{
-	struct fuse_origin o = {};
-
-	w->dev_major = me->major;
-	w->dev_minor = me->minor;
-	if (!mount_class_is_fuse(me->class))
-		return;
-	if (loopback_classify(t, me, &o) < 0)
-		return;
-	w->loopback = o.loopback;
-	w->origin = TAKE_PTR(o.evidence);
-	if (o.n_backing > 0) {
-		w->backing_mnt_ids = calloc(o.n_backing, sizeof(uint64_t));
-		for (size_t i = 0; w->backing_mnt_ids && i < o.n_backing; i++) {
-			const struct mount_entry *b = mount_table_find_path(t, o.backing[i]);
-
-			if (b)
-				w->backing_mnt_ids[w->n_backing++] = b->mnt_id;
-		}
-	}
-	fg_log(fg, LOG_INFO, "mount %llu '%s' (%s) is %s: %s", (unsigned long long) me->mnt_id,
-	       me->mount_point, me->fstype, w->loopback ? "loopback-served" : "remote or unknown",
-	       w->origin ? w->origin : "");
-	fuse_origin_done(&o);
-}
-
-void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct domain *d)
-{
-	if (!w->loopback || !d || d->cls == FANGUARD_MOUNT_LOCAL || w->n_backing == 0 ||
-	    fg->opts.loopback_policy == FANGUARD_LOOPBACK_THROUGH)
-		return;
-	/* A FUSE mount the caller named itself is scanned through unless asked. */
-	if (!w->from_tree && fg->opts.loopback_policy != FANGUARD_LOOPBACK_BACKING)
-		return;
-	for (size_t i = 0; i < w->n_backing; i++) {
-		bool watched = false;
-
-		for (struct fg_watch *o = fg->watches; o && !watched; o = o->next)
-			watched = o->mnt_id == w->backing_mnt_ids[i] &&
-				  o->domain_class == FANGUARD_MOUNT_LOCAL;
-		if (!watched)
-			return;
-	}
-	w->content_at_backing = true;
-	atomic_store(&d->content_at_backing, true);
-	fg_log(fg, LOG_INFO,
-	       "mount %llu '%s' (%s): loopback-served, its backing files are watched locally: "
-	       "scanned at the backing layer, not read through the daemon",
-	       (unsigned long long) w->mnt_id, w->mount_point, d->name);
-}
-
-/* Stops d and, once its threads are gone, frees it. A thread stuck in a
- * FUSE request keeps it (stopped, unfindable) until fanguard_free(). */
-static void domain_release(struct fanguard *fg, struct domain *d)
-{
-	bool ok;
-
-	pthread_mutex_lock(&fg->lock);
-	d->fuse_mnt_id = UINT64_MAX; /* never found again by fanguard_watch() */
-	pthread_mutex_unlock(&fg->lock);
-	domain_stop_begin(d);
-	ok = domain_stop_finish(d, deadline_after(2 * USEC_PER_SEC));
-	pthread_mutex_lock(&fg->lock);
-	/* Once stopping, fanguard_stop() walks the list without the lock. */
-	if (!ok || fg->stopped) {
-		pthread_mutex_unlock(&fg->lock);
-		fg_log(fg, LOG_WARNING, "%s: stopped; %s", d->name,
-		       ok ? "freed at fanguard_free()" : "a thread is stuck: kept until then");
-		return;
-	}
-	for (struct domain **p = &fg->domains; *p; p = &(*p)->next)
-		if (*p == d) {
-			*p = d->next;
-			break;
-		}
-	fg->n_domains--;
-	domain_stats_add(&fg->retired, &d->stats);
-	pthread_mutex_unlock(&fg->lock);
-	fg_log(fg, LOG_INFO,
-	       "%s: released (group closed, threads exited) after %llu events, %llu answered "
-	       "without reading content",
-	       d->name, (unsigned long long) atomic_load(&d->stats.read),
-	       (unsigned long long) atomic_load(&d->stats.by_reason[FANGUARD_REASON_EXCLUDED]));
-	domain_free(d);
-}
 
 /* --- scanning the table --------------------------------------------------------- */
 
@@ -332,12 +122,13 @@ static bool entry_present(const struct mount_table *t, const struct fg_watch *w)
 static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct mount_table *t,
 			const struct mount_entry *e, const struct tree_rule *rule, usec_t changed)
 {
+	_cleanup_close_ int fd = -EBADF;
 	enum fanguard_mount_class cls;
 	struct fg_watch *w;
 	struct domain *d = NULL;
 	bool created = false;
-	unsigned how;
-	int gfd, r;
+	uid_t owner;
+	int r;
 	usec_t t0, marked;
 
 	if (domain_class_of(e->class, &cls) < 0) {
@@ -351,61 +142,42 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	if (!w)
 		return;
 	w->from_tree = true;
+	w->owner = owner = mount_owner(t, e);
 
-	pthread_mutex_lock(&fg->lock);
-	if (fg->stopped) {
-		pthread_mutex_unlock(&fg->lock);
-		watch_record_free(w);
-		return;
-	}
-	r = domain_get_locked(fg, cls, e->mnt_id, &d, &created);
-	if (r < 0) {
-		pthread_mutex_unlock(&fg->lock);
-		fg_log(fg, LOG_ERR, "mount %llu '%s': cannot make its group: %s",
-		       (unsigned long long) e->mnt_id, e->mount_point, strerror(-r));
-		watch_record_free(w);
-		return;
-	}
-	w->d = d;
-	gfd = fcntl(d->fan_fd, F_DUPFD_CLOEXEC, 3);
-	pthread_mutex_unlock(&fg->lock);
-
-	how = FAN_MARK_ADD |
-	      ((rule->flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
 	t0 = now_usec();
-	r = gfd < 0 ? -errno
-		    : mark_with_deadline(
-			      gfd, e->mount_point, e->mnt_id, how, fan_mask_for(fg),
-			      deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC));
+	r = open_mount_with_deadline(
+		e->mount_point, e->mnt_id,
+		deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC), &fd);
+	if (r < 0)
+		watch_record_free(w);
+	else /* frees w on failure */
+		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner, w, rule->flags,
+				&d, &created);
 	if (r < 0) {
-		fg_log(fg, r == -ESTALE ? LOG_INFO : LOG_ERR,
+		fg_log(fg, r == -ESTALE || r == -ESHUTDOWN ? LOG_INFO : LOG_ERR,
 		       "mount %llu '%s' (%s) under '%s': not marked: %s",
 		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
-		       r == -ETIMEDOUT ? "marking did not finish by the deadline (dead filesystem?)"
-				       : strerror(-r));
-		if (r == -ETIMEDOUT)
+		       r == -ETIMEDOUT
+			       ? "opening it did not finish by the deadline (dead filesystem?)"
+			       : strerror(-r));
+		if (r == -ETIMEDOUT || r == -EUSERS)
 			ignore(mw, e);
-		if (created)
-			domain_release(fg, d);
-		watch_record_free(w);
 		return;
 	}
 	/* Marked first, classified after: until the policy applies, the new
 	 * group reads content through the daemon, as for any FUSE mount. */
 	marked = now_usec();
 	watch_origin_fill(fg, w, t, e);
-	pthread_mutex_lock(&fg->lock);
-	watch_policy_apply_locked(fg, w, d);
-	watch_record_append_locked(fg, w);
-	fg->n_watches++;
-	pthread_mutex_unlock(&fg->lock);
+	watch_record_commit(fg, w);
 	fg_log(fg, LOG_NOTICE,
 	       "mount %llu '%s' (%s) under '%s' is %s (%s)%s%s: group %s%s, marked in %llu us "
 	       "(%llu us after the table changed)",
 	       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
-	       w->mount_class, w->evidence, w->origin ? "; " : "", w->origin ? w->origin : "",
-	       d->name, created ? " (new)" : "", (unsigned long long) (marked - t0),
+	       mount_class_to_string(e->class), e->class_reason ? e->class_reason : "",
+	       w->origin ? "; " : "", w->origin ? w->origin : "", d->name, created ? " (new)" : "",
+	       (unsigned long long) (marked - t0),
 	       (unsigned long long) (changed ? marked - changed : 0));
+	domain_unref(d);
 }
 
 /* Called with scan_lock held. */
@@ -447,7 +219,7 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 			shared = o->d == w->d;
 		pthread_mutex_unlock(&fg->lock);
 		if (w->d && !shared && w->d->cls != FANGUARD_MOUNT_LOCAL)
-			domain_release(fg, w->d);
+			registry_release(fg, w->d);
 		watch_record_free(w);
 	}
 

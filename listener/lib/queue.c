@@ -4,7 +4,7 @@
  * caller's to answer with the default verdict. */
 #include <errno.h>
 #include <stdlib.h>
-#include "fanguard-internal.h"
+#include "queue-internal.h"
 
 int queue_init(struct queue *q, size_t cap)
 {

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "fanguard-internal.h"
+#include "domain-state-internal.h"
+#include "fg-internal.h"
+#include "scan-internal.h"
 
 void scanner_append_locked(struct fanguard *fg, struct scanner *s)
 {

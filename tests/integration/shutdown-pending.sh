@@ -18,6 +18,8 @@ assert_own_mount "$s"
 printf '%064d\n' 0 >"$FG_STATE/denylist"
 for i in $(seq 1 $n_files); do
 	# Distinct 48 MiB files: each scan takes a while (SHA-256 of all of it).
+	# No verdict cache (--no-cache below): an opener that starts after its
+	# file was scanned must still raise an event.
 	{
 		echo "big file $i"
 		head -c 48M /dev/zero
@@ -29,7 +31,7 @@ run() {
 
 	start_fanguardd_log "$FG_STATE/fanguardd-$verdict.log" --watch "$s" \
 		--deny-hashes "$FG_STATE/denylist" --default-verdict "$verdict" --deadline-ms 60000 \
-		--workers 1 --stats-file "$stats"
+		--workers 1 --no-cache --stats-file "$stats"
 	log "[$verdict] fanguardd $FANGUARDD_PID ready: 1 worker, deadline 60 s"
 
 	for i in $(seq 1 $n_openers); do

@@ -13,7 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "exclude-internal.h"
 #include "fanguard-internal.h"
+
+/* The current exclusions; the snapshot stays alive while fg holds it
+ * (single-threaded here). */
+static const struct exclusions *excl(struct fanguard *fg)
+{
+	struct snapshot *s = snapshot_get(&fg->excl);
+
+	snapshot_put(s);
+	return snapshot_container(s, struct exclusions);
+}
 
 static void test_queue_fifo_full_close(void **state)
 {
@@ -123,20 +134,20 @@ static void test_options_border(void **state)
 	assert_int_equal(fanguard_exclude_uid(fg, 4242), 0);
 	assert_int_equal(fanguard_exclude_exe(fg, "cat"), -EINVAL);
 	assert_int_equal(fanguard_exclude_exe(fg, "/usr/bin/cat"), 0);
-	assert_int_equal(fg->n_excluded_uids, 1);
-	assert_int_equal(fg->n_excluded_exes, 1);
+	assert_int_equal(excl(fg)->n_uids, 1);
+	assert_int_equal(excl(fg)->n_exes, 1);
 	{
 		const uid_t uids[] = {1, 2};
 		const char *const exes[] = {"/a", "relative"};
 
 		/* All or nothing. */
 		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 2), -EINVAL);
-		assert_int_equal(fg->n_excluded_uids, 1);
+		assert_int_equal(excl(fg)->n_uids, 1);
 		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 1), 0);
-		assert_int_equal(fg->n_excluded_uids, 2);
-		assert_string_equal(fg->excluded_exes[0], "/a");
+		assert_int_equal(excl(fg)->n_uids, 2);
+		assert_string_equal(excl(fg)->exes[0], "/a");
 		assert_int_equal(fanguard_set_exclude_subjects(fg, NULL, 0, NULL, 0), 0);
-		assert_int_equal(fg->n_excluded_exes, 0);
+		assert_int_equal(excl(fg)->n_exes, 0);
 	}
 	assert_int_equal(fanguard_watch(fg, NULL, 0), -EINVAL);
 	assert_int_equal(fanguard_watch(fg, "/", 1u << 9), -EINVAL);

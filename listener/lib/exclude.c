@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Exclusions: building and swapping the snapshot (the public
+ * fanguard_exclude_*() and fanguard_set_exclude_*() calls), and matching on
+ * the permission path. A writer copies the current set, changes the copy
+ * and publishes it: readers (the reader threads) never wait, and a writer
+ * on the permission path (clamd's exclusion of its own process) never
+ * waits on them either. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "exclude-internal.h"
+#include "fd-util.h"
+#include "fg-internal.h"
+#include "macro.h"
+#include "procfs.h"
+#include "subject-internal.h"
+
+static void strv_free_n(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void exclusions_free(struct snapshot *s)
+{
+	struct exclusions *x = snapshot_container(s, struct exclusions);
+
+	free(x->pids);
+	free(x->pid_starts);
+	strv_free_n(x->paths, x->n_paths);
+	free(x->uids);
+	strv_free_n(x->exes, x->n_exes);
+	free(x);
+}
+
+struct exclusions *exclusions_new(void)
+{
+	struct exclusions *x = calloc(1, sizeof(*x));
+
+	if (x)
+		snapshot_init(&x->s, exclusions_free);
+	return x;
+}
+
+static int strv_copy(char *const *v, size_t n, size_t extra, char ***ret)
+{
+	char **c = calloc(n + extra ? n + extra : 1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(c[i] = strdup(v[i]))) {
+			strv_free_n(c, i);
+			return -ENOMEM;
+		}
+	*ret = c;
+	return 0;
+}
+
+static void *memdup_grow(const void *p, size_t n, size_t extra, size_t size)
+{
+	void *c = calloc(n + extra ? n + extra : 1, size);
+
+	if (c && n > 0)
+		memcpy(c, p, n * size);
+	return c;
+}
+
+/* A deep copy of x with room for one more entry in each list. */
+static struct exclusions *exclusions_copy(const struct exclusions *x)
+{
+	struct exclusions *c = exclusions_new();
+
+	if (!c)
+		return NULL;
+	c->pids = memdup_grow(x->pids, x->n_pids, 1, sizeof(pid_t));
+	c->pid_starts = memdup_grow(x->pid_starts, x->n_pids, 1, sizeof(uint64_t));
+	c->uids = memdup_grow(x->uids, x->n_uids, 1, sizeof(uid_t));
+	if (!c->pids || !c->pid_starts || !c->uids ||
+	    strv_copy(x->paths, x->n_paths, 1, &c->paths) < 0) {
+		snapshot_put(&c->s);
+		return NULL;
+	}
+	c->n_paths = x->n_paths;
+	if (strv_copy(x->exes, x->n_exes, 1, &c->exes) < 0) {
+		snapshot_put(&c->s);
+		return NULL;
+	}
+	c->n_exes = x->n_exes;
+	c->n_pids = x->n_pids;
+	c->n_uids = x->n_uids;
+	return c;
+}
+
+/* Builds a copy of the current set, lets edit() change it, publishes it. */
+static int exclusions_update(struct fanguard *fg, int (*edit)(struct exclusions *c, void *arg),
+			     void *arg)
+{
+	struct snapshot *cur;
+	struct exclusions *c;
+	int r;
+
+	snapshot_write_lock(&fg->excl);
+	cur = snapshot_get(&fg->excl);
+	c = exclusions_copy(snapshot_container(cur, struct exclusions));
+	snapshot_put(cur);
+	r = c ? edit(c, arg) : -ENOMEM;
+	if (r >= 0)
+		snapshot_publish(&fg->excl, &c->s);
+	else if (c)
+		snapshot_put(&c->s);
+	snapshot_write_unlock(&fg->excl);
+	return r;
+}
+
+static int edit_add_path(struct exclusions *c, void *arg)
+{
+	return (c->paths[c->n_paths] = strdup(arg)) ? (int) c->n_paths++ : -ENOMEM;
+}
+
+static int edit_add_exe(struct exclusions *c, void *arg)
+{
+	return (c->exes[c->n_exes] = strdup(arg)) ? (int) c->n_exes++ : -ENOMEM;
+}
+
+static int edit_add_uid(struct exclusions *c, void *arg)
+{
+	c->uids[c->n_uids++] = *(uid_t *) arg;
+	return 0;
+}
+
+struct pid_arg {
+	pid_t pid;
+	uint64_t start;
+};
+
+static int edit_add_pid(struct exclusions *c, void *arg)
+{
+	struct pid_arg *p = arg;
+
+	c->pids[c->n_pids] = p->pid;
+	c->pid_starts[c->n_pids++] = p->start;
+	return 0;
+}
+
+int fanguard_exclude_path(struct fanguard *fg, const char *prefix)
+{
+	if (!fg || !prefix || prefix[0] != '/')
+		return -EINVAL;
+	return exclusions_update(fg, edit_add_path, (void *) prefix) < 0 ? -ENOMEM : 0;
+}
+
+int fanguard_exclude_exe(struct fanguard *fg, const char *path)
+{
+	if (!fg || !path || path[0] != '/')
+		return -EINVAL;
+	return exclusions_update(fg, edit_add_exe, (void *) path) < 0 ? -ENOMEM : 0;
+}
+
+int fanguard_exclude_uid(struct fanguard *fg, uid_t uid)
+{
+	if (!fg || uid == (uid_t) -1)
+		return -EINVAL;
+	return exclusions_update(fg, edit_add_uid, &uid);
+}
+
+int fanguard_exclude_pid(struct fanguard *fg, pid_t pid)
+{
+	struct pid_arg a = {.pid = pid};
+
+	if (!fg || pid <= 0)
+		return -EINVAL;
+	/* Its start time, so that a later process with the same pid is not
+	 * excluded too (pid_excluded()). */
+	if (proc_read_starttime(pid, &a.start) < 0)
+		a.start = 0;
+	return exclusions_update(fg, edit_add_pid, &a);
+}
+
+struct strv_arg {
+	const char *const *v;
+	size_t n;
+};
+
+static int edit_set_paths(struct exclusions *c, void *arg)
+{
+	struct strv_arg *a = arg;
+	char **fresh;
+
+	if (strv_copy((char *const *) a->v, a->n, 0, &fresh) < 0)
+		return -ENOMEM;
+	strv_free_n(c->paths, c->n_paths);
+	c->paths = fresh;
+	c->n_paths = a->n;
+	return 0;
+}
+
+int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n)
+{
+	struct strv_arg a = {prefixes, n};
+
+	if (!fg || (n > 0 && !prefixes))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!prefixes[i] || prefixes[i][0] != '/')
+			return -EINVAL;
+	return exclusions_update(fg, edit_set_paths, &a);
+}
+
+struct subjects_arg {
+	const uid_t *uids;
+	size_t n_uids;
+	struct strv_arg exes;
+};
+
+static int edit_set_subjects(struct exclusions *c, void *arg)
+{
+	struct subjects_arg *a = arg;
+	uid_t *uids = memdup_grow(a->uids, a->n_uids, 0, sizeof(uid_t));
+	char **exes;
+
+	if (!uids)
+		return -ENOMEM;
+	if (strv_copy((char *const *) a->exes.v, a->exes.n, 0, &exes) < 0) {
+		free(uids);
+		return -ENOMEM;
+	}
+	free(c->uids);
+	c->uids = uids;
+	c->n_uids = a->n_uids;
+	strv_free_n(c->exes, c->n_exes);
+	c->exes = exes;
+	c->n_exes = a->exes.n;
+	return 0;
+}
+
+int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
+				  const char *const *exes, size_t n_exes)
+{
+	struct subjects_arg a = {uids, n_uids, {exes, n_exes}};
+
+	if (!fg || (n_uids > 0 && !uids) || (n_exes > 0 && !exes))
+		return -EINVAL;
+	for (size_t i = 0; i < n_uids; i++)
+		if (uids[i] == (uid_t) -1)
+			return -EINVAL;
+	for (size_t i = 0; i < n_exes; i++)
+		if (!exes[i] || exes[i][0] != '/')
+			return -EINVAL;
+	return exclusions_update(fg, edit_set_subjects, &a);
+}
+
+/* --- matching (permission path) ------------------------------------------------ */
+
+static bool path_excluded(const struct exclusions *x, int fd)
+{
+	char path[4096];
+
+	if (fd_get_path(fd, path, sizeof(path)) < 0)
+		return false;
+	for (size_t i = 0; i < x->n_paths; i++) {
+		const char *pre = x->paths[i];
+		size_t l = strlen(pre);
+
+		if (strncmp(path, pre, l) == 0 &&
+		    (path[l] == '\0' || path[l] == '/' || (l > 0 && pre[l - 1] == '/')))
+			return true;
+	}
+	return false;
+}
+
+/* Without pid reuse races: a pid that matches is the excluded process only
+ * if whoever has that pid now started when it did, and the event's subject
+ * (its pidfd) still has the pid after we looked. */
+static bool pid_excluded(const struct exclusions *x, struct subject *subj)
+{
+	for (size_t i = 0; i < x->n_pids; i++) {
+		uint64_t start;
+
+		if (x->pids[i] != subj->pid)
+			continue;
+		if (x->pid_starts[i] == 0 || subj->pidfd < 0)
+			return true; /* no identity to check: trust the number */
+		if (proc_read_starttime(subj->pid, &start) < 0 || !subject_still_alive(subj))
+			return false;
+		return start == x->pid_starts[i];
+	}
+	return false;
+}
+
+/* By effective uid or executable. A match counts only if the event's pidfd
+ * still names pid after the lookups. Without a pidfd, or if /proc/PID/exe
+ * is unreadable, the subject is not excluded: it is scanned (fails closed). */
+static bool subject_excluded(const struct exclusions *x, struct subject *subj)
+{
+	bool hit = false;
+	uid_t euid;
+
+	if (subj->pidfd < 0 || subj->pid <= 0)
+		return false;
+	if (x->n_uids > 0 && subject_euid(subj, &euid) >= 0)
+		for (size_t i = 0; i < x->n_uids && !hit; i++)
+			hit = x->uids[i] == euid;
+	if (!hit && x->n_exes > 0) {
+		const char *exe = subject_exe(subj);
+
+		for (size_t i = 0; exe[0] && i < x->n_exes && !hit; i++)
+			hit = strcmp(x->exes[i], exe) == 0;
+	}
+	return hit && subject_still_alive(subj);
+}
+
+bool exclusions_match(const struct exclusions *x, struct subject *subj, int fd)
+{
+	return pid_excluded(x, subj) || (x->n_paths > 0 && path_excluded(x, fd)) ||
+	       ((x->n_uids > 0 || x->n_exes > 0) && subject_excluded(x, subj));
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* The listener object shared by every module of libfanguard: options, the
+ * registry of domains, watches, configuration snapshots, log queue, cache,
+ * thread budget. Modules depend one way, from the public API down:
+ *
+ *   fanguard.c, mountwatch.c, watch.c, stats.c     (public API)
+ *   -> registry.c        find-or-create, start, stop, release domains
+ *   -> domain.c          one fanotify group: lifecycle, marks
+ *   -> keeper.c -> reader.c, pool.c                 the threads
+ *   -> exclude.c, cache.c, deny.c, mark.c, domain-ref.c (references)
+ *   -> fg.c (the listener's lifetime) -> scan*.c -> answer.c
+ *   -> logq.c, subject.c, snapshot.c, inflight.c, queue.c, budget.c,
+ *      fanops.c, thread.c -> common/
+ *
+ * A header lower in that list never includes one higher up. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "budget-internal.h"
+#include "cache-internal.h"
+#include "fanguard.h"
+#include "hashset-internal.h"
+#include "logq-internal.h"
+#include "snapshot.h"
+#include "counters-internal.h"
+#include "thread-internal.h"
+
+/* The verdict cache's shared state (cache.c). */
+struct fg_cache {
+	/* read-held while adding a mark, write-held while flushing them */
+	pthread_rwlock_t lock;
+	_Atomic uint64_t gen; /* bumped by every invalidation */
+	_Atomic uint64_t marks_added, marks_revoked, marks_failed, flushes;
+};
+
+static inline void cache_init(struct fg_cache *c)
+{
+	pthread_rwlock_init(&c->lock, NULL);
+	atomic_store(&c->gen, 1);
+}
+
+static inline void cache_done(struct fg_cache *c)
+{
+	pthread_rwlock_destroy(&c->lock);
+}
+
+struct domain;
+struct fg_watch;
+struct mountwatch;
+struct scanner;
+struct fan_ops;
+
+struct fanguard {
+	struct fanguard_options opts;
+	/* fanguard_set_class_options(), defaults filled; read by domain_new() */
+	struct fanguard_class_options cls[_FANGUARD_MOUNT_CLASS_MAX];
+	pid_t self_pid;
+	_Atomic int refs; /* the caller's + one per domain (see fg_unref) */
+
+	/* Protects the registry (domains), watches, started/stopped, and the
+	 * scanner list's writers. Never held across anything without a
+	 * deadline, never taken on the permission path. */
+	pthread_mutex_t lock;
+	struct domain *domains; /* registry.c */
+	unsigned n_domains, n_watches;
+	bool started, stopped;
+	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
+	struct mountwatch *mw;			 /* mountwatch.c */
+	struct domain_stats retired;		 /* counters of released domains */
+
+	/* Exclusions: struct exclusions (exclude-internal.h). */
+	struct snapshot_slot excl;
+	/* The denylist (scan-sha256.c): readers hold cfg_lock for reading. */
+	pthread_rwlock_t cfg_lock;
+	struct hashset deny;
+	pthread_mutex_t deny_writer; /* writers take turns building the next set */
+
+	_Atomic bool deny_errno_unsupported;
+	struct logq *logq;
+	struct fg_cache cache;
+	struct budget budget;
+	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
+
+	/* The kernel calls (fanops-internal.h); tests install fakes. */
+	const struct fan_ops *ops;
+	void *ops_userdata;
+};
+
+/* Each domain holds a reference, and each domain thread one on its domain,
+ * so a thread that returns from a stuck FUSE read long after
+ * fanguard_free() still finds its memory. */
+void fg_ref(struct fanguard *fg);
+void fg_unref(struct fanguard *fg);
+
+/* Tests only, before the first watch: drive the core through ops. */
+void fg_set_fan_ops(struct fanguard *fg, const struct fan_ops *ops, void *userdata);
+
+/* The fanotify mask for the events the options ask for. */
+uint64_t fan_mask_for(const struct fanguard *fg);
+
+#define fg_log(fg, prio, ...)                                      \
+	do {                                                       \
+		if ((prio) <= (fg)->opts.log_max_priority)         \
+			logq_log((fg)->logq, (prio), __VA_ARGS__); \
+	} while (0)

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The statistics table: every counter and gauge the library reports, with
+ * its kind, help, label and how it is aggregated across domains. The stats
+ * file, `fanguardctl stats` JSON and the Prometheus metrics are generated
+ * from it (listener/fanguardd/stats-format.c), and fanguard_get_stats()
+ * (deprecated) is filled from it: a new counter is one row here (plus one
+ * line in DOMAIN_COUNTERS if it is per domain). */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include "answer-internal.h"
+#include "domain-internal.h"
+#include "fg-internal.h"
+#include "macro.h"
+
+/* How a row is collected. */
+enum stat_agg {
+	AGG_DOMAINS,  /* a domain counter, summed over live and released domains */
+	AGG_REASON,   /* by_reason[arg], summed the same way */
+	AGG_LIVE,     /* a gauge summed over the live domains (struct live) */
+	AGG_LISTENER, /* a listener-wide value (struct live) */
+};
+
+/* Gauges and listener-wide values, read at snapshot time. */
+struct live {
+	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX];
+	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
+};
+
+struct stat_row {
+	const char *name, *help;
+	int kind;
+	const char *label_name, *label_value;
+	enum stat_agg agg;
+	size_t off; /* in struct domain_stats (AGG_DOMAINS) or struct live */
+	int arg;    /* AGG_REASON: the reason */
+};
+
+#define C FANGUARD_STAT_COUNTER
+#define G FANGUARD_STAT_GAUGE
+#define DOM(n, f, h)                                                                  \
+	{                                                                             \
+		n, h, C, NULL, NULL, AGG_DOMAINS, offsetof(struct domain_stats, f), 0 \
+	}
+#define LIVE(n, k, f, h)                                                   \
+	{                                                                  \
+		n, h, k, NULL, NULL, AGG_LIVE, offsetof(struct live, f), 0 \
+	}
+#define LSN(n, k, f, h)                                                        \
+	{                                                                      \
+		n, h, k, NULL, NULL, AGG_LISTENER, offsetof(struct live, f), 0 \
+	}
+#define STUCK(v, w)                                                                     \
+	{                                                                               \
+		"threads_stuck", "Threads stuck now (>= 100 ms) in FUSE, by where.", G, \
+			"stuck_in", v, AGG_LIVE, offsetof(struct live, stuck[w]), 0     \
+	}
+#define REASON(r)                                                                     \
+	{                                                                             \
+		"verdicts", "Answers by reason.", C, "reason", NULL, AGG_REASON, 0, r \
+	}
+
+static const struct stat_row table[] = {
+	DOM("events_read", read, "Permission events received."),
+	DOM("events_answered", answered, "Answers written to the kernel."),
+	DOM("allowed", allowed, "Events answered allow."),
+	DOM("denied", denied, "Events answered deny."),
+	LIVE("pending", G, pending, "Events read but not yet answered."),
+	DOM("response_errors", response_errors, "Answers the kernel refused."),
+	DOM("workers_abandoned", abandoned, "Workers stuck in I/O past a deadline."),
+	DOM("workers_replaced", replaced, "Workers started to replace stuck ones."),
+	LSN("log_dropped", C, log_dropped, "Log messages dropped on overflow."),
+	DOM("bytes_scanned", bytes_scanned, "Bytes of file content scanned."),
+	DOM("kernel_open_errors", open_errors, "Events whose file the kernel could not open."),
+	DOM("readers_added", readers_added, "Readers added while every reader waited on FUSE."),
+	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
+	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
+	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
+	LSN("groups", G, groups, "fanotify groups (domains)."),
+	LSN("watches", G, watches, "Watched mounts."),
+	LSN("threads", G, threads, "Threads the listener runs (readers, workers, keepers)."),
+	STUCK("open", WHERE_OPEN),
+	STUCK("read", WHERE_READ),
+	STUCK("close", WHERE_CLOSE),
+	LSN("cache_marks_added", C, cache_added, "Clean verdicts now held by the kernel."),
+	LSN("cache_marks_revoked", C, cache_revoked, "Cache marks removed again."),
+	LSN("cache_marks_failed", C, cache_failed, "Cache marks not added."),
+	LSN("cache_flushes", C, cache_flushes, "Verdict cache invalidations."),
+	REASON(FANGUARD_REASON_SCANNED),
+	REASON(FANGUARD_REASON_SELF),
+	REASON(FANGUARD_REASON_NOT_REGULAR),
+	REASON(FANGUARD_REASON_EXCLUDED),
+	REASON(FANGUARD_REASON_TOO_LARGE),
+	REASON(FANGUARD_REASON_DEADLINE),
+	REASON(FANGUARD_REASON_QUEUE_FULL),
+	REASON(FANGUARD_REASON_ERROR),
+	REASON(FANGUARD_REASON_SHUTDOWN),
+	REASON(FANGUARD_REASON_NO_SCANNER),
+};
+
+_Static_assert(_FANGUARD_REASON_MAX == 10, "add a REASON() row for the new reason");
+
+size_t fanguard_stats_count(void)
+{
+	return ELEMENTSOF(table);
+}
+
+int fanguard_stat_describe(size_t i, struct fanguard_stat_info *ret)
+{
+	struct fanguard_stat_info info;
+	size_t size;
+
+	if (i >= ELEMENTSOF(table) || !ret || ret->size < offsetof(struct fanguard_stat_info, help))
+		return i >= ELEMENTSOF(table) ? -ERANGE : -EINVAL;
+	info = (struct fanguard_stat_info){
+		.size = sizeof(info),
+		.name = table[i].name,
+		.help = table[i].help,
+		.kind = table[i].kind,
+		.label_name = table[i].label_name,
+		.label_value = table[i].agg == AGG_REASON ? fanguard_reason_to_string(table[i].arg)
+							  : table[i].label_value,
+	};
+	size = ret->size < sizeof(info) ? ret->size : sizeof(info);
+	info.size = (uint32_t) size;
+	memcpy(ret, &info, size);
+	return 0;
+}
+
+static uint64_t load(const _Atomic uint64_t *p)
+{
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
+{
+	struct domain_stats sum = {};
+	struct live live = {};
+
+	if (!fg || (n > 0 && !values))
+		return -EINVAL;
+	pthread_mutex_lock(&fg->lock);
+	domain_stats_add(&sum, &fg->retired);
+	for (struct domain *d = fg->domains; d; d = d->next) {
+		unsigned stuck[_WHERE_MAX] = {};
+
+		domain_stats_add(&sum, &d->stats);
+		domain_stuck_counts(d, stuck);
+		for (int w = 0; w < _WHERE_MAX; w++)
+			live.stuck[w] += stuck[w];
+		pthread_mutex_lock(&d->lock);
+		live.pending += d->inflight.n;
+		pthread_mutex_unlock(&d->lock);
+	}
+	live.groups = fg->n_domains;
+	live.watches = fg->n_watches;
+	pthread_mutex_unlock(&fg->lock);
+	live.threads = budget_used(&fg->budget);
+	live.log_dropped = logq_dropped(fg->logq);
+	live.cache_added = load(&fg->cache.marks_added);
+	live.cache_revoked = load(&fg->cache.marks_revoked);
+	live.cache_failed = load(&fg->cache.marks_failed);
+	live.cache_flushes = load(&fg->cache.flushes);
+
+	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
+		const struct stat_row *r = &table[i];
+
+		switch (r->agg) {
+		case AGG_DOMAINS:
+			values[i] = load((const _Atomic uint64_t *) ((const char *) &sum + r->off));
+			break;
+		case AGG_REASON:
+			values[i] = load(&sum.by_reason[r->arg]);
+			break;
+		case AGG_LIVE:
+		case AGG_LISTENER:
+			values[i] = *(const uint64_t *) ((const char *) &live + r->off);
+			break;
+		}
+	}
+	return (int) ELEMENTSOF(table);
+}
+
+/* The value of the row named name (label_value for a labelled one). */
+static uint64_t value_of(const uint64_t *v, const char *name, const char *label_value)
+{
+	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+		struct fanguard_stat_info info = {.size = sizeof(info)};
+
+		(void) fanguard_stat_describe(i, &info);
+		if (strcmp(info.name, name) == 0 &&
+		    (!label_value ||
+		     (info.label_value && strcmp(info.label_value, label_value) == 0)))
+			return v[i];
+	}
+	return 0;
+}
+
+int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *st)
+{
+	uint64_t v[ELEMENTSOF(table)];
+	struct fanguard_stats s = {0};
+	size_t size;
+	int r;
+
+	if (!fg || !st || st->size < offsetof(struct fanguard_stats, events_answered))
+		return -EINVAL;
+	size = st->size < sizeof(s) ? st->size : sizeof(s);
+	r = fanguard_stats_snapshot(fg, v, ELEMENTSOF(v));
+	if (r < 0)
+		return r;
+	s.events_read = value_of(v, "events_read", NULL);
+	s.events_answered = value_of(v, "events_answered", NULL);
+	s.allowed = value_of(v, "allowed", NULL);
+	s.denied = value_of(v, "denied", NULL);
+	for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
+		s.by_reason[i] = value_of(v, "verdicts", fanguard_reason_to_string(i));
+	s.response_errors = value_of(v, "response_errors", NULL);
+	s.workers_abandoned = value_of(v, "workers_abandoned", NULL);
+	s.workers_replaced = value_of(v, "workers_replaced", NULL);
+	s.log_dropped = value_of(v, "log_dropped", NULL);
+	s.bytes_scanned = value_of(v, "bytes_scanned", NULL);
+	s.pending = value_of(v, "pending", NULL);
+	s.kernel_open_errors = value_of(v, "kernel_open_errors", NULL);
+	s.readers_added = value_of(v, "readers_added", NULL);
+	s.n_groups = (uint32_t) value_of(v, "groups", NULL);
+	s.n_watches = (uint32_t) value_of(v, "watches", NULL);
+	s.cache_marks_added = value_of(v, "cache_marks_added", NULL);
+	s.cache_marks_revoked = value_of(v, "cache_marks_revoked", NULL);
+	s.cache_marks_failed = value_of(v, "cache_marks_failed", NULL);
+	s.cache_flushes = value_of(v, "cache_flushes", NULL);
+	s.size = (uint32_t) size;
+	memcpy(st, &s, size);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* Watch records (watch.c): what fanguard_watch() and the mount watcher
+ * placed, for enumeration, the loopback policy and releasing groups of
+ * mounts that go away. Each record holds a reference on its domain. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "fanguard.h"
+#include "mounts.h"
+
+struct fanguard;
+struct domain;
+
+struct fg_watch {
+	char *path, *mount_point, *fstype, *evidence;
+	const char *mount_class;
+	enum fanguard_mount_class domain_class;
+	uint64_t mnt_id;
+	uint32_t flags;
+	struct fg_watch *next;
+
+	unsigned dev_major, dev_minor; /* with mnt_id: the mount (ids are reused) */
+	uid_t owner;		       /* FUSE: user_id= (who mounted it), else 0 */
+	struct domain *d;	       /* the group answering it (a reference) */
+	bool from_tree;		       /* found under a fanguard_watch_tree() rule */
+	bool loopback;		       /* FUSE served from this host (loopback.c) */
+	bool content_at_backing;       /* policy: its domain scans nothing itself */
+	char *origin;		       /* loopback.c's evidence, or NULL */
+	uint64_t *backing_mnt_ids;     /* local mounts its data comes from */
+	size_t n_backing;
+};
+
+/* Frees a watch record, drops its domain reference; NULL-safe. */
+void watch_record_free(struct fg_watch *w);
+/* A record of a watch of mount me at path; NULL on OOM. */
+struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me,
+				  enum fanguard_mount_class cls, uint32_t flags);
+/* Called with fg->lock held: appends w to fg->watches. */
+void watch_record_append_locked(struct fanguard *fg, struct fg_watch *w);
+/* The domain class for a mount's class; -EINVAL for pseudo filesystems. */
+int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret);
+/* Fills w's loopback fields for a FUSE or FUSE-backed mount (reads /proc). */
+void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
+		       const struct mount_entry *me);
+/* Called with fg->lock held once w's domain is known: applies the loopback
+ * policy (content_at_backing) to it. */
+void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct domain *d);
+/* Who owns a mount: for FUSE (and what is backed by FUSE) the user_id= of
+ * the FUSE mount, i.e. who mounted it; 0 otherwise. */
+uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me);
+/* Places a watch of the mount (or filesystem) of path_fd: finds or creates
+ * its domain, marks it (now, or when it starts), and points w (may be NULL
+ * on OOM) at the domain; on failure frees w, and releases a domain it
+ * created. On success the caller commits w (watch_record_commit()). */
+int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
+		unsigned dev_major, unsigned dev_minor, uid_t owner, struct fg_watch *w,
+		uint32_t flags, struct domain **ret_d, bool *ret_created);
+/* Applies the loopback policy to w and lists it. */
+void watch_record_commit(struct fanguard *fg, struct fg_watch *w);
+/* Drops all records (fanguard_free()). */
+void watch_records_clear(struct fanguard *fg);

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Watches: classify a path's mount, find its domain in the registry, mark
+ * it, record it. One way to place a watch, for fanguard_watch() and the
+ * mount watcher (mountwatch.c). Marks go in when the domain runs (before
+ * fanguard_start(), domain_mark() keeps them pending), so a call made
+ * before start never waits on the listener. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include "domain-internal.h"
+#include "fg-internal.h"
+#include "loopback-internal.h"
+#include "macro.h"
+#include "mounts.h"
+#include "registry-internal.h"
+#include "watch-internal.h"
+
+void watch_record_free(struct fg_watch *w)
+{
+	if (!w)
+		return;
+	free(w->path);
+	free(w->mount_point);
+	free(w->fstype);
+	free(w->evidence);
+	free(w->origin);
+	free(w->backing_mnt_ids);
+	if (w->d)
+		domain_unref(w->d);
+	free(w);
+}
+
+/* NULL on OOM: the watch still works, it is only missing from the list. */
+struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me,
+				  enum fanguard_mount_class cls, uint32_t flags)
+{
+	struct fg_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->path = strdup(path);
+	w->mount_point = strdup(me->mount_point ? me->mount_point : "?");
+	w->fstype = strdup(me->fstype ? me->fstype : "?");
+	w->evidence = strdup(me->class_reason ? me->class_reason : "");
+	w->mount_class = mount_class_to_string(me->class);
+	w->domain_class = cls;
+	w->mnt_id = me->mnt_id;
+	w->dev_major = me->major;
+	w->dev_minor = me->minor;
+	w->flags = flags;
+	if (!w->path || !w->mount_point || !w->fstype || !w->evidence) {
+		watch_record_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void watch_record_append_locked(struct fanguard *fg, struct fg_watch *w)
+{
+	w->next = NULL;
+	if (fg->watches_tail)
+		fg->watches_tail->next = w;
+	else
+		fg->watches = w;
+	fg->watches_tail = w;
+}
+
+void watch_record_commit(struct fanguard *fg, struct fg_watch *w)
+{
+	pthread_mutex_lock(&fg->lock);
+	watch_policy_apply_locked(fg, w, w->d);
+	watch_record_append_locked(fg, w);
+	pthread_mutex_unlock(&fg->lock);
+}
+
+void watch_records_clear(struct fanguard *fg)
+{
+	struct fg_watch *w;
+
+	pthread_mutex_lock(&fg->lock);
+	w = TAKE_PTR(fg->watches);
+	fg->watches_tail = NULL;
+	pthread_mutex_unlock(&fg->lock);
+	while (w) {
+		struct fg_watch *next = w->next;
+
+		watch_record_free(w);
+		w = next;
+	}
+}
+
+int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret)
+{
+	switch (c) {
+	case MOUNT_CLASS_LOCAL:
+		*ret = FANGUARD_MOUNT_LOCAL;
+		return 0;
+	case MOUNT_CLASS_FUSE:
+	case MOUNT_CLASS_FUSE_BACKED:
+		*ret = FANGUARD_MOUNT_FUSE;
+		return 0;
+	case MOUNT_CLASS_NETWORK:
+		*ret = FANGUARD_MOUNT_NETWORK;
+		return 0;
+	default:
+		return -EINVAL; /* pseudo filesystems are never watched */
+	}
+}
+
+uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me)
+{
+	const char *o;
+	unsigned long uid;
+
+	if (!mount_class_is_fuse(me->class))
+		return 0;
+	if (me->class != MOUNT_CLASS_FUSE && me->fuse_mnt_id != 0 && t) {
+		const struct mount_entry *f = mount_table_find_id(t, me->fuse_mnt_id);
+
+		if (f && f != me && f->class == MOUNT_CLASS_FUSE)
+			me = f;
+	}
+	/* The kernel writes user_id=N for every FUSE superblock. */
+	for (o = me->super_opts; o && (o = strstr(o, "user_id=")); o++)
+		if (o == me->super_opts || o[-1] == ',') {
+			uid = strtoul(o + 8, NULL, 10);
+			return (uid_t) uid;
+		}
+	/* Unknown: treat it as a user's, never as root's. */
+	return (uid_t) 65534;
+}
+
+int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
+		unsigned dev_major, unsigned dev_minor, uid_t owner, struct fg_watch *w,
+		uint32_t flags, struct domain **ret_d, bool *ret_created)
+{
+	struct domain *d;
+	bool created;
+	int r;
+
+	pthread_mutex_lock(&fg->lock);
+	r = registry_get_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, &d, &created);
+	if (r < 0) {
+		pthread_mutex_unlock(&fg->lock);
+		watch_record_free(w);
+		return r;
+	}
+	r = domain_mark(d, path_fd, flags);
+	if (r >= 0) {
+		fg->n_watches++;
+		if (w) {
+			w->d = d;
+			domain_ref(d);
+		}
+	}
+	pthread_mutex_unlock(&fg->lock);
+	if (r < 0)
+		watch_record_free(w);
+	if (r < 0 && created)
+		registry_release(fg, d);
+	if (ret_created)
+		*ret_created = created;
+	if (ret_d && r >= 0)
+		*ret_d = d; /* the caller's reference */
+	else
+		domain_unref(d);
+	return r;
+}
+
+void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
+		       const struct mount_entry *me)
+{
+	struct fuse_origin o = {};
+
+	w->dev_major = me->major;
+	w->dev_minor = me->minor;
+	if (!mount_class_is_fuse(me->class))
+		return;
+	if (loopback_classify(t, me, &o) < 0)
+		return;
+	w->loopback = o.loopback;
+	w->origin = TAKE_PTR(o.evidence);
+	if (o.n_backing > 0) {
+		w->backing_mnt_ids = calloc(o.n_backing, sizeof(uint64_t));
+		for (size_t i = 0; w->backing_mnt_ids && i < o.n_backing; i++) {
+			const struct mount_entry *b = mount_table_find_path(t, o.backing[i]);
+
+			if (b)
+				w->backing_mnt_ids[w->n_backing++] = b->mnt_id;
+		}
+	}
+	fg_log(fg, LOG_INFO, "mount %llu '%s' (%s) is %s: %s", (unsigned long long) me->mnt_id,
+	       me->mount_point, me->fstype, w->loopback ? "loopback-served" : "remote or unknown",
+	       w->origin ? w->origin : "");
+	fuse_origin_done(&o);
+}
+
+void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct domain *d)
+{
+	if (!w->loopback || !d || d->cls == FANGUARD_MOUNT_LOCAL || w->n_backing == 0 ||
+	    fg->opts.loopback_policy == FANGUARD_LOOPBACK_THROUGH)
+		return;
+	/* A FUSE mount the caller named itself is scanned through unless asked. */
+	if (!w->from_tree && fg->opts.loopback_policy != FANGUARD_LOOPBACK_BACKING)
+		return;
+	for (size_t i = 0; i < w->n_backing; i++) {
+		bool watched = false;
+
+		for (struct fg_watch *o = fg->watches; o && !watched; o = o->next)
+			watched = o->mnt_id == w->backing_mnt_ids[i] &&
+				  o->domain_class == FANGUARD_MOUNT_LOCAL;
+		if (!watched)
+			return;
+	}
+	w->content_at_backing = true;
+	atomic_store(&d->content_at_backing, true);
+	fg_log(fg, LOG_INFO,
+	       "mount %llu '%s' (%s): loopback-served, its backing files are watched locally: "
+	       "scanned at the backing layer, not read through the daemon",
+	       (unsigned long long) w->mnt_id, w->mount_point, d->name);
+}
+
+int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct mount_table *table = NULL;
+	const struct mount_entry *me;
+	enum fanguard_mount_class cls;
+	struct fg_watch *w;
+	uint64_t mnt_id;
+	unsigned major, minor;
+	uid_t owner;
+	int r;
+
+	if (!fg || !path || (flags & ~FANGUARD_WATCH_FILESYSTEM))
+		return -EINVAL;
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = fd_mount_entry(fd, &table, &me);
+	if (r < 0)
+		return r;
+	if (domain_class_of(me->class, &cls) < 0) {
+		fg_log(fg, LOG_ERR, "'%s' is on a pseudo filesystem (%s): not watching it", path,
+		       me->fstype);
+		mount_table_free(table);
+		return -EINVAL;
+	}
+	fg_log(fg, LOG_INFO, "watching '%s': mount %llu '%s' (%s) is %s: %s", path,
+	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
+	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
+	mnt_id = me->mnt_id;
+	major = me->major;
+	minor = me->minor;
+	owner = mount_owner(table, me);
+	w = watch_record_new(path, me, cls, flags);
+	if (w) {
+		w->owner = owner;
+		watch_origin_fill(fg, w, table, me);
+	}
+	mount_table_free(table); /* me points into it */
+	r = watch_place(fg, fd, cls, mnt_id, major, minor, owner, w, flags, NULL, NULL);
+	if (r >= 0 && w)
+		watch_record_commit(fg, w);
+	return r;
+}

@@ -1,0 +1,1030 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The listener core, unprivileged, against a fake fanotify group: a
+ * SOCK_SEQPACKET socketpair stands in for the group (the test writes
+ * fanotify_event_metadata records into it, one per packet, as the kernel
+ * hands out one event per read), real temporary files are the event fds,
+ * and the answers, marks and closes are captured through the injectable
+ * fan_ops. Faults are injected there too: a read that blocks after it
+ * dequeued its event (the kernel's open of a FUSE file inside read()), a
+ * close that hangs (FUSE_FLUSH), allocation failures; and a test scanner
+ * that allows, denies, fails or hangs per event.
+ *
+ * The invariant every test checks at the end: every event the library read
+ * got exactly one answer, and its fd was closed only after that answer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "domain-internal.h"
+#include "fanguard-internal.h"
+#include "fanops-internal.h"
+#include "inflight-internal.h"
+#include "registry-internal.h"
+#include "snapshot.h"
+#include "watch-internal.h"
+
+#define MAX_EV 8192
+#define MAX_FD 65536
+/* Generous: these run beside other builds on 2 CPUs, and under ASan. */
+#define WAIT_USEC (20 * USEC_PER_SEC)
+
+enum ev_state { EV_FREE = 0, EV_INJECTED, EV_READ, EV_ANSWERED, EV_CLOSED };
+enum behave { B_ALLOW = 0, B_DENY, B_ERROR, B_HANG };
+
+struct ev_rec {
+	int fd;
+	enum ev_state state;
+	unsigned n_answers;
+	uint32_t response;
+	enum behave behave;
+	bool hang_open, hang_close;
+	bool closed_before_answer;
+};
+
+static struct fake {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char dir[64];
+	int inject[MAX_FD]; /* by library group fd: the test's end */
+	struct ev_rec ev[MAX_EV];
+	size_t n_ev;
+	int by_fd[MAX_FD]; /* event fd -> index + 1 */
+	unsigned n_marks, n_answers, n_bad_answers, n_inits;
+	unsigned fail_alloc;
+	bool release; /* lets every hang go */
+	unsigned hanging_scans, hanging_opens, hanging_closes;
+} F;
+
+static struct ev_rec *ev_of_fd_locked(int fd)
+{
+	return fd >= 0 && fd < MAX_FD && F.by_fd[fd] ? &F.ev[F.by_fd[fd] - 1] : NULL;
+}
+
+/* --- fan_ops ---------------------------------------------------------------- */
+
+static int fake_init(void *ud, unsigned flags, unsigned event_f_flags)
+{
+	int sv[2];
+
+	(void) ud;
+	(void) flags;
+	(void) event_f_flags;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	/* The library's end is non-blocking, like FAN_NONBLOCK. */
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	pthread_mutex_lock(&F.lock);
+	F.inject[sv[0]] = sv[1];
+	F.n_inits++;
+	pthread_mutex_unlock(&F.lock);
+	return sv[0];
+}
+
+static ssize_t fake_read(void *ud, int group_fd, void *buf, size_t len)
+{
+	const struct fanotify_event_metadata *m = buf;
+	struct ev_rec *e;
+	ssize_t n;
+
+	(void) ud;
+	n = read(group_fd, buf, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t) n < sizeof(*m))
+		return n;
+	pthread_mutex_lock(&F.lock);
+	e = ev_of_fd_locked(m->fd);
+	if (e) {
+		e->state = EV_READ;
+		/* Dequeued, now "opening" it: a FUSE daemon that never answers. */
+		if (e->hang_open) {
+			F.hanging_opens++;
+			pthread_cond_broadcast(&F.cond);
+			while (!F.release)
+				pthread_cond_wait(&F.cond, &F.lock);
+			F.hanging_opens--;
+		}
+	}
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+static ssize_t fake_respond(void *ud, int group_fd, const struct fanotify_response *resp)
+{
+	struct ev_rec *e;
+
+	(void) ud;
+	(void) group_fd;
+	pthread_mutex_lock(&F.lock);
+	e = ev_of_fd_locked(resp->fd);
+	if (!e || e->state != EV_READ)
+		F.n_bad_answers++;
+	if (e) {
+		e->n_answers++;
+		e->response = resp->response;
+		e->state = EV_ANSWERED;
+	}
+	F.n_answers++;
+	pthread_cond_broadcast(&F.cond);
+	pthread_mutex_unlock(&F.lock);
+	return sizeof(*resp);
+}
+
+static int fake_mark(void *ud, int group_fd, unsigned flags, uint64_t mask, int dirfd,
+		     const char *path)
+{
+	(void) ud;
+	(void) group_fd;
+	(void) mask;
+	(void) dirfd;
+	(void) path;
+	pthread_mutex_lock(&F.lock);
+	if (flags & FAN_MARK_ADD)
+		F.n_marks++;
+	pthread_mutex_unlock(&F.lock);
+	return 0;
+}
+
+static void fake_close(void *ud, int fd)
+{
+	struct ev_rec *e;
+
+	(void) ud;
+	pthread_mutex_lock(&F.lock);
+	e = ev_of_fd_locked(fd);
+	if (e && e->hang_close) {
+		F.hanging_closes++;
+		pthread_cond_broadcast(&F.cond);
+		while (!F.release)
+			pthread_cond_wait(&F.cond, &F.lock);
+		F.hanging_closes--;
+	}
+	if (e) {
+		if (e->state != EV_ANSWERED)
+			e->closed_before_answer = true;
+		e->state = EV_CLOSED;
+		F.by_fd[fd] = 0;
+	}
+	(void) close(fd);
+	pthread_cond_broadcast(&F.cond);
+	pthread_mutex_unlock(&F.lock);
+}
+
+static void *fake_alloc(void *ud, size_t size)
+{
+	bool fail;
+
+	(void) ud;
+	pthread_mutex_lock(&F.lock);
+	fail = F.fail_alloc > 0;
+	if (fail)
+		F.fail_alloc--;
+	pthread_mutex_unlock(&F.lock);
+	return fail ? NULL : calloc(1, size);
+}
+
+static const struct fan_ops fake_ops = {
+	.init = fake_init,
+	.read = fake_read,
+	.respond = fake_respond,
+	.mark = fake_mark,
+	.close_event_fd = fake_close,
+	.alloc_event = fake_alloc,
+};
+
+/* --- the test scanner --------------------------------------------------------- */
+
+static bool test_active(struct scanner *s)
+{
+	(void) s;
+	return true;
+}
+
+static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res)
+{
+	struct ev_rec *e;
+	enum behave b;
+
+	(void) s;
+	pthread_mutex_lock(&F.lock);
+	e = ev_of_fd_locked(ctx->fd);
+	b = e ? e->behave : B_ERROR;
+	if (b == B_HANG) {
+		/* A read stuck in a FUSE daemon: past any deadline. */
+		F.hanging_scans++;
+		pthread_cond_broadcast(&F.cond);
+		while (!F.release)
+			pthread_cond_wait(&F.cond, &F.lock);
+		F.hanging_scans--;
+	}
+	pthread_mutex_unlock(&F.lock);
+	switch (b) {
+	case B_ALLOW:
+	case B_HANG:
+		res->reason = FANGUARD_REASON_SCANNED;
+		res->verdict = FANGUARD_ALLOW;
+		break;
+	case B_DENY:
+		res->reason = FANGUARD_REASON_SCANNED;
+		res->verdict = FANGUARD_DENY;
+		break;
+	case B_ERROR:
+		res->reason = FANGUARD_REASON_ERROR;
+		scan_detail(res, "injected");
+		break;
+	}
+}
+
+static void test_scanner_free(struct scanner *s)
+{
+	free(s);
+}
+
+/* --- harness ------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+	(void) state;
+	memset(&F, 0, sizeof(F));
+	pthread_mutex_init(&F.lock, NULL);
+	pthread_cond_init(&F.cond, NULL);
+	snprintf(F.dir, sizeof(F.dir), "/tmp/fg-core.XXXXXX");
+	assert_non_null(mkdtemp(F.dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char p[128];
+
+	(void) state;
+	for (int i = 0; i < MAX_FD; i++)
+		if (F.inject[i] > 0)
+			(void) close(F.inject[i]);
+	for (size_t i = 0; i < F.n_ev; i++)
+		if (F.ev[i].state == EV_INJECTED)
+			(void) close(F.ev[i].fd); /* never read: ours */
+	snprintf(p, sizeof(p), "%s/f", F.dir);
+	(void) unlink(p);
+	(void) rmdir(F.dir);
+	pthread_cond_destroy(&F.cond);
+	pthread_mutex_destroy(&F.lock);
+	return 0;
+}
+
+static struct fanguard *listener_new_fuse(struct fanguard_options *o,
+					  const struct fanguard_class_options *fuse);
+
+static struct fanguard *listener_new(struct fanguard_options *o)
+{
+	return listener_new_fuse(o, NULL);
+}
+
+/* With the FUSE class's settings (fanguard_set_class_options()). */
+static struct fanguard *listener_new_fuse(struct fanguard_options *o,
+					  const struct fanguard_class_options *fuse)
+{
+	struct fanguard_options def = {.size = sizeof(def)};
+	struct fanguard *fg;
+	struct scanner *s;
+	char p[128];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/f", F.dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "content\n", 8), 8);
+	close(fd);
+	if (!o)
+		o = &def;
+	o->size = sizeof(*o);
+	if (!o->log_max_priority)
+		o->log_max_priority = 3; /* LOG_ERR: keep the log thread quiet */
+	assert_int_equal(fanguard_new(o, &fg), 0);
+	if (fuse)
+		assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, fuse), 0);
+	fg_set_fan_ops(fg, &fake_ops, NULL);
+	s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	s->name = "test";
+	s->fg = fg;
+	s->active = test_active;
+	s->scan = test_scan;
+	s->free = test_scanner_free;
+	scanner_append(fg, s);
+	return fg;
+}
+
+/* A FUSE-class domain for a made-up mount (no FUSE needed: the group is fake). */
+static struct domain *fuse_domain(struct fanguard *fg, uint64_t mnt_id, uid_t owner, int *ret)
+{
+	struct domain *d = NULL;
+	bool created;
+	int r;
+
+	pthread_mutex_lock(&fg->lock);
+	r = registry_get_locked(fg, FANGUARD_MOUNT_FUSE, mnt_id, 0, (unsigned) mnt_id, owner, &d,
+				&created);
+	pthread_mutex_unlock(&fg->lock);
+	if (ret)
+		*ret = r;
+	return r < 0 ? NULL : d;
+}
+
+static struct domain *local_domain(struct fanguard *fg)
+{
+	struct domain *d = NULL;
+
+	pthread_mutex_lock(&fg->lock);
+	for (struct domain *i = fg->domains; i; i = i->next)
+		if (i->cls == FANGUARD_MOUNT_LOCAL)
+			d = i;
+	pthread_mutex_unlock(&fg->lock);
+	return d;
+}
+
+/* Writes one event record into d's fake group; returns its index. */
+static size_t inject(struct domain *d, enum behave b, bool hang_open, bool hang_close)
+{
+	struct fanotify_event_metadata m = {
+		.event_len = sizeof(m),
+		.vers = FANOTIFY_METADATA_VERSION,
+		.metadata_len = sizeof(m),
+		.mask = FAN_OPEN_PERM,
+		.pid = getppid() > 1 ? getppid() : 1,
+	};
+	char p[128];
+	size_t i;
+	int fd, sock;
+
+	snprintf(p, sizeof(p), "%s/f", F.dir);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0 && fd < MAX_FD);
+	pthread_mutex_lock(&F.lock);
+	assert_true(F.n_ev < MAX_EV);
+	i = F.n_ev++;
+	F.ev[i] = (struct ev_rec){.fd = fd,
+				  .state = EV_INJECTED,
+				  .behave = b,
+				  .hang_open = hang_open,
+				  .hang_close = hang_close};
+	F.by_fd[fd] = (int) i + 1;
+	sock = F.inject[d->group_fd];
+	pthread_mutex_unlock(&F.lock);
+	m.fd = fd;
+	assert_int_equal(send(sock, &m, sizeof(m), 0), (ssize_t) sizeof(m));
+	return i;
+}
+
+/* Waits until cond() holds (under F.lock), at most WAIT_USEC. */
+static bool wait_for(bool (*cond)(void *), void *arg)
+{
+	usec_t deadline = deadline_after(WAIT_USEC);
+	bool ok;
+
+	pthread_mutex_lock(&F.lock);
+	while (!(ok = cond(arg)) && !deadline_passed(deadline)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void) pthread_cond_timedwait(&F.cond, &F.lock, &ts);
+	}
+	pthread_mutex_unlock(&F.lock);
+	return ok;
+}
+
+static bool answered(void *arg)
+{
+	size_t i = (size_t) (uintptr_t) arg;
+
+	return F.ev[i].n_answers > 0;
+}
+
+static bool all_answered(void *arg)
+{
+	(void) arg;
+	for (size_t i = 0; i < F.n_ev; i++)
+		if (F.ev[i].n_answers == 0)
+			return false;
+	return true;
+}
+
+static bool hanging_scans_1(void *arg)
+{
+	(void) arg;
+	return F.hanging_scans >= 1;
+}
+
+static bool hanging_opens_1(void *arg)
+{
+	(void) arg;
+	return F.hanging_opens >= 1;
+}
+
+static bool hanging_closes_1(void *arg)
+{
+	(void) arg;
+	return F.hanging_closes >= 1;
+}
+
+static void release_all(void)
+{
+	pthread_mutex_lock(&F.lock);
+	F.release = true;
+	pthread_cond_broadcast(&F.cond);
+	pthread_mutex_unlock(&F.lock);
+}
+
+static bool no_hangs(void *arg)
+{
+	(void) arg;
+	return F.hanging_scans == 0 && F.hanging_opens == 0 && F.hanging_closes == 0;
+}
+
+/* The invariant: each event read got exactly one answer, before its close. */
+static void assert_exactly_once(void)
+{
+	pthread_mutex_lock(&F.lock);
+	assert_int_equal(F.n_bad_answers, 0);
+	for (size_t i = 0; i < F.n_ev; i++) {
+		struct ev_rec *e = &F.ev[i];
+
+		if (e->state == EV_INJECTED)
+			continue; /* never read (the kernel allows it at close) */
+		assert_int_equal(e->n_answers, 1);
+		assert_false(e->closed_before_answer);
+	}
+	pthread_mutex_unlock(&F.lock);
+}
+
+static unsigned verdict_of(size_t i)
+{
+	unsigned v;
+
+	pthread_mutex_lock(&F.lock);
+	v = F.ev[i].response & 3;
+	pthread_mutex_unlock(&F.lock);
+	return v;
+}
+
+static uint64_t stat_value(struct fanguard *fg, const char *name, const char *label)
+{
+	size_t n = fanguard_stats_count();
+	uint64_t *v = calloc(n, sizeof(*v)), r = UINT64_MAX;
+
+	assert_non_null(v);
+	assert_int_equal(fanguard_stats_snapshot(fg, v, n), (int) n);
+	for (size_t i = 0; i < n; i++) {
+		struct fanguard_stat_info info = {.size = sizeof(info)};
+
+		assert_int_equal(fanguard_stat_describe(i, &info), 0);
+		if (strcmp(info.name, name) == 0 &&
+		    (!label || (info.label_value && strcmp(info.label_value, label) == 0)))
+			r = v[i];
+	}
+	free(v);
+	assert_true(r != UINT64_MAX);
+	return r;
+}
+
+/* Counters are bumped right after the answer is written: wait for them. */
+static uint64_t stat_wait(struct fanguard *fg, const char *name, const char *label, uint64_t want)
+{
+	usec_t end = deadline_after(WAIT_USEC);
+	uint64_t v;
+
+	while ((v = stat_value(fg, name, label)) < want && !deadline_passed(end))
+		(void) usleep(2 * 1000);
+	return v;
+}
+
+/* Stops and frees fg, then waits for its threads to be gone (they hold the
+ * listener: LeakSanitizer must find nothing). */
+static void listener_done(struct fanguard *fg)
+{
+	usec_t end = deadline_after(WAIT_USEC);
+
+	release_all();
+	assert_true(wait_for(no_hangs, NULL));
+	fg_ref(fg);
+	assert_null(fanguard_free(fg));
+	/* Each domain holds the listener until its last thread is gone. */
+	while (atomic_load(&fg->refs) > 1 && !deadline_passed(end))
+		(void) usleep(5 * 1000);
+	assert_int_equal(atomic_load(&fg->refs), 1);
+	fg_unref(fg);
+	assert_exactly_once();
+}
+
+/* --- tests --------------------------------------------------------------------- */
+
+/* Marks go in at start, not before; scanned events get the scanner's verdict. */
+static void test_watch_before_start_and_verdicts(void **state)
+{
+	struct fanguard *fg = listener_new(NULL);
+	struct domain *d;
+	size_t first = F.n_ev;
+
+	(void) state;
+	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	pthread_mutex_lock(&F.lock);
+	assert_int_equal(F.n_marks, 0); /* nobody could answer yet */
+	pthread_mutex_unlock(&F.lock);
+	assert_int_equal(fanguard_start(fg), 0);
+	pthread_mutex_lock(&F.lock);
+	assert_int_equal(F.n_marks, 1);
+	pthread_mutex_unlock(&F.lock);
+	d = local_domain(fg);
+	assert_non_null(d);
+	for (int i = 0; i < 300; i++)
+		(void) inject(d, i % 3 == 0 ? B_DENY : B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	for (size_t i = first; i < F.n_ev; i++)
+		assert_int_equal(verdict_of(i), (i - first) % 3 == 0 ? FAN_DENY : FAN_ALLOW);
+	assert_int_equal(stat_wait(fg, "events_read", NULL, 300), 300);
+	assert_int_equal(stat_wait(fg, "denied", NULL, 100), 100);
+	assert_int_equal(stat_wait(fg, "verdicts", "scanned", 300), 300);
+	listener_done(fg);
+}
+
+/* A scanner error takes the class's default verdict. */
+static void test_scanner_error(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+	size_t a, b;
+
+	(void) state;
+	fc.default_verdict = FANGUARD_DENY;
+	fg = listener_new_fuse(&o, &fc);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, 4001, 0, NULL);
+	assert_non_null(d);
+	a = inject(d, B_ERROR, false, false);
+	b = inject(d, B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	assert_int_equal(verdict_of(a), FAN_DENY);
+	assert_int_equal(verdict_of(b), FAN_ALLOW);
+	assert_int_equal(stat_wait(fg, "verdicts", "error", 1), 1);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* A worker stuck in a read past the deadline: the keeper answers with the
+ * default verdict at the deadline, abandons the worker and starts another;
+ * later events are still scanned. */
+static void test_deadline_worker_stuck_in_read(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+	size_t stuck, later;
+	usec_t t0;
+
+	(void) state;
+	fc.deadline_ms = 300;
+	fc.n_workers = 1;
+	fg = listener_new_fuse(&o, &fc);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, 4002, 0, NULL);
+	assert_non_null(d);
+	t0 = now_usec();
+	stuck = inject(d, B_HANG, false, false);
+	assert_true(wait_for(hanging_scans_1, NULL));
+	assert_true(wait_for(answered, (void *) (uintptr_t) stuck));
+	/* Not before its deadline. */
+	assert_true(now_usec() - t0 >= 300 * USEC_PER_MSEC);
+	assert_int_equal(verdict_of(stuck), FAN_ALLOW);
+	assert_int_equal(stat_wait(fg, "verdicts", "deadline", 1), 1);
+	assert_int_equal(stat_wait(fg, "workers_abandoned", NULL, 1), 1);
+	assert_int_equal(stat_wait(fg, "workers_replaced", NULL, 1), 1);
+	assert_int_equal(stat_wait(fg, "threads_stuck", "read", 1), 1);
+	/* The replacement scans the next one. */
+	later = inject(d, B_DENY, false, false);
+	assert_true(wait_for(answered, (void *) (uintptr_t) later));
+	assert_int_equal(verdict_of(later), FAN_DENY);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* Stop while a scan hangs: the event is answered (shutdown) before stop
+ * returns; stop reports the stuck thread with -ETIMEDOUT. */
+static void test_shutdown_mid_scan(void **state)
+{
+	struct fanguard *fg = listener_new(NULL);
+	struct domain *d;
+	size_t stuck, queued[4];
+
+	(void) state;
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, 4003, 0, NULL);
+	assert_non_null(d);
+	stuck = inject(d, B_HANG, false, false);
+	assert_true(wait_for(hanging_scans_1, NULL));
+	for (int i = 0; i < 4; i++)
+		queued[i] = inject(d, B_HANG, false, false);
+	assert_int_equal(fanguard_stop(fg, 300), -ETIMEDOUT);
+	pthread_mutex_lock(&F.lock);
+	assert_int_equal(F.ev[stuck].n_answers, 1);
+	for (int i = 0; i < 4; i++)
+		if (F.ev[queued[i]].state != EV_INJECTED)
+			assert_int_equal(F.ev[queued[i]].n_answers, 1);
+	pthread_mutex_unlock(&F.lock);
+	assert_true(stat_wait(fg, "verdicts", "shutdown", 1) >= 1);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* No memory for an event: answered at once with the default verdict. */
+static void test_enomem(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+
+	(void) state;
+	fc.default_verdict = FANGUARD_DENY;
+	fg = listener_new_fuse(&o, &fc);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, 4004, 0, NULL);
+	assert_non_null(d);
+	pthread_mutex_lock(&F.lock);
+	F.fail_alloc = 5;
+	pthread_mutex_unlock(&F.lock);
+	for (int i = 0; i < 20; i++)
+		(void) inject(d, B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	assert_int_equal(stat_wait(fg, "event_alloc_errors", NULL, 5), 5);
+	assert_int_equal(stat_wait(fg, "verdicts", "error", 5), 5);
+	assert_int_equal(stat_wait(fg, "denied", NULL, 5), 5);
+	assert_int_equal(stat_wait(fg, "verdicts", "scanned", 15), 15);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* A reader stuck in the kernel's open inside read(): the keeper adds a
+ * reader, and the mount's other events are still answered in time. */
+static void test_reader_stuck_in_open(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+	size_t stuck, later;
+	usec_t t0;
+
+	(void) state;
+	fc.deadline_ms = 2000;
+	fg = listener_new_fuse(&o, &fc);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, 4005, 0, NULL);
+	assert_non_null(d);
+	stuck = inject(d, B_ALLOW, true, false);
+	assert_true(wait_for(hanging_opens_1, NULL));
+	t0 = now_usec();
+	later = inject(d, B_DENY, false, false);
+	assert_true(wait_for(answered, (void *) (uintptr_t) later));
+	assert_int_equal(verdict_of(later), FAN_DENY); /* scanned, not defaulted */
+	assert_true(now_usec() - t0 < 2000 * USEC_PER_MSEC);
+	assert_true(stat_wait(fg, "readers_added", NULL, 1) >= 1);
+	assert_int_equal(stat_wait(fg, "threads_stuck", "open", 1), 1);
+	release_all();
+	assert_true(wait_for(answered, (void *) (uintptr_t) stuck));
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* A worker stuck in close() of an event fd (FUSE_FLUSH): visible, counted,
+ * replaced; the next events are scanned. */
+static void test_close_hangs(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+	size_t later;
+
+	(void) state;
+	fc.n_workers = 1;
+	fg = listener_new_fuse(&o, &fc);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, 4006, 0, NULL);
+	assert_non_null(d);
+	(void) inject(d, B_ALLOW, false, true);
+	assert_true(wait_for(hanging_closes_1, NULL));
+	later = inject(d, B_DENY, false, false);
+	assert_true(wait_for(answered, (void *) (uintptr_t) later));
+	assert_int_equal(verdict_of(later), FAN_DENY);
+	assert_int_equal(stat_wait(fg, "workers_stuck_in_close", NULL, 1), 1);
+	assert_int_equal(stat_wait(fg, "threads_stuck", "close", 1), 1);
+	/* Stop cannot finish while the close hangs; every event is answered. */
+	assert_int_equal(fanguard_stop(fg, 200), -ETIMEDOUT);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* The thread budget: a mount owner's share caps its groups; a domain whose
+ * start fails part way (some threads running) is stopped and freed
+ * cleanly (the partial-start use-after-free, under ASan). */
+static void test_budget_and_partial_start(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard *fg;
+	struct domain *a, *b;
+	uint64_t before;
+	int r;
+
+	(void) state;
+	/* A FUSE group: 2 workers + 1 reader + keeper = 4 threads. */
+	o.max_threads_per_owner = 6;
+	fg = listener_new(&o);
+	assert_int_equal(fanguard_start(fg), 0);
+	a = fuse_domain(fg, 4007, 1000, &r);
+	assert_int_equal(r, 0);
+	before = stat_value(fg, "threads", NULL);
+	/* The second group of uid 1000 starts 2 threads, then hits the share. */
+	b = fuse_domain(fg, 4008, 1000, &r);
+	assert_null(b);
+	assert_int_equal(r, -EUSERS);
+	assert_true(stat_wait(fg, "threads_refused", NULL, 1) >= 1);
+	/* What it started is gone again. */
+	assert_int_equal(stat_value(fg, "threads", NULL), before);
+	/* Another owner is not affected; root's mounts have no share. */
+	b = fuse_domain(fg, 4009, 1001, &r);
+	assert_int_equal(r, 0);
+	(void) inject(b, B_DENY, false, false);
+	(void) inject(a, B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	domain_unref(a);
+	domain_unref(b);
+	listener_done(fg);
+}
+
+struct race {
+	struct fanguard *fg;
+	int path_fd;
+	_Atomic bool stop;
+	_Atomic unsigned placed, released;
+};
+
+static void *race_watcher(void *arg)
+{
+	struct race *x = arg;
+
+	while (!atomic_load(&x->stop)) {
+		struct mount_entry me = {.mnt_id = 4242,
+					 .major = 0,
+					 .minor = 42,
+					 .mount_point = (char *) "/x",
+					 .fstype = (char *) "fuse.t",
+					 .class = MOUNT_CLASS_FUSE};
+		struct fg_watch *w = watch_record_new("/x", &me, FANGUARD_MOUNT_FUSE, 0);
+		struct domain *d;
+
+		if (watch_place(x->fg, x->path_fd, FANGUARD_MOUNT_FUSE, 4242, 0, 42, 0, w, 0, &d,
+				NULL) >= 0) {
+			/* Use it after a release may have run: it must still be there. */
+			(void) atomic_load(&d->stats.read);
+			domain_unref(d);
+			watch_record_commit(x->fg, w);
+			atomic_fetch_add(&x->placed, 1);
+		}
+	}
+	return NULL;
+}
+
+static void *race_releaser(void *arg)
+{
+	struct race *x = arg;
+
+	while (!atomic_load(&x->stop)) {
+		struct domain *d = NULL;
+
+		pthread_mutex_lock(&x->fg->lock);
+		for (struct domain *i = x->fg->domains; i; i = i->next)
+			if (i->mnt_id == 4242) {
+				d = i;
+				domain_ref(d);
+				break;
+			}
+		pthread_mutex_unlock(&x->fg->lock);
+		if (d) {
+			registry_release(x->fg, d);
+			domain_unref(d);
+			atomic_fetch_add(&x->released, 1);
+		}
+	}
+	return NULL;
+}
+
+/* A watch racing the release of its mount's group, with the mount id
+ * reused: never a use-after-free (ASan), and a released group is never
+ * handed out again. */
+static void test_watch_races_release(void **state)
+{
+	struct race x = {};
+	pthread_t t1, t2;
+	usec_t end;
+
+	(void) state;
+	x.fg = listener_new(NULL);
+	assert_int_equal(fanguard_start(x.fg), 0);
+	x.path_fd = open(F.dir, O_PATH | O_CLOEXEC);
+	assert_true(x.path_fd >= 0);
+	assert_int_equal(pthread_create(&t1, NULL, race_watcher, &x), 0);
+	assert_int_equal(pthread_create(&t2, NULL, race_releaser, &x), 0);
+	end = deadline_after(USEC_PER_SEC);
+	while (!deadline_passed(end) || atomic_load(&x.placed) < 3 || atomic_load(&x.released) < 3)
+		(void) usleep(10 * 1000);
+	atomic_store(&x.stop, true);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	pthread_mutex_lock(&x.fg->lock);
+	for (struct domain *i = x.fg->domains; i; i = i->next)
+		assert_false(i->released);
+	pthread_mutex_unlock(&x.fg->lock);
+	close(x.path_fd);
+	listener_done(x.fg);
+}
+
+/* --- building blocks ------------------------------------------------------------ */
+
+static void test_heap_order(void **state)
+{
+	struct inflight h = {};
+	struct fg_event ev[500];
+	usec_t last = 0;
+
+	(void) state;
+	srand(7);
+	for (int i = 0; i < 500; i++) {
+		event_init(&ev[i], -1, 1, 0, 0);
+		ev[i].deadline_usec = (usec_t) (rand() % 1000);
+		assert_int_equal(inflight_add(&h, &ev[i]), 0);
+	}
+	/* Remove some from the middle, as answering workers do. */
+	for (int i = 0; i < 500; i += 3)
+		inflight_remove(&h, &ev[i]);
+	while (inflight_peek(&h)) {
+		struct fg_event *e = inflight_peek(&h);
+
+		assert_true(e->deadline_usec >= last);
+		last = e->deadline_usec;
+		inflight_remove(&h, e);
+		assert_int_equal(e->heap_idx, -1);
+	}
+	assert_int_equal(h.n, 0);
+	inflight_done(&h);
+}
+
+static void test_claim_once(void **state)
+{
+	struct fg_event ev;
+
+	(void) state;
+	event_init(&ev, -1, 1, 0, 0);
+	assert_true(event_claim(&ev));
+	assert_false(event_claim(&ev));
+}
+
+struct snap_obj {
+	struct snapshot s;
+	unsigned value;
+	_Atomic unsigned *freed;
+};
+
+static void snap_free(struct snapshot *s)
+{
+	struct snap_obj *o = snapshot_container(s, struct snap_obj);
+
+	atomic_fetch_add(o->freed, 1);
+	free(o);
+}
+
+struct snap_test {
+	struct snapshot_slot slot;
+	_Atomic bool stop;
+	_Atomic unsigned freed;
+};
+
+static void *snap_reader(void *arg)
+{
+	struct snap_test *t = arg;
+	unsigned last = 0;
+
+	while (!atomic_load(&t->stop)) {
+		struct snapshot *s = snapshot_get(&t->slot);
+		struct snap_obj *o = snapshot_container(s, struct snap_obj);
+
+		/* Values only grow: a reader never sees an older snapshot. */
+		assert_true(o->value >= last);
+		last = o->value;
+		snapshot_put(s);
+	}
+	return NULL;
+}
+
+/* Readers never wait on writers, never see freed memory (ASan), and every
+ * replaced snapshot is freed exactly once. */
+static void test_snapshot_swap(void **state)
+{
+	struct snap_test t = {};
+	pthread_t r[3];
+	struct snap_obj *o = calloc(1, sizeof(*o));
+
+	(void) state;
+	o->freed = &t.freed;
+	snapshot_init(&o->s, snap_free);
+	snapshot_slot_init(&t.slot, &o->s);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&r[i], NULL, snap_reader, &t), 0);
+	for (unsigned v = 1; v <= 2000; v++) {
+		struct snap_obj *n = calloc(1, sizeof(*n));
+
+		n->value = v;
+		n->freed = &t.freed;
+		snapshot_init(&n->s, snap_free);
+		snapshot_write_lock(&t.slot);
+		snapshot_publish(&t.slot, &n->s);
+		snapshot_write_unlock(&t.slot);
+	}
+	atomic_store(&t.stop, true);
+	for (int i = 0; i < 3; i++)
+		pthread_join(r[i], NULL);
+	assert_int_equal(atomic_load(&t.freed), 2000);
+	snapshot_slot_done(&t.slot);
+	assert_int_equal(atomic_load(&t.freed), 2001);
+}
+
+static void test_stats_table(void **state)
+{
+	size_t n = fanguard_stats_count();
+	struct fanguard_stat_info old = {.size = offsetof(struct fanguard_stat_info, kind)};
+
+	(void) state;
+	assert_true(n > 20);
+	for (size_t i = 0; i < n; i++) {
+		struct fanguard_stat_info a = {.size = sizeof(a)};
+
+		assert_int_equal(fanguard_stat_describe(i, &a), 0);
+		assert_non_null(a.name);
+		assert_non_null(a.help);
+		assert_true(a.kind == FANGUARD_STAT_COUNTER || a.kind == FANGUARD_STAT_GAUGE);
+		assert_true(!a.label_name == !a.label_value);
+		/* Unique (name, label value). */
+		for (size_t j = 0; j < i; j++) {
+			struct fanguard_stat_info b = {.size = sizeof(b)};
+
+			assert_int_equal(fanguard_stat_describe(j, &b), 0);
+			assert_false(strcmp(a.name, b.name) == 0 &&
+				     (!a.label_value || strcmp(a.label_value, b.label_value) == 0));
+		}
+	}
+	assert_int_equal(fanguard_stat_describe(n, &old), -ERANGE);
+	/* An older caller's shorter struct is filled only as far as it goes. */
+	assert_int_equal(fanguard_stat_describe(0, &old), 0);
+	assert_int_equal(old.size, offsetof(struct fanguard_stat_info, kind));
+	assert_string_equal(old.name, "events_read");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_heap_order),
+		cmocka_unit_test(test_claim_once),
+		cmocka_unit_test(test_snapshot_swap),
+		cmocka_unit_test(test_stats_table),
+		cmocka_unit_test_setup_teardown(test_watch_before_start_and_verdicts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_scanner_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_worker_stuck_in_read, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_mid_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enomem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_stuck_in_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_hangs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_and_partial_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_races_release, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
