@@ -138,7 +138,7 @@ struct fanguard_options {
 	 * marked (fanguard_watch() fails with -EUSERS, the mount watcher logs
 	 * it as uncovered). */
 	uint32_t max_threads;
-	/* [max_threads / 8] at most this many threads for all the mounts of
+	/* [max_threads / 4] at most this many threads for all the mounts of
 	 * one owner other than root (a FUSE mount's user_id=), so users who
 	 * mount daemons that hang on purpose cannot use up the budget. */
 	uint32_t max_threads_per_owner;

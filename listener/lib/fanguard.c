@@ -125,7 +125,7 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 	if (o->max_threads == 0)
 		o->max_threads = 512;
 	if (o->max_threads_per_owner == 0)
-		o->max_threads_per_owner = o->max_threads / 8 ? o->max_threads / 8 : 1;
+		o->max_threads_per_owner = o->max_threads / 4 ? o->max_threads / 4 : 1;
 	if (o->max_threads > 65536)
 		return -EINVAL;
 	return 0;
