@@ -46,6 +46,7 @@ static const char *const allowed[] = {
 	"readv",
 	"writev",
 	"pread64",
+	"preadv2", /* RWF_NOWAIT: readers scan small files in memory (reader.c) */
 	"pwrite64",
 	"close",
 	"close_range",

@@ -60,7 +60,8 @@ struct scan_result {
 	enum fanguard_reason reason;
 	const char *scanner;
 	char detail[72];
-	bool no_cache; /* a clean verdict the scanner said not to cache */
+	bool no_cache;	  /* a clean verdict the scanner said not to cache */
+	bool would_block; /* ctx->nowait: content not in memory, nothing decided */
 };
 
 /* An event the reader answers at receipt, never queued: on its stack. */

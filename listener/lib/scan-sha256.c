@@ -169,6 +169,7 @@ int scan_sha256_new(struct fanguard *fg, struct scanner **ret)
 		return -ENOMEM;
 	s->name = "sha256";
 	s->fg = fg;
+	s->inline_ok = true;
 	s->active = sha256_active;
 	s->scan = sha256_scan;
 	s->free = sha256_free;

@@ -282,7 +282,7 @@ static usec_t scan_fd_class(struct fanguard *fg, int fd, enum fanguard_mount_cla
 	d->default_verdict = FANGUARD_ALLOW;
 	ev.size = (uint64_t) st.st_size;
 	ev.deadline_usec = t0 + deadline_ms * USEC_PER_MSEC;
-	scan_event(d, &ev, buf, sizeof(buf), res);
+	scan_event(d, &ev, buf, sizeof(buf), false, res);
 	free(d);
 	return now_usec() - t0;
 }
@@ -308,7 +308,7 @@ static void test_no_scanner(void **state)
 
 	(void) state;
 	pthread_rwlock_rdlock(&fg->cfg_lock);
-	assert_false(scan_needed(fg));
+	assert_false(scan_needed(fg, NULL));
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	scan_fd(fg, fd, 1000, &res);
 	assert_int_equal(res.verdict, FANGUARD_ALLOW);
@@ -496,7 +496,7 @@ static void test_yara_growing(void **state)
 	d->fg = fg;
 	d->default_verdict = FANGUARD_ALLOW;
 	ev.deadline_usec = now_usec() + USEC_PER_SEC;
-	scan_event(d, &ev, buf, sizeof(buf), &res);
+	scan_event(d, &ev, buf, sizeof(buf), false, &res);
 	assert_int_equal(res.verdict, FANGUARD_DENY);
 	free(d);
 	(void) unlink(rules);
