@@ -58,7 +58,10 @@ enum fanguard_reason {
 #define FANGUARD_EVENT_ACCESS (1u << 2) /* FAN_ACCESS_PERM (every read: costly) */
 
 /* One answered event, handed to the verdict callback from the library's log
- * thread, after the answer was written. Strings are valid during the call. */
+ * thread, after the answer was written. Strings are valid during the call.
+ * path, comm and exe are raw bytes a user chose (newlines, escape sequences,
+ * invalid UTF-8): escape them before they reach a line-based sink. Messages
+ * given to the log callback are already escaped, one line each. */
 struct fanguard_verdict_info {
 	uint32_t size; /* sizeof(struct fanguard_verdict_info) */
 	enum fanguard_verdict verdict;

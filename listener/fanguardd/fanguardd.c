@@ -459,12 +459,15 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 			fanguard_reason_to_string(v->reason));
 	(void) snprintf(f_lat, sizeof(f_lat), "FANGUARD_LATENCY_USEC=%llu",
 			(unsigned long long) v->latency_usec);
+	/* Structured fields first, the path last: a cut of a long line (log.c
+	 * escapes it and caps it with a marker) loses only the path's tail.
+	 * comm (spaces allowed, e.g. " path=/x") stays in its journal field. */
 	log_struct_internal(v->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG, 0, fields,
-			    "%s pid=%d path=%s class=%s reason=%s%s%s%s%s latency_us=%llu", verdict,
-			    (int) v->pid, v->path, fanguard_mount_class_to_string(v->mount_class),
+			    "%s pid=%d class=%s reason=%s%s%s%s%s latency_us=%llu path=%s", verdict,
+			    (int) v->pid, fanguard_mount_class_to_string(v->mount_class),
 			    fanguard_reason_to_string(v->reason), v->scanner[0] ? " scanner=" : "",
 			    v->scanner, v->detail[0] ? " detail=" : "", v->detail,
-			    (unsigned long long) v->latency_usec);
+			    (unsigned long long) v->latency_usec, v->path);
 }
 
 /* Writes path atomically (temp file + rename). */
