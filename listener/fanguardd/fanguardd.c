@@ -758,6 +758,30 @@ static bool str_changed(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
+/* One message per way a denylist file can be refused (see
+ * fanguard_deny_sha256_file()). Returns r. */
+static int log_denylist_error(int r, const char *path, unsigned line)
+{
+	switch (r) {
+	case -EBADMSG:
+		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", path, line);
+	case -EILSEQ:
+		return log_error_errno(r, "%s:%u: NUL byte in a denylist", path, line);
+	case -ENODATA:
+		return log_error_errno(r, "Denylist '%s' holds no digest", path);
+	case -EBADFD:
+		return log_error_errno(r, "Denylist '%s' is not a regular file", path);
+	case -EISDIR:
+		return log_error_errno(r, "Denylist '%s' is a directory", path);
+	case -ELOOP:
+		return log_error_errno(r, "Denylist '%s' is a symbolic link (not followed)", path);
+	case -EFBIG:
+		return log_error_errno(r, "Denylist '%s': too many digests", path);
+	default:
+		return log_error_errno(r, "Failed to load denylist '%s': %m", path);
+	}
+}
+
 /* Applies what can change while running; the library swaps each list
  * atomically under its config lock, so every event sees either the old or
  * the new list and is answered exactly once either way. */
@@ -770,12 +794,8 @@ static int reload_apply(struct fanguard *fg, const struct arg_snapshot *old)
 
 	r = fanguard_replace_deny_sha256_files(fg, arg_deny_hashes, arg_n_deny_hashes, &file,
 					       &line);
-	if (r == -EBADMSG)
-		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", arg_deny_hashes[file],
-				       line);
 	if (r < 0)
-		return log_error_errno(r, "Failed to load denylist '%s': %m",
-				       arg_n_deny_hashes ? arg_deny_hashes[file] : "");
+		return log_denylist_error(r, arg_n_deny_hashes ? arg_deny_hashes[file] : "", line);
 	log_info("Denylist: %d digests from %zu files", r, arg_n_deny_hashes);
 	for (size_t i = 0; i < arg_n_watch; i++) {
 		if (watch_listed(old, arg_watch[i], arg_watch_fs[i]))
@@ -1028,12 +1048,8 @@ static int run(struct fanguard *fg)
 		unsigned line = 0;
 
 		r = fanguard_deny_sha256_file(fg, arg_deny_hashes[i], &line);
-		if (r == -EBADMSG)
-			return log_error_errno(r, "%s:%u: not a SHA-256 hex digest",
-					       arg_deny_hashes[i], line);
 		if (r < 0)
-			return log_error_errno(r, "Failed to load denylist '%s': %m",
-					       arg_deny_hashes[i]);
+			return log_denylist_error(r, arg_deny_hashes[i], line);
 		log_info("Loaded %d digests from '%s'", r, arg_deny_hashes[i]);
 	}
 	for (size_t i = 0; i < arg_n_clamd; i++) {

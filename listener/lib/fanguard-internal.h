@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "denylist.h"
 #include "fanguard.h"
 #include "mounts.h"
 #include "time-util.h"
@@ -150,11 +151,6 @@ struct domain {
 	bool report_pidfd; /* FAN_REPORT_PIDFD: events carry a pidfd of the subject */
 };
 
-struct hashset {
-	uint8_t (*digests)[32]; /* sorted */
-	size_t n, cap;
-};
-
 /* The verdict cache (cache.c). */
 struct fg_cache {
 	/* read-held while adding a mark, write-held while flushing them */
@@ -219,7 +215,7 @@ struct fanguard {
 	size_t n_excluded_uids;
 	char **excluded_exes; /* /proc/PID/exe targets, exact (cfg_lock) */
 	size_t n_excluded_exes;
-	struct hashset deny; /* protected by cfg_lock */
+	struct denylist_slot deny; /* the SHA-256 denylist (denylist.h) */
 
 	_Atomic bool deny_errno_unsupported;
 	struct logq *logq;
@@ -259,11 +255,6 @@ uint64_t fan_mask_for(const struct fanguard *fg);
 void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
 		struct scan_result *ret);
 bool scan_needed(struct fanguard *fg);
-int hashset_add(struct hashset *h, const uint8_t (*digests)[32], size_t n);
-bool hashset_contains(const struct hashset *h, const uint8_t digest[32]);
-void hashset_done(struct hashset *h);
-/* Parses one denylist line; 1 if a digest was stored, 0 if blank/comment, -EBADMSG. */
-int denylist_parse_line(const char *line, uint8_t ret[32]);
 
 /* What a scanner gets for one event. buf is the worker's scratch buffer. */
 struct scan_ctx {

@@ -104,7 +104,7 @@ static void fg_destroy(struct fanguard *fg)
 	for (size_t i = 0; i < fg->n_excluded_exes; i++)
 		free(fg->excluded_exes[i]);
 	free(fg->excluded_exes);
-	hashset_done(&fg->deny);
+	denylist_slot_done(&fg->deny);
 	scanners_free(fg);
 	while (fg->watches) {
 		struct fg_watch *w = fg->watches;
@@ -211,6 +211,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
+	denylist_slot_init(&fg->deny);
 	cache_init(&fg->cache);
 	r = logq_new(fg, fg->opts.log_queue_len, &fg->logq);
 	if (r < 0) {
@@ -460,65 +461,6 @@ int fanguard_exclude_pid(struct fanguard *fg, pid_t pid)
 	return 0;
 }
 
-int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size_t n)
-{
-	int r;
-
-	if (!fg || (n > 0 && !digests))
-		return -EINVAL;
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	r = hashset_add(&fg->deny, digests, n);
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	/* A file found clean before may match now. */
-	if (r >= 0 && n > 0)
-		cache_invalidate(fg);
-	return r;
-}
-
-int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line)
-{
-	_cleanup_free_ char *text = NULL;
-	_cleanup_free_ uint8_t(*digests)[32] = NULL;
-	size_t n = 0, cap = 0;
-	unsigned lineno = 0;
-	char *line, *save = NULL;
-	int r;
-
-	if (!fg || !path)
-		return -EINVAL;
-	r = read_full_file(path, 256u << 20, &text, NULL);
-	if (r < 0)
-		return r;
-	for (char *p = text; p; p = save) {
-		uint8_t dg[32];
-
-		line = p;
-		save = strchr(p, '\n');
-		if (save)
-			*save++ = '\0';
-		lineno++;
-		r = denylist_parse_line(line, dg);
-		if (r < 0) {
-			if (ret_line)
-				*ret_line = lineno;
-			return r;
-		}
-		if (r == 0)
-			continue;
-		if (n == cap) {
-			void *np = realloc(digests, (cap ? cap * 2 : 64) * 32);
-
-			if (!np)
-				return -ENOMEM;
-			digests = np;
-			cap = cap ? cap * 2 : 64;
-		}
-		memcpy(digests[n++], dg, 32);
-	}
-	r = fanguard_deny_sha256(fg, (const uint8_t(*)[32]) digests, n);
-	return r < 0 ? r : (int) n;
-}
-
 int fanguard_start(struct fanguard *fg)
 {
 	int r = 0;
@@ -629,84 +571,6 @@ int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *st)
 }
 
 /* --- service support: reload, health, enumeration ---------------------------- */
-
-/* Reads one denylist file into *digests (grown as needed). */
-static int denylist_read_into(const char *path, uint8_t (**digests)[32], size_t *n, size_t *cap,
-			      unsigned *ret_line)
-{
-	_cleanup_free_ char *text = NULL;
-	char *save = NULL;
-	unsigned lineno = 0;
-	int r;
-
-	r = read_full_file(path, 256u << 20, &text, NULL);
-	if (r < 0)
-		return r;
-	for (char *p = text; p; p = save) {
-		uint8_t dg[32];
-
-		save = strchr(p, '\n');
-		if (save)
-			*save++ = '\0';
-		lineno++;
-		r = denylist_parse_line(p, dg);
-		if (r < 0) {
-			*ret_line = lineno;
-			return r;
-		}
-		if (r == 0)
-			continue;
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			void *np = realloc(*digests, nc * 32);
-
-			if (!np)
-				return -ENOMEM;
-			*digests = np;
-			*cap = nc;
-		}
-		memcpy((*digests)[(*n)++], dg, 32);
-	}
-	return 0;
-}
-
-int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
-				       size_t *ret_file, unsigned *ret_line)
-{
-	_cleanup_free_ uint8_t(*digests)[32] = NULL;
-	struct hashset fresh = {0}, old;
-	size_t nd = 0, cap = 0;
-	int r;
-
-	if (!fg || (n > 0 && !paths))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned line = 0;
-
-		r = denylist_read_into(paths[i], &digests, &nd, &cap, &line);
-		if (r < 0) {
-			if (ret_file)
-				*ret_file = i;
-			if (ret_line)
-				*ret_line = line;
-			return r;
-		}
-	}
-	/* Build the new set outside the lock; the swap is a struct copy. */
-	r = hashset_add(&fresh, (const uint8_t(*)[32]) digests, nd);
-	if (r < 0) {
-		hashset_done(&fresh);
-		return r;
-	}
-	pthread_rwlock_wrlock(&fg->cfg_lock);
-	old = fg->deny;
-	fg->deny = fresh;
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	hashset_done(&old);
-	/* A file found clean before may match the new list. */
-	cache_invalidate(fg);
-	return (int) nd;
-}
 
 int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n)
 {
