@@ -122,6 +122,10 @@ static int builder_reserve(struct denylist_builder *b, size_t want)
 			 0);
 	if (p == MAP_FAILED)
 		return -ENOMEM;
+	/* Transparent huge pages where the admin allows them ("madvise"):
+	 * 512x fewer page faults while filling, and fewer TLB misses for the
+	 * sort's random swaps over hundreds of MB. A hint only. */
+	(void) madvise(p, cap * 32, MADV_HUGEPAGE);
 	b->d = p;
 	b->cap = cap;
 	return 0;
@@ -257,14 +261,57 @@ void denylist_parser_init(struct denylist_parser *p)
 	*p = (struct denylist_parser){.line = 1, .state = ST_START};
 }
 
+/* Hex digit values; 0xff: not a hex digit. */
+static const uint8_t hexval[256] = {
+	['0'] = 0,  ['1'] = 1,	['2'] = 2,  ['3'] = 3,	['4'] = 4,  ['5'] = 5,
+	['6'] = 6,  ['7'] = 7,	['8'] = 8,  ['9'] = 9,	['a'] = 10, ['b'] = 11,
+	['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15, ['A'] = 10, ['B'] = 11,
+	['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+};
+
+static bool is_hex(unsigned char c)
+{
+	return hexval[c] != 0 || c == '0';
+}
+
 static int unhex(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return is_hex(c) ? hexval[c] : -1;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+
+/* Eight hex digits (in memory order) to four bytes, without a branch per
+ * digit: each byte is checked to be in '0'..'9' or, lowercased, 'a'..'f'
+ * with carry-free lane arithmetic (every lane < 0x80 first). */
+static bool decode8(const unsigned char *s, uint8_t out[4])
+{
+	uint64_t x, y, digit, letter, nib;
+
+	memcpy(&x, s, 8);
+	if (x & HIGH)
+		return false;
+	digit = (x + (0x80 - '0') * ONES) & ((0x80 + '9') * ONES - x) & HIGH;
+	y = x | 0x20 * ONES;
+	letter = (y + (0x80 - 'a') * ONES) & ((0x80 + 'f') * ONES - y) & HIGH;
+	if ((digit | letter) != HIGH)
+		return false;
+	nib = (x & 0x0f * ONES) + (letter >> 7) * 9;
+	for (int i = 0; i < 4; i++)
+		out[i] = (uint8_t) ((nib >> (16 * i)) << 4 | ((nib >> (16 * i + 8)) & 0x0f));
+	return true;
+}
+
+/* The fast path: 64 hex digits at s (at least 65 bytes readable) decoded
+ * into out; false if any is not a digit (the slow path then finds which). */
+static bool decode64(const unsigned char *s, uint8_t out[32])
+{
+	bool ok = true;
+
+	for (int i = 0; i < 8; i++)
+		ok &= decode8(s + 8 * i, out + 4 * i);
+	return ok;
 }
 
 int denylist_parser_feed(struct denylist_parser *p, const char *buf, size_t n,
@@ -281,6 +328,25 @@ int denylist_parser_feed(struct denylist_parser *p, const char *buf, size_t n,
 			return -EILSEQ;
 		switch (p->state) {
 		case ST_START:
+			/* Fast path: a whole digest and its terminator in this chunk. */
+			if (n - i > 64 && decode64(s + i, p->digest)) {
+				unsigned char t = s[i + 64];
+
+				if (t != '\n' && t != ' ' && t != '\t' && t != '#' && t != '\r') {
+					if (t == '\0')
+						return -EILSEQ;
+					return -EBADMSG;
+				}
+				r = emit(userdata, p->digest);
+				if (r < 0)
+					return r;
+				i += 64;
+				if (t == '\n')
+					p->line++;
+				else
+					p->state = ST_REST;
+				break;
+			}
 			if (c == ' ' || c == '\t')
 				break;
 			if (c == '\n') {
@@ -325,12 +391,20 @@ int denylist_parser_feed(struct denylist_parser *p, const char *buf, size_t n,
 			} else
 				p->state = ST_REST;
 			break;
-		case ST_REST:
-			if (c == '\n') {
+		case ST_REST: {
+			/* Skip to the end of the line, checking it for NUL bytes. */
+			const unsigned char *nl = memchr(s + i, '\n', n - i);
+			size_t end = nl ? (size_t) (nl - s) : n;
+
+			if (memchr(s + i, '\0', end - i))
+				return -EILSEQ;
+			i = end; /* the loop's i++ steps over the '\n' */
+			if (nl) {
 				p->line++;
 				p->state = ST_START;
 			}
 			break;
+		}
 		case ST_CR:
 			if (c != '\n')
 				return -EBADMSG;
