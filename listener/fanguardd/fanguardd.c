@@ -956,7 +956,7 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	return 0;
 }
 
-static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
+static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 {
 	usec_t tick = 2 * USEC_PER_SEC, next = 0;
 	uint64_t wd = 0;
@@ -968,24 +968,32 @@ static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
 	if (wd > 0 && wd / 2 < tick)
 		tick = wd / 2;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = ctl_fd, .events = POLLIN}};
+		struct pollfd p[2] = {
+			{.fd = sfd, .events = POLLIN},
+			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN}};
 		struct signalfd_siginfo si;
 		usec_t now = now_usec();
+		int timeout = (int) ((next - now) / USEC_PER_MSEC) + 1, ct;
 		ssize_t n;
 
 		if (now >= next) {
 			service_tick(fg, wd > 0);
 			next = now + tick;
+			timeout = (int) (tick / USEC_PER_MSEC) + 1;
 		}
-		if (poll(p, ctl_fd >= 0 ? 2 : 1, (int) ((next - now) / USEC_PER_MSEC) + 1) < 0) {
+		/* Wake for the next control client deadline too. */
+		ct = srv ? control_server_timeout_ms(srv) : -1;
+		if (ct >= 0 && ct < timeout)
+			timeout = ct;
+		if (poll(p, srv ? 2 : 1, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_error_errno(errno, "poll failed: %m");
 		}
-		if (ctl_fd >= 0 && (p[1].revents & POLLIN)) {
-			ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
-			control_serve_one(ctl_fd, &ctl);
+		if (srv) {
+			if (p[1].revents & POLLIN)
+				ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+			control_server_process(srv);
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
@@ -1022,6 +1030,7 @@ static int run(struct fanguard *fg)
 {
 	_cleanup_close_ int sfd = -EBADF;
 	_cleanup_close_ int ctl_fd = -EBADF;
+	_cleanup_(control_server_freep) struct control_server *srv = NULL;
 	sigset_t mask;
 	int r;
 
@@ -1092,6 +1101,11 @@ static int run(struct fanguard *fg)
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
 		return r;
+	if (ctl_fd >= 0) {
+		r = control_server_new(ctl_fd, &ctl, &srv);
+		if (r < 0)
+			return log_error_errno(r, "Failed to set up the control socket: %m");
+	}
 	if (arg_pid_file) {
 		char pid[32];
 
@@ -1106,7 +1120,7 @@ static int run(struct fanguard *fg)
 #endif
 	log_info("Ready: %zu watches, %zu tree watches, seccomp %s", arg_n_watch, arg_n_watch_tree,
 		 seccomp_mode_to_string(arg_seccomp));
-	return main_loop(fg, sfd, ctl_fd);
+	return main_loop(fg, sfd, srv);
 }
 
 int main(int argc, char **argv)
