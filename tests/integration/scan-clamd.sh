@@ -104,11 +104,9 @@ assert_stats_balanced "$stats"
 
 # 4. Remote clamd (INSTREAM); the first endpoint is dead, the second answers.
 rm -f "$stats"
-# fanguardd's seccomp filter allows AF_UNIX sockets only (so far): a remote
-# clamd needs AF_INET. TODO(lead): allow it when --clamd-tcp is given.
-sec=()
-"$FANGUARDD" --help | grep -q -- --seccomp && sec=(--seccomp off)
-start_fanguardd_log "$FG_STATE/fanguardd-tcp.log" -v "${sec[@]}" --watch "$s" --clamd-tcp 127.0.0.1:1 \
+# Under the whole sandbox: seccomp allows AF_INET with --clamd-tcp, and
+# Landlock allows TCP connects to the two configured ports only.
+start_fanguardd_log "$FG_STATE/fanguardd-tcp.log" -v --landlock --watch "$s" --clamd-tcp 127.0.0.1:1 \
 	--clamd-tcp "$CLAMD_TCP" --default-verdict allow --deadline-ms $deadline --stats-file "$stats"
 mkfiles 5
 fgcheck_ok open "$s/eicar5.com" EPERM 5000
