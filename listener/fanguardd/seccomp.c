@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -307,6 +308,13 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
 	/* Sockets: AF_UNIX only (control socket, sd_notify, journal). */
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 			     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r < 0)
+		goto out;
+	/* Which process accepted clamd's connection (common/sockpeer.c): a
+	 * read-only socket diagnostics query, nothing else over netlink. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+			     SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG));
 	if (r < 0)
 		goto out;
 	/* A remote clamd: INSTREAM over TCP (its address was resolved before). */
