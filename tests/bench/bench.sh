@@ -23,9 +23,13 @@
 # Also clamd's own floor (fgbench clamd-floor: FILDES over persistent
 # IDSESSION connections, 1..8 in parallel) and an SVG chart of W1's per-open
 # latency distribution per configuration (gnuplot), in $FG_BENCH_OUT.
+# LARGE: one file of LARGE_MIB MiB hashed by fanguardd (its open's latency)
+# against `openssl dgst -sha256` on the same file, and a 50 ms deadline on it
+# that must answer the open in time.
 #
 # Usage (root): tests/bench/bench.sh [--smoke] [--files N] [--size BYTES]
 #   [--openers "1 2 4 8"] [--reps R] [--configs "none floor ..."] [--out DIR]
+#   [--large-mib M (0: skip)]
 # FG_BUILD_ROOT selects the build (default: build). --smoke: small sizes,
 # one rep, openers 1 and 4; checks that every row came out.
 smoke=0
@@ -40,10 +44,10 @@ require_fanotify_perm
 enter_private_mountns "$@"
 FGBENCH=${FGBENCH:-$FG_BUILD_ROOT/tests/bench/fgbench}
 
-N=20000 SIZE=4096 OPENERS="1 2 4 8" REPS=5 W3SRC=/usr/include
+N=20000 SIZE=4096 OPENERS="1 2 4 8" REPS=5 W3SRC=/usr/include LARGE_MIB=1024
 CONFIGS="none floor allow hash cache clamd clamonacc fapolicyd"
 OUT=${FG_BENCH_OUT:-$FG_BUILD_ROOT/bench-out}
-[ $smoke = 1 ] && N=400 OPENERS="1 4" REPS=1 W3SRC=/usr/include/linux
+[ $smoke = 1 ] && N=400 OPENERS="1 4" REPS=1 W3SRC=/usr/include/linux LARGE_MIB=128
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) ;;
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--reps) REPS=$2 && shift ;;
 	--configs) CONFIGS=$2 && shift ;;
 	--out) OUT=$2 && shift ;;
+	--large-mib) LARGE_MIB=$2 && shift ;;
 	*) fail "unknown argument $1" ;;
 	esac
 	shift
@@ -292,6 +297,42 @@ if [[ " $CONFIGS " = *" clamd "* ]]; then
 	done
 fi
 
+# --- a large file: fanguardd's SHA-256 against openssl dgst on the same file,
+# and the deadline honoured (a deadline shorter than the hash: answered in
+# time, with the default verdict).
+large_ms() { # the open's latency in ms (one opener, one file)
+	local out
+	out=$("$FGBENCH" open "$s/large" 1 1) || fail_with_log "large: fgbench open failed: $out"
+	field "$out" p50_us | awk '{ printf "%.1f", $1 / 1000 }'
+}
+if [ "$LARGE_MIB" -gt 0 ]; then
+	mkdir "$s/large"
+	head -c $((LARGE_MIB << 20)) /dev/urandom >"$s/large/f00000"
+	for ((r = 1; r <= REPS; r++)); do
+		t0=$(date +%s%N)
+		openssl dgst -sha256 "$s/large/f00000" >/dev/null
+		row openssl LARGE 1 $r $((($(date +%s%N) - t0) / 1000000)) - - - - -
+	done
+	start_fanguardd_log "$FG_STATE/large.log" --watch "$s" --stats-file "$stats" \
+		--default-verdict allow --deny-hashes "$FG_STATE/denylist" --no-cache \
+		--max-scan-bytes $(((LARGE_MIB + 1) << 20)) --deadline-ms 120000
+	for ((r = 1; r <= REPS; r++)); do
+		row fanguardd LARGE 1 $r "$(large_ms)" - - - - -
+	done
+	fanguardd_stats_now "$stats"
+	[ "$(stats_get "$stats" reason_scanned)" -ge "$REPS" ] ||
+		fail_with_log "large: not every open was scanned"
+	stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
+	# A deadline of 50 ms on a file that takes longer to hash.
+	start_fanguardd_log "$FG_STATE/large-deadline.log" -v --watch "$s" --stats-file "$stats" \
+		--default-verdict allow --deny-hashes "$FG_STATE/denylist" --no-cache \
+		--max-scan-bytes $(((LARGE_MIB + 1) << 20)) --deadline-ms 50
+	LARGE_DEADLINE_MS=$(large_ms)
+	stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
+	grep -q 'reason=deadline' "$FG_STATE/large-deadline.log" ||
+		fail_with_log "large: the 50 ms deadline was not what answered"
+fi
+
 # --- the table ------------------------------------------------------------------
 # med CONFIG WL PROCS COLUMN: the median over the reps
 med() {
@@ -336,6 +377,12 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 			"$(has floor && r2 "$w / $(med floor W3 1 5)" || echo -)" "$(med "$c" W3 1 9)" "$(med "$c" W3 1 10)"
 	done
 	echo
+	if [ "$LARGE_MIB" -gt 0 ]; then
+		lo=$(med openssl LARGE 1 5) lf=$(med fanguardd LARGE 1 5)
+		echo "LARGE ($LARGE_MIB MiB, tmpfs): openssl dgst -sha256 ${lo} ms ($(r2 "$LARGE_MIB / $lo * 1000") MiB/s)," \
+			"fanguardd open ${lf} ms ($(r2 "$LARGE_MIB / $lf * 1000") MiB/s); deadline 50 ms: open answered in ${LARGE_DEADLINE_MS} ms"
+		echo
+	fi
 	echo "GOALS (issue 18; ok/MISS)"
 	goal() { # TEXT VALUE OP LIMIT
 		local ok
@@ -353,6 +400,9 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 		has cache && goal "warm (cache W2) per open / none's, $p openers" \
 			"$(r2 "$(perop cache W2 "$p") / $(perop none W2 "$p")")" "<=" 1.1
 	done
+	[ "$LARGE_MIB" -gt 0 ] &&
+		goal "large file: fanguardd throughput / openssl dgst's" "$(r2 "$(med openssl LARGE 1 5) / $(med fanguardd LARGE 1 5)")" ">=" 0.8
+	[ "$LARGE_MIB" -gt 0 ] && goal "large file, 50 ms deadline: open answered (ms)" "$LARGE_DEADLINE_MS" "<=" 1000
 	if has clamd && has clamonacc; then
 		p1=$(echo $OPENERS | cut -d' ' -f1)
 		goal "clamd W1 added / clamonacc's, $p1 opener" \
