@@ -78,7 +78,17 @@ lat=$(grep ".*reason=deadline.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" | grep -o
 log "stalled clamd: answered after $((lat / 1000)) ms (deadline $deadline ms) ${ms:+, open took $ms ms}"
 [ "$lat" -ge $(((deadline - 50) * 1000)) ] && [ "$lat" -lt $(((deadline + 700) * 1000)) ] ||
 	fail_with_log "stalled clamd: latency ${lat} us, expected about ${deadline} ms"
+# An empty local file needs no round trip: answered at once, scanned, while
+# clamd is still stopped. Once it has content, it is clamd's again.
+: >"$s/empty2"
+fgcheck_ok open "$s/empty2" ok 5000
+wait_until 5 grep -q "allow pid=.* reason=scanned scanner=clamd.* path=$s/empty2\$" "$FANGUARDD_LOG" ||
+	fail_with_log "the empty file was not answered as scanned"
+lat=$(grep ".*reason=scanned.* path=$s/empty2\$" "$FANGUARDD_LOG" | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
+[ "$lat" -lt $((deadline * 1000 / 2)) ] || fail_with_log "empty file: waited ${lat} us for a stopped clamd"
 kill -CONT "$CLAMD_PID"
+printf '%s\n' "$CLAMD_MARKER" >>"$s/empty2"
+fgcheck_ok open "$s/empty2" EPERM 5000
 
 # 3. clamd killed: the default verdict at once; back when it restarts.
 stop_clamd
@@ -100,7 +110,7 @@ wait_until 5 grep -q "excluding its process $CLAMD_PID" "$FANGUARDD_LOG" ||
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
 assert_stats_balanced "$stats"
 [ "$(stats_get "$stats" workers_abandoned)" = 0 ] || fail_with_log "a stalled clamd made workers look stuck"
-[ "$(stats_get "$stats" denied)" = 4 ] || fail_with_log "denied=$(stats_get "$stats" denied), expected 4"
+[ "$(stats_get "$stats" denied)" = 5 ] || fail_with_log "denied=$(stats_get "$stats" denied), expected 5 (eicar1, marked1 twice, empty2 once marked, eicar4)"
 
 # 4. Remote clamd (INSTREAM); the first endpoint is dead, the second answers.
 rm -f "$stats"
