@@ -17,6 +17,7 @@
 #include "fg-internal.h"
 #include "macro.h"
 #include "mountwatch-internal.h"
+#include "scanstate-internal.h"
 #include "registry-internal.h"
 #include "scan-internal.h"
 #include "watch-internal.h"
@@ -212,6 +213,15 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	fg->ops = &fan_ops_kernel;
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
+	pthread_mutex_init(&fg->state_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&fg->state_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
 	denylist_slot_init(&fg->deny);
 	cache_init(&fg->cache);
@@ -277,6 +287,9 @@ int fanguard_start(struct fanguard *fg)
 		goto out;
 	/* New mounts under fanguard_watch_tree() paths. */
 	r = mountwatch_start(fg);
+	/* Signature updates flush the cache. */
+	if (r >= 0)
+		r = scanstate_ensure_locked(fg);
 out:
 	pthread_mutex_unlock(&fg->lock);
 	return r;
@@ -298,6 +311,7 @@ int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
 	pthread_mutex_unlock(&fg->lock);
 	/* After this no domain is added or released by the watcher. */
 	mountwatch_stop(fg);
+	scanstate_stop(fg);
 	all = registry_stop_all(fg, deadline);
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;

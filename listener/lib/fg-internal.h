@@ -69,7 +69,13 @@ struct fanguard {
 	bool started, stopped;
 	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
 	struct mountwatch *mw;			 /* mountwatch.c */
-	struct domain_stats retired;		 /* counters of released domains */
+	/* scanstate.c: the thread (state_running under lock), its stop */
+	pthread_t state_thread;
+	bool state_running;
+	pthread_mutex_t state_lock;
+	pthread_cond_t state_cond;   /* CLOCK_MONOTONIC */
+	bool state_stop;	     /* under state_lock */
+	struct domain_stats retired; /* counters of released domains */
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;

@@ -78,6 +78,8 @@ static void fg_destroy(struct fanguard *fg)
 	cache_done(&fg->cache);
 	budget_done(&fg->budget);
 	pthread_mutex_destroy(&fg->lock);
+	pthread_mutex_destroy(&fg->state_lock);
+	pthread_cond_destroy(&fg->state_cond);
 	free(fg);
 }
 

@@ -11,6 +11,8 @@
 struct fanguard;
 struct domain;
 
+#define SCANNER_STATE_MAX 256
+
 /* What a scanner gets for one event. buf is the worker's scratch buffer. */
 struct scan_ctx {
 	struct fanguard *fg;
@@ -44,6 +46,12 @@ struct scanner {
 	bool (*active)(struct scanner *s);
 	void (*scan)(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res);
 	void (*free)(struct scanner *s);
+	/* Optional: what its clean verdicts depend on besides the file (clamd:
+	 * the signature version), as a string; < 0 if it cannot tell now.
+	 * Polled by scanstate.c; a change flushes the verdict cache. */
+	int (*state)(struct scanner *s, char *buf, size_t len);
+	char last_state[SCANNER_STATE_MAX]; /* scanstate.c's thread only */
+	bool state_known;
 	struct scanner *_Atomic next;
 };
 
