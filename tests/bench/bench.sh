@@ -13,6 +13,8 @@
 #   fapolicyd  Debian's fapolicyd and rules, with a private config, in a
 #              chroot whose only tmpfs is the bench's own (it marks every
 #              mount of its watch_fs types: here it sees only ours)
+#   fuse       W1 only: fanguardd --no-cache also watching a fusetest mount,
+#              idle, then while its daemon hangs four OPENs (fuse-idle/-hung)
 # Workloads (each pass on a fresh listener, so W1 is always cold):
 #   W1  open+close every file (PROCS openers for each PROCS in OPENERS)
 #   W2  a second pass, open+read, right after W1 on the same listener
@@ -39,13 +41,14 @@ export FG_TEST_DEADLINE
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$FG_SRC_ROOT/tests/lib/clamd.sh"
+. "$FG_SRC_ROOT/tests/lib/fuse.sh"
 require_root
 require_fanotify_perm
 enter_private_mountns "$@"
 FGBENCH=${FGBENCH:-$FG_BUILD_ROOT/tests/bench/fgbench}
 
 N=20000 SIZE=4096 OPENERS="1 2 4 8" REPS=5 W3SRC=/usr/include LARGE_MIB=1024
-CONFIGS="none floor allow hash cache clamd clamonacc fapolicyd"
+CONFIGS="none floor allow hash cache clamd clamonacc fapolicyd fuse"
 OUT=${FG_BENCH_OUT:-$FG_BUILD_ROOT/bench-out}
 [ $smoke = 1 ] && N=400 OPENERS="1 4" REPS=1 W3SRC=/usr/include/linux LARGE_MIB=128
 while [ $# -gt 0 ]; do
@@ -66,8 +69,10 @@ for c in $CONFIGS; do
 	case $c in
 	clamd | clamonacc) require_clamd ;;
 	fapolicyd) require_cmd fapolicyd ;;
+	fuse) require_fuse ;;
 	esac
 done
+if [[ " $CONFIGS " = *" fuse "* ]]; then require_fusectl; fi
 require_cmd gnuplot
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
@@ -270,7 +275,7 @@ w3() { # CONFIG REP: tar -x, then cat of every file
 # Warm the page cache and dentries once.
 "$FGBENCH" open "$dir" "$N" 1 >/dev/null
 
-for c in $CONFIGS; do
+for c in ${CONFIGS/fuse/}; do
 	for p in $OPENERS; do
 		for ((r = 1; r <= REPS; r++)); do
 			cfg_start_logged "$c"
@@ -333,6 +338,34 @@ if [ "$LARGE_MIB" -gt 0 ]; then
 		fail_with_log "large: the 50 ms deadline was not what answered"
 fi
 
+# --- local opens while a FUSE daemon hangs four OPENs (fanguardd --no-cache
+# also watching a fusetest mount): p99 against the same with the daemon idle.
+if [[ " $CONFIGS " = *" fuse "* ]]; then
+	mkdir "$s/back" "$s/mnt"
+	for i in 1 2 3 4; do head -c 4096 /dev/urandom >"$s/back/hang$i"; done
+	start_fusetest passthrough "$s/back" "$s/mnt" -o entry_timeout=3600,attr_timeout=3600 \
+		--threads 16
+	at_exit "umount -l '$s/mnt' 2>/dev/null"
+	assert_own_mount "$s/mnt"
+	start_fanguardd_log "$FG_STATE/fuse.log" --watch "$s" --watch "$s/mnt" \
+		--deny-hashes "$FG_STATE/denylist" --no-cache --fuse-deadline-ms 500 \
+		--stats-file "$stats"
+	LPIDS=$FANGUARDD_PID SPIDS= RUN=env
+	for i in 1 2 3 4; do "$FGCHECK" open "$s/mnt/hang$i" ok 3000 >/dev/null; done
+	for ((r = 1; r <= REPS; r++)); do pass fuse-idle W1 1 $r; done
+	fusetest_control 'hang-path=/hang*'
+	for i in 1 2 3 4; do
+		"$FGCHECK" open "$s/mnt/hang$i" ok 120000 >/dev/null 2>&1 &
+		track_pid $!
+	done
+	wait_readers_in_fuse "$FANGUARDD_PID" 4 10 ||
+		fail_with_log "the hung OPENs never reached the daemon"
+	for ((r = 1; r <= REPS; r++)); do pass fuse-hung W1 1 $r; done
+	fusetest_control 'hang-path='
+	stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
+	stop_fusetest "$s/mnt" 20
+fi
+
 # --- the table ------------------------------------------------------------------
 # med CONFIG WL PROCS COLUMN: the median over the reps
 med() {
@@ -354,7 +387,7 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 	echo "x_none/x_floor: opens/s relative to none and to the floor; cpu: listener (and clamd) µs per event"
 	printf '%-10s %2s %3s %10s %10s %9s %8s %8s %9s %8s %8s\n' config wl op opens/s added_us \
 		x_none x_floor cpu_us clamd_us p50_us p99_us
-	for c in $CONFIGS $(has clamd && echo clamd-floor); do
+	for c in ${CONFIGS/fuse/fuse-idle fuse-hung} $(has clamd && echo clamd-floor); do
 		for wl in W1 W2; do
 			[ "$c" = clamd-floor ] && [ $wl = W2 ] && continue
 			for p in $OPENERS; do
@@ -371,7 +404,7 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 	done
 	echo
 	echo "W3 (tar -x + cat, 1 process): seconds, ratio to none and to the floor, CPU µs per file"
-	for c in $CONFIGS; do
+	for c in ${CONFIGS/fuse/}; do
 		w=$(med "$c" W3 1 5)
 		printf '%-10s %8s s %8s %8s %8s %8s\n' "$c" "$(r2 "$w / 1000")" "$(r2 "$w / $(med none W3 1 5)")" \
 			"$(has floor && r2 "$w / $(med floor W3 1 5)" || echo -)" "$(med "$c" W3 1 9)" "$(med "$c" W3 1 10)"
@@ -400,6 +433,8 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 		has cache && goal "warm (cache W2) per open / none's, $p openers" \
 			"$(r2 "$(perop cache W2 "$p") / $(perop none W2 "$p")")" "<=" 1.1
 	done
+	has fuse && goal "local p99 while FUSE hangs / idle, 1 opener" \
+		"$(r2 "$(med fuse-hung W1 1 8) / $(med fuse-idle W1 1 8)")" "<=" 2
 	[ "$LARGE_MIB" -gt 0 ] &&
 		goal "large file: fanguardd throughput / openssl dgst's" "$(r2 "$(med openssl LARGE 1 5) / $(med fanguardd LARGE 1 5)")" ">=" 0.8
 	[ "$LARGE_MIB" -gt 0 ] && goal "large file, 50 ms deadline: open answered (ms)" "$LARGE_DEADLINE_MS" "<=" 1000
@@ -445,7 +480,7 @@ for c in $CONFIGS; do
 done
 
 if [ $smoke = 1 ]; then
-	for c in $CONFIGS; do
+	for c in ${CONFIGS/fuse/}; do
 		for p in $OPENERS; do
 			[ -n "$(med "$c" W1 "$p" 6)" ] && [ -n "$(med "$c" W2 "$p" 6)" ] ||
 				fail "no W1/W2 row for $c at $p openers"
@@ -453,4 +488,7 @@ if [ $smoke = 1 ]; then
 		[ -n "$(med "$c" W3 1 5)" ] || fail "no W3 row for $c"
 	done
 	grep -q '<svg' "$OUT/latency.svg" || fail "no chart"
+	if has fuse; then
+		[ -n "$(med fuse-hung W1 1 8)" ] || fail "no fuse-hung row"
+	fi
 fi
