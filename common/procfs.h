@@ -120,3 +120,29 @@ struct fg_pidfd_info {
 #define FG_PIDFS_IOCTL_MAGIC 0xFF
 #define FG_PIDFD_GET_INFO _IOWR(FG_PIDFS_IOCTL_MAGIC, 11, struct fg_pidfd_info)
 #define FG_PIDFD_INFO_CREDS (1ULL << 1)
+
+/* --- procfs-held.c: what a process holds, for where a FUSE daemon's data
+ * comes from. Kernel facts: its open files (the link of /proc/PID/fd/N is
+ * the kernel's d_path, and fdinfo names the file's mount by id and its
+ * access mode) and its cwd. argv is only what it was told. */
+
+/* What a held fd says about a daemon's data. */
+enum held_fd_kind {
+	HELD_FD_OTHER,	    /* no path: socket, pipe, anon inode; a device; deleted */
+	HELD_FD_WRITE_ONLY, /* a log or pid file: written, never a data source */
+	HELD_FD_READABLE,   /* a path open for reading: a directory, an image */
+};
+/* From the fd's link and its fdinfo (flags; without them, readable). */
+enum held_fd_kind held_fd_kind(const char *link, const struct proc_fdinfo *fi);
+
+/* Calls fn for every absolute path inside one argument: "/x",
+ * "lowerdir=/a:/b,upperdir=/c", mergerfs's "/a:/b" and "/a=RW". Paths are at
+ * most PATH_MAX; ud is passed through. */
+void arg_abs_paths(const char *arg, void (*fn)(const char *path, void *ud), void *ud);
+
+/* readlink of /proc/PID/cwd and /proc/PID/fd/FD (d_path: no FUSE round
+ * trip); *ret malloc'd. */
+int proc_read_cwd(pid_t pid, char **ret);
+int proc_read_fd_link(pid_t pid, int fd, char **ret);
+/* /proc/net/udp and udp6, as net_tcp_load(). */
+int net_udp_load(struct net_sock **ret, size_t *ret_n);

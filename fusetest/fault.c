@@ -90,10 +90,31 @@ static bool path_matches(const struct fault_config *c, const char *path, const c
 }
 
 /* Under f->lock. */
-static bool should_hang(const struct faults *f, uint64_t n, const char *path, const char *path2)
+static bool should_hang(const struct faults *f, uint32_t op, uint64_t n, const char *path,
+			const char *path2)
 {
 	return (f->cfg.hang_after > 0 && n > f->cfg.hang_after) ||
+	       (op < 64 && (f->cfg.hang_ops & (UINT64_C(1) << op))) ||
 	       path_matches(&f->cfg, path, path2);
+}
+
+int fault_parse_ops(const char *s, uint64_t *ret)
+{
+	_cleanup_free_ char *copy = strdup(s);
+	uint64_t mask = 0;
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
+		int op = fs_op_from_string(w);
+
+		if (op <= FS_HELLO)
+			return -EINVAL;
+		mask |= UINT64_C(1) << op;
+	}
+	*ret = mask;
+	return 0;
 }
 
 /* Waits one slice, or until woken; -ENOTCONN when cancelled. Under f->lock. */
@@ -140,12 +161,12 @@ int faults_before_op(struct faults *f, uint32_t op, const char *path, const char
 		ts = usec_to_timespec(slice < deadline ? slice : deadline);
 		(void) pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 	}
-	if (should_hang(f, n, path, path2)) {
+	if (should_hang(f, op, n, path, path2)) {
 		log_notice("Hanging operation %" PRIu64 " (%s '%s'): no reply until the "
 			   "configuration changes or the session ends",
 			   n, fs_op_to_string(op), path ? path : "");
 		f->n_hung++;
-		while (should_hang(f, n, path, path2)) {
+		while (should_hang(f, op, n, path, path2)) {
 			r = wait_slice(f);
 			if (r < 0)
 				break;
@@ -212,7 +233,9 @@ int fault_config_parse(const char *text, struct fault_config *ret, unsigned *ret
 			strcpy(c.hang_path, value);
 			continue;
 		}
-		if (strcmp(key, "hang-after") == 0)
+		if (strcmp(key, "hang-op") == 0)
+			r = fault_parse_ops(value, &c.hang_ops);
+		else if (strcmp(key, "hang-after") == 0)
 			r = parse_u64(value, UINT64_MAX, &c.hang_after);
 		else if (strcmp(key, "crash-after") == 0)
 			r = parse_u64(value, UINT64_MAX, &c.crash_after);
@@ -237,10 +260,18 @@ bad:
 
 void fault_config_format(const struct fault_config *c, char *buf, size_t size)
 {
+	char ops[256] = "";
+	size_t n = 0;
+
+	for (uint32_t op = 0; op < _FS_OP_MAX && op < 64; op++)
+		if ((c->hang_ops & (UINT64_C(1) << op)) && n < sizeof(ops))
+			n += (size_t) snprintf(ops + n, sizeof(ops) - n, "%s%s", n ? "," : "",
+					       fs_op_to_string(op));
 	(void) snprintf(buf, size,
 			"hang-after=%" PRIu64 " crash-after=%" PRIu64
-			" delay-ms=%u slow-read-ms=%u hang-path='%s'",
-			c->hang_after, c->crash_after, c->delay_ms, c->slow_read_ms, c->hang_path);
+			" delay-ms=%u slow-read-ms=%u hang-path='%s' hang-op='%s'",
+			c->hang_after, c->crash_after, c->delay_ms, c->slow_read_ms, c->hang_path,
+			ops);
 }
 
 int faults_reload(struct faults *f)

@@ -43,10 +43,13 @@ enum fs_op {
 	FS_READDIR,
 	FS_RELEASEDIR,
 	FS_FALLOCATE,
+	FS_FLUSH, /* every close(2) of a FUSE file: the flusher waits uninterruptibly */
 	_FS_OP_MAX,
 };
 
 const char *fs_op_to_string(uint32_t op);
+/* The operation named s ("flush", "read", ...), or -EINVAL. */
+int fs_op_from_string(const char *s);
 
 /* The fixed part of every request; sent over the relay socket as is (both
  * ends are the same binary, so host byte order and layout). Which fields an
@@ -144,6 +147,7 @@ struct fault_config {
 	unsigned delay_ms;     /* before every operation */
 	unsigned slow_read_ms; /* before every READ, on top of delay_ms */
 	char hang_path[1024];  /* fnmatch(3) glob on the operation's path(s); "" off */
+	uint64_t hang_ops;     /* bit (1 << FS_*): every such operation never gets a reply */
 };
 
 struct faults;
@@ -160,6 +164,8 @@ int faults_reload(struct faults *f);
 /* Wakes every waiting operation so that it polls cancelled() now. */
 void faults_wake(struct faults *f);
 /* Parses "key=value" lines (hang-after, crash-after, delay-ms, slow-read-ms,
- * hang-path; '#' comments). Keys absent from the text are off. */
+ * hang-path, hang-op; '#' comments). Keys absent from the text are off. */
 int fault_config_parse(const char *text, struct fault_config *ret, unsigned *ret_bad_line);
 void fault_config_format(const struct fault_config *c, char *buf, size_t size);
+/* Parses "flush,read" into a mask of (1 << FS_*); -EINVAL naming no op. */
+int fault_parse_ops(const char *s, uint64_t *ret);

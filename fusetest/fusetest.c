@@ -82,6 +82,9 @@ static void help(void)
 	       "      --hang-path GLOB      never reply to operations on a path matching\n"
 	       "                            GLOB (fnmatch, '*' matches '/'; paths start with\n"
 	       "                            '/' at the mount root, also for reads and writes)\n"
+	       "      --hang-op OP[,OP...]  never reply to these operations (flush, read,\n"
+	       "                            open, release, getattr, ...; flush: close(2)\n"
+	       "                            of a file on the mount waits for ever)\n"
 	       "      --crash-after N       answer N operations, then abort()\n"
 	       "      --control FILE        on SIGUSR1 re-read FILE: key=value lines with the\n"
 	       "                            keys above (hang-after=3, hang-path=/x/*, ...);\n"
@@ -129,6 +132,7 @@ static int parse_argv(int argc, char **argv)
 		ARG_HANG_AFTER,
 		ARG_HANG_PATH,
 		ARG_CRASH_AFTER,
+		ARG_HANG_OP,
 		ARG_CONTROL,
 		ARG_PID_FILE,
 		ARG_SERVER_PID_FILE,
@@ -141,6 +145,7 @@ static int parse_argv(int argc, char **argv)
 		{"hang-after", required_argument, NULL, ARG_HANG_AFTER},
 		{"hang-path", required_argument, NULL, ARG_HANG_PATH},
 		{"crash-after", required_argument, NULL, ARG_CRASH_AFTER},
+		{"hang-op", required_argument, NULL, ARG_HANG_OP},
 		{"control", required_argument, NULL, ARG_CONTROL},
 		{"pid-file", required_argument, NULL, ARG_PID_FILE},
 		{"server-pid-file", required_argument, NULL, ARG_SERVER_PID_FILE},
@@ -183,6 +188,11 @@ static int parse_argv(int argc, char **argv)
 					   &arg_faults.crash_after);
 			if (r < 0)
 				return r;
+			break;
+		case ARG_HANG_OP:
+			r = fault_parse_ops(optarg, &arg_faults.hang_ops);
+			if (r < 0)
+				return log_error_errno(r, "Invalid --hang-op '%s'", optarg);
 			break;
 		case ARG_CONTROL:
 			arg_control = optarg;
@@ -567,6 +577,16 @@ static int ft_release(const char *path, struct fuse_file_info *fi)
 	return call(&req, NULL, 0, NULL);
 }
 
+/* Every close(2) of a file on the mount (and dup2 over one): the kernel
+ * waits for the reply uninterruptibly, so a hung FLUSH holds the closer in D. */
+static int ft_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_req req = {.op = FS_FLUSH, .path = path};
+
+	set_fh(&req, fi);
+	return call(&req, NULL, 0, NULL);
+}
+
 static int ft_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	struct fs_req req = {.op = FS_FSYNC, .path = path, .a = {.flags = datasync ? 1 : 0}};
@@ -667,6 +687,7 @@ static const struct fuse_operations ft_ops = {
 	.read = ft_read,
 	.write = ft_write,
 	.statfs = ft_statfs,
+	.flush = ft_flush,
 	.release = ft_release,
 	.fsync = ft_fsync,
 	.opendir = ft_opendir,

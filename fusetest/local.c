@@ -42,12 +42,20 @@ static const char *const op_names[_FS_OP_MAX] = {
 	[FS_CREATE] = "create",	      [FS_READ] = "read",	[FS_WRITE] = "write",
 	[FS_STATFS] = "statfs",	      [FS_RELEASE] = "release", [FS_FSYNC] = "fsync",
 	[FS_OPENDIR] = "opendir",     [FS_READDIR] = "readdir", [FS_RELEASEDIR] = "releasedir",
-	[FS_FALLOCATE] = "fallocate",
+	[FS_FALLOCATE] = "fallocate", [FS_FLUSH] = "flush",
 };
 
 const char *fs_op_to_string(uint32_t op)
 {
 	return op < _FS_OP_MAX && op_names[op] ? op_names[op] : "?";
+}
+
+int fs_op_from_string(const char *s)
+{
+	for (int i = 0; i < _FS_OP_MAX; i++)
+		if (op_names[i] && strcmp(op_names[i], s) == 0)
+			return i;
+	return -EINVAL;
 }
 
 int local_new(const char *backing, struct local **ret)
@@ -542,6 +550,16 @@ int local_call(void *userdata, const struct fs_req *req, void *out, size_t out_s
 		handle_close(h);
 		return 0;
 	}
+	case FS_FLUSH:
+		/* As passthrough_ll: close a duplicate, so that the backing file
+		 * sees the close (locks, NFS close-to-open) while our handle stays. */
+		fd = handle_fd(l, req);
+		if (fd < 0)
+			return fd;
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		return close(fd) < 0 ? -errno : 0;
 	case FS_FSYNC:
 		fd = handle_fd(l, req);
 		if (fd < 0)

@@ -7,12 +7,15 @@
  * signal handlers (its threads run with all signals blocked), keeps no
  * globals, and logs only through the callback in fanguard_options.
  *
- * Lifecycle: fanguard_new() -> fanguard_watch()... -> fanguard_start() ->
- * ... -> fanguard_stop() -> fanguard_free(). Watches may also be added after
- * start, and behave the same: a watch's mark goes in only once its group's
- * threads run, so no call made before fanguard_start() ever waits on the
- * listener (e.g. fanguard_deny_sha256_file() of a file on a watched mount).
- * Needs CAP_SYS_ADMIN (fanotify permission events).
+ * Lifecycle: fanguard_new() -> fanguard_set_class_options(), scanners ->
+ * fanguard_watch()... -> denylists -> fanguard_start() -> ... ->
+ * fanguard_stop() -> fanguard_free(). Watches may also be added after start,
+ * and behave the same: a watch's mark goes in only once its group's threads
+ * run, so no call made before fanguard_start() ever waits on the listener
+ * (e.g. fanguard_deny_sha256_file() of a file on a watched mount). A stopped
+ * listener cannot be started again. Needs CAP_SYS_ADMIN (fanotify
+ * permission events). Every function has a man page; libfanguard(3) lists
+ * them.
  *
  * Every event in flight holds a file descriptor, and the kernel denies an
  * event whose fd it cannot create (EMFILE): raise RLIMIT_NOFILE well above
@@ -20,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <fanguard/fanguard-version.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,8 +86,24 @@ struct fanguard_verdict_info {
 typedef void (*fanguard_log_fn)(void *userdata, int priority /* LOG_ERR.. */, const char *msg);
 typedef void (*fanguard_verdict_fn)(void *userdata, const struct fanguard_verdict_info *info);
 
-/* Per mount class settings. Zero fields take the defaults in brackets. */
+/* ABI rules. Every public struct starts with uint32_t size. A struct the
+ * caller fills (options, scanner ops) is read only up to the size it gives,
+ * and bytes past what the library knows must be zero (else -E2BIG). A struct
+ * the library fills (infos, requests) says how much it filled: read a field
+ * added in a later version only if FANGUARD_HAS_FIELD() says it is there.
+ * Fields are only ever appended; no public struct has an array whose length
+ * depends on an enum. */
+#define FANGUARD_HAS_FIELD(ptr, type, field) \
+	((ptr)->size >= offsetof(type, field) + sizeof(((type *) 0)->field))
+
+/** The library's version at run time, "MAJOR.MINOR.MICRO" (compare with
+ * FANGUARD_VERSION_STRING, the headers' version). Never NULL. */
+const char *fanguard_version(void);
+
+/* Per mount class settings (fanguard_set_class_options()). Zero fields take
+ * the defaults in brackets. */
 struct fanguard_class_options {
+	uint32_t size;		/* sizeof(struct fanguard_class_options) */
 	uint32_t deadline_ms;	/* [local 5000, fuse 1500, network 3000] */
 	int default_verdict;	/* [FANGUARD_ALLOW] used on deadline/error/shutdown */
 	uint32_t n_workers;	/* [local: CPUs (>= 2); fuse/network: 2 per mount] */
@@ -94,7 +114,7 @@ struct fanguard_class_options {
 struct fanguard_options {
 	uint32_t size;	 /* sizeof(struct fanguard_options) */
 	uint32_t events; /* FANGUARD_EVENT_* [OPEN | EXEC] */
-	struct fanguard_class_options cls[_FANGUARD_MOUNT_CLASS_MAX];
+	/* Per class settings: fanguard_set_class_options(). */
 	uint64_t max_scan_bytes;	/* [256 MiB] larger files get the default verdict */
 	int deny_errno;			/* [EPERM] via FAN_DENY_ERRNO where the kernel allows */
 	fanguard_log_fn log_fn;		/* [none] called from the log thread only */
@@ -119,7 +139,7 @@ struct fanguard_options {
 	 * marked (fanguard_watch() fails with -EUSERS, the mount watcher logs
 	 * it as uncovered). */
 	uint32_t max_threads;
-	/* [max_threads / 8] at most this many threads for all the mounts of
+	/* [max_threads / 4] at most this many threads for all the mounts of
 	 * one owner other than root (a FUSE mount's user_id=), so users who
 	 * mount daemons that hang on purpose cannot use up the budget. */
 	uint32_t max_threads_per_owner;
@@ -138,6 +158,20 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret);
 /** Stop (if running) and release everything. NULL-safe; returns NULL. */
 struct fanguard *fanguard_free(struct fanguard *fg);
 
+/** Set the deadline, default verdict, workers and queue of one mount class.
+ * Call after fanguard_new(), before the first watch of any kind and before
+ * fanguard_start(): domains take their settings when they are created.
+ * @param co read up to co->size; zero fields take the defaults
+ * @return 0, -EINVAL (bad class or value), -E2BIG (unknown non-zero
+ * fields of a newer caller), -EBUSY (a watch or start came first) */
+int fanguard_set_class_options(struct fanguard *fg, enum fanguard_mount_class cls,
+			       const struct fanguard_class_options *co);
+
+/** The settings in force for a class, defaults filled in; ret->size must be
+ * set, and at most that many bytes are written. @return 0, -EINVAL */
+int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cls,
+			       struct fanguard_class_options *ret);
+
 /* fanguard_watch() flags */
 #define FANGUARD_WATCH_FILESYSTEM (1u << 0) /* mark the whole filesystem, not just the mount */
 
@@ -146,11 +180,15 @@ struct fanguard *fanguard_free(struct fanguard *fg);
  * one fanotify group; each FUSE-backed mount gets its own group, readers,
  * queue, workers and deadline, so that a FUSE daemon's accesses to its local
  * backing files are always served by threads that never wait on FUSE.
+ * Watching a path again is not an error (the mark is already there).
  * Before fanguard_start() the mark is only recorded, and placed by
- * fanguard_start(), which then reports its errors (-EPERM, ...); after
- * start it is placed now and its errors are returned here.
- * @return 0, -ENOENT, -EPERM, -EINVAL (pseudo filesystem), -EUSERS (the
- * thread budget has no room for this mount's group, see max_threads) */
+ * fanguard_start(), which then reports its errors; after start it is placed
+ * now and its errors are returned here.
+ * @return 0, -errno of open(2) (-ENOENT, -EACCES...), -EINVAL (pseudo
+ * filesystem, unknown flags), -ESHUTDOWN after fanguard_stop(), -EUSERS (the
+ * thread budget has no room for this mount's group, see max_threads), or
+ * -errno of fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE at the group
+ * limit, -ENOSPC at the mark limit, -ENOMEM; after start only) */
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
 
 /** Never scan files under this absolute path prefix (answered at receipt). */
@@ -169,9 +207,12 @@ int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size
 int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line);
 
 /** Start the readers, workers and deadline keepers, then place the marks of
- * the watches added before. @return 0, or the first error of a mark that
- * could not be placed (logged with its path; the listener runs and answers
- * for the watches that were marked: stop it if that is not enough). */
+ * the watches added before. Calling it again while running does nothing. A
+ * listener runs once: after fanguard_stop() it cannot be restarted.
+ * @return 0, -ESHUTDOWN after fanguard_stop(), -errno starting a thread or
+ * the mount watcher, or the first error of a mark that could not be placed
+ * (logged with its path; the listener runs and answers for the watches that
+ * were marked: stop it if that is not enough) */
 int fanguard_start(struct fanguard *fg);
 
 /** Stop: remove marks, answer every event we hold with the default verdict,
@@ -344,6 +385,72 @@ int fanguard_exclude_exe(struct fanguard *fg, const char *path);
  * nothing changes. */
 int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
 				  const char *const *exes, size_t n_exes);
+
+/* Scanners of the embedder's own (its ML model, cloud lookup, trust DB).
+ * See fanguard_add_scanner(3). */
+
+/* What a scanner is asked about: one event, valid during the call only. */
+struct fanguard_scan_request {
+	uint32_t size;	    /* sizeof the struct the library filled */
+	int fd;		    /* the event's file, read-only: pread() it, never close
+				it; reads raise no events; never reopen the path */
+	uint64_t file_size; /* at receipt (the file may change while scanned) */
+	pid_t pid;	    /* subject (thread group id) */
+	uid_t uid;	    /* its effective uid, (uid_t) -1 if unknown */
+	uint64_t mask;	    /* fanotify event mask (FAN_OPEN_PERM...), as in verdict info */
+	enum fanguard_mount_class mount_class;
+	uint64_t deadline_usec; /* CLOCK_MONOTONIC, microseconds: return by then */
+	const char *path;	/* best effort, may be "?" */
+};
+
+/* What a scanner may add to its verdict (zeroed before each call). */
+struct fanguard_scan_result {
+	uint32_t size;	 /* sizeof the struct the library passes */
+	uint32_t flags;	 /* FANGUARD_SCAN_RESULT_* */
+	char detail[64]; /* shown in the verdict info and the log, e.g. a rule name */
+};
+
+/* This clean verdict may not be cached (see fanguard_add_scanner(3)). */
+#define FANGUARD_SCAN_RESULT_NO_CACHE (1u << 0)
+
+/* Returns FANGUARD_ALLOW or FANGUARD_DENY, or -errno: the event then gets the
+ * default verdict of its mount class (-ETIMEDOUT counts as the deadline,
+ * anything else as an error). Runs on a library worker thread, many at once. */
+typedef int (*fanguard_scan_fn)(void *userdata, const struct fanguard_scan_request *req,
+				struct fanguard_scan_result *res);
+
+struct fanguard_scanner_ops {
+	uint32_t size;	  /* sizeof(struct fanguard_scanner_ops) */
+	uint32_t flags;	  /* FANGUARD_SCANNER_* */
+	const char *name; /* copied; names the verdicts it decides ("" not allowed) */
+	fanguard_scan_fn scan;
+	/* [optional] Called once, when no call to scan is in flight any more
+	 * after fanguard_remove_scanner() or fanguard_free(), possibly from a
+	 * library thread: free userdata here. */
+	void (*release)(void *userdata);
+};
+
+/* Never cache clean verdicts while this scanner is registered. */
+#define FANGUARD_SCANNER_NO_CACHE (1u << 0)
+
+/** Register a scanner. It runs after the engines added before it, on every
+ * event whose file is scanned, until removed. Flushes the verdict cache
+ * (files found clean before were not shown to it).
+ * @param ret_id set on success, for fanguard_remove_scanner() (never 0)
+ * @return 0, -EINVAL, -E2BIG (unknown non-zero fields, or > 16 scanners),
+ * -ENOMEM, -ESHUTDOWN after fanguard_stop() */
+int fanguard_add_scanner(struct fanguard *fg, const struct fanguard_scanner_ops *ops,
+			 void *userdata, uint64_t *ret_id);
+
+/** Unregister a scanner: events scanned from now on do not see it; calls in
+ * flight finish (their verdicts still count if in time), then release runs.
+ * Never waits for them. May be called from inside its own scan callback.
+ * @return 0, -ENOENT (unknown or already removed id), -EINVAL */
+int fanguard_remove_scanner(struct fanguard *fg, uint64_t id);
+
+/** Forget every cached clean verdict, e.g. after a signature update: every
+ * file is scanned again at its next open. @return 0, -EINVAL */
+int fanguard_flush_cache(struct fanguard *fg);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,6 @@ say "start fanguardd watching both the tmpfs and the FUSE mount, with a one-line
 start_fanguardd --watch "$s" --watch "$s/fuse" --deny-hashes "$FG_STATE/deny.txt" \
 	--control-socket "$FG_STATE/control" \
 	--stats-file "$FG_STATE/stats" --fuse-deadline-ms 1000 2> >(sed -u 's/^/  [fanguardd] /' >&2)
-sleep 0.2
 
 say "an allowed open and a denied one"
 run cat "$s/hello.txt"

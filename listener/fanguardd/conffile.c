@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fanguard.conf(5) with libinih. The parser only maps keys onto fanguardd's
- * long options; the values are checked by the same code as the command line
- * (the apply callback), so the two can never disagree about what is valid.
+/* fanguard.conf(5) with libinih. The parser only maps keys onto rows of
+ * fanguardd's settings table; the values are checked by the same code as the
+ * command line (the apply callback), so the two can never disagree about
+ * what is valid.
  * Never guesses: an unknown section or key is an error, not a warning, since
  * a misspelt "Exclude=" silently ignored would scan (or skip) the wrong files. */
 #include <errno.h>
@@ -15,50 +16,15 @@
 #include "log.h"
 #include "macro.h"
 
-/* Keep in step with fanguard.conf(5) and parse_argv() in fanguardd.c. */
-const struct config_key config_keys[] = {
-	{"Watch", "Mount", "watch", CONFIG_VALUE},
-	{"Watch", "Filesystem", "watch-fs", CONFIG_VALUE},
-	{"Watch", "Tree", "watch-tree", CONFIG_VALUE},
-	{"Watch", "Exclude", "exclude", CONFIG_VALUE},
-	{"Watch", "ExcludeUid", "exclude-uid", CONFIG_VALUE},
-	{"Watch", "ExcludeExe", "exclude-exe", CONFIG_VALUE},
-	{"Watch", "ScanThroughLoopback", "scan-through-loopback", CONFIG_FLAG},
-	{"Events", "Exec", "no-exec", CONFIG_NFLAG},
-	{"Events", "Access", "access", CONFIG_FLAG},
-	{"Scan", "DenyHashes", "deny-hashes", CONFIG_VALUE},
-	{"Scan", "MaxScanBytes", "max-scan-bytes", CONFIG_VALUE},
-	{"Scan", "DefaultVerdict", "default-verdict", CONFIG_VALUE},
-	{"Scan", "DeadlineMs", "deadline-ms", CONFIG_VALUE},
-	{"Scan", "QueueLen", "queue-len", CONFIG_VALUE},
-	{"Scan", "ClamdSocket", "clamd-socket", CONFIG_VALUE},
-	{"Scan", "ClamdTcp", "clamd-tcp", CONFIG_VALUE},
-	{"Scan", "YaraRules", "yara-rules", CONFIG_VALUE},
-	{"Cache", "Enabled", "no-cache", CONFIG_NFLAG},
-	{"Local", "DeadlineMs", "local-deadline-ms", CONFIG_VALUE},
-	{"Local", "DefaultVerdict", "local-default-verdict", CONFIG_VALUE},
-	{"Local", "Workers", "workers", CONFIG_VALUE},
-	{"FUSE", "DeadlineMs", "fuse-deadline-ms", CONFIG_VALUE},
-	{"FUSE", "DefaultVerdict", "fuse-default-verdict", CONFIG_VALUE},
-	{"FUSE", "Workers", "fuse-workers", CONFIG_VALUE},
-	{"Network", "DeadlineMs", "network-deadline-ms", CONFIG_VALUE},
-	{"Network", "DefaultVerdict", "network-default-verdict", CONFIG_VALUE},
-	{"Network", "Workers", "network-workers", CONFIG_VALUE},
-	{"Daemon", "PidFile", "pid-file", CONFIG_VALUE},
-	{"Daemon", "StatsFile", "stats-file", CONFIG_VALUE},
-	{"Daemon", "ControlSocket", "control-socket", CONFIG_VALUE},
-	{"Daemon", "LogLevel", "log-level", CONFIG_VALUE},
-	{"Daemon", "Seccomp", "seccomp", CONFIG_VALUE},
-	{}};
-
 struct parse_state {
 	const char *path;
 	FILE *f;
 	unsigned line;	       /* of the line the parser is on */
 	unsigned section_line; /* of the last "[Section]" line */
 	bool too_long;	       /* a line did not fit the parser's buffer */
-	char error[256];       /* the first error, without the "path:line: " */
+	char error[1024];      /* the first error, without the "path:line: " */
 	unsigned error_line;
+	const struct setting *table;
 	config_apply_fn apply;
 	void *userdata;
 };
@@ -123,14 +89,15 @@ static void set_error(struct parse_state *st, const char *fmt, ...)
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
-	const struct config_key *k = NULL;
-	bool known_section = false, b;
+	const struct setting *k = NULL;
+	bool known_section = false;
+	char err[200];
 	int r;
 
 	if (st->error_line != 0)
 		return 0; /* after the first error, ignore the rest */
-	for (const struct config_key *i = config_keys; i->section; i++) {
-		if (strcasecmp(i->section, section) != 0)
+	for (const struct setting *i = st->table; i->name; i++) {
+		if (!i->section || strcasecmp(i->section, section) != 0)
 			continue;
 		known_section = true;
 		if (strcasecmp(i->key, name) == 0) {
@@ -151,51 +118,44 @@ static int handler(void *user, const char *section, const char *name, const char
 		set_error(st, "unknown key '%s' in section [%s]", name, section);
 		return 0;
 	}
-	switch (k->kind) {
-	case CONFIG_VALUE:
-		if (value[0] == '\0') {
-			set_error(st, "%s= needs a value", k->key);
-			return 0;
-		}
-		r = st->apply(st->userdata, k->option, value);
-		break;
-	case CONFIG_FLAG:
-	case CONFIG_NFLAG:
-		if (config_parse_bool(value, &b) < 0) {
-			set_error(st, "%s=%s: not a boolean (yes or no)", k->key, value);
-			return 0;
-		}
-		r = b == (k->kind == CONFIG_FLAG) ? st->apply(st->userdata, k->option, NULL) : 0;
-		break;
-	default:
-		r = -EINVAL;
+	err[0] = '\0';
+	r = st->apply(st->userdata, k, value, err, sizeof(err));
+	if (r == -ENOMEM) {
+		set_error(st, "out of memory");
+		return 0;
 	}
 	if (r < 0) {
-		set_error(st, "invalid value for [%s] %s=%s", k->section, k->key, value);
+		set_error(st, "invalid value for [%s] %s=%s%s%s", k->section, k->key, value,
+			  err[0] ? ": " : "", err);
 		return 0;
 	}
 	return 1;
 }
 
-int config_parse_file(const char *path, config_apply_fn apply, void *userdata)
+int config_parse_file(const char *path, const struct setting *table, config_apply_fn apply,
+		      void *userdata, char *err, size_t errlen)
 {
-	struct parse_state st = {.path = path, .apply = apply, .userdata = userdata};
+	struct parse_state st = {
+		.path = path, .table = table, .apply = apply, .userdata = userdata};
 	int r;
 
 	st.f = fopen(path, "re");
 	if (!st.f)
-		return log_error_errno(errno, "Failed to open '%s': %m", path);
+		return settings_error(err, errlen, -errno, "Failed to open '%s': %s", path,
+				      strerror(errno));
 	r = ini_parse_stream(reader, &st, handler, &st);
 	(void) fclose(st.f);
 	if (r < 0)
-		return log_error_errno(ENOMEM, "%s: out of memory while parsing", path);
+		return settings_error(err, errlen, -ENOMEM, "%s: out of memory while parsing",
+				      path);
 	/* libinih reports its own first error (a bad line) by number; ours may
 	 * come from a later line: name the earlier one. */
 	if (st.error_line != 0 && (r <= 0 || st.error_line <= (unsigned) r))
-		return log_error_errno(EINVAL, "%s:%u: %s", path, st.error_line, st.error);
+		return settings_error(err, errlen, -EINVAL, "%s:%u: %s", path, st.error_line,
+				      st.error);
 	if (r > 0)
 		/* A line that is neither [section], key=value nor a comment. */
-		return log_error_errno(EINVAL, "%s:%d: syntax error (want Key=value or [Section])",
-				       path, r);
+		return settings_error(err, errlen, -EINVAL,
+				      "%s:%d: syntax error (want Key=value or [Section])", path, r);
 	return 0;
 }

@@ -281,8 +281,12 @@ void control_serve_one(int listen_fd, struct control_ctx *ctx)
 	else if (strcmp(req, "reload") == 0) {
 		r = ctx->reload(ctx->userdata);
 		if (r < 0) {
-			reply(fd, r,
-			      "reload failed, the old configuration stays in force (see the log)");
+			char msg[1200];
+
+			(void) snprintf(msg, sizeof(msg),
+					"reload failed, the old configuration stays in force: %s",
+					ctx->reload_error ? ctx->reload_error : "see the log");
+			reply(fd, r, msg);
 			return;
 		}
 	} else {

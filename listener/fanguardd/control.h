@@ -15,7 +15,8 @@ struct control_ctx {
 	void *userdata;
 	uint64_t started_usec; /* CLOCK_MONOTONIC */
 	unsigned reloads_ok, reloads_failed;
-	const char *config_path; /* or NULL */
+	const char *config_path;  /* or NULL */
+	const char *reload_error; /* why the last reload failed ("FILE:LINE: ..."), or NULL */
 	const char *seccomp_mode;
 	int health; /* last fanguard_check_health() */
 };

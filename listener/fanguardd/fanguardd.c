@@ -5,7 +5,6 @@
  * returns after answering everything pending. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,385 +16,26 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "conffile.h"
 #include "config.h"
 #include "control.h"
 #include "fanguard.h"
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
-#include "parse-util.h"
+#include "privileges.h"
 #include "procfs.h"
 #include "sandbox.h"
+#include "settings.h"
 #include "stats-format.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
 
-#define MAX_ARGS 256
-
-static const char *arg_watch[MAX_ARGS];
-static bool arg_watch_fs[MAX_ARGS];
-static size_t arg_n_watch;
-static const char *arg_watch_tree[MAX_ARGS]; /* and every mount appearing below */
-static size_t arg_n_watch_tree;
-static const char *arg_exclude[MAX_ARGS];
-static size_t arg_n_exclude;
-static uid_t arg_exclude_uid[MAX_ARGS]; /* subjects: effective uid */
-static size_t arg_n_exclude_uid;
-static const char *arg_exclude_exe[MAX_ARGS]; /* subjects: /proc/PID/exe, exact */
-static size_t arg_n_exclude_exe;
-static const char *arg_deny_hashes[MAX_ARGS];
-static size_t arg_n_deny_hashes;
-static const char *arg_clamd[MAX_ARGS]; /* socket paths and host:port, tried in order */
-static size_t arg_n_clamd;
-static const char *arg_yara_rules;
-static const char *arg_pid_file;
-static const char *arg_stats_file;
-/* Service settings (fanguard.conf(5) [Daemon]); see main() for the defaults. */
-static const char *arg_config;
-static const char *arg_control_socket;
-static int arg_seccomp = FG_SECCOMP_KILL;
-static bool arg_in_config; /* parse_argv() runs for one fanguard.conf key */
-/* Applied once at start: the library's log thread reads the level while a
- * reload parses, so a reload only notes a change (see reload_apply()). */
-static int arg_log_level = LOG_INFO;
-static struct fanguard_options arg_opts = {.size = sizeof(struct fanguard_options)};
-
-static void help(void)
-{
-	printf("Usage: fanguardd [OPTIONS] --watch PATH...\n"
-	       "Answer fanotify permission events for the watched mounts, denying files\n"
-	       "whose SHA-256 is denylisted, within a deadline, never blocked by FUSE.\n\n"
-	       "  -w, --watch PATH            watch the mount holding PATH (repeatable)\n"
-	       "      --watch-fs PATH         watch the whole filesystem holding PATH\n"
-	       "      --watch-tree PATH       watch PATH's mount and every mount below it, also\n"
-	       "                              those mounted later (repeatable)\n"
-	       "      --scan-through-loopback read loopback FUSE mounts' content through the\n"
-	       "                              daemon too, not only at the backing layer\n"
-	       "  -d, --deny-hashes FILE      SHA-256 denylist: hex digest per line (repeatable)\n"
-	       "      --default-verdict V     allow|deny on deadline, error, shutdown [allow]\n"
-	       "      --deadline-ms N         deadline for every mount class\n"
-	       "      --local-deadline-ms N   local mounts [5000]\n"
-	       "      --fuse-deadline-ms N    each FUSE-backed mount [1500]\n"
-	       "      --network-deadline-ms N each network mount [3000]\n"
-	       "      --workers N             scanning threads for local mounts [CPUs]\n"
-	       "      --fuse-workers N        scanning threads per FUSE mount [2]\n"
-	       "      --max-scan-bytes N      larger files get the default verdict [256 MiB]\n"
-	       "      --queue-len N           events queued per group before the default\n"
-	       "                              verdict is given at once [local 4096, others 1024]\n"
-	       "      --clamd-socket PATH     scan with a local clamd, fd passed (repeatable)\n"
-	       "      --clamd-tcp HOST:PORT   scan with a remote clamd, INSTREAM (repeatable;\n"
-	       "                              all clamd endpoints are tried in order)\n"
-	       "      --yara-rules FILE       scan with these YARA rules\n"
-	       "  -x, --exclude PREFIX        never scan files under PREFIX (repeatable)\n"
-	       "      --exclude-uid UID       never scan accesses by processes of this\n"
-	       "                              effective uid (repeatable)\n"
-	       "      --exclude-exe PATH      never scan accesses by processes running this\n"
-	       "                              executable, exact path (repeatable)\n"
-	       "      --access                also check reads (FAN_ACCESS_PERM): costly\n"
-	       "      --no-exec               do not check execs (FAN_OPEN_EXEC_PERM)\n"
-	       "      --no-cache              never cache clean verdicts (in-kernel ignore marks)\n"
-	       "      --pid-file PATH         written once every mark is in place\n"
-	       "      --stats-file PATH       counters, written at exit and on SIGUSR1\n"
-	       "      --local-default-verdict V, --fuse-default-verdict V,\n"
-	       "      --network-default-verdict V   the default verdict of one mount class\n"
-	       "      --network-workers N     scanning threads per network mount [2]\n"
-	       "  -c, --config FILE           read fanguard.conf(5) first; options given here\n"
-	       "                              override its settings or add to its lists\n"
-	       "      --control-socket PATH   serve fanguardctl(8) here (\"\" for none)\n"
-	       "                              [/run/fanguard/control with --config, else none]\n"
-	       "      --seccomp MODE          kill|errno|log|off: syscalls outside the\n"
-	       "                              allow-list after init [kill]\n"
-	       "  -l, --log-level LEVEL       err|warning|notice|info|debug [info]\n"
-	       "  -v, --verbose               same as --log-level debug (a line per verdict)\n"
-	       "  -h, --help                  this help\n"
-	       "      --version               print the version\n\n"
-	       "Signals: SIGTERM/SIGINT stop after answering everything pending;\n"
-	       "SIGUSR1 writes the stats file; SIGHUP reloads the configuration.\n"
-	       "See fanguardd(8), fanguard.conf(5), fanguardctl(8).\n");
-}
-
-static int parse_verdict(const char *s, int *ret)
-{
-	if (strcmp(s, "allow") == 0)
-		*ret = FANGUARD_ALLOW;
-	else if (strcmp(s, "deny") == 0)
-		*ret = FANGUARD_DENY;
-	else
-		return log_error_errno(EINVAL, "Invalid verdict '%s' (allow or deny)", s);
-	return 0;
-}
-
-enum {
-	ARG_WATCH_FS = 0x100,
-	ARG_WATCH_TREE,
-	ARG_SCAN_THROUGH_LOOPBACK,
-	ARG_DEFAULT_VERDICT,
-	ARG_DEADLINE,
-	ARG_LOCAL_DEADLINE,
-	ARG_FUSE_DEADLINE,
-	ARG_NETWORK_DEADLINE,
-	ARG_WORKERS,
-	ARG_FUSE_WORKERS,
-	ARG_MAX_SCAN,
-	ARG_QUEUE_LEN,
-	ARG_ACCESS,
-	ARG_NO_EXEC,
-	ARG_NO_CACHE,
-	ARG_PID_FILE,
-	ARG_STATS_FILE,
-	ARG_VERSION,
-	ARG_LOCAL_VERDICT,
-	ARG_FUSE_VERDICT,
-	ARG_NETWORK_VERDICT,
-	ARG_NETWORK_WORKERS,
-	ARG_CONTROL_SOCKET,
-	ARG_SECCOMP,
-	ARG_CLAMD_SOCKET,
-	ARG_CLAMD_TCP,
-	ARG_YARA_RULES,
-	ARG_EXCLUDE_UID,
-	ARG_EXCLUDE_EXE,
-};
-
-static int parse_argv(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{"watch", required_argument, NULL, 'w'},
-		{"watch-fs", required_argument, NULL, ARG_WATCH_FS},
-		{"watch-tree", required_argument, NULL, ARG_WATCH_TREE},
-		{"scan-through-loopback", no_argument, NULL, ARG_SCAN_THROUGH_LOOPBACK},
-		{"deny-hashes", required_argument, NULL, 'd'},
-		{"default-verdict", required_argument, NULL, ARG_DEFAULT_VERDICT},
-		{"deadline-ms", required_argument, NULL, ARG_DEADLINE},
-		{"local-deadline-ms", required_argument, NULL, ARG_LOCAL_DEADLINE},
-		{"fuse-deadline-ms", required_argument, NULL, ARG_FUSE_DEADLINE},
-		{"network-deadline-ms", required_argument, NULL, ARG_NETWORK_DEADLINE},
-		{"workers", required_argument, NULL, ARG_WORKERS},
-		{"fuse-workers", required_argument, NULL, ARG_FUSE_WORKERS},
-		{"max-scan-bytes", required_argument, NULL, ARG_MAX_SCAN},
-		{"queue-len", required_argument, NULL, ARG_QUEUE_LEN},
-		{"exclude", required_argument, NULL, 'x'},
-		{"access", no_argument, NULL, ARG_ACCESS},
-		{"no-exec", no_argument, NULL, ARG_NO_EXEC},
-		{"no-cache", no_argument, NULL, ARG_NO_CACHE},
-		{"pid-file", required_argument, NULL, ARG_PID_FILE},
-		{"stats-file", required_argument, NULL, ARG_STATS_FILE},
-		{"log-level", required_argument, NULL, 'l'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, ARG_VERSION},
-		{"local-default-verdict", required_argument, NULL, ARG_LOCAL_VERDICT},
-		{"fuse-default-verdict", required_argument, NULL, ARG_FUSE_VERDICT},
-		{"network-default-verdict", required_argument, NULL, ARG_NETWORK_VERDICT},
-		{"network-workers", required_argument, NULL, ARG_NETWORK_WORKERS},
-		{"config", required_argument, NULL, 'c'},
-		{"control-socket", required_argument, NULL, ARG_CONTROL_SOCKET},
-		{"seccomp", required_argument, NULL, ARG_SECCOMP},
-		{"clamd-socket", required_argument, NULL, ARG_CLAMD_SOCKET},
-		{"clamd-tcp", required_argument, NULL, ARG_CLAMD_TCP},
-		{"yara-rules", required_argument, NULL, ARG_YARA_RULES},
-		{"exclude-uid", required_argument, NULL, ARG_EXCLUDE_UID},
-		{"exclude-exe", required_argument, NULL, ARG_EXCLUDE_EXE},
-		{}};
-	struct fanguard_options *o = &arg_opts;
-	bool no_exec = false;
-	uint64_t v;
-	int c, r, verdict = FANGUARD_ALLOW;
-
-	/* Runs once per fanguard.conf key, then for the command line: start
-	 * getopt afresh, and keep what earlier passes set. */
-	optind = 0;
-	if (o->events == 0)
-		o->events = FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC;
-	while ((c = getopt_long(argc, argv, "w:d:x:l:c:vh", options, NULL)) >= 0) {
-		switch (c) {
-		case ARG_LOCAL_VERDICT:
-		case ARG_FUSE_VERDICT:
-		case ARG_NETWORK_VERDICT:
-			r = parse_verdict(optarg, &verdict);
-			if (r < 0)
-				return r;
-			o->cls[c == ARG_LOCAL_VERDICT  ? FANGUARD_MOUNT_LOCAL
-			       : c == ARG_FUSE_VERDICT ? FANGUARD_MOUNT_FUSE
-						       : FANGUARD_MOUNT_NETWORK]
-				.default_verdict = verdict;
-			break;
-		case ARG_NETWORK_WORKERS:
-			r = parse_uint_arg(optarg, "worker count", 1024, &v);
-			if (r < 0)
-				return r;
-			o->cls[FANGUARD_MOUNT_NETWORK].n_workers = (uint32_t) v;
-			break;
-		case 'c':
-			/* Read before the command line (main()); here only for getopt. */
-			if (arg_in_config)
-				return log_error_errno(EINVAL,
-						       "A configuration cannot name another");
-			arg_config = optarg;
-			break;
-		case ARG_CONTROL_SOCKET:
-			if (optarg[0] != '\0' && optarg[0] != '/')
-				return log_error_errno(
-					EINVAL, "Control socket '%s' is not absolute", optarg);
-			arg_control_socket = optarg;
-			break;
-		case ARG_SECCOMP:
-			r = seccomp_mode_from_string(optarg);
-			if (r < 0)
-				return log_error_errno(
-					r, "Invalid seccomp mode '%s' (kill, errno, log, off)",
-					optarg);
-			arg_seccomp = r;
-			break;
-		case 'w':
-		case ARG_WATCH_FS:
-			if (arg_n_watch == MAX_ARGS)
-				return log_error_errno(E2BIG, "Too many watches");
-			arg_watch_fs[arg_n_watch] = c == ARG_WATCH_FS;
-			arg_watch[arg_n_watch++] = optarg;
-			break;
-		case ARG_WATCH_TREE:
-			if (arg_n_watch_tree == MAX_ARGS)
-				return log_error_errno(E2BIG, "Too many watches");
-			arg_watch_tree[arg_n_watch_tree++] = optarg;
-			break;
-		case ARG_SCAN_THROUGH_LOOPBACK:
-			o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
-			break;
-		case 'd':
-			if (arg_n_deny_hashes == MAX_ARGS)
-				return log_error_errno(E2BIG, "Too many denylists");
-			arg_deny_hashes[arg_n_deny_hashes++] = optarg;
-			break;
-		case ARG_CLAMD_SOCKET:
-		case ARG_CLAMD_TCP:
-			if (arg_n_clamd == MAX_ARGS)
-				return log_error_errno(E2BIG, "Too many clamd endpoints");
-			if (c == ARG_CLAMD_SOCKET && optarg[0] != '/')
-				return log_error_errno(EINVAL, "clamd socket '%s' is not absolute",
-						       optarg);
-			arg_clamd[arg_n_clamd++] = optarg;
-			break;
-		case ARG_YARA_RULES:
-			arg_yara_rules = optarg;
-			break;
-		case 'x':
-			if (arg_n_exclude == MAX_ARGS)
-				return log_error_errno(E2BIG, "Too many exclusions");
-			if (optarg[0] != '/')
-				return log_error_errno(EINVAL, "Exclusion '%s' is not absolute",
-						       optarg);
-			arg_exclude[arg_n_exclude++] = optarg;
-			break;
-		case ARG_EXCLUDE_UID:
-			if (arg_n_exclude_uid == MAX_ARGS)
-				return log_error_errno(E2BIG, "Too many uid exclusions");
-			/* (uid_t) -1 is no uid (setresuid()'s "unchanged"). */
-			r = parse_uint_arg(optarg, "uid", (uid_t) -1 - 1, &v);
-			if (r < 0)
-				return r;
-			arg_exclude_uid[arg_n_exclude_uid++] = (uid_t) v;
-			break;
-		case ARG_EXCLUDE_EXE:
-			if (arg_n_exclude_exe == MAX_ARGS)
-				return log_error_errno(E2BIG, "Too many executable exclusions");
-			if (optarg[0] != '/')
-				return log_error_errno(EINVAL, "Executable '%s' is not absolute",
-						       optarg);
-			arg_exclude_exe[arg_n_exclude_exe++] = optarg;
-			break;
-		case ARG_DEFAULT_VERDICT:
-			r = parse_verdict(optarg, &verdict);
-			if (r < 0)
-				return r;
-			for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++)
-				o->cls[i].default_verdict = verdict;
-			break;
-		case ARG_DEADLINE:
-		case ARG_LOCAL_DEADLINE:
-		case ARG_FUSE_DEADLINE:
-		case ARG_NETWORK_DEADLINE:
-			r = parse_uint_arg(optarg, "deadline", 3600 * 1000, &v);
-			if (r < 0)
-				return r;
-			if (v == 0)
-				return log_error_errno(EINVAL, "A deadline must be > 0 ms");
-			for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++)
-				if (c == ARG_DEADLINE ||
-				    (c == ARG_LOCAL_DEADLINE && i == FANGUARD_MOUNT_LOCAL) ||
-				    (c == ARG_FUSE_DEADLINE && i == FANGUARD_MOUNT_FUSE) ||
-				    (c == ARG_NETWORK_DEADLINE && i == FANGUARD_MOUNT_NETWORK))
-					o->cls[i].deadline_ms = (uint32_t) v;
-			break;
-		case ARG_WORKERS:
-		case ARG_FUSE_WORKERS:
-			r = parse_uint_arg(optarg, "worker count", 1024, &v);
-			if (r < 0)
-				return r;
-			o->cls[c == ARG_WORKERS ? FANGUARD_MOUNT_LOCAL : FANGUARD_MOUNT_FUSE]
-				.n_workers = (uint32_t) v;
-			break;
-		case ARG_MAX_SCAN:
-			r = parse_uint_arg(optarg, "size", UINT64_MAX, &v);
-			if (r < 0)
-				return r;
-			o->max_scan_bytes = v;
-			break;
-		case ARG_QUEUE_LEN:
-			r = parse_uint_arg(optarg, "queue length", 1u << 24, &v);
-			if (r < 0)
-				return r;
-			if (v == 0)
-				return log_error_errno(EINVAL, "A queue length must be > 0");
-			for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++)
-				o->cls[i].queue_len = (uint32_t) v;
-			break;
-		case ARG_ACCESS:
-			o->events |= FANGUARD_EVENT_ACCESS;
-			break;
-		case ARG_NO_EXEC:
-			no_exec = true;
-			break;
-		case ARG_NO_CACHE:
-			o->no_cache = 1;
-			break;
-		case ARG_PID_FILE:
-			arg_pid_file = optarg;
-			break;
-		case ARG_STATS_FILE:
-			arg_stats_file = optarg;
-			break;
-		case 'l':
-			r = log_level_from_string(optarg);
-			if (r < 0)
-				return log_error_errno(r, "Invalid log level '%s'", optarg);
-			arg_log_level = r;
-			break;
-		case 'v':
-			arg_log_level = LOG_DEBUG;
-			break;
-		case 'h':
-			help();
-			return 0;
-		case ARG_VERSION:
-			printf("fanguardd %s\n", FANGUARD_VERSION);
-			return 0;
-		default:
-			return -EINVAL;
-		}
-	}
-	if (optind < argc)
-		return log_error_errno(EINVAL, "Unexpected argument '%s'", argv[optind]);
-	if (no_exec)
-		o->events &= ~FANGUARD_EVENT_EXEC;
-	if (arg_n_watch == 0 && arg_n_watch_tree == 0 && !arg_in_config)
-		return log_error_errno(EINVAL, "Nothing to watch: give --watch PATH");
-	o->log_max_priority = arg_log_level;
-	return 1;
-}
+/* The settings in force: replaced whole by a reload (see reload()). */
+static struct settings *arg_settings;
+/* Restart-only and read until exit (write_stats() at exit): a stable copy. */
+static char *arg_stats_file;
 
 static void on_log(void *userdata, int prio, const char *msg)
 {
@@ -510,30 +150,10 @@ static void write_stats(struct fanguard *fg)
 /* How far past its deadline an unanswered event may be before the watchdog
  * stops vouching for us: the keeper answers at the deadline itself. */
 #define HEALTH_GRACE_MS 1000
-#define DEFAULT_CONTROL_SOCKET "/run/fanguard/control"
 
 static int saved_argc;
 static char **saved_argv;
-/* "--key=value" strings built from fanguard.conf: optarg points into them. */
-static char **arg_strings;
-static size_t arg_n_strings;
 static struct control_ctx ctl = {.health = 0};
-
-/* Paths used until exit, copied once at start: reloads free the strings
- * parsed from fanguard.conf, and these never change while running. */
-static char *keep_pid_file, *keep_stats_file, *keep_control_socket;
-
-static int keep_paths(void)
-{
-	if ((arg_pid_file && !(keep_pid_file = strdup(arg_pid_file))) ||
-	    (arg_stats_file && !(keep_stats_file = strdup(arg_stats_file))) ||
-	    (arg_control_socket && !(keep_control_socket = strdup(arg_control_socket))))
-		return -ENOMEM;
-	arg_pid_file = keep_pid_file;
-	arg_stats_file = keep_stats_file;
-	arg_control_socket = keep_control_socket;
-	return 0;
-}
 
 /* JOURNAL_STREAM=dev:ino names the journal's stream if it is our stderr:
  * then log straight to the journal, with structured fields. */
@@ -547,301 +167,161 @@ static bool stderr_is_journal(void)
 	       (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
 }
 
-static void strings_free(char **strv, size_t n)
+#define ITEMS(l) ((const char *const *) (l).items)
+
+static bool listed(const struct setting_list *l, const char *v)
 {
-	for (size_t i = 0; i < n; i++)
-		free(strv[i]);
-	free(strv);
-}
-
-/* fanguard.conf keys run through parse_argv() one at a time, so the file and
- * the command line share every check. */
-static int config_apply(void *userdata, const char *option, const char *value)
-{
-	char *arg, **n, *argv[3];
-	int r;
-
-	if ((value ? asprintf(&arg, "--%s=%s", option, value) : asprintf(&arg, "--%s", option)) < 0)
-		return -ENOMEM;
-	n = realloc(arg_strings, (arg_n_strings + 1) * sizeof(*n));
-	if (!n) {
-		free(arg);
-		return -ENOMEM;
-	}
-	arg_strings = n;
-	arg_strings[arg_n_strings++] = arg;
-	argv[0] = (char *) "fanguardd";
-	argv[1] = arg;
-	argv[2] = NULL;
-	arg_in_config = true;
-	r = parse_argv(2, argv);
-	arg_in_config = false;
-	return r > 0 ? 0 : -EINVAL;
-}
-
-/* The file named by --config/-c, found before getopt runs: the command line
- * is applied after the file, so that it overrides it. */
-static const char *find_config(int argc, char **argv)
-{
-	const char *found = NULL;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) &&
-		    i + 1 < argc)
-			found = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			found = argv[i] + 9;
-	}
-	return found;
-}
-
-/* Precedence: defaults < fanguard.conf < command line. Lists (watches,
- * exclusions, denylists, scanners) add up; single values are overridden. */
-static int load_settings(int argc, char **argv)
-{
-	const char *config = find_config(argc, argv);
-	int r;
-
-	if (config) {
-		r = config_parse_file(config, config_apply, NULL);
-		if (r < 0)
-			return r;
-	}
-	r = parse_argv(argc, argv);
-	if (r <= 0)
-		return r;
-	if (!arg_control_socket && arg_config)
-		arg_control_socket = DEFAULT_CONTROL_SOCKET;
-	if (arg_control_socket && arg_control_socket[0] == '\0')
-		arg_control_socket = NULL;
-	return r;
-}
-
-struct arg_snapshot {
-	const char *watch[MAX_ARGS];
-	bool watch_fs[MAX_ARGS];
-	size_t n_watch;
-	const char *exclude[MAX_ARGS];
-	size_t n_exclude;
-	uid_t exclude_uid[MAX_ARGS];
-	size_t n_exclude_uid;
-	const char *exclude_exe[MAX_ARGS];
-	size_t n_exclude_exe;
-	const char *deny[MAX_ARGS];
-	size_t n_deny;
-	const char *clamd[MAX_ARGS];
-	size_t n_clamd;
-	const char *tree[MAX_ARGS];
-	size_t n_tree;
-	const char *yara, *pid_file, *stats_file, *config, *control_socket;
-	int seccomp, log_level;
-	struct fanguard_options opts;
-	char **strings;
-	size_t n_strings;
-};
-
-static void snapshot_take(struct arg_snapshot *s)
-{
-	memcpy(s->watch, arg_watch, sizeof(arg_watch));
-	memcpy(s->watch_fs, arg_watch_fs, sizeof(arg_watch_fs));
-	s->n_watch = arg_n_watch;
-	memcpy(s->exclude, arg_exclude, sizeof(arg_exclude));
-	s->n_exclude = arg_n_exclude;
-	memcpy(s->exclude_uid, arg_exclude_uid, sizeof(arg_exclude_uid));
-	s->n_exclude_uid = arg_n_exclude_uid;
-	memcpy(s->exclude_exe, arg_exclude_exe, sizeof(arg_exclude_exe));
-	s->n_exclude_exe = arg_n_exclude_exe;
-	memcpy(s->deny, arg_deny_hashes, sizeof(arg_deny_hashes));
-	s->n_deny = arg_n_deny_hashes;
-	memcpy(s->clamd, arg_clamd, sizeof(arg_clamd));
-	s->n_clamd = arg_n_clamd;
-	memcpy(s->tree, arg_watch_tree, sizeof(arg_watch_tree));
-	s->n_tree = arg_n_watch_tree;
-	s->yara = arg_yara_rules;
-	s->pid_file = arg_pid_file;
-	s->stats_file = arg_stats_file;
-	s->config = arg_config;
-	s->control_socket = arg_control_socket;
-	s->seccomp = arg_seccomp;
-	s->log_level = arg_log_level;
-	s->opts = arg_opts;
-	s->strings = arg_strings;
-	s->n_strings = arg_n_strings;
-}
-
-static void snapshot_restore(const struct arg_snapshot *s)
-{
-	memcpy(arg_watch, s->watch, sizeof(arg_watch));
-	memcpy(arg_watch_fs, s->watch_fs, sizeof(arg_watch_fs));
-	arg_n_watch = s->n_watch;
-	memcpy(arg_exclude, s->exclude, sizeof(arg_exclude));
-	arg_n_exclude = s->n_exclude;
-	memcpy(arg_exclude_uid, s->exclude_uid, sizeof(arg_exclude_uid));
-	arg_n_exclude_uid = s->n_exclude_uid;
-	memcpy(arg_exclude_exe, s->exclude_exe, sizeof(arg_exclude_exe));
-	arg_n_exclude_exe = s->n_exclude_exe;
-	memcpy(arg_deny_hashes, s->deny, sizeof(arg_deny_hashes));
-	arg_n_deny_hashes = s->n_deny;
-	memcpy(arg_clamd, s->clamd, sizeof(arg_clamd));
-	arg_n_clamd = s->n_clamd;
-	memcpy(arg_watch_tree, s->tree, sizeof(arg_watch_tree));
-	arg_n_watch_tree = s->n_tree;
-	arg_yara_rules = s->yara;
-	arg_pid_file = s->pid_file;
-	arg_stats_file = s->stats_file;
-	arg_config = s->config;
-	arg_control_socket = s->control_socket;
-	arg_seccomp = s->seccomp;
-	arg_log_level = s->log_level;
-	arg_opts = s->opts;
-	arg_strings = s->strings;
-	arg_n_strings = s->n_strings;
-}
-
-static void args_reset(void)
-{
-	arg_n_watch = arg_n_exclude = arg_n_deny_hashes = arg_n_clamd = arg_n_watch_tree = 0;
-	arg_n_exclude_uid = arg_n_exclude_exe = 0;
-	arg_yara_rules = arg_pid_file = arg_stats_file = arg_config = arg_control_socket = NULL;
-	arg_seccomp = FG_SECCOMP_KILL;
-	arg_log_level = LOG_INFO;
-	arg_opts = (struct fanguard_options){.size = sizeof(struct fanguard_options)};
-	arg_strings = NULL;
-	arg_n_strings = 0;
-}
-
-static bool watch_listed(const struct arg_snapshot *s, const char *path, bool fs)
-{
-	for (size_t i = 0; i < s->n_watch; i++)
-		if (strcmp(s->watch[i], path) == 0 && s->watch_fs[i] == fs)
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], v) == 0)
 			return true;
 	return false;
 }
 
-static bool str_changed(const char *a, const char *b)
+/* Marks what s watches and old did not (old NULL: everything). */
+static int watch_added(struct fanguard *fg, const struct settings *old, const struct settings *s)
 {
-	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+	static const struct {
+		size_t offset;
+		unsigned flags;
+	} kinds[] = {
+		{offsetof(struct settings, watch), 0},
+		{offsetof(struct settings, watch_fs), FANGUARD_WATCH_FILESYSTEM},
+	};
+	int r;
+
+	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+		const struct setting_list *l = (const void *) ((const char *) s + kinds[k].offset);
+
+		for (size_t i = 0; i < l->n; i++) {
+			if (old && listed((const void *) ((const char *) old + kinds[k].offset),
+					  l->items[i]))
+				continue;
+			r = fanguard_watch(fg, l->items[i], kinds[k].flags);
+			if (r < 0)
+				return log_error_errno(r, "Failed to watch '%s': %m", l->items[i]);
+			if (old)
+				log_info("Now also watching '%s'", l->items[i]);
+		}
+	}
+	for (size_t i = 0; i < s->watch_tree.n; i++) {
+		if (old && listed(&old->watch_tree, s->watch_tree.items[i]))
+			continue;
+		r = fanguard_watch_tree(fg, s->watch_tree.items[i], 0);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch the tree '%s': %m",
+					       s->watch_tree.items[i]);
+		if (old)
+			log_info("Now also watching the tree '%s'", s->watch_tree.items[i]);
+	}
+	return 0;
 }
 
-/* Applies what can change while running; the library swaps each list
- * atomically under its config lock, so every event sees either the old or
- * the new list and is answered exactly once either way. */
-static int reload_apply(struct fanguard *fg, const struct arg_snapshot *old)
+/* Applies what can change while running (the rows marked SETTING_RELOAD);
+ * the library swaps each list atomically under its config lock, so every
+ * event sees either the old or the new list and is answered exactly once
+ * either way. */
+static int reload_apply(struct fanguard *fg, const struct settings *old, const struct settings *s)
 {
-	struct fanguard_options o = arg_opts;
 	size_t file = 0;
 	unsigned line = 0;
 	int r;
 
-	r = fanguard_replace_deny_sha256_files(fg, arg_deny_hashes, arg_n_deny_hashes, &file,
+	r = fanguard_replace_deny_sha256_files(fg, ITEMS(s->deny_hashes), s->deny_hashes.n, &file,
 					       &line);
 	if (r == -EBADMSG)
-		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", arg_deny_hashes[file],
-				       line);
+		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest",
+				       s->deny_hashes.items[file], line);
 	if (r < 0)
 		return log_error_errno(r, "Failed to load denylist '%s': %m",
-				       arg_n_deny_hashes ? arg_deny_hashes[file] : "");
-	log_info("Denylist: %d digests from %zu files", r, arg_n_deny_hashes);
-	for (size_t i = 0; i < arg_n_watch; i++) {
-		if (watch_listed(old, arg_watch[i], arg_watch_fs[i]))
-			continue;
-		r = fanguard_watch(fg, arg_watch[i],
-				   arg_watch_fs[i] ? FANGUARD_WATCH_FILESYSTEM : 0);
-		if (r < 0)
-			return log_error_errno(r, "Failed to watch '%s': %m", arg_watch[i]);
-		log_info("Now also watching '%s'", arg_watch[i]);
-	}
-	for (size_t i = 0; i < arg_n_watch_tree; i++) {
-		bool known = false;
-
-		for (size_t j = 0; j < old->n_tree && !known; j++)
-			known = strcmp(old->tree[j], arg_watch_tree[i]) == 0;
-		if (known)
-			continue;
-		r = fanguard_watch_tree(fg, arg_watch_tree[i], 0);
-		if (r < 0)
-			return log_error_errno(r, "Failed to watch the tree '%s': %m",
-					       arg_watch_tree[i]);
-		log_info("Now also watching the tree '%s'", arg_watch_tree[i]);
-	}
-	for (size_t i = 0; i < old->n_watch; i++) {
-		bool kept = false;
-
-		for (size_t j = 0; j < arg_n_watch && !kept; j++)
-			kept = strcmp(old->watch[i], arg_watch[j]) == 0 &&
-			       old->watch_fs[i] == arg_watch_fs[j];
-		if (!kept)
+				       s->deny_hashes.n ? s->deny_hashes.items[file] : "");
+	log_info("Denylist: %d digests from %zu files", r, s->deny_hashes.n);
+	r = watch_added(fg, old, s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < old->watch.n; i++)
+		if (!listed(&s->watch, old->watch.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
-				   old->watch[i]);
-	}
-	if (arg_yara_rules) {
-		r = fanguard_load_yara_rules(fg, arg_yara_rules);
+				   old->watch.items[i]);
+	for (size_t i = 0; i < old->watch_fs.n; i++)
+		if (!listed(&s->watch_fs, old->watch_fs.items[i]))
+			log_notice("'%s' is no longer configured; its mark stays until restart",
+				   old->watch_fs.items[i]);
+	if (s->yara_rules) {
+		r = fanguard_load_yara_rules(fg, s->yara_rules);
 		if (r < 0)
 			return log_error_errno(r, "Failed to load YARA rules '%s': %m",
-					       arg_yara_rules);
+					       s->yara_rules);
 	}
-	r = fanguard_set_exclude_paths(fg, arg_exclude, arg_n_exclude);
+	r = fanguard_set_exclude_paths(fg, ITEMS(s->exclude), s->exclude.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the exclusions: %m");
-	r = fanguard_set_exclude_subjects(fg, arg_exclude_uid, arg_n_exclude_uid, arg_exclude_exe,
-					  arg_n_exclude_exe);
+	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n,
+					  ITEMS(s->exclude_exe), s->exclude_exe.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the uid and executable exclusions: %m");
-
-	/* The rest shapes the groups and threads: it applies at the next start. */
-	o.log_fn = old->opts.log_fn;
-	o.verdict_fn = old->opts.verdict_fn;
-	o.userdata = old->opts.userdata;
-	o.log_max_priority = old->opts.log_max_priority;
-	if (memcmp(&o, &old->opts, sizeof(o)) != 0)
-		log_notice("Events, deadlines, default verdicts, workers, queue lengths, scan size "
-			   "and cache settings changed: they take effect at the next start");
-	if (str_changed(arg_pid_file, old->pid_file) ||
-	    str_changed(arg_stats_file, old->stats_file) ||
-	    str_changed(arg_control_socket, old->control_socket) || arg_seccomp != old->seccomp ||
-	    arg_n_clamd != old->n_clamd || arg_log_level != old->log_level)
-		log_notice("Pid file, control socket, seccomp mode, log level or clamd endpoints "
-			   "changed: "
-			   "they take effect at the next start");
 	return 0;
 }
 
-static int reload(void *userdata)
+/* The rest shapes the groups, threads and sandbox: it applies at the next
+ * start. Keep the running values in s, so that the next reload compares
+ * against what is in force, and say which changed. */
+static int reload_keep_restart_only(struct settings *s, const struct settings *old)
 {
-	static struct arg_snapshot old; /* large: not on the stack */
-	struct fanguard *fg = userdata;
+	char changed[512] = "";
+	size_t n = 0;
 	int r;
 
-	log_info("Reloading the configuration%s%s", arg_config ? " from " : "",
-		 arg_config ? arg_config : "");
-	snapshot_take(&old);
-	args_reset();
-	r = load_settings(saved_argc, saved_argv);
-	if (r == 0)
-		r = -EINVAL;
-	if (r > 0)
-		r = reload_apply(fg, &old);
+	for (const struct setting *e = settings_table; e->name; e++) {
+		if ((e->flags & SETTING_RELOAD) || e->type == SETTING_ACTION)
+			continue;
+		if (!settings_same(s, old, e) && n < sizeof(changed))
+			n += (size_t) snprintf(changed + n, sizeof(changed) - n, "%s--%s",
+					       n ? ", " : "", e->name);
+		r = settings_copy(s, old, e);
+		if (r < 0)
+			return log_error_errno(r, "Out of memory");
+	}
+	if (n > 0)
+		log_notice("Changed, taking effect at the next start: %s", changed);
+	return 0;
+}
+
+/* Parses into a fresh struct settings and swaps it in; on any error the
+ * old one stays in force, whole. */
+static int reload(void *userdata)
+{
+	static char error[1024]; /* why the last reload failed: for fanguardctl */
+	struct fanguard *fg = userdata;
+	struct settings *s, *old = arg_settings;
+	enum settings_action action;
+	int r;
+
+	log_info("Reloading the configuration%s%s", old->config ? " from " : "",
+		 old->config ? old->config : "");
+	error[0] = '\0';
+	s = settings_new();
+	if (!s)
+		r = log_error_errno(ENOMEM, "Out of memory");
+	else
+		r = settings_load(s, saved_argc, saved_argv, &action, error, sizeof(error));
+	if (r >= 0)
+		r = reload_apply(fg, old, s);
+	if (r >= 0)
+		r = reload_keep_restart_only(s, old);
 	if (r < 0) {
-		strings_free(arg_strings, arg_n_strings);
-		snapshot_restore(&old);
+		settings_free(s);
 		ctl.reloads_failed++;
+		ctl.reload_error = error[0] ? error : NULL;
 		log_error("Reload failed: keeping the previous configuration");
 		return r;
 	}
-	/* Restart-only settings stay as running (the paths are copies owned
-	 * by main()), so the next reload compares against what is in force. */
-	arg_pid_file = old.pid_file;
-	arg_stats_file = old.stats_file;
-	arg_control_socket = old.control_socket;
-	arg_opts = old.opts;
-	arg_seccomp = old.seccomp;
-	arg_log_level = old.log_level;
-	strings_free(old.strings, old.n_strings);
+	arg_settings = s;
+	ctl.config_path = s->config;
+	ctl.reload_error = NULL;
+	settings_free(old);
 	ctl.reloads_ok++;
-	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", arg_n_watch,
-		 arg_n_deny_hashes, arg_n_exclude);
+	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", s->watch.n + s->watch_fs.n,
+		 s->deny_hashes.n, s->exclude.n);
 	return 0;
 }
 
@@ -879,6 +359,7 @@ static void service_tick(struct fanguard *fg, bool watchdog)
 /* After every mark is in place: the control socket, then the sandbox. */
 static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 {
+	const struct settings *a = arg_settings;
 	unsigned flags = 0;
 	int r;
 
@@ -886,18 +367,18 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	ctl.reload = reload;
 	ctl.userdata = fg;
 	ctl.started_usec = now_usec();
-	ctl.config_path = arg_config;
-	ctl.seccomp_mode = seccomp_mode_to_string(arg_seccomp);
-	if (arg_control_socket) {
-		r = control_listen(arg_control_socket, ret_ctl_fd);
+	ctl.config_path = a->config;
+	ctl.seccomp_mode = seccomp_mode_to_string(a->seccomp);
+	if (a->control_socket) {
+		r = control_listen(a->control_socket, ret_ctl_fd);
 		if (r < 0)
 			return log_error_errno(r, "Failed to listen on '%s': %m",
-					       arg_control_socket);
+					       a->control_socket);
 	}
-	for (size_t i = 0; i < arg_n_clamd; i++)
-		if (arg_clamd[i][0] != '/')
+	for (size_t i = 0; i < a->clamd.n; i++)
+		if (a->clamd.items[i][0] != '/')
 			flags |= FG_SANDBOX_INET; /* --clamd-tcp */
-	r = sandbox_seccomp_install(arg_seccomp, flags);
+	r = sandbox_seccomp_install(a->seccomp, flags);
 	if (r < 0)
 		return log_error_errno(r, "Failed to load the seccomp filter: %m");
 	return 0;
@@ -967,6 +448,7 @@ static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
 
 static int run(struct fanguard *fg)
 {
+	const struct settings *a = arg_settings;
 	_cleanup_close_ int sfd = -EBADF;
 	_cleanup_close_ int ctl_fd = -EBADF;
 	sigset_t mask;
@@ -991,78 +473,68 @@ static int run(struct fanguard *fg)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}
 
-	for (size_t i = 0; i < arg_n_deny_hashes; i++) {
+	for (size_t i = 0; i < a->deny_hashes.n; i++) {
+		const char *path = a->deny_hashes.items[i];
 		unsigned line = 0;
 
-		r = fanguard_deny_sha256_file(fg, arg_deny_hashes[i], &line);
+		r = fanguard_deny_sha256_file(fg, path, &line);
 		if (r == -EBADMSG)
-			return log_error_errno(r, "%s:%u: not a SHA-256 hex digest",
-					       arg_deny_hashes[i], line);
+			return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", path, line);
 		if (r < 0)
-			return log_error_errno(r, "Failed to load denylist '%s': %m",
-					       arg_deny_hashes[i]);
-		log_info("Loaded %d digests from '%s'", r, arg_deny_hashes[i]);
+			return log_error_errno(r, "Failed to load denylist '%s': %m", path);
+		log_info("Loaded %d digests from '%s'", r, path);
 	}
-	for (size_t i = 0; i < arg_n_clamd; i++) {
-		r = fanguard_add_clamd(fg, arg_clamd[i]);
+	for (size_t i = 0; i < a->clamd.n; i++) {
+		r = fanguard_add_clamd(fg, a->clamd.items[i]);
 		if (r < 0)
-			return log_error_errno(r, "Bad clamd endpoint '%s': %m", arg_clamd[i]);
+			return log_error_errno(r, "Bad clamd endpoint '%s': %m", a->clamd.items[i]);
 	}
-	if (arg_yara_rules) {
+	if (a->yara_rules) {
 		/* Compile errors went to the log, line by line. */
-		r = fanguard_load_yara_rules(fg, arg_yara_rules);
+		r = fanguard_load_yara_rules(fg, a->yara_rules);
 		if (r < 0)
 			return log_error_errno(r, "Failed to load YARA rules '%s': %m",
-					       arg_yara_rules);
+					       a->yara_rules);
 	}
-	for (size_t i = 0; i < arg_n_exclude; i++) {
-		r = fanguard_exclude_path(fg, arg_exclude[i]);
-		if (r < 0)
-			return log_error_errno(r, "Failed to exclude '%s': %m", arg_exclude[i]);
-	}
-	r = fanguard_set_exclude_subjects(fg, arg_exclude_uid, arg_n_exclude_uid, arg_exclude_exe,
-					  arg_n_exclude_exe);
+	r = fanguard_set_exclude_paths(fg, ITEMS(a->exclude), a->exclude.n);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set the exclusions: %m");
+	r = fanguard_set_exclude_subjects(fg, a->exclude_uid.items, a->exclude_uid.n,
+					  ITEMS(a->exclude_exe), a->exclude_exe.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to exclude uids and executables: %m");
 	r = fanguard_start(fg);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start: %m");
-	for (size_t i = 0; i < arg_n_watch; i++) {
-		r = fanguard_watch(fg, arg_watch[i],
-				   arg_watch_fs[i] ? FANGUARD_WATCH_FILESYSTEM : 0);
-		if (r < 0)
-			return log_error_errno(r, "Failed to watch '%s': %m", arg_watch[i]);
-	}
-	for (size_t i = 0; i < arg_n_watch_tree; i++) {
-		r = fanguard_watch_tree(fg, arg_watch_tree[i], 0);
-		if (r < 0)
-			return log_error_errno(r, "Failed to watch the tree '%s': %m",
-					       arg_watch_tree[i]);
-	}
+	r = watch_added(fg, NULL, a);
+	if (r < 0)
+		return r;
 	/* The control socket and the sandbox, before anyone is told we are ready. */
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
 		return r;
-	if (arg_pid_file) {
+	if (a->pid_file) {
 		char pid[32];
 
 		(void) snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
-		r = write_file_atomic(arg_pid_file, pid);
+		r = write_file_atomic(a->pid_file, pid);
 		if (r < 0)
-			return log_error_errno(r, "Failed to write '%s': %m", arg_pid_file);
+			return log_error_errno(r, "Failed to write '%s': %m", a->pid_file);
 	}
 #if HAVE_LIBSYSTEMD
 	/* Every mark is in place and the sandbox is on. */
 	(void) sd_notify(0, "READY=1\nSTATUS=Watching");
 #endif
-	log_info("Ready: %zu watches, %zu tree watches, seccomp %s", arg_n_watch, arg_n_watch_tree,
-		 seccomp_mode_to_string(arg_seccomp));
+	log_info("Ready: %zu watches, %zu tree watches, seccomp %s", a->watch.n + a->watch_fs.n,
+		 a->watch_tree.n, seccomp_mode_to_string(a->seccomp));
 	return main_loop(fg, sfd, ctl_fd);
 }
 
 int main(int argc, char **argv)
 {
+	struct fanguard_options opts = {.size = sizeof(opts)};
 	struct fanguard *fg = NULL;
+	enum settings_action action = SETTINGS_RUN;
 	struct rlimit rl;
 	sigset_t mask;
 	int r, rr;
@@ -1072,12 +544,25 @@ int main(int argc, char **argv)
 		log_set_target(LOG_TARGET_JOURNAL); /* structured fields reach it */
 	saved_argc = argc;
 	saved_argv = argv;
-	r = load_settings(argc, argv);
-	if (r <= 0)
-		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-	log_set_max_level(arg_log_level);
-	if (keep_paths() < 0) {
+	arg_settings = settings_new();
+	if (!arg_settings) {
 		log_error_errno(ENOMEM, "Out of memory");
+		return EXIT_FAILURE;
+	}
+	r = settings_load(arg_settings, argc, argv, &action, NULL, 0);
+	if (r >= 0 && action == SETTINGS_HELP)
+		settings_help(stdout);
+	else if (r >= 0 && action == SETTINGS_VERSION)
+		printf("fanguardd %s\n", FANGUARD_VERSION);
+	if (r < 0 || action != SETTINGS_RUN) {
+		/* --check-config: the errors are logged; the exit status says it. */
+		arg_settings = settings_free(arg_settings);
+		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
+	log_set_max_level(arg_settings->log_level);
+	if (arg_settings->stats_file && !(arg_stats_file = strdup(arg_settings->stats_file))) {
+		log_error_errno(ENOMEM, "Out of memory");
+		arg_settings = settings_free(arg_settings);
 		return EXIT_FAILURE;
 	}
 
@@ -1099,12 +584,36 @@ int main(int argc, char **argv)
 			log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
 	}
 
-	arg_opts.log_fn = on_log;
-	arg_opts.verdict_fn = on_verdict;
-	r = fanguard_new(&arg_opts, &fg);
+	/* Say which privilege is missing, rather than a bare EPERM later. */
+	if (privileges_check() < 0) {
+		arg_settings = settings_free(arg_settings);
+		free(arg_stats_file);
+		return PRIVILEGES_EXIT_STATUS;
+	}
+
+	settings_to_options(arg_settings, &opts);
+	opts.log_fn = on_log;
+	opts.verdict_fn = on_verdict;
+	r = fanguard_new(&opts, &fg);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the listener: %m");
+		arg_settings = settings_free(arg_settings);
+		free(arg_stats_file);
 		return EXIT_FAILURE;
+	}
+	for (int i = 0; i < _FANGUARD_MOUNT_CLASS_MAX; i++) {
+		struct fanguard_class_options co;
+
+		settings_to_class_options(arg_settings, i, &co);
+		r = fanguard_set_class_options(fg, i, &co);
+		if (r < 0) {
+			log_error_errno(r, "Failed to set the %s settings: %m",
+					fanguard_mount_class_to_string(i));
+			fg = fanguard_free(fg);
+			arg_settings = settings_free(arg_settings);
+			free(arg_stats_file);
+			return EXIT_FAILURE;
+		}
 	}
 	r = run(fg);
 #if HAVE_LIBSYSTEMD
@@ -1115,13 +624,12 @@ int main(int argc, char **argv)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);
 	fg = fanguard_free(fg);
-	if (arg_pid_file)
-		(void) unlink(arg_pid_file);
-	if (arg_control_socket && ctl.fg)
-		(void) unlink(arg_control_socket);
-	strings_free(arg_strings, arg_n_strings);
-	free(keep_pid_file);
-	free(keep_stats_file);
-	free(keep_control_socket);
+	/* Restart-only: still the values the daemon started with. */
+	if (arg_settings->pid_file)
+		(void) unlink(arg_settings->pid_file);
+	if (arg_settings->control_socket && ctl.fg)
+		(void) unlink(arg_settings->control_socket);
+	arg_settings = settings_free(arg_settings);
+	free(arg_stats_file);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -60,6 +60,7 @@ struct scan_result {
 	enum fanguard_reason reason;
 	const char *scanner;
 	char detail[72];
+	bool no_cache; /* a clean verdict the scanner said not to cache */
 };
 
 /* An event the reader answers at receipt, never queued: on its stack. */

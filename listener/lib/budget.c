@@ -20,6 +20,13 @@ void budget_done(struct budget *b)
 	pthread_mutex_destroy(&b->lock);
 }
 
+void budget_set_reserve(struct budget *b, unsigned reserve)
+{
+	pthread_mutex_lock(&b->lock);
+	b->reserve = reserve < b->max_threads ? reserve : b->max_threads;
+	pthread_mutex_unlock(&b->lock);
+}
+
 static struct budget_owner *owner_find(struct budget *b, uid_t uid, bool add)
 {
 	struct budget_owner *n;

@@ -37,7 +37,7 @@
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
 	       unsigned dev_major, unsigned dev_minor, uid_t owner, struct domain **ret)
 {
-	const struct fanguard_class_options *co = &fg->opts.cls[cls];
+	const struct fanguard_class_options *co = &fg->cls[cls];
 	unsigned init_flags = FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE;
 	unsigned f_flags = O_RDONLY | O_LARGEFILE | O_CLOEXEC;
 	pthread_condattr_t ca;

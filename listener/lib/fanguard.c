@@ -22,69 +22,86 @@
 #include "watch-internal.h"
 
 static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_MAX] = {
-	[FANGUARD_MOUNT_LOCAL] = {.deadline_ms = 5000,
+	[FANGUARD_MOUNT_LOCAL] = {.size = sizeof(struct fanguard_class_options),
+				  .deadline_ms = 5000,
 				  .default_verdict = FANGUARD_ALLOW,
 				  .n_workers = 0,
 				  .max_abandoned = 16,
 				  .queue_len = 4096},
-	[FANGUARD_MOUNT_FUSE] = {.deadline_ms = 1500,
+	[FANGUARD_MOUNT_FUSE] = {.size = sizeof(struct fanguard_class_options),
+				 .deadline_ms = 1500,
 				 .default_verdict = FANGUARD_ALLOW,
 				 .n_workers = 2,
 				 .max_abandoned = 16,
 				 .queue_len = 1024},
-	[FANGUARD_MOUNT_NETWORK] = {.deadline_ms = 3000,
+	[FANGUARD_MOUNT_NETWORK] = {.size = sizeof(struct fanguard_class_options),
+				    .deadline_ms = 3000,
 				    .default_verdict = FANGUARD_ALLOW,
 				    .n_workers = 2,
 				    .max_abandoned = 16,
 				    .queue_len = 1024},
 };
 
+/* Copies a caller's size-versioned struct into a zeroed one of ours: an
+ * older caller's shorter struct leaves our newer fields zero (defaults); a
+ * newer caller's longer one must have zeroes where we know nothing. */
+static int struct_copy_in(void *dst, size_t dst_size, const void *src, uint32_t src_size,
+			  size_t min_size)
+{
+	if (src_size < min_size || src_size > 4096)
+		return -EINVAL;
+	for (size_t i = dst_size; i < src_size; i++)
+		if (((const uint8_t *) src)[i] != 0)
+			return -E2BIG;
+	memset(dst, 0, dst_size);
+	memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+	return 0;
+}
+
+/* Fills the defaults of a class's zero fields; -EINVAL for bad values. */
+static int class_options_fill(enum fanguard_mount_class c, struct fanguard_class_options *co)
+{
+	const struct fanguard_class_options *def = &class_defaults[c];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	co->size = sizeof(*co);
+	if (co->deadline_ms == 0)
+		co->deadline_ms = def->deadline_ms;
+	if (co->deadline_ms > 3600 * 1000)
+		return -EINVAL;
+	if (co->default_verdict == 0)
+		co->default_verdict = def->default_verdict;
+	if (co->default_verdict != FANGUARD_ALLOW && co->default_verdict != FANGUARD_DENY)
+		return -EINVAL;
+	if (co->n_workers == 0)
+		co->n_workers = def->n_workers ? def->n_workers : (unsigned) (ncpu < 2 ? 2 : ncpu);
+	if (co->n_workers > 1024)
+		return -EINVAL;
+	if (co->max_abandoned == 0)
+		co->max_abandoned = def->max_abandoned;
+	if (co->queue_len == 0)
+		co->queue_len = def->queue_len;
+	if (co->queue_len > (1u << 24))
+		return -EINVAL;
+	return 0;
+}
+
 static int options_fill(const struct fanguard_options *in, struct fanguard_options *o)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int r;
 
 	memset(o, 0, sizeof(*o));
 	if (in) {
-		/* Older callers pass a shorter struct: take what they know. */
-		if (in->size < offsetof(struct fanguard_options, cls) || in->size > 4096)
-			return -EINVAL;
-		memcpy(o, in, in->size < sizeof(*o) ? in->size : sizeof(*o));
-		if (in->size > sizeof(*o)) {
-			/* A newer caller: its extra fields must be zero. */
-			for (size_t i = sizeof(*o); i < in->size; i++)
-				if (((const uint8_t *) in)[i] != 0)
-					return -E2BIG;
-		}
+		r = struct_copy_in(o, sizeof(*o), in, in->size,
+				   offsetof(struct fanguard_options, events) + sizeof(in->events));
+		if (r < 0)
+			return r;
 	}
 	o->size = sizeof(*o);
 	if (o->events == 0)
 		o->events = FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC;
 	if (o->events & ~(FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC | FANGUARD_EVENT_ACCESS))
 		return -EINVAL;
-	for (int c = 0; c < _FANGUARD_MOUNT_CLASS_MAX; c++) {
-		struct fanguard_class_options *co = &o->cls[c];
-		const struct fanguard_class_options *def = &class_defaults[c];
-
-		if (co->deadline_ms == 0)
-			co->deadline_ms = def->deadline_ms;
-		if (co->deadline_ms > 3600 * 1000)
-			return -EINVAL;
-		if (co->default_verdict == 0)
-			co->default_verdict = def->default_verdict;
-		if (co->default_verdict != FANGUARD_ALLOW && co->default_verdict != FANGUARD_DENY)
-			return -EINVAL;
-		if (co->n_workers == 0)
-			co->n_workers =
-				def->n_workers ? def->n_workers : (unsigned) (ncpu < 2 ? 2 : ncpu);
-		if (co->n_workers > 1024)
-			return -EINVAL;
-		if (co->max_abandoned == 0)
-			co->max_abandoned = def->max_abandoned;
-		if (co->queue_len == 0)
-			co->queue_len = def->queue_len;
-		if (co->queue_len > (1u << 24))
-			return -EINVAL;
-	}
 	if (o->max_scan_bytes == 0)
 		o->max_scan_bytes = 256ULL << 20;
 	if (o->deny_errno == 0)
@@ -100,11 +117,66 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 	if (o->max_threads == 0)
 		o->max_threads = 512;
 	if (o->max_threads_per_owner == 0)
-		o->max_threads_per_owner = o->max_threads / 8 ? o->max_threads / 8 : 1;
-	/* The local domain's threads must fit: workers, readers, keeper, and
-	 * its replacements. */
-	if (o->max_threads < o->cls[FANGUARD_MOUNT_LOCAL].n_workers + 3 || o->max_threads > 65536)
+		o->max_threads_per_owner = o->max_threads / 4 ? o->max_threads / 4 : 1;
+	if (o->max_threads < 8 || o->max_threads > 65536)
 		return -EINVAL;
+	return 0;
+}
+
+/* The local group's threads, reserved in the budget: workers, readers,
+ * keeper, and its replacements. */
+static unsigned local_reserve(const struct fanguard_class_options *lo)
+{
+	return lo->n_workers + 3 + lo->max_abandoned;
+}
+
+const char *fanguard_version(void)
+{
+	return FANGUARD_VERSION_STRING;
+}
+
+int fanguard_set_class_options(struct fanguard *fg, enum fanguard_mount_class cls,
+			       const struct fanguard_class_options *co)
+{
+	struct fanguard_class_options c;
+	int r;
+
+	if (!fg || !co || (unsigned) cls >= _FANGUARD_MOUNT_CLASS_MAX)
+		return -EINVAL;
+	r = struct_copy_in(&c, sizeof(c), co, co->size,
+			   offsetof(struct fanguard_class_options, deadline_ms) +
+				   sizeof(co->deadline_ms));
+	if (r < 0)
+		return r;
+	r = class_options_fill(cls, &c);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&fg->lock);
+	/* Domains copy their class's settings when created. */
+	if (fg->domains || fg->started || fg->stopped || fg->mw)
+		r = -EBUSY;
+	else {
+		fg->cls[cls] = c;
+		if (cls == FANGUARD_MOUNT_LOCAL)
+			budget_set_reserve(&fg->budget, local_reserve(&c));
+	}
+	pthread_mutex_unlock(&fg->lock);
+	return r;
+}
+
+int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cls,
+			       struct fanguard_class_options *ret)
+{
+	struct fanguard_class_options c;
+
+	if (!fg || !ret || (unsigned) cls >= _FANGUARD_MOUNT_CLASS_MAX ||
+	    ret->size < offsetof(struct fanguard_class_options, deadline_ms))
+		return -EINVAL;
+	pthread_mutex_lock(&fg->lock);
+	c = fg->cls[cls];
+	pthread_mutex_unlock(&fg->lock);
+	c.size = ret->size < sizeof(c) ? ret->size : (uint32_t) sizeof(c);
+	memcpy(ret, &c, c.size);
 	return 0;
 }
 
@@ -122,11 +194,15 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	if (!fg)
 		return -ENOMEM;
 	r = options_fill(opts, &fg->opts);
+	for (int c = 0; c < _FANGUARD_MOUNT_CLASS_MAX && r >= 0; c++) {
+		fg->cls[c] = (struct fanguard_class_options){0};
+		r = class_options_fill(c, &fg->cls[c]);
+	}
 	if (r < 0) {
 		free(fg);
 		return r;
 	}
-	lo = &fg->opts.cls[FANGUARD_MOUNT_LOCAL];
+	lo = &fg->cls[FANGUARD_MOUNT_LOCAL];
 	fg->self_pid = getpid();
 	fg->ops = &fan_ops_kernel;
 	atomic_store(&fg->refs, 1);
@@ -134,7 +210,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
 	pthread_mutex_init(&fg->deny_writer, NULL);
 	cache_init(&fg->cache);
-	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
+	budget_init(&fg->budget, fg->opts.max_threads, local_reserve(lo),
 		    fg->opts.max_threads_per_owner);
 	x = exclusions_new();
 	if (!x) {

@@ -55,6 +55,8 @@ struct fan_ops;
 
 struct fanguard {
 	struct fanguard_options opts;
+	/* fanguard_set_class_options(), defaults filled; read by domain_new() */
+	struct fanguard_class_options cls[_FANGUARD_MOUNT_CLASS_MAX];
 	pid_t self_pid;
 	_Atomic int refs; /* the caller's + one per domain (see fg_unref) */
 

@@ -8,10 +8,11 @@
  *   - its helpers: its children, and the processes at the other end of its
  *     (and its children's) TCP connections on this host, with their
  *     children: sshfs -> ssh -> 127.0.0.1:22 -> sshd session -> sftp-server;
- *   - where the data comes from: an sshfs source "user@host:path" whose host
- *     is this host, or absolute paths in the source or the daemon's argv
- *     that lie on local mounts (bindfs, fuse-overlayfs lowerdir=..., ...).
- * A TCP connection to another host makes the mount remote, whatever else.
+ *   - where the data comes from (loopback-backing.c): the files the daemon
+ *     holds open and its cwd, with argv and the source as hints; for sshfs,
+ *     a source "user@host:path" whose host is this host.
+ * A TCP connection to another host makes the mount remote, whatever else;
+ * loopback_decide() weighs the rest.
  *
  * Runs on the caller's thread (fanguard_watch) or the mount watcher, never on
  * the permission path. */
@@ -36,51 +37,11 @@ static void closedirp(DIR **d)
 		(void) closedir(*d);
 }
 
-struct proc_info {
-	pid_t pid, ppid, sid;
-	char comm[16];
-	uint64_t *socks; /* socket inodes */
-	size_t n_socks;
-	bool fuse_fd;	    /* holds /dev/fuse for our connection */
-	bool fuse_fd_other; /* holds /dev/fuse, connection unknown (old kernel) */
-	bool helper;
-	bool fd_denied; /* /proc/PID/fd: EACCES (non-dumpable, no CAP_SYS_PTRACE) */
-};
-
-struct scan {
-	struct proc_info *procs;
-	size_t n;
-};
-
-static void scan_done(struct scan *s)
+static void scan_done(struct proc_scan *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->procs[i].socks);
 	free(s->procs);
-}
-
-static int evidence_add(struct fuse_origin *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int evidence_add(struct fuse_origin *o, const char *fmt, ...)
-{
-	_cleanup_free_ char *part = NULL;
-	char *n;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&part, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	if (o->evidence && strlen(o->evidence) > 4000)
-		return 0; /* enough said */
-	if (asprintf(&n, "%s%s%s", o->evidence ? o->evidence : "", o->evidence ? "; " : "", part) <
-	    0)
-		return -ENOMEM;
-	free(o->evidence);
-	o->evidence = n;
-	return 0;
 }
 
 static void helper_add(struct fuse_origin *o, pid_t pid)
@@ -97,23 +58,6 @@ static void helper_add(struct fuse_origin *o, pid_t pid)
 	o->helpers = n;
 }
 
-static void backing_add(struct fuse_origin *o, const char *path)
-{
-	char **n, *c;
-
-	for (size_t i = 0; i < o->n_backing; i++)
-		if (strcmp(o->backing[i], path) == 0)
-			return;
-	c = strdup(path);
-	n = c ? realloc(o->backing, (o->n_backing + 1) * sizeof(*n)) : NULL;
-	if (!n) {
-		free(c);
-		return;
-	}
-	n[o->n_backing++] = c;
-	o->backing = n;
-}
-
 void fuse_origin_done(struct fuse_origin *o)
 {
 	free(o->evidence);
@@ -126,10 +70,10 @@ void fuse_origin_done(struct fuse_origin *o)
 
 /* One pass over /proc: every process's ppid, comm, socket inodes and whether
  * it holds /dev/fuse for connection conn. */
-static int proc_scan(unsigned conn, struct scan *ret)
+static int proc_scan(unsigned conn, struct proc_scan *ret)
 {
 	_cleanup_(closedirp) DIR *proc = opendir("/proc");
-	struct scan s = {};
+	struct proc_scan s = {};
 	struct dirent *de;
 
 	if (!proc)
@@ -197,7 +141,7 @@ static int proc_scan(unsigned conn, struct scan *ret)
 	return 0;
 }
 
-static struct proc_info *proc_find(struct scan *s, pid_t pid)
+static struct proc_info *proc_find(struct proc_scan *s, pid_t pid)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->procs[i].pid == pid)
@@ -221,7 +165,7 @@ static bool argv_names(pid_t pid, const char *path)
 
 /* Marks the descendants of every helper as helpers (a few passes suffice
  * for any real tree; bounded so a hostile ppid loop cannot spin). */
-static void helpers_close_over_children(struct scan *s)
+static void helpers_close_over_children(struct proc_scan *s)
 {
 	for (int pass = 0; pass < 16; pass++) {
 		bool changed = false;
@@ -258,7 +202,7 @@ static const char *addr_str(const struct net_sock *k, bool remote, char *buf, si
  * swapped (no getifaddrs() or DNS needed: fanguardd's seccomp filter allows
  * AF_UNIX sockets only). Returns true if one has no such peer (another host,
  * or another network namespace); *ret_local if one has. */
-static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
+static bool tcp_peers(struct proc_scan *s, struct fuse_origin *o, bool *ret_local)
 {
 	_cleanup_free_ struct net_sock *socks = NULL;
 	size_t n = 0;
@@ -267,7 +211,7 @@ static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
 	int r = net_tcp_load(&socks, &n);
 
 	if (r < 0) {
-		(void) evidence_add(o, "cannot read /proc/net/tcp: %s", strerror(-r));
+		(void) origin_note(o, "cannot read /proc/net/tcp: %s", strerror(-r));
 		return false;
 	}
 	for (size_t i = 0; i < s->n; i++) {
@@ -278,7 +222,7 @@ static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
 		if (p->fd_denied) {
 			/* ssh, sshd and sftp-server make themselves non-dumpable;
 			 * their fds need CAP_SYS_PTRACE to read. */
-			(void) evidence_add(
+			(void) origin_note(
 				o,
 				"cannot read the fds of pid %d (%s): not dumpable and no "
 				"CAP_SYS_PTRACE",
@@ -310,7 +254,7 @@ static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
 							    peer->socks[x] != b->inode)
 								continue;
 							if (!peer->helper)
-								(void) evidence_add(
+								(void) origin_note(
 									o,
 									"pid %d (%s) has TCP %s -> "
 									"%s, "
@@ -336,7 +280,7 @@ static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
 					*ret_local = true;
 				else if (!found) {
 					remote = true;
-					(void) evidence_add(
+					(void) origin_note(
 						o,
 						"pid %d (%s) has TCP %s -> %s: no end on "
 						"this host",
@@ -349,25 +293,12 @@ static bool tcp_peers(struct scan *s, struct fuse_origin *o, bool *ret_local)
 	return remote;
 }
 
-/* Absolute paths inside an argument: "/x", "lowerdir=/a:/b,upperdir=/c". */
-static void argv_paths(const char *arg, void (*fn)(const char *path, void *ud), void *ud)
-{
-	_cleanup_free_ char *copy = strdup(arg);
-	char *save = NULL;
-
-	if (!copy)
-		return;
-	for (char *tok = strtok_r(copy, ",=:", &save); tok; tok = strtok_r(NULL, ",=:", &save))
-		if (tok[0] == '/')
-			fn(tok, ud);
-}
-
 /* sshfs runs ssh double-forked (ssh's parent is gone, not sshfs) and talks
  * to it over a socketpair. The peer of a unix socket is only told by
  * sock_diag (NETLINK_SOCK_DIAG, UNIX_DIAG_PEER), which fanguardd's seccomp
  * filter does not allow; so: an "ssh" in the daemon's session whose argv
  * names the source host and the sftp subsystem. */
-static void sshfs_find_ssh(struct scan *s, struct fuse_origin *o, const char *host)
+static void sshfs_find_ssh(struct proc_scan *s, struct fuse_origin *o, const char *host)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct proc_info *d = &s->procs[i];
@@ -393,7 +324,7 @@ static void sshfs_find_ssh(struct scan *s, struct fuse_origin *o, const char *ho
 			if (!names_host || !sftp)
 				continue;
 			p->helper = true;
-			(void) evidence_add(
+			(void) origin_note(
 				o,
 				"pid %d (ssh) in the session of pid %d (sshfs) runs sftp "
 				"on '%s'",
@@ -402,111 +333,20 @@ static void sshfs_find_ssh(struct scan *s, struct fuse_origin *o, const char *ho
 	}
 }
 
-/* Absolute paths a set of processes hold open (not devices). */
-struct held {
-	char **paths;
-	size_t n;
-};
-
-static void held_done(struct held *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		free(h->paths[i]);
-	free(h->paths);
-}
-
-static void held_add(struct held *h, pid_t pid)
-{
-	_cleanup_(closedirp) DIR *fds = NULL;
-	struct dirent *fe;
-	char path[64];
-
-	(void) snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
-	fds = opendir(path);
-	while (fds && (fe = readdir(fds))) {
-		char link[4096], **n, *c;
-		ssize_t l;
-
-		if (fe->d_name[0] == '.')
-			continue;
-		l = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link) - 1);
-		if (l <= 0)
-			continue;
-		link[l] = '\0';
-		if (link[0] != '/' || strncmp(link, "/dev/", 5) == 0)
-			continue;
-		c = strdup(link);
-		n = c ? realloc(h->paths, (h->n + 1) * sizeof(*n)) : NULL;
-		if (!n) {
-			free(c);
-			return;
-		}
-		n[h->n++] = c;
-		h->paths = n;
-	}
-}
-
-static bool held_under(const struct held *h, const char *dir)
-{
-	size_t l = strlen(dir);
-
-	while (l > 1 && dir[l - 1] == '/')
-		l--;
-	for (size_t i = 0; h && i < h->n; i++)
-		if (strncmp(h->paths[i], dir, l) == 0 &&
-		    (h->paths[i][l] == '\0' || h->paths[i][l] == '/'))
-			return true;
-	return false;
-}
-
-struct backing_ctx {
-	const struct mount_table *t;
-	const struct mount_entry *fuse;
-	struct fuse_origin *o;
-	pid_t pid;
-	const struct held *held; /* argv paths count only if held open */
-};
-
-static void backing_try(const char *path, void *userdata)
-{
-	struct backing_ctx *c = userdata;
-	const struct mount_entry *e;
-	size_t ml = strlen(c->fuse->mount_point);
-
-	if (strcmp(path, "/dev/fuse") == 0)
-		return;
-	/* The mount point itself, or anything in the mount, is not a source. */
-	if (strncmp(path, c->fuse->mount_point, ml) == 0 && (path[ml] == '\0' || path[ml] == '/'))
-		return;
-	if (c->held && !held_under(c->held, path))
-		return;
-	e = mount_table_find_path(c->t, path);
-	if (!e || e->class != MOUNT_CLASS_LOCAL)
-		return;
-	backing_add(c->o, path);
-	if (c->pid > 0)
-		(void) evidence_add(c->o, "pid %d names '%s' on local mount %llu (%s)",
-				    (int) c->pid, path, (unsigned long long) e->mnt_id, e->fstype);
-	else
-		(void) evidence_add(c->o, "source '%s' is on local mount %llu (%s)", path,
-				    (unsigned long long) e->mnt_id, e->fstype);
-}
-
 static int classify_once(const struct mount_table *t, const struct mount_entry *me,
 			 struct fuse_origin *ret, bool *ret_complete)
 {
 	struct fuse_origin o = {};
+	struct origin_facts facts = {};
 	const struct mount_entry *f;
-	struct scan s = {};
-	struct held held = {};
-	bool remote = false, daemon = false, ssh_local = false, tcp_local = false, sshfs = false;
+	struct proc_scan s = {};
 	_cleanup_free_ char *ssh_path = NULL, *ssh_host = NULL;
 	int r;
 
 	f = me->class == MOUNT_CLASS_FUSE ? me : mount_table_find_id(t, me->fuse_mnt_id);
 	if (!f) {
-		(void) evidence_add(&o, "no FUSE mount behind mount %llu",
-				    (unsigned long long) me->mnt_id);
+		(void) origin_note(&o, "no FUSE mount behind mount %llu",
+				   (unsigned long long) me->mnt_id);
 		*ret_complete = true;
 		*ret = o;
 		return 0;
@@ -516,34 +356,26 @@ static int classify_once(const struct mount_table *t, const struct mount_entry *
 	if (strcmp(f->fstype, "fuse.sshfs") == 0) {
 		_cleanup_free_ char *user = NULL, *host = NULL, *rpath = NULL;
 
-		sshfs = true;
+		facts.sshfs = true;
 		if (remote_source_parse(f->source, &user, &host, &rpath) >= 0) {
 			/* Names and this host's other addresses: the connection
 			 * below decides (no DNS here). */
-			ssh_local = host_literal_is_loopback(host) == 1;
-			(void) evidence_add(
+			facts.ssh_local = host_literal_is_loopback(host) == 1;
+			(void) origin_note(
 				&o,
-				ssh_local ? "sshfs source host '%s' is loopback"
-					  : "sshfs source host '%s' is not a loopback literal",
+				facts.ssh_local
+					? "sshfs source host '%s' is loopback"
+					: "sshfs source host '%s' is not a loopback literal",
 				host);
 			if (rpath[0] == '/')
 				ssh_path = TAKE_PTR(rpath);
 			ssh_host = TAKE_PTR(host);
 		}
-	} else {
-		struct backing_ctx c = {.t = t, .fuse = f, .o = &o, .pid = 0};
-		const char *src = strchr(f->source, ':');
-
-		/* bindfs: "/backing"; fusetest: "fusetest:/backing". */
-		if (f->source[0] == '/')
-			backing_try(f->source, &c);
-		else if (src && src[1] == '/')
-			backing_try(src + 1, &c);
 	}
 
 	r = proc_scan(f->minor, &s);
 	if (r < 0) {
-		(void) evidence_add(&o, "cannot read /proc: %s", strerror(-r));
+		(void) origin_note(&o, "cannot read /proc: %s", strerror(-r));
 		goto decide;
 	}
 	for (size_t i = 0; i < s.n; i++) {
@@ -551,60 +383,50 @@ static int classify_once(const struct mount_table *t, const struct mount_entry *
 
 		if (!p->fuse_fd && !(p->fuse_fd_other && argv_names(p->pid, f->mount_point)))
 			continue;
-		daemon = p->helper = true;
-		(void) evidence_add(&o,
-				    p->fuse_fd ? "pid %d (%s) holds /dev/fuse for connection %u"
-					       : "pid %d (%s) holds /dev/fuse and names the "
-						 "mount point (no fuse_connection in fdinfo)",
-				    (int) p->pid, p->comm, f->minor);
+		facts.daemon = p->helper = true;
+		(void) origin_note(&o,
+				   p->fuse_fd
+					   ? "daemon pid %d (%s) holds /dev/fuse for connection %u"
+					   : "daemon pid %d (%s) holds /dev/fuse and names the "
+					     "mount point (no fuse_connection in fdinfo)",
+				   (int) p->pid, p->comm, f->minor);
 	}
-	if (!daemon)
-		(void) evidence_add(&o, "no process here holds /dev/fuse for connection %u",
-				    f->minor);
+	if (!facts.daemon)
+		(void) origin_note(&o, "no process here holds /dev/fuse for connection %u",
+				   f->minor);
 	helpers_close_over_children(&s);
-	if (sshfs && ssh_host)
+	if (facts.sshfs && ssh_host)
 		sshfs_find_ssh(&s, &o, ssh_host);
-	/* The daemons' argv: local source paths, if the daemon or a child
-	 * holds them (or something below them) open: a pid file named in argv
-	 * is not a source. */
-	for (size_t i = 0; i < s.n && !sshfs; i++)
-		if (s.procs[i].helper)
-			held_add(&held, s.procs[i].pid);
-	for (size_t i = 0; i < s.n; i++) {
-		_cleanup_free_ char *argv = NULL;
-		struct backing_ctx c = {
-			.t = t, .fuse = f, .o = &o, .pid = s.procs[i].pid, .held = &held};
-		size_t len;
-
-		/* sshfs's argv holds ssh options (IdentityFile=/...), not sources. */
-		if (sshfs || !s.procs[i].fuse_fd ||
-		    proc_read_cmdline(s.procs[i].pid, &argv, &len) < 0)
-			continue;
-		/* Skip argv[0] (the program). */
-		for (size_t a = strlen(argv) + 1; a < len; a += strlen(argv + a) + 1)
-			argv_paths(argv + a, backing_try, &c);
-	}
+	/* What the daemon and its children hold, its cwd and argv. Not for
+	 * sshfs: its argv holds ssh options (IdentityFile=/...), its data comes
+	 * over the chain found below. */
+	if (!facts.sshfs)
+		loopback_backing_gather(t, f, &s, &o, &facts);
 	/* Two rounds: sshfs -> ssh -> sshd, then the session's own connections. */
 	for (int round = 0; round < 2; round++) {
-		remote = tcp_peers(&s, &o, &tcp_local) || remote;
+		facts.remote = tcp_peers(&s, &o, &facts.tcp_local) || facts.remote;
 		helpers_close_over_children(&s);
 	}
+	facts.inet = loopback_helpers_hold_inet(&s);
+	if (!facts.inet && !facts.sshfs)
+		(void) origin_note(&o, "no TCP or UDP socket in the daemon or its helpers");
 	for (size_t i = 0; i < s.n; i++)
 		if (s.procs[i].helper) {
 			helper_add(&o, s.procs[i].pid);
 			if (!s.procs[i].fuse_fd)
-				(void) evidence_add(&o, "helper pid %d (%s)", (int) s.procs[i].pid,
-						    s.procs[i].comm);
+				(void) origin_note(&o, "helper pid %d (%s)", (int) s.procs[i].pid,
+						   s.procs[i].comm);
 		}
 
 decide:
 	scan_done(&s);
-	held_done(&held);
-	if (sshfs && !remote && (ssh_local || tcp_local) && ssh_path)
-		backing_add(&o, ssh_path);
-	o.loopback =
-		!remote && ((sshfs && (ssh_local || tcp_local)) || (daemon && o.n_backing > 0));
-	*ret_complete = !sshfs || remote || tcp_local;
+	o.loopback = loopback_decide(&facts);
+	if (o.loopback && facts.sshfs && ssh_path) {
+		origin_add_backing(&o, ssh_path);
+		(void) origin_note(&o, "backing '%s': the sshfs source path, on this host",
+				   ssh_path);
+	}
+	*ret_complete = !facts.sshfs || facts.remote || facts.tcp_local;
 	*ret = o;
 	return 0;
 }

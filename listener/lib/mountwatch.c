@@ -147,7 +147,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	t0 = now_usec();
 	r = open_mount_with_deadline(
 		e->mount_point, e->mnt_id,
-		deadline_after((usec_t) fg->opts.cls[cls].deadline_ms * USEC_PER_MSEC), &fd);
+		deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC), &fd);
 	if (r < 0)
 		watch_record_free(w);
 	else /* frees w on failure */

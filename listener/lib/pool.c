@@ -76,7 +76,8 @@ static void *worker_main(void *userdata)
 			pthread_mutex_unlock(&d->lock);
 
 			if (event_answer(d, ev, res.verdict, res.reason, &res) &&
-			    res.verdict == FANGUARD_ALLOW && res.reason == FANGUARD_REASON_SCANNED)
+			    res.verdict == FANGUARD_ALLOW &&
+			    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)
 				/* After the answer (the opener never waits on it),
 				 * while ev->fd still names the file. */
 				cache_note_clean(d, ev, gen);

@@ -142,6 +142,8 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 		.d = d,
 		.fd = ev->fd,
 		.size = ev->size,
+		.pid = ev->pid,
+		.mask = ev->mask,
 		.deadline = ev->deadline_usec - slack,
 		.default_verdict = d->default_verdict,
 		.buf = buf,
@@ -149,7 +151,7 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 	};
 	uint64_t active = 0;
 	unsigned i = 0;
-	bool any = false;
+	bool any = false, no_cache = false;
 
 	/* Which scanners have something to look for (active() reads config
 	 * under cfg_lock, held here only for that). */
@@ -178,9 +180,16 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 			(void) snprintf(r.detail, sizeof(r.detail), "not started");
 		} else
 			s->scan(s, &ctx, &r);
-		r.scanner = s->name;
+		/* A scanner may name who decided (scan-callback.c names the
+		 * embedder's scanner); the name must outlive the listener's
+		 * use of the verdict. */
+		if (!r.scanner || !r.scanner[0])
+			r.scanner = s->name;
 		if (r.reason != FANGUARD_REASON_SCANNED)
 			r.verdict = d->default_verdict;
+		/* A clean verdict is cached only if no engine said not to. */
+		if (r.reason == FANGUARD_REASON_SCANNED && r.no_cache)
+			no_cache = true;
 		if (!any || outcome_rank(&r) > outcome_rank(res))
 			*res = r;
 		any = true;
@@ -189,4 +198,5 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 	}
 	if (!any)
 		res->verdict = FANGUARD_ALLOW;
+	res->no_cache = no_cache;
 }

@@ -158,7 +158,8 @@ for i in 1 2 3 4; do
 	"$FGCHECK" open "$s/mnt/hang$i" ok 120000 >/dev/null 2>&1 &
 	track_pid $!
 done
-sleep 1
+wait_readers_in_fuse "$FANGUARDD_PID" 4 10 ||
+	fail_with_log "the hung OPENs never reached the daemon"
 pass fuse-hung 1 "$REPS" "$FANGUARDD_PID"
 fusetest_control 'hang-path='
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"

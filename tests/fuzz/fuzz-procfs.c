@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for common/procfs.c: any bytes as /proc/PID/fdinfo,
  * /proc/PID/stat, /proc/net/tcp, /proc/net/tcp6, /proc/net/unix, an fd link
- * and an sshfs source. Checks what must hold for anything that parsed:
+ * (also as a FUSE daemon's held fd), an argument split into paths, and an
+ * sshfs source. Checks what must hold for anything that parsed:
  * parsed sockets carry the family asked for, unix paths are set and no
  * longer than the input, comm is NUL-terminated within 16 bytes, a parsed
  * source has a non-empty host. Seeds: tests/fixtures/procfs. */
@@ -13,6 +14,14 @@
 #include <sys/socket.h>
 #include "procfs.h"
 #include "fuzz-util.h"
+
+/* Every path arg_abs_paths() finds is absolute and no longer than the input. */
+static void fuzz_path_seen(const char *path, void *userdata)
+{
+	const size_t *size = userdata;
+
+	check(path[0] == '/' && strlen(path) <= *size);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -76,6 +85,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char kind;
 		uint64_t ino;
 		char *user = NULL, *host = NULL, *path = NULL;
+
+		/* A held fd: any link, with the fdinfo parsed above (if it
+		 * parsed), and any argument split into paths. */
+		enum held_fd_kind k = held_fd_kind(copy, NULL);
+
+		check(k == HELD_FD_OTHER || k == HELD_FD_READABLE);
+		if (fdinfo_parse(text, size, &fi) == 0)
+			(void) held_fd_kind(copy, &fi);
+		arg_abs_paths(copy, fuzz_path_seen, &size);
 
 		r = fd_link_parse(copy, &kind, &ino);
 		check(r == 0 || r == -EINVAL);

@@ -51,8 +51,20 @@ read_count() {
 for f in rewrite onebyte trunc renamed linked mapped clean; do
 	fgcheck_ok open "$s/$f" ok 5000
 done
-wait_until 5 bash -c "kill -USR1 $FANGUARDD_PID; sleep 0.1; \
-	awk '\$1 == \"cache_marks_added\" && \$2 >= 7 { ok = 1 } END { exit !ok }' '$stats'" ||
+# Every clean verdict ends in one cache attempt, counted as added, failed
+# or revoked (listener/lib/cache.c): polled, bounded.
+cache_count() { # KEY-REGEX
+	fanguardd_stats_now "$stats"
+	awk -v k="^cache_marks_($1)\$" '$1 ~ k { n += $2 } END { print n + 0 }' "$stats"
+}
+wait_cache_count() { # KEY-REGEX MIN
+	local end=$(($(now_ms) + 5000))
+	until [ "$(cache_count "$1")" -ge "$2" ]; do
+		[ "$(now_ms)" -lt $end ] || return 1
+		sleep 0.02
+	done
+}
+wait_cache_count added 7 ||
 	fail_with_log "clean verdicts were not cached: $(grep cache "$stats" || true)"
 # Warm: the kernel answers, no event reaches the listener.
 before=$(read_count)
@@ -71,11 +83,15 @@ printf '%s' "$good" >"$s/held"
 sleep 60 >>"$s/held" &
 holder=$!
 track_pid $holder
+# (The holder is the workload: "sleep 60" keeps the file open for writing.)
+attempts=$(cache_count 'added|failed|revoked')
 fgcheck_ok open "$s/held" ok 5000
-sleep 0.2 # past the worker's attempt to cache it
+wait_cache_count 'added|failed|revoked' $((attempts + 1)) ||
+	fail_with_log "no cache attempt after the open of the held file"
 before=$(read_count)
 fgcheck_ok open "$s/held" ok 5000
-sleep 0.2
+wait_cache_count 'added|failed|revoked' $((attempts + 2)) ||
+	fail_with_log "no cache attempt after the second open of the held file"
 fgcheck_ok open "$s/held" ok 5000
 after=$(read_count)
 [ $((after - before)) = 2 ] || fail_with_log "a file open for writing was cached"

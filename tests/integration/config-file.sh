@@ -4,7 +4,9 @@
 # anything, with one error naming FILE:LINE (unknown key, unknown section,
 # value the command line would reject too, bad boolean); a good one works,
 # and the command line takes precedence: single values override the file
-# (--stats-file), lists add to it (--watch, --deny-hashes).
+# (--stats-file), lists add to it (--watch, --deny-hashes). --check-config
+# reports the same errors (status 1) without starting, and is silent on a
+# good configuration (status 0).
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
@@ -36,11 +38,21 @@ printf '[Watch]\nMount = %s\n[Wacth]\nMount = %s\n' "$s" "$s2" >"$conf"
 expect_refused 3 'unknown section \[Wacth\]'
 printf '[Watch]\nMount = %s\n[Local]\nDeadlineMs = 0\n' "$s" >"$conf"
 expect_refused 4 'invalid value for \[Local\] DeadlineMs=0'
-grep -q 'A deadline must be > 0 ms' "$FG_STATE/err" || fail "no reason for the bad value"
+grep -q 'DeadlineMs=0: 0 is out of range 1..3600000' "$FG_STATE/err" || fail "no reason for the bad value"
 printf '[Watch]\nMount = %s\n[Events]\nAccess = sometimes\n' "$s" >"$conf"
-expect_refused 4 'Access=sometimes: not a boolean'
+expect_refused 4 'invalid value for \[Events\] Access=sometimes: not a boolean'
 printf '[Watch]\nMount = %s\n[Scan]\nDefaultVerdict = maybe\n' "$s" >"$conf"
 expect_refused 4 'invalid value for \[Scan\] DefaultVerdict=maybe'
+# --check-config says the same without starting: status 1, FILE:LINE.
+rc=0
+timeout 10 "$FANGUARDD" --config "$conf" --check-config 2>"$FG_STATE/err" || rc=$?
+[ $rc = 1 ] || fail "--check-config: status $rc for a bad file"
+grep -Eq "$conf:4: invalid value for \[Scan\] DefaultVerdict=maybe: 'maybe' is not one of allow, deny" \
+	"$FG_STATE/err" || fail "--check-config: no FILE:LINE and reason: $(cat "$FG_STATE/err")"
+rc=0
+timeout 10 "$FANGUARDD" --watch "$s" --deadline-ms 0 --check-config 2>"$FG_STATE/err" || rc=$?
+[ $rc = 1 ] && grep -q -- '--deadline-ms: 0 is out of range' "$FG_STATE/err" ||
+	fail "--check-config: bad command line not reported (status $rc)"
 
 # A good file; the command line overrides StatsFile and adds a watch and a list.
 cat >"$conf" <<CONF
@@ -52,6 +64,10 @@ DenyHashes = $FG_STATE/deny1.txt
 StatsFile = $FG_STATE/stats-from-file
 ControlSocket = $FG_STATE/control
 CONF
+out=$(timeout 10 "$FANGUARDD" --config "$conf" --watch "$s2" --check-config 2>&1) ||
+	fail "--check-config refused a good configuration: $out"
+[ -z "$out" ] || fail "--check-config printed something for a good configuration: $out"
+[ ! -e "$FG_STATE/control" ] || fail "--check-config started the service"
 start_fanguardd_log "$FG_STATE/fanguardd.log" --config "$conf" --watch "$s2" \
 	--deny-hashes "$FG_STATE/deny2.txt" --stats-file "$FG_STATE/stats-from-cli"
 if cat "$s/one.txt" 2>/dev/null; then fail_with_log "file's denylist on file's watch not in force"; fi

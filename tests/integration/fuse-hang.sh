@@ -7,8 +7,10 @@
 #     and replaced, local opens keep completing;
 #  2. OPENs that never get a reply (--hang-path): fanguardd's readers are
 #     stuck inside read() (the kernel opens the event's file through FUSE,
-#     DESIGN.md §1); the FUSE openers wait with the daemon (not asserted);
-#     2000 local opens still all complete, with their latency reported;
+#     DESIGN.md §1): 4 hung OPENs hold 4 readers, and the domain adds a
+#     reader each time all of its readers are stuck (readers_added >= 4), so
+#     another file of the mount is still answered; the FUSE openers wait with the daemon (not asserted); 2000 local opens
+#     still all complete, with their latency reported;
 #  3. SIGTERM: fanguardd exits within seconds, or, when its readers are stuck
 #     in a FUSE request the daemon already took (uninterruptible in the
 #     kernel), exits right after the FUSE connection is aborted; the report
@@ -85,8 +87,8 @@ for f in slow1 slow2; do
 	wait_until 5 bash -c "[ \$(grep -c 'fuse/.*deadline passed' '$FANGUARDD_LOG') -ge $n ]" ||
 		fail_with_log "no deadline answer for the FUSE open of $f"
 	ms=$(grep 'fuse/.*deadline passed' "$FANGUARDD_LOG" | tail -1 | sed -n 's/.* after \([0-9]*\) ms.*/\1/p')
-	sleep 0.5
-	if pid_exited "${bg_pids[-1]}"; then
+	# Give the opener a second to return (it may not: see above).
+	if wait_pid_exited "${bg_pids[-1]}" 1; then
 		st="returned: $(cat "$FG_STATE/$f.out")"
 	else
 		st="is still blocked in open(2), wchan:"
@@ -115,16 +117,29 @@ for i in 1 2 3 4; do
 	hang_pids+=($!)
 	track_pid $!
 done
-sleep 1
-fanguardd_stats_now "$stats"
-log "stats with 4 hung OPENs: readers_added $(stats_get "$stats" readers_added)," \
+# Each hung OPEN holds the fanguardd reader that took its event, inside
+# read(); the domain must add a reader each time all of its readers are
+# stuck, so that the mount's other events still flow. Wait (bounded) for
+# 4 stuck readers and 4 added ones.
+end=$(($(now_ms) + 15000))
+while :; do
+	fanguardd_stats_now "$stats"
+	stuck=$(readers_in_fuse "$FANGUARDD_PID")
+	added=$(stats_get "$stats" readers_added)
+	[ "$stuck" -ge 4 ] && [ "$added" -ge 4 ] && break
+	[ "$(now_ms)" -lt $end ] ||
+		fail_with_log "after 15 s with 4 hung OPENs: $stuck readers stuck in FUSE, readers_added=$added (want 4 and 4)"
+	sleep 0.05
+done
+[ "$(stats_get "$stats" pending)" -le 4 ] ||
+	fail_with_log "pending $(stats_get "$stats" pending) with only 4 events in FUSE opens"
+log "RESULT 4 hung OPENs: $stuck fanguardd readers stuck in read() on FUSE, readers_added $added," \
 	"kernel_open_errors $(stats_get "$stats" kernel_open_errors), pending $(stats_get "$stats" pending)"
-stuck=$(grep -l request_wait_answer /proc/"$FANGUARDD_PID"/task/*/stack 2>/dev/null | wc -l)
-log "fanguardd threads waiting on a FUSE reply: $stuck"
-# Another file of the hung mount: reported, not asserted.
+# Another file of the hung mount: the added reader takes its event.
 r=0
 "$FGCHECK" open "$m/slow3" ok 3000 >"$FG_STATE/slow3.out" 2>&1 || r=$?
 log "RESULT FUSE open of another file while 4 OPENs hang: $(cat "$FG_STATE/slow3.out") (exit $r)"
+[ $r = 0 ] || fail_with_log "another file of the mount was not answered while 4 OPENs hang"
 local_load "(4 FUSE OPENs hung, readers stuck)"
 fgcheck_ok open "$b/hang1" ok 3000 # the backing file, locally
 

@@ -47,7 +47,8 @@ stream=$(stat -c '%d:%i' "$err")
 JOURNAL_STREAM=$stream start_fanguardd_log "$err" --watch "$s" --deny-hashes "$FG_STATE/deny.txt"
 if cat "$s/bad.txt" 2>/dev/null; then fail_with_log "denylisted file allowed"; fi
 # FANGUARD_COMM/_EXE are looked up after the answer, by the log thread: an
-# opener that exits at once may be gone by then ("?"). This one lingers.
+# opener that exits at once may be gone by then ("?"). This one lingers
+# (its "sleep 2" is the workload: alive while the log thread looks).
 # (_EXE is "?" too for a subject with capabilities the daemon dropped: the
 # kernel refuses /proc/PID/exe to a less privileged reader.)
 sh -c "{ : <'$s/bad.txt'; } 2>/dev/null; sleep 2; true" &

@@ -120,8 +120,13 @@ track_fuse() {
 	echo "$c" >>"$FG_STATE/fuse"
 }
 
+# Aborts FUSE connection $1, only while it still serves a mount in our
+# mount table: connection numbers are reused machine-wide, and once our
+# mount is gone the number may belong to another test's (or user's) mount.
 abort_fuse() {
 	local c=$1
+	awk -v d="0:$c" '$3 == d && / - fuse/ { f = 1 } END { exit !f }' /proc/self/mountinfo ||
+		return 0
 	[ -e "/sys/fs/fuse/connections/$c/abort" ] && echo 1 >"/sys/fs/fuse/connections/$c/abort" 2>/dev/null || true
 }
 
@@ -366,6 +371,26 @@ stop_fanguardd_within() {
 	untrack_pid "$FANGUARDD_PID"
 	STOP_MS=$(($(now_ms) - t0))
 	return $rc
+}
+
+# Prints how many threads of PID wait on a FUSE reply inside a fanotify
+# read(): readers whose event's file the kernel opens through a hung daemon.
+readers_in_fuse() {
+	local t n=0
+	for t in /proc/"$1"/task/*; do
+		grep -q fanotify_read "$t/stack" 2>/dev/null &&
+			grep -q request_wait_answer "$t/stack" 2>/dev/null && n=$((n + 1))
+	done
+	echo $n
+}
+
+# Waits up to SECS for at least N readers of PID in a FUSE open (above).
+wait_readers_in_fuse() { # PID N SECS
+	local end=$(($(now_ms) + $3 * 1000))
+	until [ "$(readers_in_fuse "$1")" -ge "$2" ]; do
+		[ "$(now_ms)" -lt $end ] || return 1
+		sleep 0.02
+	done
 }
 
 # Prints the value of KEY in a fanguardd stats file ("key value" lines).

@@ -209,10 +209,12 @@ static int child_start(struct child *c, const char *what, child_fn fn, void *arg
 
 /* Waits for the child's result until deadline (ns, CLOCK_MONOTONIC).
  * Returns 0 with *res set, -ETIMEDOUT if it hung (the child is killed, and
- * reaped if it can die within 500 ms), -ECHILD if it died without a word. */
+ * reaped if it can die within 500 ms), -ECHILD if it died without a word.
+ * A child that hangs after its result is given 2 s to exit, then killed. */
 static int child_finish(struct child *c, uint64_t deadline, struct child_result *res)
 {
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	uint64_t grace;
 	int64_t left;
 	ssize_t n;
 	int st, r;
@@ -251,7 +253,24 @@ static int child_finish(struct child *c, uint64_t deadline, struct child_result 
 	}
 	n = read(c->fd, res, sizeof(*res));
 	c->fd = safe_close(c->fd);
-	(void) waitpid(c->pid, &st, 0);
+	/* The child may hang after its result, in the close of its file (a
+	 * FUSE daemon that never answers FLUSH): the result stands, and the
+	 * child is killed and left (it exits once the connection is aborted). */
+	st = 0;
+	grace = now_nsec() + 2000000000ULL;
+	for (;;) {
+		pid_t w = waitpid(c->pid, &st, WNOHANG);
+
+		if (w != 0)
+			break;
+		if ((int64_t) (deadline - now_nsec()) <= 0 || (int64_t) (grace - now_nsec()) <= 0) {
+			(void) kill(c->pid, SIGKILL);
+			fprintf(stderr, "%s: the child hung after its result (pid %d), left\n",
+				c->what, (int) c->pid);
+			break;
+		}
+		(void) usleep(1000);
+	}
 	if (n != (ssize_t) sizeof(*res)) {
 		printf("%s: child died without a result (status 0x%x)\n", c->what, st);
 		return -ECHILD;

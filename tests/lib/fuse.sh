@@ -64,15 +64,21 @@ wait_mounted() {
 # has sent FUSE_INIT (its pid file), then records the connection so that
 # cleanup aborts it. Sets FUSETEST_PID, FUSETEST_SERVER_PID (relay, else
 # empty), FUSETEST_CONN and FUSETEST_CONTROL (for fusetest_control).
+#
+# FUSETEST_UID=N runs the daemon as that uid (and gid), unprivileged: libfuse
+# then mounts through the setuid fusermount3. Its pid and control files go
+# to FUSETEST_STATE_DIR, which that uid must be able to write.
 start_fusetest() {
-	local mode=$1 backing=$2 mnt=$3 id i
+	local mode=$1 backing=$2 mnt=$3 id i dir=${FUSETEST_STATE_DIR:-$FG_STATE} run=()
 	shift 3
 	[ -x "$FUSETEST" ] || notrun "fusetest not built ($FUSETEST)"
-	id=$RANDOM
-	FUSETEST_CONTROL="$FG_STATE/fusetest.$id.control"
+	[ -z "${FUSETEST_UID:-}" ] ||
+		run=(setpriv --reuid="$FUSETEST_UID" --regid="$FUSETEST_UID" --clear-groups --)
+	id=$RANDOM$RANDOM
+	FUSETEST_CONTROL="$dir/fusetest.$id.control"
 	: >"$FUSETEST_CONTROL"
-	local pidf="$FG_STATE/fusetest.$id.pid" spidf="$FG_STATE/fusetest.$id.server.pid"
-	start_bg "$FUSETEST" --pid-file "$pidf" --server-pid-file "$spidf" \
+	local pidf="$dir/fusetest.$id.pid" spidf="$dir/fusetest.$id.server.pid"
+	start_bg "${run[@]}" "$FUSETEST" --pid-file "$pidf" --server-pid-file "$spidf" \
 		--control "$FUSETEST_CONTROL" "$@" "$mode" "$backing" "$mnt"
 	FUSETEST_PID=$LAST_PID
 	FUSETEST_SERVER_PID=

@@ -136,7 +136,7 @@ start_naive_listener() {
 	log "naive-listener: pid $LISTENER_PID, marks on $*"
 }
 
-# recover_from_hang CONN PID...: the way out of DESIGN.md §1. First SIGKILL
+# recover_from_hang CONN PID...: the way out of docs/design.md §1. First SIGKILL
 # the listener alone and show that this does not release anything (it stays
 # in an uninterruptible FUSE wait); then abort the FUSE connection, and
 # require every given process (and every child of the workload) to be gone
@@ -146,12 +146,13 @@ recover_from_hang() {
 	shift
 	pids="$* $(descendants "$WORKLOAD_PID")"
 	kill -KILL "$LISTENER_PID" 2>/dev/null || true
+	# Not a synchronisation: the claim is that nothing happens within 1 s.
 	sleep 1
 	if pid_gone "$LISTENER_PID"; then
-		log "note: the listener exited on SIGKILL alone (DESIGN.md §1 measured otherwise)"
+		log "note: the listener exited on SIGKILL alone (docs/design.md §1 measured otherwise)"
 	else
 		state=$(awk '/^State:/ { print $2 }' "/proc/$LISTENER_PID/status" 2>/dev/null)
-		log "as in DESIGN.md §1: 1 s after SIGKILL the listener is still there (state $state, wchan $(cat "/proc/$LISTENER_PID/wchan" 2>/dev/null)); its group stays open"
+		log "as in docs/design.md §1: 1 s after SIGKILL the listener is still there (state $state, wchan $(cat "/proc/$LISTENER_PID/wchan" 2>/dev/null)); its group stays open"
 		pid_gone "$WORKLOAD_PID" && fail "the workload ended although nothing was released"
 	fi
 	log "aborting FUSE connection $conn"

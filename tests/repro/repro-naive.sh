@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Reproduces the deadlock of DESIGN.md §1 with the seed's naive listener.
+# Reproduces the deadlock of docs/design.md §1 with the seed's naive listener.
 #
 # For each fusetest mode (relay: opener -> fusetest -> fusetest-server ->
 # tmpfs, the sshfs -> sftp-server shape; passthrough: opener -> fusetest ->
@@ -61,7 +61,7 @@ repro_mode() {
 			echo "workload-child:$p"
 		done) >&2
 
-	# The cycle of DESIGN.md §1: the listener blocks inside read() on the
+	# The cycle of docs/design.md §1: the listener blocks inside read() on the
 	# fanotify fd, in the FUSE open the kernel does to create the event fd;
 	# the backing I/O of the FUSE chain waits for the listener's verdict.
 	expect_stack "the listener" "$LISTENER_PID" 'fanotify_read'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# DESIGN.md §1 as first seen: the naive listener marks a tmpfs and an sshfs
+# docs/design.md §1 as first seen: the naive listener marks a tmpfs and an sshfs
 # mount of it served by a private sshd on 127.0.0.1, and the workload of
 # repro-naive.sh deadlocks (touch -> sshfs -> sftp-server -> listener ->
 # sshfs). The test PASSES WHEN THE WORKLOAD HANGS; it prints where each

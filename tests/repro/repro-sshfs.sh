@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The case of DESIGN.md §1 with the real programs: sshfs to a private sshd
+# The case of docs/design.md §1 with the real programs: sshfs to a private sshd
 # on 127.0.0.1 (opener -> sshfs -> ssh -> sshd -> sftp-server -> tmpfs),
 # with fanguardd watching both the backing tmpfs and the sshfs mount. The
 # workload of repro-naive.sh must complete within $FG_REPRO_DEADLINE seconds

@@ -100,6 +100,7 @@ faults=0
 while ! pid_exited $load; do
 	# Longer than the local deadline (2 s): some opens get the default
 	# verdict from the clamd scanner giving up.
+	# The sleeps here are the fault schedule (the workload), not waits.
 	kill -STOP "$CLAMD_PID"
 	sleep 2.5
 	kill -CONT "$CLAMD_PID"
@@ -132,7 +133,21 @@ fusetest_control hang-path=/hang1
 "$FGCHECK" open "$m/hang1" ok 30000 >"$FG_STATE/hang" 2>&1 &
 hang=$!
 track_pid $hang
-sleep 1
+# The fault holds once the opener (in its lookup or open) or a fanguardd
+# reader (opening the event's file) waits on the daemon.
+hang_reached() {
+	local p
+	[ "$(readers_in_fuse "$FANGUARDD_PID")" -ge 1 ] && return 0
+	for p in $(descendants "$hang"); do
+		grep -q request_wait_answer "/proc/$p/stack" 2>/dev/null && return 0
+	done
+	return 1
+}
+end=$(($(now_ms) + 10000))
+until hang_reached; do
+	[ "$(now_ms)" -lt $end ] || fail_with_log "C: the OPEN of hang1 never reached the hung daemon"
+	sleep 0.02
+done
 fusetest_control # lifted: the hung OPEN carries on
 wait_pid_exited $hang 20 || fail_with_log "C: the open of hang1 did not return after the fault was lifted"
 wait $hang || fail_with_log "C: hang1: $(cat "$FG_STATE/hang")"
@@ -195,7 +210,8 @@ start_fanguardd_log "$FG_STATE/fanguardd-2.log" --watch "$s" --no-cache --clamd-
 "$FGCHECK" load --procs 4 --iters 2000 --dir "$s/local" --timeout-s 60 >"$FG_STATE/load-f" 2>&1 &
 load=$!
 track_pid $load
-sleep 0.3
+# Under load: the 4 openers run (and fanguardd has events).
+wait_until 10 bash -c "[ \$(pgrep -c -P $load) -ge 4 ]" || fail_with_log "F: the load did not start"
 kill -KILL "$FANGUARDD_PID"
 wait "$FANGUARDD_PID" 2>/dev/null || true
 untrack_pid "$FANGUARDD_PID"

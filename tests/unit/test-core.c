@@ -313,6 +313,17 @@ static struct fanguard *listener_new(struct fanguard_options *o)
 	return fg;
 }
 
+/* Settings of the FUSE class (zero: the default). */
+static void fuse_class(struct fanguard *fg, uint32_t deadline_ms, uint32_t n_workers, int verdict)
+{
+	struct fanguard_class_options co = {.size = sizeof(co),
+					    .deadline_ms = deadline_ms,
+					    .n_workers = n_workers,
+					    .default_verdict = verdict};
+
+	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, &co), 0);
+}
+
 /* A FUSE-class domain for a made-up mount (no FUSE needed: the group is fake). */
 static struct domain *fuse_domain(struct fanguard *fg, uint64_t mnt_id, uid_t owner, int *ret)
 {
@@ -559,8 +570,8 @@ static void test_scanner_error(void **state)
 	size_t a, b;
 
 	(void) state;
-	o.cls[FANGUARD_MOUNT_FUSE].default_verdict = FANGUARD_DENY;
 	fg = listener_new(&o);
+	fuse_class(fg, 0, 0, FANGUARD_DENY);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4001, 0, NULL);
 	assert_non_null(d);
@@ -586,9 +597,8 @@ static void test_deadline_worker_stuck_in_read(void **state)
 	usec_t t0;
 
 	(void) state;
-	o.cls[FANGUARD_MOUNT_FUSE].deadline_ms = 300;
-	o.cls[FANGUARD_MOUNT_FUSE].n_workers = 1;
 	fg = listener_new(&o);
+	fuse_class(fg, 300, 1, 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4002, 0, NULL);
 	assert_non_null(d);
@@ -647,8 +657,8 @@ static void test_enomem(void **state)
 	struct domain *d;
 
 	(void) state;
-	o.cls[FANGUARD_MOUNT_FUSE].default_verdict = FANGUARD_DENY;
 	fg = listener_new(&o);
+	fuse_class(fg, 0, 0, FANGUARD_DENY);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4004, 0, NULL);
 	assert_non_null(d);
@@ -679,8 +689,8 @@ static void test_reader_stuck_in_open(void **state)
 	(void) state;
 	/* Long, so that a verdict at the deadline (allow) cannot pass for
 	 * the scan's (deny) on a loaded machine. */
-	o.cls[FANGUARD_MOUNT_FUSE].deadline_ms = 15000;
 	fg = listener_new(&o);
+	fuse_class(fg, 15000, 0, 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4005, 0, NULL);
 	assert_non_null(d);
@@ -709,8 +719,8 @@ static void test_close_hangs(void **state)
 	size_t later;
 
 	(void) state;
-	o.cls[FANGUARD_MOUNT_FUSE].n_workers = 1;
 	fg = listener_new(&o);
+	fuse_class(fg, 0, 1, 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4006, 0, NULL);
 	assert_non_null(d);

@@ -115,21 +115,17 @@ static void test_options_border(void **state)
 	o.events = 1u << 7;
 	assert_int_equal(fanguard_new(&o, &fg), -EINVAL);
 	o.events = 0;
-	o.cls[FANGUARD_MOUNT_FUSE].default_verdict = 7;
-	assert_int_equal(fanguard_new(&o, &fg), -EINVAL);
-	o.cls[FANGUARD_MOUNT_FUSE].default_verdict = FANGUARD_DENY;
 	o.size = 3; /* shorter than any version of the struct */
 	assert_int_equal(fanguard_new(&o, &fg), -EINVAL);
 	assert_null(fg);
 	o.size = sizeof(o);
 	assert_int_equal(fanguard_new(&o, &fg), 0);
 	assert_non_null(fg);
-	/* Defaults filled in, caller's choices kept. */
-	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_LOCAL].deadline_ms, 5000);
-	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_FUSE].deadline_ms, 1500);
-	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_FUSE].default_verdict, FANGUARD_DENY);
-	assert_int_equal(fg->opts.cls[FANGUARD_MOUNT_LOCAL].default_verdict, FANGUARD_ALLOW);
-	assert_true(fg->opts.cls[FANGUARD_MOUNT_LOCAL].n_workers >= 2);
+	/* Defaults filled in. */
+	assert_int_equal(fg->cls[FANGUARD_MOUNT_LOCAL].deadline_ms, 5000);
+	assert_int_equal(fg->cls[FANGUARD_MOUNT_FUSE].deadline_ms, 1500);
+	assert_int_equal(fg->cls[FANGUARD_MOUNT_LOCAL].default_verdict, FANGUARD_ALLOW);
+	assert_true(fg->cls[FANGUARD_MOUNT_LOCAL].n_workers >= 2);
 	assert_int_equal(fg->opts.deny_errno, EPERM);
 	assert_int_equal(fanguard_exclude_path(fg, "relative"), -EINVAL);
 	assert_int_equal(fanguard_exclude_path(fg, "/srv/backup"), 0);
@@ -157,6 +153,79 @@ static void test_options_border(void **state)
 	assert_int_equal(fanguard_watch(fg, "/", 1u << 9), -EINVAL);
 	assert_null(fanguard_free(fg));
 	assert_null(fanguard_free(NULL));
+}
+
+/* The public structs grow by appending: a shorter (older) struct is taken
+ * with defaults for what it lacks; a longer (newer) one only if the bytes we
+ * do not know are zero. Class settings go through the setter, before any
+ * watch. */
+static void test_abi_growth(void **state)
+{
+	struct {
+		struct fanguard_options o;
+		uint64_t future;
+	} newer = {.o = {.size = sizeof(newer)}};
+	struct {
+		struct fanguard_class_options co;
+		uint32_t future;
+	} newer_co = {.co = {.size = sizeof(newer_co)}};
+	struct fanguard_class_options co = {.size = sizeof(co)}, got = {.size = sizeof(got)};
+	struct fanguard_options older = {.size = offsetof(struct fanguard_options, max_scan_bytes)};
+	struct fanguard *fg = NULL;
+	char v[32];
+
+	(void) state;
+	(void) snprintf(v, sizeof(v), "%d.%d.%d", FANGUARD_VERSION_MAJOR, FANGUARD_VERSION_MINOR,
+			FANGUARD_VERSION_MICRO);
+	assert_string_equal(fanguard_version(), v);
+	assert_string_equal(fanguard_version(), FANGUARD_VERSION_STRING);
+	assert_true(FANGUARD_VERSION_NUMBER >= FANGUARD_MAKE_VERSION(0, 1, 0));
+
+	newer.future = 1;
+	assert_int_equal(fanguard_new(&newer.o, &fg), -E2BIG);
+	assert_null(fg);
+	newer.future = 0;
+	assert_int_equal(fanguard_new(&newer.o, &fg), 0);
+	fg = fanguard_free(fg);
+	older.max_scan_bytes = 12345; /* beyond its size: not read */
+	assert_int_equal(fanguard_new(&older, &fg), 0);
+	assert_int_equal(fg->opts.max_scan_bytes, 256ULL << 20);
+
+	/* Class settings: validated, defaults filled, readable back. */
+	co.default_verdict = 7;
+	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, &co), -EINVAL);
+	co.default_verdict = FANGUARD_DENY;
+	assert_int_equal(fanguard_set_class_options(fg, _FANGUARD_MOUNT_CLASS_MAX, &co), -EINVAL);
+	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, NULL), -EINVAL);
+	co.size = 2;
+	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, &co), -EINVAL);
+	co.size = sizeof(co);
+	co.deadline_ms = 250;
+	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, &co), 0);
+	assert_int_equal(fanguard_get_class_options(fg, FANGUARD_MOUNT_FUSE, &got), 0);
+	assert_int_equal(got.size, sizeof(got));
+	assert_int_equal(got.deadline_ms, 250);
+	assert_int_equal(got.default_verdict, FANGUARD_DENY);
+	assert_int_equal(got.queue_len, 1024);
+	assert_int_equal(got.n_workers, 2);
+	assert_int_equal(fanguard_get_class_options(fg, FANGUARD_MOUNT_LOCAL, &got), 0);
+	assert_int_equal(got.deadline_ms, 5000);
+	assert_int_equal(got.default_verdict, FANGUARD_ALLOW);
+	newer_co.co.deadline_ms = 100;
+	newer_co.future = 3;
+	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_LOCAL, &newer_co.co),
+			 -E2BIG);
+	newer_co.future = 0;
+	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_LOCAL, &newer_co.co), 0);
+	/* A short reader gets only what fits. */
+	got = (struct fanguard_class_options){
+		.size = offsetof(struct fanguard_class_options, default_verdict)};
+	assert_int_equal(fanguard_get_class_options(fg, FANGUARD_MOUNT_LOCAL, &got), 0);
+	assert_int_equal(got.deadline_ms, 100);
+	assert_int_equal(got.default_verdict, 0);
+	assert_false(FANGUARD_HAS_FIELD(&got, struct fanguard_class_options, default_verdict));
+	assert_true(FANGUARD_HAS_FIELD(&got, struct fanguard_class_options, deadline_ms));
+	fanguard_free(fg);
 }
 
 static void test_denylist_file(void **state)
@@ -209,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_denylist_lines),
 		cmocka_unit_test(test_hashset),
 		cmocka_unit_test(test_options_border),
+		cmocka_unit_test(test_abi_growth),
 		cmocka_unit_test(test_denylist_file),
 		cmocka_unit_test(test_strings),
 	};

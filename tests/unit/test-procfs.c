@@ -402,13 +402,155 @@ static void test_readers(void **state)
 	assert_true(seen_c && seen_a);
 }
 
+/* What a FUSE daemon's held fds say: fixtures from fuse-overlayfs, rclone
+ * and fuse2fs (see the fixtures' README.md), and links that are no paths. */
+static void test_held_fd_kind(void **state)
+{
+	struct proc_fdinfo fi;
+	size_t len;
+	char *t;
+
+	(void) state;
+	t = fixture("fdinfo-dir.txt", &len);
+	assert_int_equal(fdinfo_parse(t, len, &fi), 0);
+	assert_int_equal(held_fd_kind("/srv/lower", &fi), HELD_FD_READABLE);
+	free(t);
+	t = fixture("fdinfo-log.txt", &len);
+	assert_int_equal(fdinfo_parse(t, len, &fi), 0);
+	assert_int_equal(held_fd_kind("/run/rclone.log", &fi), HELD_FD_WRITE_ONLY);
+	free(t);
+	t = fixture("fdinfo-image-rw.txt", &len);
+	assert_int_equal(fdinfo_parse(t, len, &fi), 0);
+	assert_int_equal(held_fd_kind("/srv/ext4.img", &fi), HELD_FD_READABLE);
+	/* A device, even one opened for reading, is no backing path. */
+	assert_int_equal(held_fd_kind("/dev/fuse", &fi), HELD_FD_OTHER);
+	assert_int_equal(held_fd_kind("/dev/sda1", &fi), HELD_FD_OTHER);
+	free(t);
+	assert_int_equal(held_fd_kind("socket:[4711]", NULL), HELD_FD_OTHER);
+	assert_int_equal(held_fd_kind("anon_inode:[eventpoll]", NULL), HELD_FD_OTHER);
+	assert_int_equal(held_fd_kind("/srv/gone (deleted)", NULL), HELD_FD_OTHER);
+	assert_int_equal(held_fd_kind(" (deleted)", NULL), HELD_FD_OTHER);
+	assert_int_equal(held_fd_kind("", NULL), HELD_FD_OTHER);
+	assert_int_equal(held_fd_kind(NULL, NULL), HELD_FD_OTHER);
+	/* Without fdinfo flags: readable (the safe side for evidence). */
+	assert_int_equal(held_fd_kind("/srv/x", NULL), HELD_FD_READABLE);
+}
+
+struct paths_seen {
+	char all[512];
+	unsigned n;
+};
+
+static void path_seen(const char *path, void *userdata)
+{
+	struct paths_seen *p = userdata;
+
+	(void) strncat(p->all, path, sizeof(p->all) - strlen(p->all) - 2);
+	(void) strcat(p->all, "|");
+	p->n++;
+}
+
+static void test_arg_abs_paths(void **state)
+{
+	static const struct {
+		const char *arg, *want;
+	} cases[] = {
+		{"/srv/back", "/srv/back|"},
+		/* fuse-overlayfs -o */
+		{"lowerdir=/l1:/l2,upperdir=/u,workdir=/w", "/l1|/l2|/u|/w|"},
+		/* mergerfs branches, with modes */
+		{"/b1=RW:/b2=NC", "/b1|/b2|"},
+		{"/b1:/b2", "/b1|/b2|"},
+		/* no absolute path */
+		{"--vfs-cache-mode", ""},
+		{"remote:path", ""},
+		{"", ""},
+		{",,,::==", ""},
+	};
+
+	(void) state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		struct paths_seen p = {};
+
+		arg_abs_paths(cases[i].arg, path_seen, &p);
+		assert_string_equal(p.all, cases[i].want);
+	}
+	arg_abs_paths(NULL, path_seen, NULL); /* no call, no crash */
+}
+
+/* The held-fd readers on this process: a directory we hold, a write-only
+ * file, our cwd, and a UDP socket in /proc/net/udp. */
+static void test_held_readers(void **state)
+{
+	char dir[] = "/tmp/test-procfs.XXXXXX", file[64], cwd[4096];
+	_cleanup_free_ char *link = NULL, *link2 = NULL, *c = NULL;
+	_cleanup_close_ int dfd = -EBADF, wfd = -EBADF, us = -EBADF;
+	_cleanup_free_ struct net_sock *socks = NULL;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	struct proc_fdinfo fi;
+	char kind, path[64], ulink[64];
+	uint64_t ino = 0;
+	size_t n = 0;
+	bool seen = false;
+	ssize_t l;
+
+	(void) state;
+	assert_non_null(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(proc_read_fd_link(getpid(), dfd, &link), 0);
+	assert_string_equal(link, dir);
+	assert_int_equal(proc_read_fdinfo(getpid(), dfd, &fi), 0);
+	assert_int_equal(held_fd_kind(link, &fi), HELD_FD_READABLE);
+
+	(void) snprintf(file, sizeof(file), "%s/log", dir);
+	wfd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	assert_true(wfd >= 0);
+	assert_int_equal(proc_read_fd_link(getpid(), wfd, &link2), 0);
+	assert_string_equal(link2, file);
+	assert_int_equal(proc_read_fdinfo(getpid(), wfd, &fi), 0);
+	assert_int_equal(held_fd_kind(link2, &fi), HELD_FD_WRITE_ONLY);
+	assert_int_equal(unlink(file), 0);
+	free(link2);
+	link2 = NULL;
+	assert_int_equal(proc_read_fd_link(getpid(), wfd, &link2), 0);
+	assert_int_equal(held_fd_kind(link2, &fi), HELD_FD_OTHER); /* deleted */
+	assert_int_equal(rmdir(dir), 0);
+
+	assert_int_equal(proc_read_cwd(getpid(), &c), 0);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_string_equal(c, cwd);
+	assert_int_equal(proc_read_cwd(0, &c), -ENOENT);
+	assert_int_equal(proc_read_fd_link(getpid(), 1 << 20, &link), -ENOENT);
+
+	us = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(us >= 0);
+	assert_int_equal(bind(us, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(us, (struct sockaddr *) &a, &al), 0);
+	(void) snprintf(path, sizeof(path), "/proc/self/fd/%d", us);
+	l = readlink(path, ulink, sizeof(ulink) - 1);
+	assert_true(l > 0);
+	ulink[l] = '\0';
+	assert_int_equal(fd_link_parse(ulink, &kind, &ino), 0);
+	assert_int_equal(net_udp_load(&socks, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (socks[i].inode == ino) {
+			seen = true;
+			assert_int_equal(socks[i].lport, ntohs(a.sin_port));
+		}
+	assert_true(seen);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fdinfo),	 cmocka_unit_test(test_tcp),
-		cmocka_unit_test(test_unix),	 cmocka_unit_test(test_stat),
-		cmocka_unit_test(test_fd_link),	 cmocka_unit_test(test_remote_source),
-		cmocka_unit_test(test_loopback), cmocka_unit_test(test_readers),
+		cmocka_unit_test(test_fdinfo),	     cmocka_unit_test(test_tcp),
+		cmocka_unit_test(test_unix),	     cmocka_unit_test(test_stat),
+		cmocka_unit_test(test_fd_link),	     cmocka_unit_test(test_remote_source),
+		cmocka_unit_test(test_loopback),     cmocka_unit_test(test_readers),
+		cmocka_unit_test(test_held_fd_kind), cmocka_unit_test(test_arg_abs_paths),
+		cmocka_unit_test(test_held_readers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
