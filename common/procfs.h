@@ -96,31 +96,6 @@ int addr_is_local(int family, const uint8_t addr[16]);
  * DNS query may take a while (not on the permission path). */
 int host_is_local(const char *host);
 
-/* A process's comm (/proc/PID/comm, without the newline) and executable
- * (readlink /proc/PID/exe), NUL-terminated; procfs only, never a FUSE round
- * trip. -errno when unreadable (gone, or the ptrace access check). */
-int proc_read_comm(pid_t pid, char *ret, size_t size);
-int proc_read_exe(pid_t pid, char *ret, size_t size);
-/* The effective uid ("Uid:" in /proc/PID/status, second field). */
-int proc_read_euid(pid_t pid, uid_t *ret);
-/* Parses the text of /proc/PID/status for the effective uid. */
-int proc_status_euid_parse(const char *text, uid_t *ret);
-
-/* PIDFD_GET_INFO (6.13), newer than Debian 12's headers: a process's
- * credentials through its pidfd. The ioctl number encodes the size; the
- * kernel accepts any size >= VER0 (64 bytes). Support is detected at run
- * time (ENOTTY or EINVAL before). fanguardd's seccomp filter allows exactly
- * this request. */
-struct fg_pidfd_info {
-	uint64_t mask;
-	uint64_t cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	uint32_t spare[3];
-};
-#define FG_PIDFS_IOCTL_MAGIC 0xFF
-#define FG_PIDFD_GET_INFO _IOWR(FG_PIDFS_IOCTL_MAGIC, 11, struct fg_pidfd_info)
-#define FG_PIDFD_INFO_CREDS (1ULL << 1)
-
 /* --- procfs-held.c: what a process holds, for where a FUSE daemon's data
  * comes from. Kernel facts: its open files (the link of /proc/PID/fd/N is
  * the kernel's d_path, and fdinfo names the file's mount by id and its
@@ -146,3 +121,27 @@ int proc_read_cwd(pid_t pid, char **ret);
 int proc_read_fd_link(pid_t pid, int fd, char **ret);
 /* /proc/net/udp and udp6, as net_tcp_load(). */
 int net_udp_load(struct net_sock **ret, size_t *ret_n);
+/* A process's comm (/proc/PID/comm, without the newline) and executable
+ * (readlink /proc/PID/exe), NUL-terminated; procfs only, never a FUSE round
+ * trip. -errno when unreadable (gone, or the ptrace access check). */
+int proc_read_comm(pid_t pid, char *ret, size_t size);
+int proc_read_exe(pid_t pid, char *ret, size_t size);
+/* The effective uid ("Uid:" in /proc/PID/status, second field). */
+int proc_read_euid(pid_t pid, uid_t *ret);
+/* Parses the text of /proc/PID/status for the effective uid. */
+int proc_status_euid_parse(const char *text, uid_t *ret);
+
+/* PIDFD_GET_INFO (6.13), newer than Debian 12's headers: a process's
+ * credentials through its pidfd. The ioctl number encodes the size; the
+ * kernel accepts any size >= VER0 (64 bytes). Support is detected at run
+ * time (ENOTTY or EINVAL before). fanguardd's seccomp filter allows exactly
+ * this request. */
+struct fg_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	uint32_t spare[3];
+};
+#define FG_PIDFS_IOCTL_MAGIC 0xFF
+#define FG_PIDFD_GET_INFO _IOWR(FG_PIDFS_IOCTL_MAGIC, 11, struct fg_pidfd_info)
+#define FG_PIDFD_INFO_CREDS (1ULL << 1)

@@ -13,9 +13,8 @@
  * and behave the same: a watch's mark goes in only once its group's threads
  * run, so no call made before fanguard_start() ever waits on the listener
  * (e.g. fanguard_deny_sha256_file() of a file on a watched mount). A stopped
- * listener cannot be started again. Needs CAP_SYS_ADMIN (fanotify
- * permission events). Every function has a man page; libfanguard(3) lists
- * them.
+ * listener cannot be started again. Needs CAP_SYS_ADMIN (fanotify permission
+ * events). Every function has a man page; libfanguard(3) lists them.
  *
  * Every event in flight holds a file descriptor, and the kernel denies an
  * event whose fd it cannot create (EMFILE): raise RLIMIT_NOFILE well above
@@ -65,7 +64,10 @@ enum fanguard_reason {
 #define FANGUARD_EVENT_ACCESS (1u << 2) /* FAN_ACCESS_PERM (every read: costly) */
 
 /* One answered event, handed to the verdict callback from the library's log
- * thread, after the answer was written. Strings are valid during the call. */
+ * thread, after the answer was written. Strings are valid during the call.
+ * path, comm and exe are raw bytes a user chose (newlines, escape sequences,
+ * invalid UTF-8): escape them before they reach a line-based sink. Messages
+ * given to the log callback are already escaped, one line each. */
 struct fanguard_verdict_info {
 	uint32_t size; /* sizeof(struct fanguard_verdict_info) */
 	enum fanguard_verdict verdict;
@@ -187,8 +189,8 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
  * @return 0, -errno of open(2) (-ENOENT, -EACCES...), -EINVAL (pseudo
  * filesystem, unknown flags), -ESHUTDOWN after fanguard_stop(), -EUSERS (the
  * thread budget has no room for this mount's group, see max_threads), or
- * -errno of fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE at the group
- * limit, -ENOSPC at the mark limit, -ENOMEM; after start only) */
+ * after start -errno of fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE
+ * at the group limit, -ENOSPC at the mark limit, -ENOMEM) */
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
 
 /** Never scan files under this absolute path prefix (answered at receipt). */
@@ -203,16 +205,22 @@ int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size
 
 /** Load a denylist: one lowercase or uppercase hex SHA-256 per line, optionally
  * followed by whitespace and a name; '#' starts a comment; blank lines ignored.
- * @return the number of hashes added, -EBADMSG on a bad line (*ret_line set) */
+ * Only a regular file is read (opened O_NONBLOCK|O_NOFOLLOW); the new set is
+ * built beside the current one and swapped in.
+ * @return the number of hashes added, -EBADMSG on a bad line or -EILSEQ on a
+ * NUL byte (*ret_line set), -ENODATA if the file holds no digest, -EISDIR,
+ * -EBADFD (FIFO, device, socket), -ELOOP (symlink), -EFBIG (more than 64 Mi
+ * digests), or the open/read error */
 int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line);
 
 /** Start the readers, workers and deadline keepers, then place the marks of
  * the watches added before. Calling it again while running does nothing. A
- * listener runs once: after fanguard_stop() it cannot be restarted.
+ * listener runs once: after fanguard_stop() it cannot be restarted (create a
+ * new one).
  * @return 0, -ESHUTDOWN after fanguard_stop(), -errno starting a thread or
- * the mount watcher, or the first error of a mark that could not be placed
- * (logged with its path; the listener runs and answers for the watches that
- * were marked: stop it if that is not enough) */
+ * the mount watcher (e.g. -EMFILE, -ENOMEM), or the first error of a mark
+ * that could not be placed (logged with its path; the listener runs and
+ * answers for the watches that were marked: stop it if that is not enough) */
 int fanguard_start(struct fanguard *fg);
 
 /** Stop: remove marks, answer every event we hold with the default verdict,
@@ -285,8 +293,9 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n);
 /** Replace the whole SHA-256 denylist with the digests in these files (format
  * as in fanguard_deny_sha256_file()), atomically: events scanned before see
  * the old list, after the new one; on any error nothing changes.
- * @return the number of digests, -EBADMSG on a bad line (*ret_file is the
- * index in paths, *ret_line the line), or another -errno (*ret_file set) */
+ * @return the number of digests, -EBADMSG or -EILSEQ on a bad line (*ret_file
+ * is the index in paths, *ret_line the line), or another -errno as for
+ * fanguard_deny_sha256_file() (*ret_file set) */
 int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
 				       size_t *ret_file, unsigned *ret_line);
 

@@ -31,9 +31,10 @@ struct budget {
 };
 
 void budget_init(struct budget *b, unsigned max_threads, unsigned reserve, unsigned owner_share);
-void budget_done(struct budget *b);
-/* The threads set aside for the local group (its class options changed). */
+/* The local domain's reserved share (fanguard_set_class_options() before any
+ * watch). */
 void budget_set_reserve(struct budget *b, unsigned reserve);
+void budget_done(struct budget *b);
 /* n threads for a domain of this owner (local: the reserved part).
  * -EUSERS when over the cap or the owner's share, -ENOMEM. */
 int budget_take(struct budget *b, bool local, uid_t owner, unsigned n);

@@ -13,18 +13,18 @@ void budget_init(struct budget *b, unsigned max_threads, unsigned reserve, unsig
 	pthread_mutex_init(&b->lock, NULL);
 }
 
-void budget_done(struct budget *b)
-{
-	free(b->owners);
-	b->owners = NULL;
-	pthread_mutex_destroy(&b->lock);
-}
-
 void budget_set_reserve(struct budget *b, unsigned reserve)
 {
 	pthread_mutex_lock(&b->lock);
 	b->reserve = reserve < b->max_threads ? reserve : b->max_threads;
 	pthread_mutex_unlock(&b->lock);
+}
+
+void budget_done(struct budget *b)
+{
+	free(b->owners);
+	b->owners = NULL;
+	pthread_mutex_destroy(&b->lock);
 }
 
 static struct budget_owner *owner_find(struct budget *b, uid_t uid, bool add)

@@ -86,6 +86,14 @@ static int class_options_fill(enum fanguard_mount_class c, struct fanguard_class
 	return 0;
 }
 
+/* The local domain's threads must fit the budget: workers, readers, keeper,
+ * and its replacements. */
+static bool local_fits_budget(const struct fanguard_options *o,
+			      const struct fanguard_class_options *lo)
+{
+	return o->max_threads >= lo->n_workers + 3;
+}
+
 static int options_fill(const struct fanguard_options *in, struct fanguard_options *o)
 {
 	int r;
@@ -118,16 +126,9 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		o->max_threads = 512;
 	if (o->max_threads_per_owner == 0)
 		o->max_threads_per_owner = o->max_threads / 4 ? o->max_threads / 4 : 1;
-	if (o->max_threads < 8 || o->max_threads > 65536)
+	if (o->max_threads > 65536)
 		return -EINVAL;
 	return 0;
-}
-
-/* The local group's threads, reserved in the budget: workers, readers,
- * keeper, and its replacements. */
-static unsigned local_reserve(const struct fanguard_class_options *lo)
-{
-	return lo->n_workers + 3 + lo->max_abandoned;
 }
 
 const char *fanguard_version(void)
@@ -151,14 +152,16 @@ int fanguard_set_class_options(struct fanguard *fg, enum fanguard_mount_class cl
 	r = class_options_fill(cls, &c);
 	if (r < 0)
 		return r;
+	if (cls == FANGUARD_MOUNT_LOCAL && !local_fits_budget(&fg->opts, &c))
+		return -EINVAL;
 	pthread_mutex_lock(&fg->lock);
 	/* Domains copy their class's settings when created. */
-	if (fg->domains || fg->started || fg->stopped || fg->mw)
+	if (fg->domains || fg->watches || fg->started || fg->stopped || fg->mw)
 		r = -EBUSY;
 	else {
 		fg->cls[cls] = c;
 		if (cls == FANGUARD_MOUNT_LOCAL)
-			budget_set_reserve(&fg->budget, local_reserve(&c));
+			budget_set_reserve(&fg->budget, c.n_workers + 3 + c.max_abandoned);
 	}
 	pthread_mutex_unlock(&fg->lock);
 	return r;
@@ -198,19 +201,21 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 		fg->cls[c] = (struct fanguard_class_options){0};
 		r = class_options_fill(c, &fg->cls[c]);
 	}
+	lo = &fg->cls[FANGUARD_MOUNT_LOCAL];
+	if (r >= 0 && !local_fits_budget(&fg->opts, lo))
+		r = -EINVAL;
 	if (r < 0) {
 		free(fg);
 		return r;
 	}
-	lo = &fg->cls[FANGUARD_MOUNT_LOCAL];
 	fg->self_pid = getpid();
 	fg->ops = &fan_ops_kernel;
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
-	pthread_mutex_init(&fg->deny_writer, NULL);
+	denylist_slot_init(&fg->deny);
 	cache_init(&fg->cache);
-	budget_init(&fg->budget, fg->opts.max_threads, local_reserve(lo),
+	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
 		    fg->opts.max_threads_per_owner);
 	x = exclusions_new();
 	if (!x) {

@@ -23,8 +23,6 @@ int loopback_classify(const struct mount_table *t, const struct mount_entry *me,
 		      struct fuse_origin *ret);
 void fuse_origin_done(struct fuse_origin *o);
 
-/* Shared between loopback.c and loopback-backing.c only. */
-
 /* One process, from one pass over /proc. */
 struct proc_info {
 	pid_t pid, ppid, sid;

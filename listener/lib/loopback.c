@@ -426,7 +426,11 @@ decide:
 		(void) origin_note(&o, "backing '%s': the sshfs source path, on this host",
 				   ssh_path);
 	}
-	*ret_complete = !facts.sshfs || facts.remote || facts.tcp_local;
+	/* An sshfs chain with no end on this host yet is looked at again too:
+	 * /proc/net/tcp is read in chunks, and an entry that moves between
+	 * reads can be missed, so one miss is no proof of a remote host (seen
+	 * on a loaded 2-CPU machine). Only the last look concludes "remote". */
+	*ret_complete = !facts.sshfs || facts.tcp_local;
 	*ret = o;
 	return 0;
 }
@@ -440,7 +444,8 @@ int loopback_classify(const struct mount_table *t, const struct mount_entry *me,
 	/* sshfs shows its mount before its ssh is connected (or even exec'd):
 	 * look again, 50 ms apart, for up to 2 s (400 ms was too short on a
 	 * loaded 2-CPU machine under ASan). Never on the permission path: the
-	 * mount is already marked; but the watcher waits, so keep it bounded. */
+	 * mount is already marked; but the watcher waits, so keep it bounded: a
+	 * remote sshfs costs the watcher those 2 s once. */
 	for (int i = 0;; i++) {
 		r = classify_once(t, me, ret, &complete);
 		if (r < 0 || complete || i == 40)

@@ -282,7 +282,17 @@ static int teardown(void **state)
 	return 0;
 }
 
+static struct fanguard *listener_new_fuse(struct fanguard_options *o,
+					  const struct fanguard_class_options *fuse);
+
 static struct fanguard *listener_new(struct fanguard_options *o)
+{
+	return listener_new_fuse(o, NULL);
+}
+
+/* With the FUSE class's settings (fanguard_set_class_options()). */
+static struct fanguard *listener_new_fuse(struct fanguard_options *o,
+					  const struct fanguard_class_options *fuse)
 {
 	struct fanguard_options def = {.size = sizeof(def)};
 	struct fanguard *fg;
@@ -301,6 +311,8 @@ static struct fanguard *listener_new(struct fanguard_options *o)
 	if (!o->log_max_priority)
 		o->log_max_priority = 3; /* LOG_ERR: keep the log thread quiet */
 	assert_int_equal(fanguard_new(o, &fg), 0);
+	if (fuse)
+		assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, fuse), 0);
 	fg_set_fan_ops(fg, &fake_ops, NULL);
 	s = calloc(1, sizeof(*s));
 	assert_non_null(s);
@@ -311,17 +323,6 @@ static struct fanguard *listener_new(struct fanguard_options *o)
 	s->free = test_scanner_free;
 	scanner_append(fg, s);
 	return fg;
-}
-
-/* Settings of the FUSE class (zero: the default). */
-static void fuse_class(struct fanguard *fg, uint32_t deadline_ms, uint32_t n_workers, int verdict)
-{
-	struct fanguard_class_options co = {.size = sizeof(co),
-					    .deadline_ms = deadline_ms,
-					    .n_workers = n_workers,
-					    .default_verdict = verdict};
-
-	assert_int_equal(fanguard_set_class_options(fg, FANGUARD_MOUNT_FUSE, &co), 0);
 }
 
 /* A FUSE-class domain for a made-up mount (no FUSE needed: the group is fake). */
@@ -565,13 +566,14 @@ static void test_watch_before_start_and_verdicts(void **state)
 static void test_scanner_error(void **state)
 {
 	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
 	struct fanguard *fg;
 	struct domain *d;
 	size_t a, b;
 
 	(void) state;
-	fg = listener_new(&o);
-	fuse_class(fg, 0, 0, FANGUARD_DENY);
+	fc.default_verdict = FANGUARD_DENY;
+	fg = listener_new_fuse(&o, &fc);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4001, 0, NULL);
 	assert_non_null(d);
@@ -591,14 +593,16 @@ static void test_scanner_error(void **state)
 static void test_deadline_worker_stuck_in_read(void **state)
 {
 	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
 	struct fanguard *fg;
 	struct domain *d;
 	size_t stuck, later;
 	usec_t t0;
 
 	(void) state;
-	fg = listener_new(&o);
-	fuse_class(fg, 300, 1, 0);
+	fc.deadline_ms = 300;
+	fc.n_workers = 1;
+	fg = listener_new_fuse(&o, &fc);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4002, 0, NULL);
 	assert_non_null(d);
@@ -653,12 +657,13 @@ static void test_shutdown_mid_scan(void **state)
 static void test_enomem(void **state)
 {
 	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
 	struct fanguard *fg;
 	struct domain *d;
 
 	(void) state;
-	fg = listener_new(&o);
-	fuse_class(fg, 0, 0, FANGUARD_DENY);
+	fc.default_verdict = FANGUARD_DENY;
+	fg = listener_new_fuse(&o, &fc);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4004, 0, NULL);
 	assert_non_null(d);
@@ -681,6 +686,7 @@ static void test_enomem(void **state)
 static void test_reader_stuck_in_open(void **state)
 {
 	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
 	struct fanguard *fg;
 	struct domain *d;
 	size_t stuck, later;
@@ -689,8 +695,8 @@ static void test_reader_stuck_in_open(void **state)
 	(void) state;
 	/* Long, so that a verdict at the deadline (allow) cannot pass for
 	 * the scan's (deny) on a loaded machine. */
-	fg = listener_new(&o);
-	fuse_class(fg, 15000, 0, 0);
+	fc.deadline_ms = 15000;
+	fg = listener_new_fuse(&o, &fc);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4005, 0, NULL);
 	assert_non_null(d);
@@ -714,13 +720,14 @@ static void test_reader_stuck_in_open(void **state)
 static void test_close_hangs(void **state)
 {
 	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
 	struct fanguard *fg;
 	struct domain *d;
 	size_t later;
 
 	(void) state;
-	fg = listener_new(&o);
-	fuse_class(fg, 0, 1, 0);
+	fc.n_workers = 1;
+	fg = listener_new_fuse(&o, &fc);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = fuse_domain(fg, 4006, 0, NULL);
 	assert_non_null(d);
