@@ -80,6 +80,9 @@ struct fanguard_verdict_info {
 	 * (afterwards it may be gone); "" when unknown or for allows. */
 	const char *comm;
 	const char *exe;
+	/* Audit mode (fanguard_options.audit): the scanners' verdict was deny,
+	 * and the event was answered allow (verdict is FANGUARD_ALLOW). */
+	uint32_t would_deny;
 };
 
 typedef void (*fanguard_log_fn)(void *userdata, int priority /* LOG_ERR.. */, const char *msg);
@@ -142,6 +145,16 @@ struct fanguard_options {
 	 * one owner other than root (a FUSE mount's user_id=), so users who
 	 * mount daemons that hang on purpose cannot use up the budget. */
 	uint32_t max_threads_per_owner;
+	/* [0] 1: audit (permissive) mode. Every event is scanned as usual,
+	 * but a deny is answered allow: it is counted (audit_would_deny),
+	 * reported to verdict_fn with would_deny set, and never cached. */
+	uint32_t audit;
+	/* [0] 1: have the kernel write an audit record (type FANOTIFY) of
+	 * every deny, as fapolicyd does: FAN_ENABLE_AUDIT on every group and
+	 * FAN_AUDIT on deny answers. Needs CAP_AUDIT_WRITE and kernel support:
+	 * without (EPERM, EINVAL) groups are made without it, once logged;
+	 * the stat kernel_audit says whether the groups have it. */
+	uint32_t kernel_audit;
 };
 
 #define FANGUARD_LOOPBACK_DEFAULT 0

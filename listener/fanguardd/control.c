@@ -199,6 +199,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "state: %s\n"
 		     "config: %s (reloads: %u ok, %u failed)\n"
 		     "seccomp: %s\n"
+		     "mode: %s (%llu denies allowed by audit mode); kernel audit records: %s\n"
 		     "watches: %llu in %llu groups\n"
 		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
 		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
@@ -209,7 +210,9 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 				      : "UNHEALTHY (an event is overdue or a group "
 					"lost its readers)",
 		     ctx->config_path ? ctx->config_path : "(command line only)", ctx->reloads_ok,
-		     ctx->reloads_failed, ctx->seccomp_mode,
+		     ctx->reloads_failed, ctx->seccomp_mode, ctx->audit ? "AUDIT" : "enforcing",
+		     (unsigned long long) stats_table_get(&t, "audit_would_deny", NULL),
+		     stats_table_get(&t, "kernel_audit", NULL) ? "on" : "off",
 		     (unsigned long long) stats_table_get(&t, "watches", NULL),
 		     (unsigned long long) stats_table_get(&t, "groups", NULL),
 		     (unsigned long long) stats_table_get(&t, "events_read", NULL),

@@ -5,6 +5,7 @@
  * the payload, or "ERR message\n", and closes. Served on the main thread
  * between signals, with short socket timeouts so that a stuck client can
  * never hold the daemon (answering events never depends on this thread). */
+#include <stdbool.h>
 #include <stdint.h>
 #include "fanguard.h"
 
@@ -19,6 +20,7 @@ struct control_ctx {
 	const char *reload_error; /* why the last reload failed ("FILE:LINE: ..."), or NULL */
 	const char *seccomp_mode;
 	int health; /* last fanguard_check_health() */
+	bool audit; /* audit (permissive) mode: denies are only logged */
 };
 
 /* Binds and listens on path (its directory is created 0700, the socket is

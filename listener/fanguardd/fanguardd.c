@@ -59,7 +59,12 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 				f_exe,
 				f_comm,
 				NULL};
-	const char *verdict = v->verdict == FANGUARD_DENY ? "deny" : "allow";
+	/* Audit mode: answered allow, and logged as the deny it would be. */
+	bool would_deny =
+		FANGUARD_HAS_FIELD(v, struct fanguard_verdict_info, would_deny) && v->would_deny;
+	const char *verdict = would_deny		    ? "would-deny"
+			      : v->verdict == FANGUARD_DENY ? "deny"
+							    : "allow";
 	ssize_t n;
 
 	/* For a deny the library read comm and exe before answering (a denied
@@ -89,12 +94,12 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 			fanguard_reason_to_string(v->reason));
 	(void) snprintf(f_lat, sizeof(f_lat), "FANGUARD_LATENCY_USEC=%llu",
 			(unsigned long long) v->latency_usec);
-	log_struct_internal(v->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG, 0, fields,
-			    "%s pid=%d path=%s class=%s reason=%s%s%s%s%s latency_us=%llu", verdict,
-			    (int) v->pid, v->path, fanguard_mount_class_to_string(v->mount_class),
-			    fanguard_reason_to_string(v->reason), v->scanner[0] ? " scanner=" : "",
-			    v->scanner, v->detail[0] ? " detail=" : "", v->detail,
-			    (unsigned long long) v->latency_usec);
+	log_struct_internal(
+		v->verdict == FANGUARD_DENY || would_deny ? LOG_NOTICE : LOG_DEBUG, 0, fields,
+		"%s pid=%d path=%s class=%s reason=%s%s%s%s%s latency_us=%llu", verdict,
+		(int) v->pid, v->path, fanguard_mount_class_to_string(v->mount_class),
+		fanguard_reason_to_string(v->reason), v->scanner[0] ? " scanner=" : "", v->scanner,
+		v->detail[0] ? " detail=" : "", v->detail, (unsigned long long) v->latency_usec);
 }
 
 /* Writes path atomically (temp file + rename). */
@@ -369,6 +374,7 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	ctl.started_usec = now_usec();
 	ctl.config_path = a->config;
 	ctl.seccomp_mode = seccomp_mode_to_string(a->seccomp);
+	ctl.audit = a->audit;
 	if (a->control_socket) {
 		r = control_listen(a->control_socket, ret_ctl_fd);
 		if (r < 0)
@@ -468,7 +474,7 @@ static int run(struct fanguard *fg)
 	 * drop them before the library starts any thread (the log thread may
 	 * start as early as loading YARA rules), or those threads keep them. */
 	if (geteuid() == 0) {
-		r = sandbox_drop_capabilities();
+		r = sandbox_drop_capabilities(a->kernel_audit);
 		if (r < 0)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}

@@ -4,6 +4,7 @@
  * capabilities it keeps. In a static library of its own so that a test
  * helper can load exactly the daemon's filter. Never called before every
  * mark is in place: marking needs syscalls the filter then forbids. */
+#include <stdbool.h>
 
 enum fg_seccomp_mode {
 	FG_SECCOMP_OFF,
@@ -25,5 +26,5 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags);
 
 /* Drops every capability but CAP_SYS_ADMIN (new fanotify groups and marks
  * on reload) and CAP_DAC_READ_SEARCH (open paths to watch, read denylists),
- * from the effective, permitted, inheritable and bounding sets. */
-int sandbox_drop_capabilities(void);
+ * and CAP_AUDIT_WRITE if keep_audit_write (FAN_ENABLE_AUDIT groups), from the effective, permitted, inheritable and bounding sets. */
+int sandbox_drop_capabilities(bool keep_audit_write);

@@ -110,6 +110,10 @@ const struct setting settings_table[] = {
 	{"no-cache", 0, NULL, "Cache", "Enabled", SETTING_FLAG, AT(no_cache),
 	 .flags = SETTING_INVERT_KEY,
 	 .help = "never cache clean verdicts (in-kernel ignore marks)"},
+	{"audit", 0, NULL, "Scan", "Audit", SETTING_FLAG, AT(audit),
+	 .help = "audit (permissive) mode: log and count what\nwould be denied, and allow it"},
+	{"kernel-audit", 0, NULL, "Scan", "KernelAudit", SETTING_FLAG, AT(kernel_audit),
+	 .help = "kernel audit records of denies (FAN_AUDIT);\nneeds CAP_AUDIT_WRITE"},
 	{"pid-file", 0, "PATH", "Daemon", "PidFile", SETTING_STRING, AT(pid_file),
 	 .help = "written once every mark is in place"},
 	{"stats-file", 0, "PATH", "Daemon", "StatsFile", SETTING_STRING, AT(stats_file),
@@ -475,6 +479,8 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 		o->events &= ~FANGUARD_EVENT_EXEC;
 	o->max_scan_bytes = s->max_scan_bytes;
 	o->no_cache = s->no_cache;
+	o->audit = s->audit;
+	o->kernel_audit = s->kernel_audit;
 	if (s->scan_through_loopback)
 		o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
 	o->log_max_priority = s->log_level;

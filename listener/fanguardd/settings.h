@@ -41,6 +41,8 @@ struct settings {
 	bool access;
 	bool no_exec;
 	bool no_cache;
+	bool audit;	   /* --audit: deny nothing, log what would be denied */
+	bool kernel_audit; /* --kernel-audit: FAN_ENABLE_AUDIT, FAN_AUDIT */
 	/* Per mount class (FANGUARD_MOUNT_*); 0 is the library's default. */
 	uint32_t deadline_ms[_FANGUARD_MOUNT_CLASS_MAX];
 	int default_verdict[_FANGUARD_MOUNT_CLASS_MAX];

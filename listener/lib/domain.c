@@ -34,6 +34,55 @@
 #define FAN_REPORT_PIDFD 0x00000080
 #endif
 
+/* fanotify_init() with what the options ask for, dropping what this kernel
+ * or these privileges refuse: FAN_ENABLE_AUDIT needs CAP_AUDIT_WRITE
+ * (EPERM) and CONFIG_AUDITSYSCALL (EINVAL); FAN_REPORT_PIDFD needs 5.15
+ * (EINVAL before). Either refusal is remembered, so later groups of this
+ * listener ask only for what works. */
+static int group_init(struct domain *d, unsigned init_flags, unsigned f_flags)
+{
+	struct fanguard *fg = d->fg;
+	bool audit = fg->opts.kernel_audit && !atomic_load(&fg->kernel_audit_refused);
+	bool pidfd = true;
+	int fd;
+
+	for (;;) {
+		fd = d->ops->init(d->ops_userdata,
+				  init_flags | (audit ? FAN_ENABLE_AUDIT : 0) |
+					  (pidfd ? FAN_REPORT_PIDFD : 0),
+				  f_flags);
+		if (fd >= 0 || (fd != -EINVAL && fd != -EPERM))
+			break;
+		if (audit) {
+			/* Is it the audit flag? Try without it first. */
+			int k = d->ops->init(d->ops_userdata,
+					     init_flags | (pidfd ? FAN_REPORT_PIDFD : 0), f_flags);
+
+			if (k >= 0 || k != fd) {
+				if (!atomic_exchange(&fg->kernel_audit_refused, true))
+					fg_log(fg, LOG_WARNING,
+					       "no kernel audit records of denies: "
+					       "FAN_ENABLE_AUDIT refused (%s%s)",
+					       strerror(-fd),
+					       fd == -EPERM ? ", needs CAP_AUDIT_WRITE" : "");
+				audit = false;
+				fd = k;
+				if (fd >= 0 || fd != -EINVAL || !pidfd)
+					break;
+			}
+		}
+		if (fd != -EINVAL || !pidfd)
+			break;
+		pidfd = false; /* before 5.15: subjects by pid only */
+	}
+	if (fd < 0)
+		return fd;
+	d->fan_fd = fd;
+	d->report_pidfd = pidfd;
+	d->kernel_audit = audit;
+	return 0;
+}
+
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
 	       unsigned dev_major, unsigned dev_minor, uid_t owner, struct domain **ret)
 {
@@ -87,15 +136,9 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 		goto fail;
 	/* FAN_UNLIMITED_QUEUE: with a bounded queue the kernel silently allows
 	 * overflowing permission events (DESIGN.md §2); we count our own. */
-	d->fan_fd = d->ops->init(d->ops_userdata, init_flags | FAN_REPORT_PIDFD, f_flags);
-	d->report_pidfd = d->fan_fd >= 0;
-	if (d->fan_fd == -EINVAL)
-		/* Before 5.15: subjects by pid only. */
-		d->fan_fd = d->ops->init(d->ops_userdata, init_flags, f_flags);
-	if (d->fan_fd < 0) {
-		r = d->fan_fd;
+	r = group_init(d, init_flags, f_flags);
+	if (r < 0)
 		goto fail;
-	}
 	fg_log(fg, LOG_DEBUG, "%s: new fanotify group, subjects %s", d->name,
 	       d->report_pidfd ? "by pidfd (FAN_REPORT_PIDFD)" : "by pid only");
 	d->group_fd = d->fan_fd;

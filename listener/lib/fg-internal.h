@@ -79,6 +79,7 @@ struct fanguard {
 	pthread_mutex_t deny_writer; /* writers take turns building the next set */
 
 	_Atomic bool deny_errno_unsupported;
+	_Atomic bool kernel_audit_refused; /* FAN_ENABLE_AUDIT refused once: not asked again */
 	struct logq *logq;
 	struct fg_cache cache;
 	struct budget budget;

@@ -24,6 +24,7 @@ enum stat_agg {
 /* Gauges and listener-wide values, read at snapshot time. */
 struct live {
 	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX];
+	uint64_t kernel_audit;
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
 };
 
@@ -76,6 +77,9 @@ static const struct stat_row table[] = {
 	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
 	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
+	DOM("audit_would_deny", audit_would_deny,
+	    "Denies answered allow in audit (permissive) mode."),
+	LSN("kernel_audit", G, kernel_audit, "1: denies write kernel audit records (FAN_AUDIT)."),
 	LSN("groups", G, groups, "fanotify groups (domains)."),
 	LSN("watches", G, watches, "Watched mounts."),
 	LSN("threads", G, threads, "Threads the listener runs (readers, workers, keepers)."),
@@ -145,6 +149,8 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		unsigned stuck[_WHERE_MAX] = {};
 
 		domain_stats_add(&sum, &d->stats);
+		if (d->kernel_audit)
+			live.kernel_audit = 1;
 		domain_stuck_counts(d, stuck);
 		for (int w = 0; w < _WHERE_MAX; w++)
 			live.stuck[w] += stuck[w];
