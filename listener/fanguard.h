@@ -465,6 +465,40 @@ int fanguard_remove_scanner(struct fanguard *fg, uint64_t id);
  * file is scanned again at its next open. @return 0, -EINVAL */
 int fanguard_flush_cache(struct fanguard *fg);
 
+/* Restart without a gap (see fanguard_handover(3)). A listener hands its
+ * fanotify groups, with their marks, to whatever keeps them across the
+ * restart (systemd's fd store); its successor adopts them, and the events
+ * that arrive meanwhile wait in the kernel until it reads and scans them:
+ * none is let through unscanned. Each group has a name, e.g. "local" or "fuse/53"
+ * (printable ASCII, no ':' or whitespace, at most 47 bytes). */
+typedef int (*fanguard_group_fn)(void *userdata, int fd, const char *name);
+
+/** Adopt a group that a previous listener handed over. Call before
+ * fanguard_start(), before the watches: the domain of that name (the same
+ * watches and mounts give the same names) then answers this group instead
+ * of a new one, its marks included. The group's cached verdicts (inode
+ * ignore marks) are dropped: the configuration may have changed. A group
+ * that no watch claims by the end of fanguard_start() is closed there (the
+ * kernel then allows the events it queued).
+ * @param fd a fanotify group of the permission (content) class; taken
+ * (closed by the library) on success only
+ * @return 0, -EINVAL (not such a group, bad name), -EEXIST (name adopted
+ * already), -EBUSY (after fanguard_start() or a watch), -ENOMEM */
+int fanguard_adopt_group(struct fanguard *fg, int fd, const char *name);
+
+/** Stop for a restart: as fanguard_stop(), but the marks stay, and for each
+ * group whose threads all exited (so no event it read is left unanswered)
+ * fn gets its fd and name to pass on (e.g. sd_pid_notify_with_fds() with
+ * "FDSTORE=1\nFDNAME=name"; fn must duplicate or send the fd, which is
+ * closed when fn returns). A group with a thread stuck in FUSE, or whose fn
+ * returns < 0, is stopped as by fanguard_stop() (marks removed). Events
+ * this listener had read when the stop began are answered with the default
+ * verdict (reason shutdown), as by fanguard_stop(); later ones stay queued
+ * in the group for the successor.
+ * @return as fanguard_stop(); -EINVAL without fn */
+int fanguard_handover(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn,
+		      void *userdata);
+
 #ifdef __cplusplus
 }
 #endif

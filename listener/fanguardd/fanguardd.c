@@ -20,6 +20,7 @@
 #include "control.h"
 #include "fanguard.h"
 #include "fd-util.h"
+#include "fdstore.h"
 #include "log.h"
 #include "macro.h"
 #include "privileges.h"
@@ -509,12 +510,16 @@ static int run(struct fanguard *fg)
 					  ITEMS(a->exclude_exe), a->exclude_exe.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to exclude uids and executables: %m");
-	r = fanguard_start(fg);
-	if (r < 0)
-		return log_error_errno(r, "Failed to start: %m");
+	/* Groups a previous fanguardd handed over, then the watches (which
+	 * claim them by name), then start: fanguard_start() closes the
+	 * adopted groups no watch claimed. */
+	(void) fdstore_adopt(fg);
 	r = watch_added(fg, NULL, a);
 	if (r < 0)
 		return r;
+	r = fanguard_start(fg);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start: %m");
 	/* The control socket and the sandbox, before anyone is told we are ready. */
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
@@ -543,6 +548,7 @@ int main(int argc, char **argv)
 	enum settings_action action = SETTINGS_RUN;
 	struct rlimit rl;
 	sigset_t mask;
+	unsigned stored = 0;
 	int r, rr;
 
 	log_set_ident("fanguardd");
@@ -625,7 +631,13 @@ int main(int argc, char **argv)
 #if HAVE_LIBSYSTEMD
 	(void) sd_notify(0, "STOPPING=1");
 #endif
-	rr = fanguard_stop(fg, 5000);
+	/* A clean stop under systemd keeps the groups in its fd store for the
+	 * next instance; after an error they are closed (their waiters
+	 * allowed), never kept. */
+	if (r >= 0)
+		rr = fdstore_stop(fg, 5000, &stored);
+	else
+		rr = fanguard_stop(fg, 5000);
 	if (rr == -ETIMEDOUT)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);

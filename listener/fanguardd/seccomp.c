@@ -153,6 +153,9 @@ static const char *const allowed[] = {
 	"getpeername",
 	"shutdown",
 	"memfd_create",
+	/* sd_notify_barrier() after FDSTORE=/FDSTOREREMOVE= (fdstore.c): a
+	 * pipe whose write end goes to the service manager */
+	"pipe2",
 };
 
 #ifdef FG_SANITIZED

@@ -110,6 +110,7 @@ struct domain {
 	bool one_event_per_read; /* any group that can hold FUSE files (DESIGN §1) */
 	bool report_pidfd;	 /* FAN_REPORT_PIDFD: events carry a pidfd of the subject */
 	bool kernel_audit;	 /* FAN_ENABLE_AUDIT: denies are answered with FAN_AUDIT */
+	bool adopted;		 /* its group came from fanguard_adopt_group() */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
 	unsigned n_workers, max_abandoned, base_readers, max_readers;

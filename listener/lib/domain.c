@@ -23,6 +23,7 @@
 #include "fanops-internal.h"
 #include "fd-util.h"
 #include "fg-internal.h"
+#include "handover-internal.h"
 #include "keeper-internal.h"
 #include "macro.h"
 #include "pool-internal.h"
@@ -89,6 +90,7 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 	const struct fanguard_class_options *co = &fg->cls[cls];
 	unsigned init_flags = FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE;
 	unsigned f_flags = O_RDONLY | O_LARGEFILE | O_CLOEXEC;
+	struct adopted_group *adopted;
 	pthread_condattr_t ca;
 	struct domain *d;
 	int r;
@@ -136,10 +138,22 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 		goto fail;
 	/* FAN_UNLIMITED_QUEUE: with a bounded queue the kernel silently allows
 	 * overflowing permission events (DESIGN.md §2); we count our own. */
-	r = group_init(d, init_flags, f_flags);
-	if (r < 0)
-		goto fail;
-	fg_log(fg, LOG_DEBUG, "%s: new fanotify group, subjects %s", d->name,
+	adopted = handover_take_locked(fg, d->name);
+	if (adopted) {
+		/* Handed over by a previous listener, with its marks and the
+		 * events queued meanwhile (handover.c). */
+		d->fan_fd = TAKE_FD(adopted->fd);
+		d->report_pidfd = adopted->init_flags & FAN_REPORT_PIDFD;
+		d->kernel_audit = adopted->init_flags & FAN_ENABLE_AUDIT;
+		d->adopted = true;
+		free(adopted);
+	} else {
+		r = group_init(d, init_flags, f_flags);
+		if (r < 0)
+			goto fail;
+	}
+	fg_log(fg, LOG_DEBUG, "%s: %s fanotify group, subjects %s", d->name,
+	       d->adopted ? "adopted" : "new",
 	       d->report_pidfd ? "by pidfd (FAN_REPORT_PIDFD)" : "by pid only");
 	d->group_fd = d->fan_fd;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -256,6 +270,46 @@ static bool wait_threads_locked(struct domain *d, usec_t deadline)
 	return true;
 }
 
+static void flush_marks(struct domain *d)
+{
+	pthread_rwlock_rdlock(&d->fan_fd_lock);
+	if (d->fan_fd >= 0) {
+		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0,
+				    AT_FDCWD, NULL);
+		(void) d->ops->mark(d->ops_userdata, d->fan_fd,
+				    FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+	}
+	pthread_rwlock_unlock(&d->fan_fd_lock);
+}
+
+/* fanguard_handover() stops every domain still in the registry; one the
+ * mount watcher released (its mount is gone) is stopped as always. */
+static bool handing_over(struct domain *d)
+{
+	return d->fg->handover_fn && !d->released;
+}
+
+/* After every thread of d exited: nothing it read is unanswered, so the
+ * group (with its marks and what the kernel queues) may go to the caller's
+ * fn. Returns true if fn took it. */
+static bool hand_over(struct domain *d)
+{
+	struct fanguard *fg = d->fg;
+	int r;
+
+	pthread_rwlock_rdlock(&d->fan_fd_lock);
+	r = d->fan_fd < 0 ? -EBADF : fg->handover_fn(fg->handover_userdata, d->fan_fd, d->name);
+	pthread_rwlock_unlock(&d->fan_fd_lock);
+	if (r < 0) {
+		fg_log(fg, LOG_ERR, "%s: group not handed over (%s): marks removed", d->name,
+		       strerror(-r));
+		return false;
+	}
+	fg_log(fg, LOG_INFO, "%s: group handed over with its marks", d->name);
+	return true;
+}
+
 void domain_stop_begin(struct domain *d)
 {
 	uint64_t one = 1;
@@ -269,16 +323,11 @@ void domain_stop_begin(struct domain *d)
 	pthread_cond_broadcast(&d->keeper_cond);
 	pthread_mutex_unlock(&d->lock);
 
-	/* No new events: drop every mark of the group. */
-	pthread_rwlock_rdlock(&d->fan_fd_lock);
-	if (d->fan_fd >= 0) {
-		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0,
-				    AT_FDCWD, NULL);
-		(void) d->ops->mark(d->ops_userdata, d->fan_fd,
-				    FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
-		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-	}
-	pthread_rwlock_unlock(&d->fan_fd_lock);
+	/* No new events: drop every mark of the group. Unless it is handed
+	 * over: then new events wait in the group for the successor, and
+	 * domain_stop_finish() passes it on or drops the marks then. */
+	if (!handing_over(d))
+		flush_marks(d);
 	/* Wake the polling readers. */
 	if (d->wake_fd >= 0)
 		(void) !write(d->wake_fd, &one, sizeof(one));
@@ -330,6 +379,10 @@ bool domain_stop_finish(struct domain *d, usec_t deadline)
 	pthread_mutex_unlock(&d->lock);
 	if (!all_exited)
 		domain_stuck_counts(d, stuck);
+	/* A thread still in read() may hold an event: never hand that group
+	 * over (the event would stay unanswered for as long as it lives). */
+	if (handing_over(d) && (!all_exited || !hand_over(d)))
+		flush_marks(d);
 
 	pthread_rwlock_wrlock(&d->fan_fd_lock);
 	d->fan_fd = safe_close(d->fan_fd);

@@ -47,6 +47,7 @@ static inline void cache_done(struct fg_cache *c)
 	pthread_rwlock_destroy(&c->lock);
 }
 
+struct adopted_group;
 struct domain;
 struct fg_watch;
 struct mountwatch;
@@ -70,6 +71,11 @@ struct fanguard {
 	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
 	struct mountwatch *mw;			 /* mountwatch.c */
 	struct domain_stats retired;		 /* counters of released domains */
+	struct adopted_group *adopted;		 /* handover.c: not yet taken by a domain */
+	/* fanguard_handover(): set once, before the stop; domains keep their
+	 * marks and pass their group to fn (domain_stop_finish()). */
+	fanguard_group_fn handover_fn;
+	void *handover_userdata;
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;

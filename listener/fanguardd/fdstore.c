@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fanguardd's groups across a restart (fdstore.h).
+ *
+ * What systemd 252 does with the store (probed in tests/package/
+ * nspawn-boot.sh): it keeps it while the unit restarts (systemctl restart,
+ * Restart=on-failure) and closes it when the unit ends up inactive or
+ * failed, which releases a stored group and the events waiting on it.
+ * Groups are only ever stored by a clean stop, after the library answered
+ * everything it read (fanguard_handover(3)); a crashed fanguardd stored
+ * nothing, and its groups die with it: the kernel allows what they held.
+ *
+ * Must never: leave an adopted group in the store while this process reads
+ * it (a crash would then keep events it read unanswered for as long as the
+ * store lives). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
+#include "fdstore.h"
+#include "log.h"
+#include "macro.h"
+#if HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#define GROUP_PREFIX "group/"
+
+#if HAVE_LIBSYSTEMD
+int fdstore_adopt(struct fanguard *fg)
+{
+	char **names = NULL;
+	int n, adopted = 0;
+
+	n = sd_listen_fds_with_names(/* unset_environment= */ true, &names);
+	if (n < 0) {
+		log_warning_errno(n, "Failed to read the passed file descriptors, ignoring: %m");
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names && names[i] ? names[i] : "unknown";
+		int r = -EINVAL;
+
+		if (strncmp(name, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0)
+			r = fanguard_adopt_group(fg, fd, name + strlen(GROUP_PREFIX));
+		if (r < 0) {
+			log_warning_errno(r, "Failed to adopt passed fd '%s', closing it: %m",
+					  name);
+			(void) close(fd);
+		} else
+			adopted++;
+		/* Out of the store before we read anything from it. */
+		r = sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", name);
+		if (r < 0)
+			log_warning_errno(r, "Failed to remove '%s' from the fd store: %m", name);
+	}
+	for (int i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	if (n > 0) {
+		/* Until systemd has processed the removals, a crash would
+		 * leave the groups stored: wait for it. */
+		int r = sd_notify_barrier(0, 5 * 1000000ULL);
+
+		if (r < 0)
+			log_warning_errno(r, "No barrier after FDSTOREREMOVE, ignoring: %m");
+		log_info("Adopted %d of %d fanotify groups from the previous instance (with their "
+			 "marks and waiting events)",
+			 adopted, n);
+	}
+	return adopted;
+}
+
+static int store_group(void *userdata, int fd, const char *name)
+{
+	_cleanup_free_ char *msg = NULL;
+	unsigned *stored = userdata;
+	int r;
+
+	if (asprintf(&msg, "FDSTORE=1\nFDNAME=" GROUP_PREFIX "%s", name) < 0)
+		return -ENOMEM;
+	r = sd_pid_notify_with_fds(0, /* unset_environment= */ false, msg, &fd, 1);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ENOTCONN; /* no $NOTIFY_SOCKET */
+	(*stored)++;
+	return 0;
+}
+
+int fdstore_stop(struct fanguard *fg, uint32_t timeout_ms, unsigned *ret_stored)
+{
+	int r, k;
+
+	*ret_stored = 0;
+	if (!getenv("NOTIFY_SOCKET"))
+		return fanguard_stop(fg, timeout_ms);
+	r = fanguard_handover(fg, timeout_ms, store_group, ret_stored);
+	if (*ret_stored > 0) {
+		/* systemd must have the fds before we exit: it handles our
+		 * exit and this datagram in no set order. */
+		k = sd_notify_barrier(0, 5 * 1000000ULL);
+		if (k < 0)
+			log_warning_errno(k, "No barrier after FDSTORE, ignoring: %m");
+		log_info("Handed %u fanotify groups to the fd store, with their marks",
+			 *ret_stored);
+	}
+	return r;
+}
+#else
+int fdstore_adopt(struct fanguard *fg)
+{
+	(void) fg;
+	return 0;
+}
+
+int fdstore_stop(struct fanguard *fg, uint32_t timeout_ms, unsigned *ret_stored)
+{
+	*ret_stored = 0;
+	return fanguard_stop(fg, timeout_ms);
+}
+#endif
