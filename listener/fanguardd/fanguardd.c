@@ -568,12 +568,15 @@ int main(int argc, char **argv)
 		printf("fanguardd %s\n", FANGUARD_VERSION);
 	if (r < 0 || action != SETTINGS_RUN) {
 		/* --check-config: the errors are logged; the exit status says it. */
+		if (r < 0 && action == SETTINGS_RUN)
+			fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
 	log_set_max_level(arg_settings->log_level);
 	if (arg_settings->stats_file && !(arg_stats_file = strdup(arg_settings->stats_file))) {
 		log_error_errno(ENOMEM, "Out of memory");
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		return EXIT_FAILURE;
 	}
@@ -598,6 +601,7 @@ int main(int argc, char **argv)
 
 	/* Say which privilege is missing, rather than a bare EPERM later. */
 	if (privileges_check() < 0) {
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		free(arg_stats_file);
 		return PRIVILEGES_EXIT_STATUS;
@@ -609,6 +613,7 @@ int main(int argc, char **argv)
 	r = fanguard_new(&opts, &fg);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the listener: %m");
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		free(arg_stats_file);
 		return EXIT_FAILURE;
@@ -622,6 +627,7 @@ int main(int argc, char **argv)
 			log_error_errno(r, "Failed to set the %s settings: %m",
 					fanguard_mount_class_to_string(i));
 			fg = fanguard_free(fg);
+			fdstore_drop();
 			arg_settings = settings_free(arg_settings);
 			free(arg_stats_file);
 			return EXIT_FAILURE;
@@ -636,8 +642,10 @@ int main(int argc, char **argv)
 	 * allowed), never kept. */
 	if (r >= 0)
 		rr = fdstore_stop(fg, 5000, &stored);
-	else
+	else {
 		rr = fanguard_stop(fg, 5000);
+		fdstore_drop(); /* if run() failed before it adopted them */
+	}
 	if (rr == -ETIMEDOUT)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);

@@ -29,7 +29,10 @@
 #define GROUP_PREFIX "group/"
 
 #if HAVE_LIBSYSTEMD
-int fdstore_adopt(struct fanguard *fg)
+/* fg NULL: drop every passed group (a start that fails before it could
+ * answer them), so that the store does not keep them through the
+ * restarts that follow. */
+static int take_passed(struct fanguard *fg)
 {
 	char **names = NULL;
 	int n, adopted = 0;
@@ -44,9 +47,13 @@ int fdstore_adopt(struct fanguard *fg)
 		const char *name = names && names[i] ? names[i] : "unknown";
 		int r = -EINVAL;
 
-		if (strncmp(name, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0)
+		if (!fg)
+			r = -ECANCELED;
+		else if (strncmp(name, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0)
 			r = fanguard_adopt_group(fg, fd, name + strlen(GROUP_PREFIX));
-		if (r < 0) {
+		if (r == -ECANCELED)
+			(void) close(fd); /* the kernel allows what the group queued */
+		else if (r < 0) {
 			log_warning_errno(r, "Failed to adopt passed fd '%s', closing it: %m",
 					  name);
 			(void) close(fd);
@@ -67,11 +74,25 @@ int fdstore_adopt(struct fanguard *fg)
 
 		if (r < 0)
 			log_warning_errno(r, "No barrier after FDSTOREREMOVE, ignoring: %m");
-		log_info("Adopted %d of %d fanotify groups from the previous instance (with their "
-			 "marks and waiting events)",
-			 adopted, n);
+		if (!fg)
+			log_notice("Released %d fanotify groups of the previous instance", n);
+		else
+			log_info("Adopted %d of %d fanotify groups from the previous instance "
+				 "(with their "
+				 "marks and waiting events)",
+				 adopted, n);
 	}
 	return adopted;
+}
+
+int fdstore_adopt(struct fanguard *fg)
+{
+	return take_passed(fg);
+}
+
+void fdstore_drop(void)
+{
+	(void) take_passed(NULL);
 }
 
 static int store_group(void *userdata, int fd, const char *name)
@@ -115,6 +136,10 @@ int fdstore_adopt(struct fanguard *fg)
 {
 	(void) fg;
 	return 0;
+}
+
+void fdstore_drop(void)
+{
 }
 
 int fdstore_stop(struct fanguard *fg, uint32_t timeout_ms, unsigned *ret_stored)

@@ -13,6 +13,11 @@
  * Returns how many were adopted (errors are logged, never fatal). */
 int fdstore_adopt(struct fanguard *fg);
 
+/* On a failed start, before fdstore_adopt(): closes the passed groups and
+ * removes them from the store (their waiters are then allowed), so that
+ * they do not block opens through the restarts that follow. */
+void fdstore_drop(void);
+
 /* Stops fg: with fanguard_handover() into the store when running as a
  * service (then waits until systemd has them), else fanguard_stop().
  * Returns as fanguard_stop(); *ret_stored is how many groups were stored. */

@@ -12,7 +12,8 @@
 #   - a group left in the store with nobody reading blocks opens, and
 #     closing the store (systemd: the unit stopped for good) releases them;
 #   - a crash (SIGKILL) leaves nothing in the store: its waiters are
-#     released at once, and the next instance starts with fresh groups.
+#     released at once, and the next instance starts with fresh groups;
+#   - an instance that fails to start releases the groups passed to it.
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
@@ -129,6 +130,17 @@ command kill
 ready 3
 grep -q 'instance 3: pid [0-9]*, passed 0 fds' "$sup_log" || fail_with_log "instance 3 was passed fds"
 fgcheck_ok open "$s/evil" EPERM 5000
-command stop
+
+# 5. A restart whose new instance fails before it answers anything (here:
+# its denylist is gone): it takes the groups out of the store and closes
+# them, so the restarts that follow do not keep opens waiting.
+mv "$deny" "$deny.away"
+command restart
+wait_until 20 test -e "$d/exited.4" || fail_with_log "instance 4 did not fail"
+[ "$(cat "$d/exited.4")" != 0 ] || fail_with_log "instance 4 started without its denylist"
+[ -z "$(stored)" ] || fail_with_log "a failed start left '$(stored)' in the store"
+grep -q 'Released 1 fanotify groups of the previous instance' "$sup_log" ||
+	fail_with_log "instance 4 did not release the passed group"
+fgcheck_ok open "$s/evil" ok 5000 # nothing watches it now, nothing waits
 command close-store
 log "PASS: groups kept across restarts, released at a final stop and after a crash"
