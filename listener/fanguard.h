@@ -303,6 +303,16 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n);
 int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
 				       size_t *ret_file, unsigned *ret_line);
 
+/** Replace the SHA-256 allowlist with the digests in these files (format as
+ * in fanguard_deny_sha256_file()), atomically; n = 0 empties it. A file
+ * whose content has one of these digests is allowed whatever the denylist,
+ * clamd, YARA or an embedder's scanner would say (none of them runs): an
+ * operator's override of a false positive on one file. Counted
+ * (allowlisted); clean verdicts cached before are dropped.
+ * @return as fanguard_replace_deny_sha256_files() */
+int fanguard_replace_allow_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+					size_t *ret_file, unsigned *ret_line);
+
 /** Replace every excluded path prefix (see fanguard_exclude_path()) at once. */
 int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n);
 
@@ -355,8 +365,9 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags);
 const char *fanguard_reason_to_string(enum fanguard_reason r);
 const char *fanguard_mount_class_to_string(enum fanguard_mount_class c);
 
-/* Scanners. Every event is run through the SHA-256 denylist (when it has
- * entries), then clamd, then YARA, in that order; any deny wins and stops
+/* Scanners. Every event is run through the SHA-256 lists (when they have
+ * entries: an allowlisted digest allows the file and ends the run), then
+ * clamd, then YARA, in that order; any deny wins and stops
  * the run; an engine that cannot decide in time (deadline, error, limit)
  * makes the verdict the default. The verdict names the engine (info->scanner:
  * "sha256", "clamd", "yara"). */

@@ -222,6 +222,27 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 	return 0;
 }
 
+/* The SHA-256 allowlist: replaced whole (at start and on reload). */
+static int load_allowlist(struct fanguard *fg, const struct settings *s)
+{
+	size_t file = 0;
+	unsigned line = 0;
+	int r;
+
+	r = fanguard_replace_allow_sha256_files(fg, ITEMS(s->allow_hashes), s->allow_hashes.n,
+						&file, &line);
+	if (r == -EBADMSG)
+		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest",
+				       s->allow_hashes.items[file], line);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load allowlist '%s': %m",
+				       s->allow_hashes.n ? s->allow_hashes.items[file] : "");
+	if (s->allow_hashes.n > 0)
+		log_info("Allowlist: %d digests from %zu files (allowed whatever a scanner says)",
+			 r, s->allow_hashes.n);
+	return 0;
+}
+
 /* Applies what can change while running (the rows marked SETTING_RELOAD);
  * the library swaps each list atomically under its config lock, so every
  * event sees either the old or the new list and is answered exactly once
@@ -241,6 +262,9 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 		return log_error_errno(r, "Failed to load denylist '%s': %m",
 				       s->deny_hashes.n ? s->deny_hashes.items[file] : "");
 	log_info("Denylist: %d digests from %zu files", r, s->deny_hashes.n);
+	r = load_allowlist(fg, s);
+	if (r < 0)
+		return r;
 	r = watch_added(fg, old, s);
 	if (r < 0)
 		return r;
@@ -491,6 +515,9 @@ static int run(struct fanguard *fg)
 			return log_error_errno(r, "Failed to load denylist '%s': %m", path);
 		log_info("Loaded %d digests from '%s'", r, path);
 	}
+	r = load_allowlist(fg, a);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < a->clamd.n; i++) {
 		r = fanguard_add_clamd(fg, a->clamd.items[i]);
 		if (r < 0)

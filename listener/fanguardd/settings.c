@@ -50,6 +50,10 @@ const struct setting settings_table[] = {
 		 "backing layer"},
 	{"deny-hashes", 'd', "FILE", "Scan", "DenyHashes", SETTING_LIST, AT(deny_hashes),
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
+	{"allow-hashes", 0, "FILE", "Scan", "AllowHashes", SETTING_LIST, AT(allow_hashes),
+	 .flags = SETTING_RELOAD,
+	 .help = "SHA-256 allowlist: files with these digests are\nallowed whatever a scanner "
+		 "says (repeatable)"},
 	{"default-verdict", 0, "V", "Scan", "DefaultVerdict", VERDICT, ALL(default_verdict),
 	 .help = "allow|deny on deadline, error, shutdown [allow]"},
 	{"deadline-ms", 0, "N", "Scan", "DeadlineMs", DEADLINE, ALL(deadline_ms),

@@ -31,7 +31,8 @@ struct settings {
 	struct setting_uids exclude_uid;
 	struct setting_list exclude_exe;
 	struct setting_list deny_hashes;
-	struct setting_list clamd; /* socket paths and host:port, tried in order */
+	struct setting_list allow_hashes; /* override a scanner's false positive */
+	struct setting_list clamd;	  /* socket paths and host:port, tried in order */
 	char *yara_rules;
 	char *pid_file;
 	char *stats_file;

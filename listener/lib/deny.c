@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The public denylist calls: add digests, load and replace denylist files.
+/* The public denylist calls: add digests, load and replace denylist files;
+ * and the allowlist's replacement (same format, overrides any deny).
  * The store and the line parser are scan-sha256.c's; a replacement is built
  * off to the side and swapped in under the write lock (a struct copy). */
 #include <errno.h>
@@ -9,16 +10,22 @@
 #include "fg-internal.h"
 #include "macro.h"
 
-/* Makes fresh the denylist (writers hold deny_writer) and frees the old. */
-static void deny_swap_locked(struct fanguard *fg, struct hashset *fresh)
+/* Makes fresh the list *which (fg->deny or fg->allow; writers hold
+ * deny_writer) and frees the old. */
+static void list_swap_locked(struct fanguard *fg, struct hashset *which, struct hashset *fresh)
 {
 	struct hashset old;
 
 	pthread_rwlock_wrlock(&fg->cfg_lock);
-	old = fg->deny;
-	fg->deny = *fresh;
+	old = *which;
+	*which = *fresh;
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	hashset_done(&old);
+}
+
+static void deny_swap_locked(struct fanguard *fg, struct hashset *fresh)
+{
+	list_swap_locked(fg, &fg->deny, fresh);
 }
 
 int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size_t n)
@@ -107,8 +114,8 @@ int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *r
 	return r < 0 ? r : (int) n;
 }
 
-int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
-				       size_t *ret_file, unsigned *ret_line)
+static int replace_files(struct fanguard *fg, struct hashset *which, const char *const *paths,
+			 size_t n, size_t *ret_file, unsigned *ret_line)
 {
 	_cleanup_free_ uint8_t(*digests)[32] = NULL;
 	struct hashset fresh = {0};
@@ -136,9 +143,26 @@ int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *p
 		return r;
 	}
 	pthread_mutex_lock(&fg->deny_writer);
-	deny_swap_locked(fg, &fresh);
+	list_swap_locked(fg, which, &fresh);
 	pthread_mutex_unlock(&fg->deny_writer);
-	/* A file found clean before may match the new list. */
+	/* A file found clean before may match the new denylist, or have been
+	 * clean only through an allowlist entry that is gone. */
 	cache_invalidate(fg);
 	return (int) nd;
+}
+
+int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+				       size_t *ret_file, unsigned *ret_line)
+{
+	if (!fg)
+		return -EINVAL;
+	return replace_files(fg, &fg->deny, paths, n, ret_file, ret_line);
+}
+
+int fanguard_replace_allow_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+					size_t *ret_file, unsigned *ret_line)
+{
+	if (!fg)
+		return -EINVAL;
+	return replace_files(fg, &fg->allow, paths, n, ret_file, ret_line);
 }

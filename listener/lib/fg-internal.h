@@ -82,6 +82,7 @@ struct fanguard {
 	/* The denylist (scan-sha256.c): readers hold cfg_lock for reading. */
 	pthread_rwlock_t cfg_lock;
 	struct hashset deny;
+	struct hashset allow;	     /* fanguard_replace_allow_sha256_files(): overrides deny */
 	pthread_mutex_t deny_writer; /* writers take turns building the next set */
 
 	_Atomic bool deny_errno_unsupported;

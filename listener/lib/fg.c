@@ -70,6 +70,7 @@ static void fg_destroy(struct fanguard *fg)
 {
 	logq_stop(fg->logq);
 	hashset_done(&fg->deny);
+	hashset_done(&fg->allow);
 	scanners_free(fg);
 	logq_free(fg->logq);
 	if (atomic_load(&fg->excl.cur))

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The SHA-256 denylist scanner. Content is read through the event fd
+/* The SHA-256 denylist and allowlist scanner. It runs first: a file whose
+ * digest is allowlisted is allowed, and no later scanner runs (an
+ * operator's override of a false positive); one on the denylist is denied. Content is read through the event fd
  * (FMODE_NONOTIFY: our reads raise no events), in chunks, with the event's
  * deadline checked between them. A read stuck in a FUSE daemon cannot be
  * interrupted; the keeper answers at the deadline and abandons this worker
@@ -104,7 +106,7 @@ static void to_hex(const uint8_t *d, size_t n, char *out)
 
 static bool sha256_active(struct scanner *s)
 {
-	return s->fg->deny.n > 0;
+	return s->fg->deny.n > 0 || s->fg->allow.n > 0;
 }
 
 static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res)
@@ -114,7 +116,7 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 	uint8_t digest[32];
 	unsigned int dlen = 0;
 	uint64_t off = 0;
-	bool hit;
+	bool hit, allowed;
 
 	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 		res->reason = FANGUARD_REASON_ERROR;
@@ -146,12 +148,17 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 	}
 	atomic_fetch_add_explicit(&ctx->d->stats.bytes_scanned, off, memory_order_relaxed);
 	pthread_rwlock_rdlock(&fg->cfg_lock);
-	hit = hashset_contains(&fg->deny, digest);
+	allowed = hashset_contains(&fg->allow, digest);
+	hit = !allowed && hashset_contains(&fg->deny, digest);
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	res->reason = FANGUARD_REASON_SCANNED;
 	res->verdict = hit ? FANGUARD_DENY : FANGUARD_ALLOW;
-	if (hit)
+	if (hit || allowed)
 		to_hex(digest, 32, res->detail);
+	if (allowed) {
+		res->allowlisted = true;
+		stat_inc(&ctx->d->stats.allowlisted);
+	}
 out:
 	EVP_MD_CTX_free(md);
 }

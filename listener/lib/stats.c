@@ -79,6 +79,8 @@ static const struct stat_row table[] = {
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
 	DOM("audit_would_deny", audit_would_deny,
 	    "Denies answered allow in audit (permissive) mode."),
+	DOM("allowlisted", allowlisted,
+	    "Files allowed by the SHA-256 allowlist, whatever the scanners say."),
 	LSN("kernel_audit", G, kernel_audit, "1: denies write kernel audit records (FAN_AUDIT)."),
 	LSN("groups", G, groups, "fanotify groups (domains)."),
 	LSN("watches", G, watches, "Watched mounts."),
