@@ -26,6 +26,7 @@ rule fanguard_allowlist_test {
 EOR
 printf 'a false positive: fanguard-allowlist-marker-%s\n' "$tag" >"$s/fp"
 printf 'the real thing: fanguard-allowlist-marker-%s\n' "$tag" >"$s/bad"
+printf 'only YARA knows: fanguard-allowlist-marker-%s\n' "$tag" >"$s/yara-only"
 sha256sum "$s/fp" "$s/bad" | cut -d' ' -f1 >"$FG_STATE/deny"
 {
 	echo "# false positives"
@@ -47,6 +48,7 @@ start_fanguardd_log "$FG_STATE/fanguardd.log" --config "$FG_STATE/fanguard.conf"
 fgcheck_ok open "$s/fp" ok 5000
 fgcheck_ok open "$s/fp" ok 5000 # cached or not, still allowed
 fgcheck_ok open "$s/bad" EPERM 5000
+fgcheck_ok open "$s/yara-only" EPERM 5000 # YARA runs, and would deny fp too
 grep -q 'Allowlist: 1 digests from 1 files' "$FANGUARDD_LOG" || fail_with_log "allowlist not loaded"
 fanguardd_stats_now "$stats"
 [ "$(stats_get "$stats" allowlisted)" -ge 1 ] || fail_with_log "allowlisted not counted"

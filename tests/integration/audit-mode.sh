@@ -30,7 +30,7 @@ start_fanguardd_log "$FG_STATE/audit.log" --watch "$s" --deny-hashes "$deny" --a
 fgcheck_ok open "$s/clean" ok 5000
 fgcheck_ok open "$s/evil" ok 5000
 fgcheck_ok open "$s/evil" ok 5000 # again: a would-be deny is never cached
-wait_until 5 grep -q "would-deny pid=[0-9]* path=$s/evil .*reason=scanned" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "would-deny pid=[0-9]* .*reason=scanned.* path=$s/evil$" "$FANGUARDD_LOG" ||
 	fail_with_log "no would-deny line for $s/evil"
 status=$("$CTL" --socket "$ctlsock" status) || fail_with_log "fanguardctl status failed"
 printf '%s\n' "$status" | sed 's/^/# status: /' >&2
