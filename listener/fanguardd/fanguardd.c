@@ -21,6 +21,7 @@
 #include "fanguard.h"
 #include "fd-util.h"
 #include "fdstore.h"
+#include "hook.h"
 #include "log.h"
 #include "macro.h"
 #include "privileges.h"
@@ -98,6 +99,8 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 	/* Structured fields first, the path last: a cut of a long line (log.c
 	 * escapes it and caps it with a marker) loses only the path's tail.
 	 * comm (spaces allowed, e.g. " path=/x") stays in its journal field. */
+	if (v->verdict == FANGUARD_DENY || would_deny)
+		hook_deny(v, comm[0] ? comm : "?", n > 0 ? exe : "?");
 	log_struct_internal(v->verdict == FANGUARD_DENY || would_deny ? LOG_NOTICE : LOG_DEBUG, 0,
 			    fields, "%s pid=%d class=%s reason=%s%s%s%s%s latency_us=%llu path=%s",
 			    verdict, (int) v->pid, fanguard_mount_class_to_string(v->mount_class),
@@ -748,6 +751,25 @@ int main(int argc, char **argv)
 		return PRIVILEGES_EXIT_STATUS;
 	}
 
+	/* The on-deny helper: forked now, while this process has one thread
+	 * and before the sandbox forbids fork and exec. */
+	if (arg_settings->on_deny) {
+		struct hook_settings hs = {
+			.program = arg_settings->on_deny,
+			.timeout_ms = arg_settings->on_deny_timeout_ms ?: 10000,
+			.per_minute = arg_settings->on_deny_per_minute ?: 60,
+		};
+
+		r = hook_start(&hs);
+		if (r < 0) {
+			log_error_errno(r, "Failed to start the on-deny helper: %m");
+			fdstore_drop();
+			arg_settings = settings_free(arg_settings);
+			free(arg_stats_file);
+			return EXIT_FAILURE;
+		}
+	}
+
 	settings_to_options(arg_settings, &opts);
 	opts.log_fn = on_log;
 	opts.verdict_fn = on_verdict;
@@ -791,6 +813,7 @@ int main(int argc, char **argv)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);
 	fg = fanguard_free(fg);
+	hook_stop();
 	/* Restart-only: still the values the daemon started with. */
 	if (arg_settings->pid_file)
 		(void) unlink(arg_settings->pid_file);

@@ -35,6 +35,8 @@ struct settings {
 	struct setting_list clamd;	  /* socket paths and host:port, tried in order */
 	char *yara_rules;
 	char *pid_file;
+	char *on_deny; /* --on-deny: a program, never a shell string */
+	uint32_t on_deny_timeout_ms, on_deny_per_minute;
 	char *stats_file;
 	char *control_socket; /* after settings_load(): NULL for none */
 	char *config;	      /* --config, as given */

@@ -19,8 +19,7 @@
 /* Publishes the builder's set in slot (fg->deny or fg->allow); a file found
  * clean before may match now, or was clean only through an allowlist entry
  * that is gone. */
-static int publish_in(struct fanguard *fg, struct denylist_slot *slot,
-		      struct denylist_builder *b)
+static int publish_in(struct fanguard *fg, struct denylist_slot *slot, struct denylist_builder *b)
 {
 	struct denylist *dl = NULL;
 	int r;
