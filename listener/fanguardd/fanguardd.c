@@ -295,6 +295,7 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	r = watch_added(fg, old, s);
 	if (r < 0)
 		return r;
+	(void) fdstore_check_watches(s);
 	for (size_t i = 0; i < old->watch.n; i++)
 		if (!listed(&s->watch, old->watch.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
@@ -656,6 +657,7 @@ static int run(struct fanguard *fg)
 	r = watch_added(fg, NULL, a);
 	if (r < 0)
 		return r;
+	(void) fdstore_check_watches(a);
 	r = fanguard_start(fg);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start: %m");

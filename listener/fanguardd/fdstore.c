@@ -14,6 +14,8 @@
  * store lives). */
 #include <errno.h>
 #include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,80 @@
 #endif
 
 #define GROUP_PREFIX "group/"
+
+static bool handover_safe;
+
+/* What the restart opens before the new instance reads its groups: the
+ * service manager (unit files, EnvironmentFile=, runtime directory), the
+ * exec (binary, loader, libraries), and the daemon (its files). */
+static const char *const needed_dirs[] = {
+	"/", "/etc", "/usr", "/usr/lib", "/lib", "/bin", "/sbin", "/var", "/var/log", "/run",
+};
+
+static bool dev_needed(dev_t dev, const struct settings *a, const char **ret_what)
+{
+	struct stat st;
+	char line[4096];
+	FILE *f;
+	const struct setting_list *lists[] = {&a->deny_hashes, &a->allow_hashes};
+	const char *files[] = {"/proc/self/exe", a->config, a->yara_rules, a->on_deny};
+
+	for (size_t i = 0; i < sizeof(needed_dirs) / sizeof(needed_dirs[0]); i++)
+		if (stat(needed_dirs[i], &st) == 0 && st.st_dev == dev) {
+			*ret_what = needed_dirs[i];
+			return true;
+		}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i] && stat(files[i], &st) == 0 && st.st_dev == dev) {
+			*ret_what = files[i];
+			return true;
+		}
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (stat(lists[l]->items[i], &st) == 0 && st.st_dev == dev) {
+				*ret_what = lists[l]->items[i];
+				return true;
+			}
+	/* The libraries this binary maps (the next one maps the same). */
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return true; /* cannot tell: not safe */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+
+		if (sscanf(line, "%*s %*s %*s %x:%x", &maj, &min) == 2 &&
+		    makedev(maj, min) == dev) {
+			*ret_what = "a library fanguardd maps";
+			(void) fclose(f);
+			return true;
+		}
+	}
+	(void) fclose(f);
+	return false;
+}
+
+bool fdstore_check_watches(const struct settings *a)
+{
+	const struct setting_list *lists[] = {&a->watch, &a->watch_fs, &a->watch_tree};
+
+	handover_safe = true;
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			const char *what = "?";
+			struct stat st;
+
+			if (stat(lists[l]->items[i], &st) < 0 || dev_needed(st.st_dev, a, &what)) {
+				log_notice(
+					"Restarts close the fanotify groups: the watch '%s' covers "
+					"%s, which a restart opens before the next instance "
+					"could answer",
+					lists[l]->items[i], what);
+				handover_safe = false;
+				return false;
+			}
+		}
+	return true;
+}
 
 #if HAVE_LIBSYSTEMD
 /* fg NULL: drop every passed group (a start that fails before it could
@@ -117,7 +193,7 @@ int fdstore_stop(struct fanguard *fg, uint32_t timeout_ms, unsigned *ret_stored)
 	int r, k;
 
 	*ret_stored = 0;
-	if (!getenv("NOTIFY_SOCKET"))
+	if (!getenv("NOTIFY_SOCKET") || !handover_safe)
 		return fanguard_stop(fg, timeout_ms);
 	r = fanguard_handover(fg, timeout_ms, store_group, ret_stored);
 	if (*ret_stored > 0) {
@@ -132,6 +208,12 @@ int fdstore_stop(struct fanguard *fg, uint32_t timeout_ms, unsigned *ret_stored)
 	return r;
 }
 #else
+bool fdstore_check_watches(const struct settings *a)
+{
+	(void) a;
+	return false;
+}
+
 int fdstore_adopt(struct fanguard *fg)
 {
 	(void) fg;

@@ -6,12 +6,22 @@
  * them (sd_listen_fds_with_names()) and takes them out of the store at
  * once, so that a crash releases them. Without libsystemd, or outside a
  * service (no $NOTIFY_SOCKET), both are no-ops. */
+#include <stdbool.h>
 #include "fanguard.h"
+#include "settings.h"
 
 /* Before any watch: adopts the groups passed in LISTEN_FDS named
  * "group/..." and removes them from the store. Closes other passed fds.
  * Returns how many were adopted (errors are logged, never fatal). */
 int fdstore_adopt(struct fanguard *fg);
+
+/* Whether a handover is safe with these watches (at start, after the
+ * watches, and after each reload): a kept group must mark nothing the
+ * restart itself opens (the service manager reading the unit's files, the
+ * exec of fanguardd and its libraries, its configuration and lists), or
+ * those opens would wait on a group nobody reads, for ever. Checked by
+ * device number, conservatively; logs why not. */
+bool fdstore_check_watches(const struct settings *a);
 
 /* On a failed start, before fdstore_adopt(): closes the passed groups and
  * removes them from the store (their waiters are then allowed), so that

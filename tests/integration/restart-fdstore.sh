@@ -13,7 +13,8 @@
 #     closing the store (systemd: the unit stopped for good) releases them;
 #   - a crash (SIGKILL) leaves nothing in the store: its waiters are
 #     released at once, and the next instance starts with fresh groups;
-#   - an instance that fails to start releases the groups passed to it.
+#   - an instance that fails to start releases the groups passed to it;
+#   - with a watch that covers a file the restart opens, nothing is kept.
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
@@ -142,5 +143,24 @@ wait_until 20 test -e "$d/exited.4" || fail_with_log "instance 4 did not fail"
 grep -q 'Released 1 fanotify groups of the previous instance' "$sup_log" ||
 	fail_with_log "instance 4 did not release the passed group"
 fgcheck_ok open "$s/evil" ok 5000 # nothing watches it now, nothing waits
+command close-store
+wait_pid_exited "$LAST_PID" 10 || true
+
+# 6. A watch that covers a file the restart opens (here the denylist, on the
+# watched tmpfs): the next instance's open of it would wait on the kept
+# group for ever, so a restart closes the groups instead.
+cp "$deny.away" "$s/deny.list"
+rm -rf "$d"
+mkdir "$d"
+start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
+	"$FANGUARDD" --watch "$s" --deny-hashes "$s/deny.list" --deadline-ms 5000 2>>"$sup_log"
+ready 1
+grep -q "Restarts close the fanotify groups: the watch '$s' covers $s/deny.list" "$sup_log" ||
+	fail_with_log "no notice that restarts cannot keep the groups"
+command restart
+[ -z "$(stored)" ] || fail_with_log "groups stored although the restart opens a watched file"
+ready 2
+fgcheck_ok open "$s/evil" EPERM 5000
+command stop
 command close-store
 log "PASS: groups kept across restarts, released at a final stop and after a crash"
