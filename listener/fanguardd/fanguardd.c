@@ -653,7 +653,7 @@ static int run(struct fanguard *fg)
 	/* Groups a previous fanguardd handed over, then the watches (which
 	 * claim them by name), then start: fanguard_start() closes the
 	 * adopted groups no watch claimed. */
-	(void) fdstore_adopt(fg);
+	(void) fdstore_adopt(fg, a);
 	r = watch_added(fg, NULL, a);
 	if (r < 0)
 		return r;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,56 @@
 #endif
 
 #define GROUP_PREFIX "group/"
+#define WATCHES_NAME "watches"
+#define WATCHES_MAX 65536
 
 static bool handover_safe;
+/* The watches the groups carry marks for, stored beside them: a kept group
+ * keeps every mark, so the next instance adopts only if it watches at
+ * least the same (a removed watch would otherwise stay marked). */
+static char *watches_text;
+
+static char *watch_text(const struct settings *a)
+{
+	const struct setting_list *lists[] = {&a->watch, &a->watch_fs, &a->watch_tree};
+	static const char *const kind[] = {"mount", "fs", "tree"};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t l = 0; l < 3; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			fprintf(f, "%s\t%s\n", kind[l], lists[l]->items[i]);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Every line of old is a line of new. */
+static bool watches_kept(const char *old, const char *new)
+{
+	for (const char *p = old; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t) (nl - p) + 1 : strlen(p);
+		bool found = false;
+
+		for (const char *q = new; *q && !found;) {
+			const char *ql = strchr(q, '\n');
+			size_t m = ql ? (size_t) (ql - q) + 1 : strlen(q);
+
+			found = m == n && memcmp(p, q, n) == 0;
+			q += m;
+		}
+		if (!found)
+			return false;
+		p += n;
+	}
+	return true;
+}
 
 /* What the restart opens before the new instance reads its groups: the
  * service manager (unit files, EnvironmentFile=, runtime directory), the
@@ -85,7 +134,9 @@ bool fdstore_check_watches(const struct settings *a)
 {
 	const struct setting_list *lists[] = {&a->watch, &a->watch_fs, &a->watch_tree};
 
-	handover_safe = true;
+	free(watches_text);
+	watches_text = watch_text(a);
+	handover_safe = watches_text != NULL;
 	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
 		for (size_t i = 0; i < lists[l]->n; i++) {
 			const char *what = "?";
@@ -108,24 +159,43 @@ bool fdstore_check_watches(const struct settings *a)
 /* fg NULL: drop every passed group (a start that fails before it could
  * answer them), so that the store does not keep them through the
  * restarts that follow. */
-static int take_passed(struct fanguard *fg)
+static int take_passed(struct fanguard *fg, const struct settings *a)
 {
 	char **names = NULL;
-	int n, adopted = 0;
+	int n, adopted = 0, groups = 0;
+	bool kept = false;
 
 	n = sd_listen_fds_with_names(/* unset_environment= */ true, &names);
 	if (n < 0) {
 		log_warning_errno(n, "Failed to read the passed file descriptors, ignoring: %m");
 		return 0;
 	}
+	/* The watches the groups were marked for: adopt only if we keep them all. */
+	for (int i = 0; fg && i < n; i++)
+		if (names && names[i] && strcmp(names[i], WATCHES_NAME) == 0) {
+			_cleanup_free_ char *now = watch_text(a);
+			char *old = calloc(1, WATCHES_MAX + 1);
+			ssize_t k = old ? pread(SD_LISTEN_FDS_START + i, old, WATCHES_MAX, 0) : -1;
+
+			kept = k >= 0 && now && watches_kept(old, now);
+			free(old);
+		}
+	if (fg && n > 0 && !kept) {
+		log_notice("The watches changed since the previous instance (or are unknown): "
+			   "its fanotify groups are closed, not adopted (their marks would stay)");
+		fg = NULL;
+	}
 	for (int i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
 		const char *name = names && names[i] ? names[i] : "unknown";
 		int r = -EINVAL;
 
-		if (!fg)
+		bool group = strncmp(name, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0;
+
+		groups += group;
+		if (!fg || strcmp(name, WATCHES_NAME) == 0)
 			r = -ECANCELED;
-		else if (strncmp(name, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0)
+		else if (group)
 			r = fanguard_adopt_group(fg, fd, name + strlen(GROUP_PREFIX));
 		if (r == -ECANCELED)
 			(void) close(fd); /* the kernel allows what the group queued */
@@ -151,24 +221,39 @@ static int take_passed(struct fanguard *fg)
 		if (r < 0)
 			log_warning_errno(r, "No barrier after FDSTOREREMOVE, ignoring: %m");
 		if (!fg)
-			log_notice("Released %d fanotify groups of the previous instance", n);
+			log_notice("Released %d fanotify groups of the previous instance", groups);
 		else
 			log_info("Adopted %d of %d fanotify groups from the previous instance "
-				 "(with their "
-				 "marks and waiting events)",
-				 adopted, n);
+				 "(with their marks and waiting events)",
+				 adopted, groups);
 	}
 	return adopted;
 }
 
-int fdstore_adopt(struct fanguard *fg)
+int fdstore_adopt(struct fanguard *fg, const struct settings *a)
 {
-	return take_passed(fg);
+	return take_passed(fg, a);
 }
 
 void fdstore_drop(void)
 {
-	(void) take_passed(NULL);
+	(void) take_passed(NULL, NULL);
+}
+
+/* The watches beside the groups (a memfd, FDNAME=watches). */
+static int store_watches(void)
+{
+	_cleanup_close_ int fd = -EBADF;
+	size_t len = strlen(watches_text);
+	int r;
+
+	fd = memfd_create("fanguard-watches", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, watches_text, len) != (ssize_t) len)
+		return -EIO;
+	r = sd_pid_notify_with_fds(0, false, "FDSTORE=1\nFDNAME=" WATCHES_NAME, &fd, 1);
+	return r < 0 ? r : r == 0 ? -ENOTCONN : 0;
 }
 
 static int store_group(void *userdata, int fd, const char *name)
@@ -195,6 +280,11 @@ int fdstore_stop(struct fanguard *fg, uint32_t timeout_ms, unsigned *ret_stored)
 	*ret_stored = 0;
 	if (!getenv("NOTIFY_SOCKET") || !handover_safe)
 		return fanguard_stop(fg, timeout_ms);
+	k = store_watches();
+	if (k < 0) {
+		log_warning_errno(k, "Failed to store the watches, closing the groups: %m");
+		return fanguard_stop(fg, timeout_ms);
+	}
 	r = fanguard_handover(fg, timeout_ms, store_group, ret_stored);
 	if (*ret_stored > 0) {
 		/* systemd must have the fds before we exit: it handles our
@@ -214,9 +304,10 @@ bool fdstore_check_watches(const struct settings *a)
 	return false;
 }
 
-int fdstore_adopt(struct fanguard *fg)
+int fdstore_adopt(struct fanguard *fg, const struct settings *a)
 {
 	(void) fg;
+	(void) a;
 	return 0;
 }
 

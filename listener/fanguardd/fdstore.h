@@ -11,9 +11,12 @@
 #include "settings.h"
 
 /* Before any watch: adopts the groups passed in LISTEN_FDS named
- * "group/..." and removes them from the store. Closes other passed fds.
+ * "group/..." and removes them from the store, if the watches stored
+ * beside them ("watches") are all still in a's (a kept group keeps every
+ * mark: a removed watch would stay marked); else closes them. Closes other
+ * passed fds.
  * Returns how many were adopted (errors are logged, never fatal). */
-int fdstore_adopt(struct fanguard *fg);
+int fdstore_adopt(struct fanguard *fg, const struct settings *a);
 
 /* Whether a handover is safe with these watches (at start, after the
  * watches, and after each reload): a kept group must mark nothing the
