@@ -14,7 +14,8 @@
 #   - a crash (SIGKILL) leaves nothing in the store: its waiters are
 #     released at once, and the next instance starts with fresh groups;
 #   - an instance that fails to start releases the groups passed to it;
-#   - with a watch that covers a file the restart opens, nothing is kept.
+#   - with a watch that covers a file the restart opens, nothing is kept;
+#   - an instance whose watches changed adopts nothing (no stale marks).
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
@@ -162,6 +163,30 @@ command restart
 [ -z "$(stored)" ] || fail_with_log "groups stored although the restart opens a watched file"
 ready 2
 fgcheck_ok open "$s/evil" EPERM 5000
+command stop
+command close-store
+wait_pid_exited "$LAST_PID" 10 || true
+
+# 7. The watches changed between instances: a kept group keeps every mark,
+# so the next instance adopts nothing and a removed watch is not marked.
+s2=$(scratch_tmpfs 16m)
+assert_own_mount "$s2"
+cp "$s/evil" "$s2/evil"
+conf=$FG_STATE/fanguard.conf
+printf '[Watch]\nMount = %s\n[Scan]\nDenyHashes = %s\n[Daemon]\nControlSocket =\n' \
+	"$s" "$deny.away" >"$conf"
+rm -rf "$d"
+mkdir "$d"
+start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
+	"$FANGUARDD" --config "$conf" 2>>"$sup_log"
+ready 1
+sed -i "s|^Mount = .*|Mount = $s2|" "$conf"
+command restart
+ready 2
+grep -q 'The watches changed since the previous instance' "$sup_log" ||
+	fail_with_log "the new instance adopted groups marked for other watches"
+fgcheck_ok open "$s/evil" ok 5000 # no longer watched, and no stale mark
+fgcheck_ok open "$s2/evil" EPERM 5000
 command stop
 command close-store
 log "PASS: groups kept across restarts, released at a final stop and after a crash"
