@@ -151,19 +151,23 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	if (r < 0)
 		watch_record_free(w);
 	else /* frees w on failure */
-		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner, w, rule->flags,
-				&d, &created);
-	if (r < 0) {
-		fg_log(fg, r == -ESTALE || r == -ESHUTDOWN ? LOG_INFO : LOG_ERR,
-		       "mount %llu '%s' (%s) under '%s': not marked: %s",
+		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner,
+				registry_depth_of(e->class), w, rule->flags, &d, &created);
+	if (r == -ESTALE || r == -ESHUTDOWN) {
+		fg_log(fg, LOG_INFO, "mount %llu '%s' (%s) under '%s': not marked: %s",
 		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
-		       r == -ETIMEDOUT
-			       ? "opening it did not finish by the deadline (dead filesystem?)"
-			       : strerror(-r));
+		       strerror(-r));
+		return;
+	}
+	if (r < 0) {
+		/* Loud, once per mount and cause, rate-limited (coverage.c). */
+		coverage_report_uncovered(fg, e->mnt_id, e->mount_point,
+					  uncovered_cause_of_errno(r), r);
 		if (r == -ETIMEDOUT || r == -EUSERS)
 			ignore(mw, e);
 		return;
 	}
+	coverage_report_covered(fg, e->mnt_id);
 	/* Marked first, classified after: until the policy applies, the new
 	 * group reads content through the daemon, as for any FUSE mount. */
 	marked = now_usec();
@@ -187,6 +191,7 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 	struct fg_watch *gone = NULL;
 
 	ignored_prune(mw, t);
+	coverage_prune(fg, t);
 	/* Mounts that went away: their records, and groups nobody else uses. */
 	pthread_mutex_lock(&fg->lock);
 	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
@@ -244,6 +249,7 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 		if (!known)
 			watch_entry(fg, mw, t, e, rule, changed);
 	}
+	coverage_summarise(fg);
 }
 
 static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed)

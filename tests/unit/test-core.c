@@ -333,7 +333,7 @@ static struct domain *fuse_domain(struct fanguard *fg, uint64_t mnt_id, uid_t ow
 	int r;
 
 	pthread_mutex_lock(&fg->lock);
-	r = registry_get_locked(fg, FANGUARD_MOUNT_FUSE, mnt_id, 0, (unsigned) mnt_id, owner, &d,
+	r = registry_get_locked(fg, FANGUARD_MOUNT_FUSE, mnt_id, 0, (unsigned) mnt_id, owner, 1, &d,
 				&created);
 	pthread_mutex_unlock(&fg->lock);
 	if (ret)
@@ -800,7 +800,7 @@ static void *race_watcher(void *arg)
 		struct fg_watch *w = watch_record_new("/x", &me, FANGUARD_MOUNT_FUSE, 0);
 		struct domain *d;
 
-		if (watch_place(x->fg, x->path_fd, FANGUARD_MOUNT_FUSE, 4242, 0, 42, 0, w, 0, &d,
+		if (watch_place(x->fg, x->path_fd, FANGUARD_MOUNT_FUSE, 4242, 0, 42, 0, 1, w, 0, &d,
 				NULL) >= 0) {
 			/* Use it after a release may have run: it must still be there. */
 			(void) atomic_load(&d->stats.read);
