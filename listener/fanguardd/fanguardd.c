@@ -26,6 +26,7 @@
 #include "procfs.h"
 #include "sandbox.h"
 #include "settings.h"
+#include "uncovered.h"
 #include "stats-format.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
@@ -325,17 +326,34 @@ static int reload(void *userdata)
 	return 0;
 }
 
+/* fanguard_check_health(), and with on-uncovered=fail a watched mount that
+ * is not covered (UNCOVERED_HEALTH). */
+static int daemon_health(struct fanguard *fg, unsigned *ret_uncovered)
+{
+	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+	unsigned n = uncovered_count(fg);
+
+	if (ret_uncovered)
+		*ret_uncovered = n;
+	if (health == 0 && n > 0 && arg_settings->on_uncovered == ON_UNCOVERED_FAIL)
+		health = UNCOVERED_HEALTH;
+	return health;
+}
+
 static void service_tick(struct fanguard *fg, bool watchdog)
 {
 	struct fanguard_stats s = {.size = sizeof(s)};
-	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+	unsigned uncovered = 0;
+	int health = daemon_health(fg, &uncovered);
 
 	if (health != ctl.health) {
 		if (health < 0)
-			log_error_errno(health, "Unhealthy: %s; no longer pinging the watchdog",
-					health == -ETIME
-						? "an event is unanswered past its deadline"
-						: "a group lost its readers");
+			log_error_errno(
+				health, "Unhealthy: %s; no longer pinging the watchdog",
+				health == -ETIME ? "an event is unanswered past its deadline"
+				: health == UNCOVERED_HEALTH
+					? "a watched mount is not covered (on-uncovered=fail)"
+					: "a group lost its readers");
 		else
 			log_notice("Healthy again");
 		ctl.health = health;
@@ -344,10 +362,11 @@ static void service_tick(struct fanguard *fg, bool watchdog)
 		return;
 #if HAVE_LIBSYSTEMD
 	(void) sd_notifyf(0,
-			  "%sSTATUS=%s %u mounts in %u groups: %llu events, %llu denied, %llu "
-			  "pending, %llu past deadline",
+			  "%sSTATUS=%s %u mounts in %u groups%s%.0u%s: %llu events, %llu denied, "
+			  "%llu pending, %llu past deadline",
 			  watchdog && health == 0 ? "WATCHDOG=1\n" : "",
 			  health == 0 ? "Watching" : "UNHEALTHY, watching", s.n_watches, s.n_groups,
+			  uncovered ? ", " : "", uncovered, uncovered ? " NOT COVERED" : "",
 			  (unsigned long long) s.events_read, (unsigned long long) s.denied,
 			  (unsigned long long) s.pending,
 			  (unsigned long long) s.by_reason[FANGUARD_REASON_DEADLINE]);
@@ -412,7 +431,7 @@ static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
 			return log_error_errno(errno, "poll failed: %m");
 		}
 		if (ctl_fd >= 0 && (p[1].revents & POLLIN)) {
-			ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+			ctl.health = daemon_health(fg, NULL);
 			control_serve_one(ctl_fd, &ctl);
 		}
 		if (!(p[0].revents & POLLIN))
@@ -507,6 +526,9 @@ static int run(struct fanguard *fg)
 	if (r < 0)
 		return log_error_errno(r, "Failed to start: %m");
 	r = watch_added(fg, NULL, a);
+	if (r < 0)
+		return r;
+	r = uncovered_check_start(fg, a->on_uncovered == ON_UNCOVERED_FAIL);
 	if (r < 0)
 		return r;
 	/* The control socket and the sandbox, before anyone is told we are ready. */

@@ -19,7 +19,8 @@ struct domain;
  * Groups are planned: while fewer than fg->max_groups exist (less one
  * shared group per depth kept in reserve), a FUSE or network mount gets
  * its own; beyond that, or when the kernel refuses a new group (EMFILE:
- * fs.fanotify.max_user_groups), it shares the group of its FUSE nesting
+ * fs.fanotify.max_user_groups) or the owner's thread share is used up
+ * (EUSERS), it shares the group of its FUSE nesting
  * depth (depth: 1 for FUSE and network mounts, 2 for an overlay or other
  * mount backed by FUSE, so a mount never shares with its own lower layer).
  * Returns a new reference. */

@@ -127,13 +127,16 @@ int registry_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint
 	own_budget = fg->max_groups > 1 + SHARED_RESERVE ? fg->max_groups - 1 - SHARED_RESERVE : 0;
 	if (cls == FANGUARD_MOUNT_LOCAL || fg->n_domains < own_budget) {
 		r = create_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, false, 0, ret);
-		if (r != -EMFILE || cls == FANGUARD_MOUNT_LOCAL) {
+		if ((r != -EMFILE && r != -EUSERS) || cls == FANGUARD_MOUNT_LOCAL) {
 			if (r == -EMFILE)
 				log_group_limit(fg);
 			*ret_created = r >= 0;
 			return r;
 		}
-		log_group_limit(fg);
+		/* No group of its own (the kernel's limit, or its owner's thread
+		 * share is used up): covered through the shared group. */
+		if (r == -EMFILE)
+			log_group_limit(fg);
 	}
 	/* Over the budget: the shared group of its depth. */
 	d = find_locked(fg, cls, 0, 0, 0, true, depth);
@@ -142,7 +145,9 @@ int registry_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint
 		*ret = d;
 		return 0;
 	}
-	r = create_locked(fg, cls, 0, 0, 0, owner, true, depth, ret);
+	/* Charged to the listener (owner 0), not to the first mount's owner:
+	 * its threads are bounded by the group's own caps. */
+	r = create_locked(fg, cls, 0, 0, 0, 0, true, depth, ret);
 	if (r >= 0) {
 		*ret_created = true;
 		fg_log(fg, LOG_NOTICE,
