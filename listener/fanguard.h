@@ -329,6 +329,10 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* The group answering it: "local", "fuse/53", or "fuse/shared-1" when
+	 * it shares the group of its FUSE nesting depth (over max_groups). */
+	const char *group_name;
+	int group_shared;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

@@ -25,7 +25,7 @@ enum stat_agg {
 struct live {
 	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX];
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
-	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports[_UNCOVERED_CAUSE_MAX];
+	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
 	uint64_t cache_evictions, max_groups;
 };
 
@@ -57,15 +57,10 @@ struct stat_row {
 		"threads_stuck", "Threads stuck now (>= 100 ms) in FUSE, by where.", G, \
 			"stuck_in", v, AGG_LIVE, offsetof(struct live, stuck[w]), 0     \
 	}
-#define UNCOV(v, c)                                                                         \
-	{                                                                                   \
-		"uncovered", "Mounts a watch covers that are not marked now, by cause.", G, \
-			"cause", v, AGG_LISTENER, offsetof(struct live, uncovered[c]), 0    \
-	}
-#define UNCOV_REPORTS(v, c)                                                                      \
-	{                                                                                        \
-		"uncovered_reports", "Failures to cover a mount, by cause (repeats too).", C,    \
-			"cause", v, AGG_LISTENER, offsetof(struct live, uncovered_reports[c]), 0 \
+#define UNCOV(v, c)                                                                                \
+	{                                                                                          \
+		"uncovered", "Mounts a watch covers that are not marked now, by cause.", G,        \
+			"uncovered_cause", v, AGG_LISTENER, offsetof(struct live, uncovered[c]), 0 \
 	}
 #define REASON(r)                                                                     \
 	{                                                                             \
@@ -102,6 +97,8 @@ static const struct stat_row table[] = {
 	    "Verdict cache flushes because it reached max_cache_marks."),
 	LSN("groups_planned", G, max_groups,
 	    "fanotify groups the listener may make (max_groups); beyond, mounts share."),
+	LSN("uncovered_reports", C, uncovered_reports,
+	    "Failures to cover a mount (each attempt, repeats too)."),
 	UNCOV("group-limit", UNCOVERED_GROUP_LIMIT),
 	UNCOV("mark-limit", UNCOVERED_MARK_LIMIT),
 	UNCOV("permission", UNCOVERED_PERMISSION),
@@ -109,13 +106,6 @@ static const struct stat_row table[] = {
 	UNCOV("hung-daemon", UNCOVERED_HUNG_DAEMON),
 	UNCOV("thread-budget", UNCOVERED_THREAD_BUDGET),
 	UNCOV("mark-error", UNCOVERED_MARK_ERROR),
-	UNCOV_REPORTS("group-limit", UNCOVERED_GROUP_LIMIT),
-	UNCOV_REPORTS("mark-limit", UNCOVERED_MARK_LIMIT),
-	UNCOV_REPORTS("permission", UNCOVERED_PERMISSION),
-	UNCOV_REPORTS("namespace", UNCOVERED_NAMESPACE),
-	UNCOV_REPORTS("hung-daemon", UNCOVERED_HUNG_DAEMON),
-	UNCOV_REPORTS("thread-budget", UNCOVERED_THREAD_BUDGET),
-	UNCOV_REPORTS("mark-error", UNCOVERED_MARK_ERROR),
 	REASON(FANGUARD_REASON_SCANNED),
 	REASON(FANGUARD_REASON_SELF),
 	REASON(FANGUARD_REASON_NOT_REGULAR),
@@ -196,7 +186,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	live.max_groups = fg->max_groups;
 	(void) coverage_count(fg, live.uncovered);
 	for (int c = 0; c < _UNCOVERED_CAUSE_MAX; c++)
-		live.uncovered_reports[c] = load(&fg->coverage.reports[c]);
+		live.uncovered_reports += load(&fg->coverage.reports[c]);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];
