@@ -51,6 +51,7 @@ struct settings {
 	uint32_t max_cache_marks; /* 0: the library's default */
 	int on_uncovered;	  /* ON_UNCOVERED_* */
 	int seccomp;		  /* FG_SECCOMP_* */
+	bool landlock;		  /* --landlock: off by default, see landlock_setup() */
 	int log_level;		  /* LOG_* */
 };
 

@@ -236,7 +236,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
-	pthread_mutex_init(&fg->deny_writer, NULL);
+	denylist_slot_init(&fg->deny);
 	cache_init(&fg->cache);
 	coverage_init(&fg->coverage);
 	fg->max_groups = groups_budget(&fg->opts);
