@@ -39,6 +39,7 @@
 #include "fg-internal.h"
 #include "macro.h"
 #include "mark-internal.h"
+#include "mountids-internal.h"
 #include "mountwatch-internal.h"
 #include "mounts.h"
 #include "registry-internal.h"
@@ -111,11 +112,19 @@ static void ignored_prune(struct mountwatch *mw, const struct mount_table *t)
 	mw->n_ignored = k;
 }
 
-static bool entry_present(const struct mount_table *t, const struct fg_watch *w)
+/* Is w's mount still there? By its unique id where both are known: an
+ * old id and a device number (tmpfs: an anonymous one) are reused at once,
+ * so a mount made again at the same place looks the same by those. */
+static bool entry_present(const struct mount_table *t, const struct mount_ids *ids,
+			  const struct fg_watch *w)
 {
 	const struct mount_entry *e = mount_table_find_id(t, w->mnt_id);
+	uint64_t u;
 
-	return e && e->major == w->dev_major && e->minor == w->dev_minor;
+	if (!e || e->major != w->dev_major || e->minor != w->dev_minor)
+		return false;
+	u = ids && w->unique ? mount_ids_unique_of(ids, w->mnt_id) : 0;
+	return u == 0 || u == w->unique;
 }
 
 /* Called with scan_lock held. */
@@ -123,6 +132,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 			const struct mount_entry *e, const struct tree_rule *rule, usec_t changed)
 {
 	_cleanup_close_ int fd = -EBADF;
+	uint64_t unique = 0;
 	enum fanguard_mount_class cls;
 	struct fg_watch *w;
 	struct domain *d = NULL;
@@ -147,7 +157,8 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	t0 = now_usec();
 	r = open_mount_with_deadline(
 		e->mount_point, e->mnt_id,
-		deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC), &fd);
+		deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC), &fd, &unique);
+	w->unique = unique;
 	if (r < 0)
 		watch_record_free(w);
 	else /* frees w on failure */
@@ -186,7 +197,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 
 /* Called with scan_lock held. */
 static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct mount_table *t,
-		       usec_t changed)
+		       const struct mount_ids *ids, usec_t changed)
 {
 	struct fg_watch *gone = NULL;
 
@@ -197,7 +208,7 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
 		struct fg_watch *w = *p;
 
-		if (entry_present(t, w)) {
+		if (entry_present(t, ids, w)) {
 			prev = w;
 			p = &w->next;
 			continue;
@@ -241,6 +252,8 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 		/* Only the topmost mount at a mount point is reachable by path. */
 		if (mount_table_find_path(t, e->mount_point) != e)
 			continue;
+		/* Records of mounts gone were dropped above: by id and device
+		 * is enough here. */
 		pthread_mutex_lock(&fg->lock);
 		for (struct fg_watch *w = fg->watches; w && !known; w = w->next)
 			known = w->mnt_id == e->mnt_id && w->dev_major == e->major &&
@@ -255,6 +268,8 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed)
 {
 	struct mount_table *t = NULL;
+	struct mount_ids ids = {};
+	bool have_ids;
 	int r;
 
 	r = mount_table_load(NULL, &t);
@@ -262,9 +277,13 @@ static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed)
 		fg_log(fg, LOG_ERR, "cannot read the mount table: %s", strerror(-r));
 		return r;
 	}
+	/* After the table: a mount made in between is new to both, or only
+	 * to the ids (then it is found at the next change). */
+	have_ids = mount_ids_load(&ids) >= 0;
 	pthread_mutex_lock(&mw->scan_lock);
-	scan_table(fg, mw, t, changed);
+	scan_table(fg, mw, t, have_ids ? &ids : NULL, changed);
 	pthread_mutex_unlock(&mw->scan_lock);
+	mount_ids_done(&ids);
 	mount_table_free(t);
 	return 0;
 }
