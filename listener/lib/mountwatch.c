@@ -39,6 +39,7 @@
 #include "fg-internal.h"
 #include "macro.h"
 #include "mark-internal.h"
+#include "mountevents-internal.h"
 #include "mountids-internal.h"
 #include "mountwatch-internal.h"
 #include "mounts.h"
@@ -293,17 +294,21 @@ static void *watcher_main(void *userdata)
 	struct fanguard *fg = userdata;
 	struct mountwatch *mw = fg->mw;
 	_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int ev = mount_events_open();
 
 	if (fd < 0) {
 		fg_log(fg, LOG_ERR,
 		       "cannot open /proc/self/mountinfo: %m; new mounts are not watched");
 		return NULL;
 	}
+	fg_log(fg, LOG_INFO, "mount watcher: %s",
+	       ev >= 0 ? "mount events from the kernel (FAN_MNT_ATTACH/DETACH)"
+		       : "no mount events from this kernel: POLLPRI on /proc/self/mountinfo");
 	/* Mounts made between the rules' first scan and now. */
 	(void) scan_now(fg, mw, 0);
 	for (;;) {
 		struct pollfd p[2] = {
-			{.fd = fd, .events = POLLPRI},
+			{.fd = ev >= 0 ? ev : fd, .events = ev >= 0 ? POLLIN : POLLPRI},
 			{.fd = mw->wake_fd, .events = POLLIN},
 		};
 
@@ -315,7 +320,11 @@ static void *watcher_main(void *userdata)
 		}
 		if (p[1].revents)
 			break;
-		if (p[0].revents & (POLLPRI | POLLERR))
+		if (ev >= 0 && (p[0].revents & POLLIN)) {
+			/* Every event queued so far: one scan covers them all. */
+			(void) mount_events_drain(ev);
+			(void) scan_now(fg, mw, now_usec());
+		} else if (ev < 0 && (p[0].revents & (POLLPRI | POLLERR)))
 			(void) scan_now(fg, mw, now_usec());
 	}
 	return NULL;

@@ -23,7 +23,8 @@
 #     daemon; moving the mount out to a group of its own is not done yet).
 set -euo pipefail
 n_mounts=${FG_COV_MOUNTS:-40}
-max_groups=${FG_COV_MAX_GROUPS:-12}
+# FG_COV_MAX_GROUPS= (empty): the default plan (from fs.fanotify.max_user_groups).
+max_groups=${FG_COV_MAX_GROUPS-12}
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 . "$FG_SRC_ROOT/tests/lib/fuse.sh"
 require_root
@@ -105,7 +106,7 @@ wait_metric() { # NAME LABELS VALUE SECS
 
 FANGUARDD=$listener start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
 	--deny-hashes "$run_dir/denylist" --default-verdict allow --no-cache \
-	--max-groups "$max_groups" --control-socket "$run_dir/control" \
+	${max_groups:+--max-groups "$max_groups"} --control-socket "$run_dir/control" \
 	--stats-file "$run_dir/stats" --seccomp off
 owner=$(awk '/^Uid:/ { print $2 }' "/proc/$FANGUARDD_PID/status")
 [ "$owner" = "$luid" ] || fail_with_log "fanguardd runs as uid $owner, not $luid"
@@ -141,9 +142,11 @@ grep -q "NOT COVERED: mount [0-9]* '$s/u/g1': group-limit: Too many open files; 
 mj=$(ctl mounts --json)
 python3 -c '
 import json, sys
-m = [e for e in json.loads(sys.argv[1]) if e["mount_point"] == sys.argv[2]]
+m = [e for e in json.load(sys.stdin) if e["mount_point"] == sys.argv[1]]
 assert len(m) == 1 and m[0]["covered"] is False and m[0]["cause"] == "group-limit", m
-' "$mj" "$s/u/g1" || fail_with_log "fanguardctl mounts does not list g1 uncovered: $mj"
+' "$s/u/g1" <<<"$mj" || fail_with_log "fanguardctl mounts does not list g1 uncovered"
+ctl mounts | grep -q "uncovered .*NOT COVERED: group-limit" ||
+	fail_with_log "the mounts table has no uncovered row: $(ctl mounts)"
 grep -q "mount [0-9]* '$s/u/g1' is NOT covered (cause: group-limit, Too many open files): .*fs.fanotify.max_user_groups" \
 	"$FG_STATE/fanguardd.log" || fail_with_log "no error line names g1 and the sysctl"
 grep -q "cannot make a fanotify group: EMFILE here means this user already has fs.fanotify.max_user_groups" \
@@ -194,50 +197,63 @@ done
 [ $denied = "$n_mounts" ] || fail_with_log "$denied of $n_mounts denied"
 groups=$(metric groups '')
 threads=$(ls /proc/"$FANGUARDD_PID"/task | wc -l)
-[ "$groups" -le "$max_groups" ] || fail_with_log "$groups groups, over --max-groups $max_groups"
+[ "$groups" -le "${max_groups:-$(metric groups_planned '')}" ] ||
+	fail_with_log "$groups groups, over the plan ${max_groups:-$(metric groups_planned '')}"
 [ "$threads" -le 512 ] || fail_with_log "$threads threads, over the budget (512)"
 [ "$(metric uncovered '{uncovered_cause="group-limit"}')" = 0 ] || fail_with_log "mounts left uncovered"
 errs=$(grep -c "NOT covered" "$FG_STATE/fanguardd.log" || true)
 [ "$errs" -le 10 ] || fail_with_log "$errs 'NOT covered' lines: the log is not bounded"
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FANGUARDD_PID/status")
 log "RESULT $n_mounts user FUSE mounts: $denied of $n_mounts denylisted files denied; $groups groups" \
-	"(max $max_groups), $threads threads, RSS $rss kB; 'NOT covered' lines: $errs"
+	"(planned $(metric groups_planned '')), $threads threads, RSS $rss kB; 'NOT covered' lines: $errs"
 
 # --- 4. a hung daemon in the shared group ----------------------------------------
-# The last mount is in the shared group (the own groups ran out long before).
-hung=$((${#conns[@]} - 1))
-python3 -c '
+shared=$(ctl mounts --json | python3 -c '
 import json, sys
-m = [e for e in json.loads(sys.argv[1]) if e["mount_point"] == sys.argv[2]]
-assert len(m) == 1 and m[0]["group_shared"] is True and m[0]["group_name"] == "fuse/shared-1", m
-' "$(ctl mounts --json)" "$s/u/m$n_mounts" || fail_with_log "m$n_mounts is not in the shared group"
-printf 'hang-path=*\n' >"${ctls[$hung]}"
-kill -USR1 "${fpids[$hung]}"
-openers=()
-for f in bad clean; do
-	"$FGCHECK" open "$s/u/m$n_mounts/$f" ok 120000 >/dev/null 2>&1 &
-	openers+=($!)
-	track_pid $!
-done
-wait_readers_in_fuse "$FANGUARDD_PID" 1 20 || fail_with_log "no reader waits on the hung daemon"
-worst=0
-for ((i = n_mounts - 5; i < n_mounts; i++)); do
-	fgcheck_ok open "$s/u/m$i/bad" EPERM 5000 >/dev/null
-	ms=$(sed -n 's/.*(\([0-9.]*\) ms).*/\1/p' <<<"$FGCHECK_OUT")
-	worst=$(awk -v a="$worst" -v b="$ms" 'BEGIN { print (b > a ? b : a) }')
-done
-log "RESULT hung daemon in the shared group: $(readers_in_fuse "$FANGUARDD_PID") readers wait on it;" \
-	"the group's other mounts still deny, slowest in $worst ms (FUSE deadline 1500 ms)"
-awk -v w="$worst" 'BEGIN { exit !(w < 1500) }' || fail_with_log "an answer took $worst ms"
-abort_fuse "${conns[$hung]}"
-for p in "${openers[@]}"; do
-	wait_pid_exited "$p" 10 || fail_with_log "opener $p still stuck after the abort"
-	wait "$p" 2>/dev/null || true
-	untrack_pid "$p"
-done
+m = [e for e in json.load(sys.stdin) if e["mount_point"] == sys.argv[1]]
+print(int(len(m) == 1 and m[0]["group_shared"] is True and m[0]["group_name"] == "fuse/shared-1"))
+' "$s/u/m$n_mounts")
+[ "$shared" = 1 ] || [ -z "$max_groups" ] || fail_with_log "m$n_mounts is not in the shared group"
+if [ "$shared" = 1 ]; then
+	# The last mount is in the shared group (the own groups ran out long before).
+	hung=$((${#conns[@]} - 1))
+	printf 'hang-path=*\n' >"${ctls[$hung]}"
+	kill -USR1 "${fpids[$hung]}"
+	openers=()
+	for f in bad clean; do
+		"$FGCHECK" open "$s/u/m$n_mounts/$f" ok 120000 >/dev/null 2>&1 &
+		openers+=($!)
+		track_pid $!
+	done
+	wait_readers_in_fuse "$FANGUARDD_PID" 1 20 || fail_with_log "no reader waits on the hung daemon"
+	worst=0
+	for ((i = n_mounts - 5; i < n_mounts; i++)); do
+		fgcheck_ok open "$s/u/m$i/bad" EPERM 5000 >/dev/null
+		ms=$(sed -n 's/.*(\([0-9.]*\) ms).*/\1/p' <<<"$FGCHECK_OUT")
+		worst=$(awk -v a="$worst" -v b="$ms" 'BEGIN { print (b > a ? b : a) }')
+	done
+	log "RESULT hung daemon in the shared group: $(readers_in_fuse "$FANGUARDD_PID") readers wait on it;" \
+		"the group's other mounts still deny, slowest in $worst ms (FUSE deadline 1500 ms)"
+	awk -v w="$worst" 'BEGIN { exit !(w < 1500) }' || fail_with_log "an answer took $worst ms"
+	abort_fuse "${conns[$hung]}"
+	for p in "${openers[@]}"; do
+		wait_pid_exited "$p" 10 || fail_with_log "opener $p still stuck after the abort"
+		wait "$p" 2>/dev/null || true
+		untrack_pid "$p"
+	done
+fi
+stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
+
+# --- 5. on-uncovered=fail: the private mount is still there ---------------------------
+rc=0
+run_within 60 "$listener" --watch-tree "$s" --on-uncovered fail --seccomp off \
+	--max-groups 12 --deny-hashes "$run_dir/denylist" >"$FG_STATE/fail.log" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "fanguardd --on-uncovered fail exited with $rc, not 1: $(tail -5 "$FG_STATE/fail.log")"
+grep -Eq "watched mounts? (is|are) NOT covered .*on-uncovered=fail: exiting" "$FG_STATE/fail.log" ||
+	fail "no line says why fanguardd exits: $(tail -5 "$FG_STATE/fail.log")"
+log "on-uncovered=fail: fanguardd exits 1 at start, naming the uncovered mount"
 
 for c in "${conns[@]}"; do
 	abort_fuse "$c"
 done
-stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
 log "PASS"
