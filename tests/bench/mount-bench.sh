@@ -45,7 +45,9 @@ mkdir "$s/t" "$s/f" "$o/b"
 echo x >"$o/b/f1"
 
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
-	--deny-hashes "$FG_STATE/denylist" --default-verdict allow --no-cache --log-level ${FG_BENCH_LOG_LEVEL:-err}
+	--deny-hashes "$FG_STATE/denylist" --default-verdict allow --no-cache --log-level ${FG_BENCH_LOG_LEVEL:-info}
+wait_until 5 grep -q "mount watcher:" "$FANGUARDD_LOG" || fail_with_log "no mount watcher line"
+log "$(grep -o "mount watcher: .*" "$FANGUARDD_LOG")"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$FANGUARDD_PID/stat"; }
 hz=$(getconf CLK_TCK)
 
