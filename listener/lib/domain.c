@@ -162,6 +162,21 @@ static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 	}
 }
 
+int domain_unmark(struct domain *d, int path_fd, uint32_t flags)
+{
+	unsigned how = FAN_MARK_REMOVE |
+		       ((flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+	char proc[FD_PROC_PATH_MAX];
+	int r;
+
+	pthread_rwlock_rdlock(&d->fan_fd_lock);
+	r = d->fan_fd < 0 ? -ESHUTDOWN
+			  : d->ops->mark(d->ops_userdata, d->fan_fd, how, fan_mask_for(d->fg),
+					 AT_FDCWD, fd_proc_path(path_fd, proc));
+	pthread_rwlock_unlock(&d->fan_fd_lock);
+	return r;
+}
+
 int domain_start(struct domain *d)
 {
 	struct pending_mark *pending;

@@ -38,6 +38,7 @@
 #include "fanguard.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "hung-internal.h"
 #include "mark-internal.h"
 #include "mountevents-internal.h"
 #include "mountids-internal.h"
@@ -306,13 +307,21 @@ static void *watcher_main(void *userdata)
 		       : "no mount events from this kernel: POLLPRI on /proc/self/mountinfo");
 	/* Mounts made between the rules' first scan and now. */
 	(void) scan_now(fg, mw, 0);
-	for (;;) {
+	for (usec_t next_hung = now_usec();;) {
 		struct pollfd p[2] = {
 			{.fd = ev >= 0 ? ev : fd, .events = ev >= 0 ? POLLIN : POLLPRI},
 			{.fd = mw->wake_fd, .events = POLLIN},
 		};
+		usec_t now = now_usec();
 
-		if (poll(p, 2, -1) < 0) {
+		/* Hung daemons in shared groups (hung.c), every tick. */
+		if (now >= next_hung) {
+			pthread_mutex_lock(&mw->scan_lock);
+			hung_check(fg);
+			pthread_mutex_unlock(&mw->scan_lock);
+			next_hung = now + (usec_t) HUNG_TICK_MS * USEC_PER_MSEC;
+		}
+		if (poll(p, 2, HUNG_TICK_MS) < 0) {
 			if (errno == EINTR)
 				continue;
 			fg_log(fg, LOG_ERR, "mount watcher: poll failed: %m");

@@ -27,6 +27,12 @@ struct domain;
 int registry_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
 			unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
 			struct domain **ret, bool *ret_created);
+/* Called with fg->lock held: a new group of its own for one mount, outside
+ * the plan (a mount moved out of a shared group because its daemon hung).
+ * Returns a new reference. */
+int registry_new_own_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
+			    unsigned dev_major, unsigned dev_minor, uid_t owner,
+			    struct domain **ret);
 /* The FUSE nesting depth of a mount of mount_class (enum mount_class). */
 unsigned registry_depth_of(int mount_class);
 /* Called with fg->lock held: starts every domain (and places their marks). */

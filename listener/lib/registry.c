@@ -104,6 +104,20 @@ static int create_locked(struct fanguard *fg, enum fanguard_mount_class cls, uin
 	return 0;
 }
 
+int registry_new_own_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
+			    unsigned dev_major, unsigned dev_minor, uid_t owner,
+			    struct domain **ret)
+{
+	int r;
+
+	if (fg->stopped)
+		return -ESHUTDOWN;
+	r = create_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, false, 0, ret);
+	if (r == -EMFILE)
+		log_group_limit(fg);
+	return r;
+}
+
 int registry_get_locked(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
 			unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
 			struct domain **ret, bool *ret_created)

@@ -18,7 +18,8 @@ struct fg_watch {
 	const char *mount_class;
 	enum fanguard_mount_class domain_class;
 	uint64_t mnt_id;
-	uint64_t unique; /* the mount's unique id (never reused), 0 if unknown */
+	uint64_t unique;	/* the mount's unique id (never reused), 0 if unknown */
+	uint64_t waiting_since; /* usec: its FUSE connection has had requests waiting (hung.c) */
 	uint32_t flags;
 	struct fg_watch *next;
 

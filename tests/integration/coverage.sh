@@ -18,9 +18,10 @@
 #     N), at most 12 groups, the thread count within the budget, and the
 #     log stays short (no line per mount per rescan).
 #  4. A daemon in the shared group hangs, with openers of its files waiting:
-#     the other mounts of that group still answer within their deadline
-#     (the group adds readers while every reader is stuck in the hung
-#     daemon; moving the mount out to a group of its own is not done yet).
+#     it is moved out to a group of its own (hung.c; the time is reported),
+#     and the other mounts of that group still answer within their deadline.
+#  5. on-uncovered=fail: fanguardd exits 1 at start while a watched mount
+#     (the private one) is uncovered.
 set -euo pipefail
 n_mounts=${FG_COV_MOUNTS:-40}
 # FG_COV_MAX_GROUPS= (empty): the default plan (from fs.fanotify.max_user_groups).
@@ -225,7 +226,24 @@ if [ "$shared" = 1 ]; then
 		openers+=($!)
 		track_pid $!
 	done
+	hang_t0=$(now_ms)
 	wait_readers_in_fuse "$FANGUARDD_PID" 1 20 || fail_with_log "no reader waits on the hung daemon"
+	# Moved out of the shared group: requests waiting past 1 s with a
+	# reader stuck, checked every 250 ms (hung.c).
+	moved_ms=
+	while [ -z "$moved_ms" ]; do
+		ctl mounts --json | python3 -c '
+import json, sys
+m = [e for e in json.load(sys.stdin) if e["mount_point"] == sys.argv[1]]
+sys.exit(0 if len(m) == 1 and m[0]["group_shared"] is False and m[0]["group_name"].startswith("fuse/") else 1)
+' "$s/u/m$n_mounts" && moved_ms=$(($(now_ms) - hang_t0))
+		[ -n "$moved_ms" ] || [ $(($(now_ms) - hang_t0)) -lt 10000 ] ||
+			fail_with_log "m$n_mounts is still in the shared group 10 s after its daemon hung"
+		sleep 0.05
+	done
+	grep -q "mount [0-9]* '$s/u/m$n_mounts': its daemon hangs .*moved out to group fuse/" "$FG_STATE/fanguardd.log" ||
+		fail_with_log "no line says m$n_mounts moved out"
+	log "RESULT hung daemon in the shared group: m$n_mounts moved out to a group of its own $moved_ms ms after its openers started"
 	worst=0
 	for ((i = n_mounts - 5; i < n_mounts; i++)); do
 		fgcheck_ok open "$s/u/m$i/bad" EPERM 5000 >/dev/null
