@@ -342,6 +342,9 @@ struct fanguard_watch_info {
 	 * it shares the group of its FUSE nesting depth (over max_groups). */
 	const char *group_name;
 	int group_shared;
+	/* Its mark was taken out (a hung daemon in a shared group that could
+	 * not get a group of its own): listed by fanguard_foreach_uncovered(). */
+	int unmarked;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

@@ -179,7 +179,7 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 	json_object_object_add(o, "from_tree", json_object_new_boolean(w->from_tree > 0));
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
-	json_object_object_add(o, "covered", json_object_new_boolean(1));
+	json_object_object_add(o, "covered", json_object_new_boolean(!w->unmarked));
 	json_object_object_add(o, "group_name",
 			       json_object_new_string(w->group_name ? w->group_name : ""));
 	json_object_object_add(o, "group_shared", json_object_new_boolean(w->group_shared > 0));

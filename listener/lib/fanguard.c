@@ -381,8 +381,9 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.from_tree = w->from_tree,
 			.group_events_read = w->d ? atomic_load(&w->d->stats.read) : 0,
 			.owner_uid = (uint32_t) w->owner,
-			.group_name = w->d ? w->d->name : "",
-			.group_shared = w->d && w->d->shared,
+			.group_name = w->d && !w->unmarked ? w->d->name : "",
+			.group_shared = w->d && w->d->shared && !w->unmarked,
+			.unmarked = w->unmarked,
 		};
 
 		if (w->d)

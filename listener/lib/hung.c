@@ -65,7 +65,8 @@ static void move_out(struct fanguard *fg, struct fg_watch *w, uint64_t since)
 	if (r >= 0) {
 		w->d = own; /* the record's reference */
 		own = NULL;
-	}
+	} else
+		w->unmarked = k >= 0;
 	pthread_mutex_unlock(&fg->lock);
 	if (own) /* created, not marked */
 		registry_release(fg, own);
@@ -73,7 +74,8 @@ static void move_out(struct fanguard *fg, struct fg_watch *w, uint64_t since)
 		coverage_report_uncovered(fg, w->mnt_id, w->mount_point, UNCOVERED_HUNG_DAEMON, r);
 		fg_log(fg, LOG_ERR,
 		       "mount %llu '%s': its daemon hangs (requests waiting %llu ms) in shared "
-		       "group %s; no group of its own (%s): taken out of the shared group%s",
+		       "group %s; no group of its own (%s): taken out of the shared group%s; "
+		       "uncovered until it is unmounted",
 		       (unsigned long long) w->mnt_id, w->mount_point,
 		       (unsigned long long) ((t0 - since) / USEC_PER_MSEC), shared->name,
 		       strerror(-r), k < 0 ? " failed too" : "");
@@ -99,8 +101,8 @@ void hung_check(struct fanguard *fg)
 	for (struct fg_watch *w = fg->watches; w; w = w->next) {
 		struct fg_watch **nv;
 
-		if (!w->d || !w->d->shared || w->domain_class != FANGUARD_MOUNT_FUSE ||
-		    strncmp(w->fstype, "fuse", 4) != 0)
+		if (!w->d || !w->d->shared || w->unmarked ||
+		    w->domain_class != FANGUARD_MOUNT_FUSE || strncmp(w->fstype, "fuse", 4) != 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;

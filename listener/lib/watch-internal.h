@@ -20,6 +20,7 @@ struct fg_watch {
 	uint64_t mnt_id;
 	uint64_t unique;	/* the mount's unique id (never reused), 0 if unknown */
 	uint64_t waiting_since; /* usec: its FUSE connection has had requests waiting (hung.c) */
+	bool unmarked;		/* hung.c: out of its shared group, no group of its own */
 	uint32_t flags;
 	struct fg_watch *next;
 

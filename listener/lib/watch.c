@@ -225,6 +225,7 @@ void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct d
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 {
 	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *mp = NULL;
 	struct mount_table *table = NULL;
 	const struct mount_entry *me;
 	enum fanguard_mount_class cls;
@@ -262,11 +263,13 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 		w->owner = owner;
 		watch_origin_fill(fg, w, table, me);
 	}
+	mp = strdup(me->mount_point ? me->mount_point : path);
 	mount_table_free(table); /* me points into it */
 	r = watch_place(fg, fd, cls, mnt_id, major, minor, owner, depth, w, flags, NULL, NULL);
 	if (r >= 0 && w)
 		watch_record_commit(fg, w);
 	if (r < 0 && r != -ESHUTDOWN)
-		coverage_report_uncovered(fg, mnt_id, path, uncovered_cause_of_errno(r), r);
+		coverage_report_uncovered(fg, mnt_id, mp ? mp : path, uncovered_cause_of_errno(r),
+					  r);
 	return r;
 }
