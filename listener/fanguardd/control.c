@@ -278,7 +278,11 @@ void control_serve_one(int listen_fd, struct control_ctx *ctx)
 		r = control_metrics(ctx, &payload);
 	else if (strcmp(req, "mounts") == 0)
 		r = control_mounts_json(ctx, &payload);
-	else if (strcmp(req, "reload") == 0) {
+	else if (strcmp(req, "scan") == 0) {
+		/* The session answers "OK" itself and owns the socket now. */
+		(void) control_scan_start(ctx, TAKE_FD(fd), cred.pid);
+		return;
+	} else if (strcmp(req, "reload") == 0) {
 		r = ctx->reload(ctx->userdata);
 		if (r < 0) {
 			char msg[1200];

@@ -5,8 +5,11 @@
  * the payload, or "ERR message\n", and closes. Served on the main thread
  * between signals, with short socket timeouts so that a stuck client can
  * never hold the daemon (answering events never depends on this thread). */
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "fanguard.h"
+#include "time-util.h"
 
 struct control_ctx {
 	struct fanguard *fg;
@@ -32,3 +35,12 @@ int control_stats_json(struct control_ctx *ctx, char **ret);
 int control_metrics(struct control_ctx *ctx, char **ret);
 int control_mounts_json(struct control_ctx *ctx, char **ret);
 int control_status_text(struct control_ctx *ctx, char **ret);
+
+/* control-scan.c: "scan" hands the connection to a session thread (see
+ * there for the protocol); takes fd whatever happens. -EBUSY when
+ * CONTROL_SCAN_MAX_SESSIONS run already (the client is told so). */
+#define CONTROL_SCAN_DEADLINE_MS 30000
+int control_scan_start(struct control_ctx *ctx, int fd, pid_t pid);
+/* At exit, before fanguard_stop(): ends every session (waits up to timeout
+ * for scans in flight); false if some are still running. */
+bool control_scan_stop_all(usec_t timeout);

@@ -537,6 +537,7 @@ int main(int argc, char **argv)
 	enum settings_action action = SETTINGS_RUN;
 	struct rlimit rl;
 	sigset_t mask;
+	bool scans_done;
 	int r, rr;
 
 	log_set_ident("fanguardd");
@@ -619,11 +620,16 @@ int main(int argc, char **argv)
 #if HAVE_LIBSYSTEMD
 	(void) sd_notify(0, "STOPPING=1");
 #endif
+	/* Scan sessions use fg: end them first (a scan in flight finishes). */
+	scans_done = control_scan_stop_all(2 * USEC_PER_SEC);
 	rr = fanguard_stop(fg, 5000);
 	if (rr == -ETIMEDOUT)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);
-	fg = fanguard_free(fg);
+	if (scans_done)
+		fg = fanguard_free(fg);
+	else
+		log_warning("An on-demand scan is still running; exiting without freeing it");
 	/* Restart-only: still the values the daemon started with. */
 	if (arg_settings->pid_file)
 		(void) unlink(arg_settings->pid_file);
