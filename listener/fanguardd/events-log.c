@@ -112,14 +112,16 @@ void events_log_verdict(void *userdata, const struct fanguard_verdict_info *v)
 	assert(n < ELEMENTSOF(fields));
 
 	/* Allows, scanned or not, at debug level: a FUSE daemon that hangs
-	 * would make a line per open. The tick sums them up (below). */
+	 * would make a line per open. The tick sums them up (below). The path
+	 * last: a cut of a long line (log.c escapes it and caps it with a
+	 * marker) loses only the path's tail. */
 	log_struct(v->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG, 0, fields,
-		   "%s%s pid=%d path=%s class=%s reason=%s%s%s%s%s latency_us=%llu", verdict,
-		   unscanned ? " (not scanned)" : "", (int) v->pid, v->path,
+		   "%s%s pid=%d class=%s reason=%s%s%s%s%s latency_us=%llu path=%s", verdict,
+		   unscanned ? " (not scanned)" : "", (int) v->pid,
 		   fanguard_mount_class_to_string(v->mount_class),
 		   fanguard_reason_to_string(v->reason), v->scanner[0] ? " scanner=" : "",
 		   v->scanner, v->detail[0] ? " detail=" : "", v->detail,
-		   (unsigned long long) v->latency_usec);
+		   (unsigned long long) v->latency_usec, v->path);
 }
 
 static uint64_t grew(uint64_t now, uint64_t *last)
