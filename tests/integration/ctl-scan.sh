@@ -8,7 +8,9 @@
 # Directories are walked by the client: FIFOs are skipped (never opened, no
 # hang), a symbolic link pointing out of the tree is not followed. Exit
 # codes like clamdscan: 0 clean, 1 found, 2 error. A progress line for a
-# directory goes to stderr. top --iterations prints frames with rates.
+# directory goes to stderr. top --iterations prints frames with rates. The
+# session protocol holds against a client that sends no fd or two; an idle
+# session does not delay the daemon's stop.
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
@@ -110,5 +112,40 @@ grep -Eq "^[0-9]+ +local +local +[0-9]+ +[0-9.]+  $w\$" <<<"$out" || fail_with_l
 timeout 20 "$CTL" --socket "$sock" top --once | grep -q '^fanguard top' || fail_with_log "top --once"
 grep -q $'\033' <<<"$out" && fail_with_log "top --iterations wrote escape sequences"
 
-stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
+# The session protocol against odd clients: a request without an fd, two
+# fds at once (the first is scanned, the other closed), a directory's fd.
+# Then one session stays open and idle: stopping the daemon ends it at once
+# (not after the session's 60 s idle timeout).
+cat >"$FG_STATE/session.py" <<'PY'
+import os, socket, sys
+sock, bad, ok, d = sys.argv[1:5]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(sock)
+s.sendall(b"scan\n")
+f = s.makefile("rb")
+def line():
+    return f.readline().decode().rstrip("\n")
+assert line() == "OK"
+s.sendall(b"F")
+r = line(); assert r.startswith("ERROR pass exactly one fd"), r
+fb, fo, fd = os.open(bad, os.O_RDONLY), os.open(ok, os.O_RDONLY), os.open(d, os.O_RDONLY)
+socket.send_fds(s, [b"F"], [fb, fo])
+r = line(); assert r.startswith("FOUND sha256 "), r
+socket.send_fds(s, [b"F"], [fd])
+r = line(); assert r == "SKIPPED not-regular", r
+socket.send_fds(s, [b"F"], [fo])
+r = line(); assert r == "CLEAN", r
+print("idle", flush=True)
+# Idle until the daemon goes away: then EOF.
+s.settimeout(30)
+assert f.readline() == b""
+print("closed", flush=True)
+PY
+python3 "$FG_STATE/session.py" "$sock" "$u/bad.bin" "$u/clean/a" "$u/clean" >"$FG_STATE/session.out" 2>&1 &
+sess=$!
+track_pid $sess
+wait_until 10 grep -q '^idle' "$FG_STATE/session.out" || fail_with_log "session: $(cat "$FG_STATE/session.out")"
+stop_fanguardd_within 5 || fail_with_log "fanguardd exited with status $?"
+wait_until 5 grep -q '^closed' "$FG_STATE/session.out" || fail_with_log "session not closed: $(cat "$FG_STATE/session.out")"
 log "PASS"
