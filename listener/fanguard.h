@@ -334,6 +334,9 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* The group's answers, and their receipt-to-answer times summed: the
+	 * mean latency of a mount over an interval is the ratio of the deltas. */
+	uint64_t group_events_answered, group_answer_latency_usec;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fanguardctl top: a live view like clamdtop, from the stats table and the
  * watch list over the control socket: events/s, verdicts by reason, mean
- * answer latency, threads stuck in FUSE, and per mount its group's events/s.
+ * answer latency, threads stuck in FUSE, and per mount its group's events/s
+ * and mean answer latency.
  * Plain ANSI (clear + home) on a terminal; q or Ctrl-C quits; --iterations N
  * (or --once) prints N frames without clearing, for scripts and tests. */
 #include <errno.h>
@@ -87,19 +88,16 @@ static double rate(uint64_t now, uint64_t before, usec_t dt)
 	return dt > 0 && now >= before ? (double) (now - before) * 1e6 / (double) dt : 0.0;
 }
 
-/* The previous frame's events_read of the watch with this mount id. */
-static uint64_t prev_group(struct json_object *prev, uint64_t mnt_id, bool *found)
+/* The previous frame's entry of the watch with this mount id, or NULL. */
+static struct json_object *prev_watch(struct json_object *prev, uint64_t mnt_id)
 {
-	*found = false;
 	for (size_t i = 0; prev && i < json_object_array_length(prev); i++) {
 		struct json_object *o = json_object_array_get_idx(prev, i);
 
-		if (num(o, "mount_id", NULL) == mnt_id) {
-			*found = true;
-			return num(o, "group_events_read", NULL);
-		}
+		if (num(o, "mount_id", NULL) == mnt_id)
+			return o;
 	}
-	return 0;
+	return NULL;
 }
 
 static void put_safe(const char *s)
@@ -150,17 +148,22 @@ static void draw(const struct frame *f, const struct frame *prev, bool tty)
 			       (unsigned long long) json_object_get_uint64(v),
 			       rate(json_object_get_uint64(v), num(p, "by_reason", reason), dt));
 	}
-	printf("\n%-8s %-10s %-10s %12s %10s  %s\n", "MOUNT", "CLASS", "GROUP", "group events",
-	       "per s", "PATH");
+	printf("\n%-8s %-10s %-10s %12s %10s %10s  %s\n", "MOUNT", "CLASS", "GROUP", "group events",
+	       "per s", "lat ms", "PATH");
 	for (size_t i = 0; i < json_object_array_length(f->mounts) && i < TOP_MAX_MOUNTS; i++) {
 		struct json_object *o = json_object_array_get_idx(f->mounts, i);
 		uint64_t id = num(o, "mount_id", NULL), ev = num(o, "group_events_read", NULL);
-		bool found;
-		uint64_t before = prev_group(prev ? prev->mounts : NULL, id, &found);
+		struct json_object *b = prev_watch(prev ? prev->mounts : NULL, id);
+		/* The group's mean answer latency over the interval (or uptime). */
+		uint64_t na = num(o, "group_events_answered", NULL) -
+			      (b ? num(b, "group_events_answered", NULL) : 0);
+		uint64_t nl = num(o, "group_answer_latency_usec", NULL) -
+			      (b ? num(b, "group_answer_latency_usec", NULL) : 0);
 
-		printf("%-8llu %-10s %-10s %12llu %10.1f  ", (unsigned long long) id,
+		printf("%-8llu %-10s %-10s %12llu %10.1f %10.2f  ", (unsigned long long) id,
 		       str(o, "class"), str(o, "group"), (unsigned long long) ev,
-		       found ? rate(ev, before, dt) : 0.0);
+		       b ? rate(ev, num(b, "group_events_read", NULL), dt) : 0.0,
+		       na ? (double) nl / (double) na / 1000.0 : 0.0);
 		put_safe(str(o, "path"));
 		(void) putchar('\n');
 	}

@@ -36,6 +36,7 @@ static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sessions_cond = PTHREAD_COND_INITIALIZER;
 /* protected by sessions_lock: the sessions' sockets, -1 for a free slot */
 static int sessions[CONTROL_SCAN_MAX_SESSIONS] = {-1, -1, -1, -1};
+_Static_assert(CONTROL_SCAN_MAX_SESSIONS == 4, "initialise every slot of sessions[] to -1");
 static unsigned n_sessions;
 static bool stopping;
 

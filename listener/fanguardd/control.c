@@ -178,6 +178,12 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 	json_object_object_add(o, "from_tree", json_object_new_boolean(w->from_tree > 0));
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
+	if (FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, group_answer_latency_usec)) {
+		json_object_object_add(o, "group_events_answered",
+				       json_object_new_uint64(w->group_events_answered));
+		json_object_object_add(o, "group_answer_latency_usec",
+				       json_object_new_uint64(w->group_answer_latency_usec));
+	}
 	json_object_array_add(a, o);
 	return 0;
 }

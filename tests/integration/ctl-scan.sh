@@ -108,7 +108,10 @@ awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail_with_log "top: events/s $rate
 grep -Eq '^latency +[0-9.]+ ms' <<<"$out" || fail_with_log "top: no latency"
 grep -Eq '^threads stuck in FUSE: open 0, read 0, close 0' <<<"$out" || fail_with_log "top: stuck threads"
 grep -Eq '^scanned +[0-9]+ ' <<<"$out" || fail_with_log "top: verdicts"
-grep -Eq "^[0-9]+ +local +local +[0-9]+ +[0-9.]+  $w\$" <<<"$out" || fail_with_log "top: mount row"
+grep -Eq "^[0-9]+ +local +local +[0-9]+ +[0-9.]+ +[0-9.]+  $w\$" <<<"$out" || fail_with_log "top: mount row"
+# Under load the group's mean latency is shown (> 0) in the second frame.
+lat=$(grep -E "  $w\$" <<<"$out" | tail -1 | awk '{print $6}')
+awk -v l="$lat" 'BEGIN { exit !(l > 0) }' || fail_with_log "top: mount latency $lat under load"
 timeout 20 "$CTL" --socket "$sock" top --once | grep -q '^fanguard top' || fail_with_log "top --once"
 grep -q $'\033' <<<"$out" && fail_with_log "top --iterations wrote escape sequences"
 
