@@ -114,6 +114,26 @@ lat=$(grep -E "  $w\$" <<<"$out" | tail -1 | awk '{print $6}')
 awk -v l="$lat" 'BEGIN { exit !(l > 0) }' || fail_with_log "top: mount latency $lat under load"
 timeout 20 "$CTL" --socket "$sock" top --once | grep -q '^fanguard top' || fail_with_log "top --once"
 grep -q $'\033' <<<"$out" && fail_with_log "top --iterations wrote escape sequences"
+# On a terminal (script(1) makes one): clears and redraws until q is typed.
+if command -v script >/dev/null; then
+	mkfifo "$FG_STATE/keys"
+	exec 7<>"$FG_STATE/keys" # read-write: opening never waits for a peer
+	# (Not start_bg: a command started with & inside a function would get
+	# /dev/null as its input.)
+	timeout 15 script -qfc "$CTL --socket $sock top --delay 0.2" /dev/null \
+		<&7 >"$FG_STATE/top.tty" 2>&1 &
+	top_pid=$!
+	track_pid "$top_pid"
+	wait_until 10 grep -q 'fanguard top - up.*' "$FG_STATE/top.tty" || fail_with_log "top drew nothing"
+	sleep 0.5 # the workload: a few redraws
+	printf q >&7
+	wait_pid_exited "$top_pid" 5 || fail_with_log "top did not quit on q"
+	exec 7>&-
+	untrack_pid "$top_pid"
+	[ "$(grep -c 'fanguard top - up' "$FG_STATE/top.tty")" -ge 2 ] || fail_with_log "top did not redraw"
+	grep -q $'\033\[H\033\[2J' "$FG_STATE/top.tty" || fail_with_log "top did not clear the screen"
+	grep -q '(q to quit)' "$FG_STATE/top.tty" || fail_with_log "no quit hint"
+fi
 
 # The session protocol against odd clients: a request without an fd, two
 # fds at once (the first is scanned, the other closed), a directory's fd.
