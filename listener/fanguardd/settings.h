@@ -53,6 +53,7 @@ struct settings {
 	int seccomp;		  /* FG_SECCOMP_* */
 	bool landlock;		  /* --landlock: off by default, see landlock_setup() */
 	int log_level;		  /* LOG_* */
+	int log_format;		  /* LOG_FORMAT_* (log-json.h) */
 };
 
 /* What else happens when a watched mount is uncovered (it is always logged

@@ -212,6 +212,7 @@ int domain_start(struct domain *d)
 			       strerror(-k));
 			(void) fd_mount_id(p->fd, &id, &unique);
 			coverage_report_uncovered(d->fg, id, path, uncovered_cause_of_errno(k), k);
+			atomic_fetch_add_explicit(&d->fg->marks_failed, 1, memory_order_relaxed);
 			r = k;
 		}
 		pending = p->next;

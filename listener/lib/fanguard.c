@@ -384,6 +384,9 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.group_name = w->d && !w->unmarked ? w->d->name : "",
 			.group_shared = w->d && w->d->shared && !w->unmarked,
 			.unmarked = w->unmarked,
+			.group_events_answered = w->d ? atomic_load(&w->d->stats.answered) : 0,
+			.group_answer_latency_usec =
+				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,
 		};
 
 		if (w->d)

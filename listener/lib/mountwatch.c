@@ -176,6 +176,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		/* Loud, once per mount and cause, rate-limited (coverage.c). */
 		coverage_report_uncovered(fg, e->mnt_id, e->mount_point,
 					  uncovered_cause_of_errno(r), r);
+		atomic_fetch_add_explicit(&fg->marks_failed, 1, memory_order_relaxed);
 		if (r == -ETIMEDOUT || r == -EUSERS)
 			ignore(mw, e);
 		return;

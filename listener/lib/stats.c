@@ -27,6 +27,7 @@ struct live {
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
 	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
 	uint64_t cache_evictions, max_groups;
+	uint64_t marks_failed;
 };
 
 struct stat_row {
@@ -83,6 +84,8 @@ static const struct stat_row table[] = {
 	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
 	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
+	DOM("answer_latency_usec", latency_usec,
+	    "Receipt-to-answer time summed over answers (divide by events_answered)."),
 	LSN("groups", G, groups, "fanotify groups (domains)."),
 	LSN("watches", G, watches, "Watched mounts."),
 	LSN("threads", G, threads, "Threads the listener runs (readers, workers, keepers)."),
@@ -106,6 +109,8 @@ static const struct stat_row table[] = {
 	UNCOV("hung-daemon", UNCOVERED_HUNG_DAEMON),
 	UNCOV("thread-budget", UNCOVERED_THREAD_BUDGET),
 	UNCOV("mark-error", UNCOVERED_MARK_ERROR),
+	LSN("marks_failed", C, marks_failed,
+	    "Mounts under a watch left without a mark (uncovered)."),
 	REASON(FANGUARD_REASON_SCANNED),
 	REASON(FANGUARD_REASON_SELF),
 	REASON(FANGUARD_REASON_NOT_REGULAR),
@@ -187,6 +192,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	(void) coverage_count(fg, live.uncovered);
 	for (int c = 0; c < _UNCOVERED_CAUSE_MAX; c++)
 		live.uncovered_reports += load(&fg->coverage.reports[c]);
+	live.marks_failed = load(&fg->marks_failed);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];
