@@ -83,6 +83,9 @@ struct fanguard_verdict_info {
 	 * (afterwards it may be gone); "" when unknown or for allows. */
 	const char *comm;
 	const char *exe;
+	/* The subject's effective uid, read with comm and exe before a deny
+	 * was answered; (uid_t) -1 when unknown or for allows. */
+	uid_t uid;
 	/* Audit mode (fanguard_options.audit): the scanners' verdict was deny,
 	 * and the event was answered allow (verdict is FANGUARD_ALLOW). */
 	uint32_t would_deny;
@@ -148,6 +151,13 @@ struct fanguard_options {
 	 * one owner other than root (a FUSE mount's user_id=), so users who
 	 * mount daemons that hang on purpose cannot use up the budget. */
 	uint32_t max_threads_per_owner;
+	/* [fs.fanotify.max_user_groups - max(8, 1/8)] fanotify groups this
+	 * listener makes: FUSE mounts get a group of their own while they fit,
+	 * beyond it they share one group per FUSE nesting depth. */
+	uint32_t max_groups;
+	/* [65536] verdict cache marks held at once; at the budget the cache is
+	 * flushed (evicted) and refilled. Coverage marks are never evicted. */
+	uint32_t max_cache_marks;
 	/* [0] 1: audit (permissive) mode. Every event is scanned as usual,
 	 * but a deny is answered allow: it is counted (audit_would_deny),
 	 * reported to verdict_fn with would_deny set, and never cached. */
@@ -355,6 +365,16 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* The group answering it: "local", "fuse/53", or "fuse/shared-1" when
+	 * it shares the group of its FUSE nesting depth (over max_groups). */
+	const char *group_name;
+	int group_shared;
+	/* Its mark was taken out (a hung daemon in a shared group that could
+	 * not get a group of its own): listed by fanguard_foreach_uncovered(). */
+	int unmarked;
+	/* The group's answers, and their receipt-to-answer times summed: the
+	 * mean latency of a mount over an interval is the ratio of the deltas. */
+	uint64_t group_events_answered, group_answer_latency_usec;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);
@@ -363,6 +383,26 @@ typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_inf
  * (fn must not call back into the library). Stops at fn's first < 0 return.
  * @return 0, or fn's error */
 int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *userdata);
+
+/* A mount a watch covers that is not marked: its events are not seen. */
+struct fanguard_uncovered_info {
+	uint32_t size; /* sizeof(struct fanguard_uncovered_info) */
+	uint64_t mnt_id;
+	const char *mount_point;
+	/* "group-limit", "mark-limit", "permission", "namespace",
+	 * "hung-daemon", "thread-budget", "mark-error" */
+	const char *cause;
+	int error;	     /* errno of the failed call, or 0 */
+	const char *hint;    /* what an administrator can do (names the sysctl) */
+	uint64_t since_usec; /* CLOCK_MONOTONIC */
+};
+
+typedef int (*fanguard_uncovered_fn)(void *userdata, const struct fanguard_uncovered_info *info);
+
+/** Calls fn for every mount a watch covers that is not marked now, under
+ * the coverage lock (fn must not call back into the library). Stops at fn's
+ * first < 0 return. @return 0, -EINVAL, or fn's error */
+int fanguard_foreach_uncovered(struct fanguard *fg, fanguard_uncovered_fn fn, void *userdata);
 
 /** Watch the mount holding path (as fanguard_watch()) and every mount below
  * path, now and whenever one appears later: each new FUSE mount (sshfs,
@@ -481,6 +521,36 @@ int fanguard_add_scanner(struct fanguard *fg, const struct fanguard_scanner_ops 
  * Never waits for them. May be called from inside its own scan callback.
  * @return 0, -ENOENT (unknown or already removed id), -EINVAL */
 int fanguard_remove_scanner(struct fanguard *fg, uint64_t id);
+
+/* What fanguard_scan_fd() found. */
+struct fanguard_scan_info {
+	uint32_t size;		       /* set by the caller to sizeof(struct fanguard_scan_info) */
+	enum fanguard_verdict verdict; /* FANGUARD_DENY: a scanner found something */
+	/* FANGUARD_REASON_SCANNED when a scanner decided; DEADLINE, ERROR,
+	 * TOO_LARGE or NO_SCANNER when the file was not (fully) looked at:
+	 * then verdict is FANGUARD_ALLOW and means nothing. */
+	enum fanguard_reason reason;
+	enum fanguard_mount_class mount_class; /* as the fd's superblock shows it */
+	uint64_t latency_usec;
+	char scanner[32]; /* who decided, e.g. "sha256", or "" */
+	char detail[80];  /* e.g. the matching digest or signature, or "" */
+};
+
+/** Scan one file the caller opened, through the listener's scanners (the
+ * denylist, clamd, YARA, fanguard_add_scanner()), as an open of it would be
+ * scanned, and return what they found. Nothing is answered or cached, and
+ * the path is never reopened: the caller may pass an fd it received from
+ * someone else. Runs on the calling thread; every scanner stops by the
+ * deadline, except a read stuck in a FUSE daemon serving the file.
+ * Works before fanguard_start() as well.
+ * @param fd a regular file open for reading (not O_PATH)
+ * @param deadline_ms 1 .. 600000
+ * @param ret its size set by the caller; filled on success only
+ * @return 0 (see ret->verdict and ret->reason), -EINVAL, -EBADF (not open
+ * for reading), -EBADFD (not a regular file), -ESHUTDOWN after
+ * fanguard_stop(), -ENOMEM */
+int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
+		     struct fanguard_scan_info *ret);
 
 /** Forget every cached clean verdict, e.g. after a signature update: every
  * file is scanned again at its next open. @return 0, -EINVAL */

@@ -198,13 +198,12 @@ static void add(char *buf, size_t *len, const char *key, const char *value)
 	*len += (size_t) n + 1; /* with its NUL */
 }
 
-void hook_deny(const struct fanguard_verdict_info *v, const char *comm, const char *exe)
+void hook_deny(const struct fanguard_verdict_info *v, const char *comm, const char *exe, uid_t uid)
 {
 	char buf[HOOK_MSG_MAX], num[32];
 	bool would_deny =
 		FANGUARD_HAS_FIELD(v, struct fanguard_verdict_info, would_deny) && v->would_deny;
 	size_t len = 0;
-	uid_t uid;
 
 	if (hook_fd < 0)
 		return;
@@ -212,7 +211,8 @@ void hook_deny(const struct fanguard_verdict_info *v, const char *comm, const ch
 	add(buf, &len, "PATH", v->path);
 	(void) snprintf(num, sizeof(num), "%d", (int) v->pid);
 	add(buf, &len, "PID", num);
-	if (proc_read_euid(v->pid, &uid) >= 0) {
+	/* The library read it before the answer; else try now. */
+	if (uid != (uid_t) -1 || proc_read_euid(v->pid, &uid) >= 0) {
 		(void) snprintf(num, sizeof(num), "%u", (unsigned) uid);
 		add(buf, &len, "UID", num);
 	}

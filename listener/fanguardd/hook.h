@@ -22,7 +22,7 @@ int hook_start(const struct hook_settings *hs);
 
 /* From the verdict callback: queues one deny (or would-be deny in audit
  * mode) for the helper; drops it (counted) if the helper is behind. */
-void hook_deny(const struct fanguard_verdict_info *v, const char *comm, const char *exe);
+void hook_deny(const struct fanguard_verdict_info *v, const char *comm, const char *exe, uid_t uid);
 
 /* Closes the daemon's end: the helper finishes the program running, if
  * any (bounded by its timeout), and exits. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "conffile.h"
+#include "log-json.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -24,6 +25,15 @@
 #define DEADLINE .type = SETTING_UINT32, .min = 1, .max = 3600 * 1000
 #define WORKERS .type = SETTING_UINT32, .min = 0, .max = 1024
 #define VERDICT .type = SETTING_ENUM, .parse = parse_verdict, .choices = "allow, deny"
+
+static int parse_on_uncovered(const char *s)
+{
+	if (strcmp(s, "warn") == 0)
+		return ON_UNCOVERED_WARN;
+	if (strcmp(s, "fail") == 0)
+		return ON_UNCOVERED_FAIL;
+	return -EINVAL;
+}
 
 static int parse_verdict(const char *s)
 {
@@ -48,6 +58,14 @@ const struct setting settings_table[] = {
 	 AT(scan_through_loopback),
 	 .help = "read loopback FUSE mounts' content through the\ndaemon too, not only at the "
 		 "backing layer"},
+	{"on-uncovered", 0, "P", "Watch", "OnUncovered", SETTING_ENUM, AT(on_uncovered),
+	 .parse = parse_on_uncovered, .choices = "warn, fail",
+	 .help = "warn|fail when a watched mount cannot be marked:\nfail exits at start, is "
+		 "unhealthy later [warn]"},
+	{"max-groups", 0, "N", "Watch", "MaxGroups", SETTING_UINT32, AT(max_groups), .min = 2,
+	 .max = 1u << 20,
+	 .help = "fanotify groups to use at most; beyond, FUSE mounts\nshare a group per "
+		 "nesting depth [fs.fanotify.max_user_groups\nless max(8, 1/8)]"},
 	{"deny-hashes", 'd', "FILE", "Scan", "DenyHashes", SETTING_LIST, AT(deny_hashes),
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
 	{"allow-hashes", 0, "FILE", "Scan", "AllowHashes", SETTING_LIST, AT(allow_hashes),
@@ -114,6 +132,9 @@ const struct setting settings_table[] = {
 	{"no-cache", 0, NULL, "Cache", "Enabled", SETTING_FLAG, AT(no_cache),
 	 .flags = SETTING_INVERT_KEY,
 	 .help = "never cache clean verdicts (in-kernel ignore marks)"},
+	{"cache-max-marks", 0, "N", "Cache", "MaxMarks", SETTING_UINT32, AT(max_cache_marks),
+	 .min = 1, .max = UINT32_MAX,
+	 .help = "clean verdicts cached at once; beyond, the cache\nis emptied [65536]"},
 	{"audit", 0, NULL, "Scan", "Audit", SETTING_FLAG, AT(audit),
 	 .help = "audit (permissive) mode: log and count what\nwould be denied, and allow it"},
 	{"kernel-audit", 0, NULL, "Scan", "KernelAudit", SETTING_FLAG, AT(kernel_audit),
@@ -148,6 +169,9 @@ const struct setting settings_table[] = {
 	{"log-level", 'l', "LEVEL", "Daemon", "LogLevel", SETTING_ENUM, AT(log_level),
 	 .parse = log_level_from_string, .choices = "err, warning, notice, info, debug",
 	 .help = "err|warning|notice|info|debug [info]"},
+	{"log-format", 0, "FORMAT", "Daemon", "LogFormat", SETTING_ENUM, AT(log_format),
+	 .parse = log_format_from_string, .choices = "text, json",
+	 .help = "text|json: json writes one JSON object per line\nto stderr, for SIEMs [text]"},
 	{"verbose", 'v', NULL, NULL, NULL, SETTING_SET, AT(log_level), .min = LOG_DEBUG,
 	 .help = "same as --log-level debug (a line per verdict)"},
 	{"check-config", 0, NULL, NULL, NULL, SETTING_ACTION, .min = SETTINGS_CHECK,
@@ -501,6 +525,8 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 	if (s->scan_through_loopback)
 		o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
 	o->log_max_priority = s->log_level;
+	o->max_groups = s->max_groups;
+	o->max_cache_marks = s->max_cache_marks;
 }
 
 void settings_to_class_options(const struct settings *s, int cls, struct fanguard_class_options *o)

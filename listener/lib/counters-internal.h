@@ -21,6 +21,7 @@
 	X(alloc_errors)     \
 	X(budget_refused)   \
 	X(close_stuck)      \
+	X(latency_usec)     \
 	X(audit_would_deny) \
 	X(allowlisted)
 

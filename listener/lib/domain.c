@@ -25,6 +25,7 @@
 #include "fg-internal.h"
 #include "handover-internal.h"
 #include "keeper-internal.h"
+#include "mounts.h"
 #include "macro.h"
 #include "pool-internal.h"
 #include "reader-internal.h"
@@ -36,52 +37,51 @@
 #endif
 
 /* fanotify_init() with what the options ask for, dropping what this kernel
- * or these privileges refuse: FAN_ENABLE_AUDIT needs CAP_AUDIT_WRITE
- * (EPERM) and CONFIG_AUDITSYSCALL (EINVAL); FAN_REPORT_PIDFD needs 5.15
- * (EINVAL before). Either refusal is remembered, so later groups of this
- * listener ask only for what works. */
+ * or these privileges refuse. FAN_UNLIMITED_MARKS (CAP_SYS_ADMIN): coverage
+ * and cache marks do not count against fs.fanotify.max_user_marks; without
+ * the capability (EPERM) the cache gives way instead (mark_now()).
+ * FAN_REPORT_PIDFD before 5.15: EINVAL, subjects by pid only.
+ * FAN_ENABLE_AUDIT needs CAP_AUDIT_WRITE (EPERM) and CONFIG_AUDITSYSCALL
+ * (EINVAL): tried first when asked for, and once refused not asked again. */
 static int group_init(struct domain *d, unsigned init_flags, unsigned f_flags)
 {
+	static const unsigned extra[] = {
+		FAN_UNLIMITED_MARKS | FAN_REPORT_PIDFD,
+		FAN_REPORT_PIDFD,
+		FAN_UNLIMITED_MARKS,
+		0,
+	};
 	struct fanguard *fg = d->fg;
-	bool audit = fg->opts.kernel_audit && !atomic_load(&fg->kernel_audit_refused);
-	bool pidfd = true;
-	int fd;
+	bool want_audit = fg->opts.kernel_audit && !atomic_load(&fg->kernel_audit_refused);
+	int audit_err[ELEMENTSOF(extra)] = {0};
+	int fd = -EINVAL;
 
-	for (;;) {
-		fd = d->ops->init(d->ops_userdata,
-				  init_flags | (audit ? FAN_ENABLE_AUDIT : 0) |
-					  (pidfd ? FAN_REPORT_PIDFD : 0),
-				  f_flags);
-		if (fd >= 0 || (fd != -EINVAL && fd != -EPERM))
-			break;
-		if (audit) {
-			/* Is it the audit flag? Try without it first. */
-			int k = d->ops->init(d->ops_userdata,
-					     init_flags | (pidfd ? FAN_REPORT_PIDFD : 0), f_flags);
-
-			if (k >= 0 || k != fd) {
-				if (!atomic_exchange(&fg->kernel_audit_refused, true))
+	for (int a = want_audit ? 1 : 0; a >= 0; a--)
+		for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+			fd = d->ops->init(d->ops_userdata,
+					  init_flags | extra[i] | (a ? FAN_ENABLE_AUDIT : 0),
+					  f_flags);
+			if (fd >= 0) {
+				if (want_audit && !a &&
+				    !atomic_exchange(&fg->kernel_audit_refused, true))
 					fg_log(fg, LOG_WARNING,
 					       "no kernel audit records of denies: "
 					       "FAN_ENABLE_AUDIT refused (%s%s)",
-					       strerror(-fd),
-					       fd == -EPERM ? ", needs CAP_AUDIT_WRITE" : "");
-				audit = false;
-				fd = k;
-				if (fd >= 0 || fd != -EINVAL || !pidfd)
-					break;
+					       strerror(-audit_err[i]),
+					       audit_err[i] == -EPERM ? ", needs CAP_AUDIT_WRITE"
+								      : "");
+				d->fan_fd = fd;
+				d->unlimited_marks = extra[i] & FAN_UNLIMITED_MARKS;
+				d->report_pidfd = extra[i] & FAN_REPORT_PIDFD;
+				d->kernel_audit = a;
+				return 0;
 			}
+			if (fd != -EPERM && fd != -EINVAL)
+				return fd;
+			if (a)
+				audit_err[i] = fd;
 		}
-		if (fd != -EINVAL || !pidfd)
-			break;
-		pidfd = false; /* before 5.15: subjects by pid only */
-	}
-	if (fd < 0)
-		return fd;
-	d->fan_fd = fd;
-	d->report_pidfd = pidfd;
-	d->kernel_audit = audit;
-	return 0;
+	return fd;
 }
 
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
@@ -144,6 +144,7 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 		 * events queued meanwhile (handover.c). */
 		d->fan_fd = TAKE_FD(adopted->fd);
 		d->report_pidfd = adopted->init_flags & FAN_REPORT_PIDFD;
+		d->unlimited_marks = adopted->init_flags & FAN_UNLIMITED_MARKS;
 		d->kernel_audit = adopted->init_flags & FAN_ENABLE_AUDIT;
 		d->adopted = true;
 		free(adopted);
@@ -152,9 +153,11 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 		if (r < 0)
 			goto fail;
 	}
-	fg_log(fg, LOG_DEBUG, "%s: %s fanotify group, subjects %s", d->name,
+	fg_log(fg, LOG_DEBUG, "%s: %s fanotify group, subjects %s, marks %s", d->name,
 	       d->adopted ? "adopted" : "new",
-	       d->report_pidfd ? "by pidfd (FAN_REPORT_PIDFD)" : "by pid only");
+	       d->report_pidfd ? "by pidfd (FAN_REPORT_PIDFD)" : "by pid only",
+	       d->unlimited_marks ? "unlimited (FAN_UNLIMITED_MARKS)"
+				  : "counted against fs.fanotify.max_user_marks");
 	d->group_fd = d->fan_fd;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->wake_fd < 0) {
@@ -168,6 +171,7 @@ fail:
 	return r;
 }
 
+/* Called with fg->lock held (watch_place(), the registry's starts). */
 static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 {
 	unsigned how = FAN_MARK_ADD |
@@ -178,6 +182,32 @@ static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 	/* Mark exactly the object we opened and classified, not whatever the
 	 * path names by now. fanotify_mark(dirfd, NULL) rejects O_PATH fds
 	 * (EBADF: it uses fdget()), so go through the fd's magic link. */
+	for (int attempt = 0;; attempt++) {
+		pthread_rwlock_rdlock(&d->fan_fd_lock);
+		r = d->fan_fd < 0
+			    ? -ESHUTDOWN
+			    : d->ops->mark(d->ops_userdata, d->fan_fd, how, fan_mask_for(d->fg),
+					   AT_FDCWD, fd_proc_path(path_fd, proc));
+		pthread_rwlock_unlock(&d->fan_fd_lock);
+		/* Out of marks (fs.fanotify.max_user_marks; a group without
+		 * FAN_UNLIMITED_MARKS): coverage wins, the cache gives way. */
+		if (r != -ENOSPC || attempt > 0)
+			return r;
+		fg_log(d->fg, LOG_WARNING,
+		       "%s: out of fanotify marks (fs.fanotify.max_user_marks): evicting the "
+		       "verdict cache to place a coverage mark",
+		       d->name);
+		cache_evict_all_locked(d->fg);
+	}
+}
+
+int domain_unmark(struct domain *d, int path_fd, uint32_t flags)
+{
+	unsigned how = FAN_MARK_REMOVE |
+		       ((flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+	char proc[FD_PROC_PATH_MAX];
+	int r;
+
 	pthread_rwlock_rdlock(&d->fan_fd_lock);
 	r = d->fan_fd < 0 ? -ESHUTDOWN
 			  : d->ops->mark(d->ops_userdata, d->fan_fd, how, fan_mask_for(d->fg),
@@ -212,12 +242,16 @@ int domain_start(struct domain *d)
 		int k = r >= 0 ? mark_now(d, p->fd, p->flags) : 0;
 
 		if (k < 0) {
+			uint64_t id = 0, unique = 0;
 			char path[4096];
 
 			if (fd_get_path(p->fd, path, sizeof(path)) < 0)
 				(void) snprintf(path, sizeof(path), "?");
 			fg_log(d->fg, LOG_ERR, "%s: cannot mark '%s': %s", d->name, path,
 			       strerror(-k));
+			(void) fd_mount_id(p->fd, &id, &unique);
+			coverage_report_uncovered(d->fg, id, path, uncovered_cause_of_errno(k), k);
+			atomic_fetch_add_explicit(&d->fg->marks_failed, 1, memory_order_relaxed);
 			r = k;
 		}
 		pending = p->next;
