@@ -111,6 +111,13 @@ struct fanguard_class_options {
 	uint32_t n_workers;	/* [local: CPUs (>= 2); fuse/network: 2 per mount] */
 	uint32_t max_abandoned; /* [16] workers stuck in I/O replaced, at most this many */
 	uint32_t queue_len;	/* [local 4096, others 1024] beyond: default verdict */
+	/* The verdict when the deadline passes, and when the queue is full (or
+	 * the subject's uid is at its share of it): FANGUARD_ALLOW or
+	 * FANGUARD_DENY. [default_verdict] Error, too large and shutdown take
+	 * default_verdict. Every such answer is counted (stats "verdicts" by
+	 * reason), summarised in the log every 10 s, and raises "overload". */
+	int on_deadline;
+	int on_queue_full;
 };
 
 struct fanguard_options {
@@ -331,6 +338,10 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* Answers its group gave without a scan, by reason, since it started;
+	 * overloaded: a deadline or a full queue gave one in the last 10 s. */
+	uint64_t unscanned_deadline, unscanned_queue_full, unscanned_error, unscanned_too_large;
+	int overloaded;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

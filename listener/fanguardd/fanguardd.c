@@ -351,7 +351,7 @@ static int reload(void *userdata)
 
 static void service_tick(struct fanguard *fg, bool watchdog)
 {
-	struct fanguard_stats s = {.size = sizeof(s)};
+	struct stats_table t;
 	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
 
 	if (health != ctl.health) {
@@ -364,20 +364,32 @@ static void service_tick(struct fanguard *fg, bool watchdog)
 			log_notice("Healthy again");
 		ctl.health = health;
 	}
-	if (fanguard_get_stats(fg, &s) < 0)
+	if (stats_table_read(fg, &t) < 0)
 		return;
 #if HAVE_LIBSYSTEMD
-	(void) sd_notifyf(0,
-			  "%sSTATUS=%s %u mounts in %u groups: %llu events, %llu denied, %llu "
-			  "pending, %llu past deadline",
-			  watchdog && health == 0 ? "WATCHDOG=1\n" : "",
-			  health == 0 ? "Watching" : "UNHEALTHY, watching", s.n_watches, s.n_groups,
-			  (unsigned long long) s.events_read, (unsigned long long) s.denied,
-			  (unsigned long long) s.pending,
-			  (unsigned long long) s.by_reason[FANGUARD_REASON_DEADLINE]);
+	{
+		uint64_t overload = stats_table_get(&t, "overload", NULL);
+
+		/* The alarm first: "OVERLOAD" while a deadline or a full queue
+		 * gave a default verdict in the last 10 s. */
+		(void) sd_notifyf(
+			0,
+			"%sSTATUS=%s%s %llu mounts in %llu groups: %llu events, %llu denied, "
+			"%llu pending, %llu past deadline, %llu queue full",
+			watchdog && health == 0 ? "WATCHDOG=1\n" : "", overload ? "OVERLOAD, " : "",
+			health == 0 ? "Watching" : "UNHEALTHY, watching",
+			(unsigned long long) stats_table_get(&t, "watches", NULL),
+			(unsigned long long) stats_table_get(&t, "groups", NULL),
+			(unsigned long long) stats_table_get(&t, "events_read", NULL),
+			(unsigned long long) stats_table_get(&t, "denied", NULL),
+			(unsigned long long) stats_table_get(&t, "pending", NULL),
+			(unsigned long long) stats_table_get(&t, "verdicts", "deadline"),
+			(unsigned long long) stats_table_get(&t, "verdicts", "queue-full"));
+	}
 #else
 	(void) watchdog;
 #endif
+	stats_table_done(&t);
 }
 
 /* After every mark is in place: the control socket, then the sandbox. */

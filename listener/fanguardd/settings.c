@@ -52,6 +52,11 @@ const struct setting settings_table[] = {
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
 	{"default-verdict", 0, "V", "Scan", "DefaultVerdict", VERDICT, ALL(default_verdict),
 	 .help = "allow|deny on deadline, error, shutdown [allow]"},
+	{"on-deadline", 0, "V", "Scan", "OnDeadline", VERDICT, ALL(on_deadline),
+	 .help = "allow|deny when the deadline passes [default-verdict]"},
+	{"on-queue-full", 0, "V", "Scan", "OnQueueFull", VERDICT, ALL(on_queue_full),
+	 .help = "allow|deny when the queue, or the subject uid's\nshare of it, is full "
+		 "[default-verdict]"},
 	{"deadline-ms", 0, "N", "Scan", "DeadlineMs", DEADLINE, ALL(deadline_ms),
 	 .help = "deadline for every mount class"},
 	{"local-deadline-ms", 0, "N", "Local", "DeadlineMs", DEADLINE,
@@ -490,6 +495,8 @@ void settings_to_class_options(const struct settings *s, int cls, struct fanguar
 		.size = sizeof(*o),
 		.deadline_ms = s->deadline_ms[cls],
 		.default_verdict = s->default_verdict[cls],
+		.on_deadline = s->on_deadline[cls],
+		.on_queue_full = s->on_queue_full[cls],
 		.n_workers = s->workers[cls],
 		.queue_len = s->queue_len[cls],
 	};

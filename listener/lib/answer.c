@@ -125,9 +125,14 @@ static bool report_wanted(struct domain *d, enum fanguard_verdict v, enum fangua
 
 	if (!o->verdict_fn)
 		return false;
-	return v == FANGUARD_DENY || why == FANGUARD_REASON_DEADLINE ||
-	       why == FANGUARD_REASON_QUEUE_FULL || why == FANGUARD_REASON_ERROR ||
-	       o->log_max_priority >= LOG_DEBUG;
+	/* A deadline, a full queue or a stop is summarised per window
+	 * instead (overload.c): a flood must not turn into a line per event. */
+	if (o->log_max_priority >= LOG_DEBUG)
+		return true;
+	if (why == FANGUARD_REASON_DEADLINE || why == FANGUARD_REASON_QUEUE_FULL ||
+	    why == FANGUARD_REASON_SHUTDOWN)
+		return false;
+	return v == FANGUARD_DENY || why == FANGUARD_REASON_ERROR;
 }
 
 void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
@@ -150,6 +155,8 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 		stat_inc(&d->stats.answered);
 		stat_inc(v == FANGUARD_DENY ? &d->stats.denied : &d->stats.allowed);
 		stat_inc(&d->stats.by_reason[why]);
+		if (reason_is_unscanned(why))
+			overload_note(d, v, why);
 	} else
 		stat_inc(&d->stats.response_errors);
 	/* Before publishing: the holder closes ev->fd (and may free ev) as

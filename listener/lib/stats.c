@@ -23,7 +23,7 @@ enum stat_agg {
 
 /* Gauges and listener-wide values, read at snapshot time. */
 struct live {
-	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX];
+	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX], overload;
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
 };
 
@@ -76,6 +76,9 @@ static const struct stat_row table[] = {
 	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
 	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
+	LIVE("overload", G, overload,
+	     "Groups that gave a default verdict for a passed deadline or a full queue in the "
+	     "last 10 s."),
 	LSN("groups", G, groups, "fanotify groups (domains)."),
 	LSN("watches", G, watches, "Watched mounts."),
 	LSN("threads", G, threads, "Threads the listener runs (readers, workers, keepers)."),
@@ -148,6 +151,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		domain_stuck_counts(d, stuck);
 		for (int w = 0; w < _WHERE_MAX; w++)
 			live.stuck[w] += stuck[w];
+		live.overload += overload_active(d, now_usec());
 		pthread_mutex_lock(&d->lock);
 		live.pending += d->inflight.n;
 		pthread_mutex_unlock(&d->lock);
