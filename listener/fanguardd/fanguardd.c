@@ -22,6 +22,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "privileges.h"
 #include "procfs.h"
 #include "sandbox.h"
@@ -172,6 +173,55 @@ static bool stderr_is_journal(void)
 
 #define ITEMS(l) ((const char *const *) (l).items)
 
+/* ExcludeExe= PATH[:UID|:*]: the executable's identity run as UID (root if
+ * none is given; '*' for anyone: any user may run a world-executable
+ * binary). The suffix counts only if it is a number or '*', so a path with
+ * a colon in it stays whole unless it ends like one. */
+static int exe_rule_parse(const char *item, char **ret_path, uid_t *ret_uid)
+{
+	const char *colon = strrchr(item, ':');
+	uint64_t u;
+
+	*ret_uid = 0;
+	if (colon && strcmp(colon + 1, "*") == 0)
+		*ret_uid = FANGUARD_ANY_UID;
+	else if (colon && colon[1] && parse_u64(colon + 1, (uid_t) -2, &u) >= 0)
+		*ret_uid = (uid_t) u;
+	else
+		colon = NULL;
+	*ret_path = colon ? strndup(item, (size_t) (colon - item)) : strdup(item);
+	return *ret_path ? 0 : -ENOMEM;
+}
+
+/* The uid and executable exclusions, one swap each (a reload drops the old
+ * executables for a moment: they are scanned then, never wrongly exempt). */
+static int set_subject_exclusions(struct fanguard *fg, const struct settings *s)
+{
+	size_t n = s->exclude_exe.n;
+	_cleanup_free_ char **paths = calloc(n ? n : 1, sizeof(char *));
+	_cleanup_free_ uid_t *uids = calloc(n ? n : 1, sizeof(uid_t));
+	size_t i;
+	int r;
+
+	if (!paths || !uids)
+		return log_error_errno(ENOMEM, "Out of memory");
+	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n, NULL, 0);
+	if (r < 0)
+		return log_error_errno(r, "Failed to exclude uids: %m");
+	for (i = 0, r = 0; i < n && r >= 0; i++)
+		r = exe_rule_parse(s->exclude_exe.items[i], &paths[i], &uids[i]);
+	if (r >= 0) {
+		r = fanguard_set_exclude_exes(fg, (const char *const *) paths, uids, n);
+		if (r < 0)
+			log_error_errno(r, "Failed to exclude the executables %s%s: %m",
+					n > 0 ? s->exclude_exe.items[0] : "", n > 1 ? ", ..." : "");
+	} else
+		log_error_errno(r, "Out of memory");
+	for (size_t j = 0; j < n; j++)
+		free(paths[j]);
+	return r;
+}
+
 static bool listed(const struct setting_list *l, const char *v)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -279,10 +329,9 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	r = fanguard_set_exclude_paths(fg, ITEMS(s->exclude), s->exclude.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the exclusions: %m");
-	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n,
-					  ITEMS(s->exclude_exe), s->exclude_exe.n);
+	r = set_subject_exclusions(fg, s);
 	if (r < 0)
-		return log_error_errno(r, "Failed to set the uid and executable exclusions: %m");
+		return r;
 	return 0;
 }
 
@@ -620,10 +669,9 @@ static int run(struct fanguard *fg)
 	r = fanguard_set_exclude_paths(fg, ITEMS(a->exclude), a->exclude.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the exclusions: %m");
-	r = fanguard_set_exclude_subjects(fg, a->exclude_uid.items, a->exclude_uid.n,
-					  ITEMS(a->exclude_exe), a->exclude_exe.n);
+	r = set_subject_exclusions(fg, a);
 	if (r < 0)
-		return log_error_errno(r, "Failed to exclude uids and executables: %m");
+		return r;
 	r = fanguard_start(fg);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start: %m");

@@ -104,10 +104,10 @@ const struct setting settings_table[] = {
 	 /* (uid_t) -1 is no uid (setresuid()'s "unchanged"). */
 	 .max = (uid_t) -1 - 1, .flags = SETTING_RELOAD,
 	 .help = "never scan accesses by processes of this\neffective uid (repeatable)"},
-	{"exclude-exe", 0, "PATH", "Watch", "ExcludeExe", SETTING_LIST, AT(exclude_exe),
+	{"exclude-exe", 0, "PATH[:UID]", "Watch", "ExcludeExe", SETTING_LIST, AT(exclude_exe),
 	 .flags = SETTING_RELOAD | SETTING_ABSOLUTE,
-	 .help = "never scan accesses by processes running this\nexecutable, exact path "
-		 "(repeatable)"},
+	 .help = "never scan accesses by processes running this\nexecutable (its device and "
+		 "inode) as UID [0];\n'*': any uid (repeatable)"},
 	{"access", 0, NULL, "Events", "Access", SETTING_FLAG, AT(access),
 	 .help = "also check reads (FAN_ACCESS_PERM): costly"},
 	{"no-exec", 0, NULL, "Events", "Exec", SETTING_FLAG, AT(no_exec),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "exclude-internal.h"
 #include "fanguard-internal.h"
@@ -121,15 +122,30 @@ static void test_options_border(void **state)
 	assert_int_equal(excl(fg)->n_uids, 1);
 	assert_int_equal(excl(fg)->n_exes, 1);
 	{
-		const uid_t uids[] = {1, 2};
-		const char *const exes[] = {"/a", "relative"};
+		const uid_t uids[] = {1, 2}, exe_uids[] = {0, FANGUARD_ANY_UID};
+		const char *const exes[] = {"/proc/self/exe", "relative"};
+		const char *const missing[] = {"/nonexistent/fanguard-test"};
+		struct stat st;
 
+		assert_int_equal(stat("/proc/self/exe", &st), 0);
 		/* All or nothing. */
 		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 2), -EINVAL);
+		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, missing, 1), -ENOENT);
 		assert_int_equal(excl(fg)->n_uids, 1);
 		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 1), 0);
 		assert_int_equal(excl(fg)->n_uids, 2);
-		assert_string_equal(excl(fg)->exes[0], "/a");
+		/* By identity, for root. */
+		assert_int_equal(excl(fg)->exes[0].id.ino, st.st_ino);
+		assert_int_equal(excl(fg)->exes[0].id.uid, 0);
+		assert_false(excl(fg)->exes[0].any_uid);
+		assert_int_equal(fanguard_set_exclude_exes(fg, exes, exe_uids, 2), -EINVAL);
+		assert_int_equal(excl(fg)->n_exes, 1);
+		assert_int_equal(fanguard_exclude_exe_uid(fg, "/proc/self/exe", 4242), 0);
+		assert_int_equal(excl(fg)->exes[1].id.uid, 4242);
+		assert_int_equal(fanguard_set_exclude_exes(fg, exes, exe_uids + 1, 1), 0);
+		assert_int_equal(excl(fg)->n_exes, 1);
+		assert_true(excl(fg)->exes[0].any_uid);
+		assert_int_equal(excl(fg)->n_uids, 2); /* kept */
 		assert_int_equal(fanguard_set_exclude_subjects(fg, NULL, 0, NULL, 0), 0);
 		assert_int_equal(excl(fg)->n_exes, 0);
 	}
