@@ -24,6 +24,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "privileges.h"
+#include "reload-job.h"
 #include "procfs.h"
 #include "sandbox.h"
 #include "settings.h"
@@ -359,11 +360,12 @@ static int reload_keep_restart_only(struct settings *s, const struct settings *o
 	return 0;
 }
 
-/* Parses into a fresh struct settings and swaps it in; on any error the
- * old one stays in force, whole. */
-static int reload(void *userdata)
+/* The reload's slow part, on the reload thread (reload-job.h): parses into a
+ * fresh struct settings and hands what can change at run time to the
+ * library. Reads arg_settings, which only the main thread replaces, and
+ * only in reload_commit(), after joining this thread. */
+static int reload_prepare(void *userdata, void **ret_state, char *error, size_t errlen)
 {
-	static char error[1024]; /* why the last reload failed: for fanguardctl */
 	struct fanguard *fg = userdata;
 	struct settings *s, *old = arg_settings;
 	enum settings_action action;
@@ -371,20 +373,39 @@ static int reload(void *userdata)
 
 	log_info("Reloading the configuration%s%s", old->config ? " from " : "",
 		 old->config ? old->config : "");
-	error[0] = '\0';
 	s = settings_new();
 	if (!s)
 		r = log_error_errno(ENOMEM, "Out of memory");
 	else
-		r = settings_load(s, saved_argc, saved_argv, &action, error, sizeof(error));
+		r = settings_load(s, saved_argc, saved_argv, &action, error, errlen);
 	if (r >= 0)
 		r = reload_apply(fg, old, s);
 	if (r >= 0)
 		r = reload_keep_restart_only(s, old);
 	if (r < 0) {
 		settings_free(s);
+		return r;
+	}
+	*ret_state = s;
+	return 0;
+}
+
+static void settings_free_state(void *state)
+{
+	settings_free(state);
+}
+
+/* On the main thread: swaps the new settings in; on any error the old one
+ * stays in force, whole. */
+static int reload_commit(int r, struct settings *s, const char *error)
+{
+	static char last_error[1024]; /* why the last reload failed: for fanguardctl */
+	struct settings *old = arg_settings;
+
+	if (r < 0) {
+		(void) snprintf(last_error, sizeof(last_error), "%s", error ? error : "");
 		ctl.reloads_failed++;
-		ctl.reload_error = error[0] ? error : NULL;
+		ctl.reload_error = last_error[0] ? last_error : NULL;
 		log_error("Reload failed: keeping the previous configuration");
 		return r;
 	}
@@ -396,6 +417,51 @@ static int reload(void *userdata)
 	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", s->watch.n + s->watch_fs.n,
 		 s->deny_hashes.n, s->exclude.n);
 	return 0;
+}
+
+static struct reload_job *reload_job;
+
+/* A reload now, on this thread: when no reload thread can start. */
+static int reload_sync(struct fanguard *fg)
+{
+	char error[1024] = "";
+	void *state = NULL;
+	int r = reload_prepare(fg, &state, error, sizeof(error));
+
+	return reload_commit(r, state, error);
+}
+
+/* ctl.reload and SIGHUP: in the background (reload-job.h). */
+static int64_t reload_request(void *userdata)
+{
+	int64_t gen = reload_job ? reload_job_request(reload_job) : -ENOSYS;
+
+	if (gen > 0) {
+#if HAVE_LIBSYSTEMD
+		(void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading");
+#endif
+		return gen;
+	}
+	return reload_sync(userdata);
+}
+
+/* The reload thread finished: commit, answer its control clients. */
+static void reload_finished(struct control_server *srv)
+{
+	char error[1024];
+	void *state;
+	uint64_t gen;
+	int r;
+
+	if (!reload_job_collect(reload_job, &r, &state, error, sizeof(error), &gen))
+		return;
+	r = reload_commit(r, state, error);
+	if (srv)
+		control_server_reload_done(srv, gen, r, ctl.reload_error);
+#if HAVE_LIBSYSTEMD
+	if (!reload_job_running(reload_job))
+		(void) sd_notify(0, "READY=1");
+#endif
 }
 
 static void service_tick(struct fanguard *fg, bool watchdog)
@@ -449,7 +515,7 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	int r;
 
 	ctl.fg = fg;
-	ctl.reload = reload;
+	ctl.reload = reload_request;
 	ctl.userdata = fg;
 	ctl.started_usec = now_usec();
 	ctl.config_path = a->config;
@@ -481,9 +547,10 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 	if (wd > 0 && wd / 2 < tick)
 		tick = wd / 2;
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{.fd = sfd, .events = POLLIN},
-			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN}};
+			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN},
+			{.fd = reload_job ? reload_job_fd(reload_job) : -EBADF, .events = POLLIN}};
 		struct signalfd_siginfo si;
 		usec_t now = now_usec();
 		int timeout = (int) ((next - now) / USEC_PER_MSEC) + 1, ct;
@@ -498,11 +565,13 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 		ct = srv ? control_server_timeout_ms(srv) : -1;
 		if (ct >= 0 && ct < timeout)
 			timeout = ct;
-		if (poll(p, srv ? 2 : 1, timeout) < 0) {
+		if (poll(p, ELEMENTSOF(p), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_error_errno(errno, "poll failed: %m");
 		}
+		if (p[2].revents & POLLIN)
+			reload_finished(srv);
 		if (srv) {
 			if (p[1].revents & POLLIN)
 				ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
@@ -524,13 +593,12 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 			write_stats(fg);
 			break;
 		case SIGHUP:
+			/* In the background; reload_finished() commits it. */
+			if (reload_request(fg) == 0) {
 #if HAVE_LIBSYSTEMD
-			(void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading");
+				(void) sd_notify(0, "READY=1");
 #endif
-			(void) reload(fg);
-#if HAVE_LIBSYSTEMD
-			(void) sd_notify(0, "READY=1");
-#endif
+			}
 			next = 0;
 			break;
 		default:
@@ -678,6 +746,10 @@ static int run(struct fanguard *fg)
 	r = watch_added(fg, NULL, a);
 	if (r < 0)
 		return r;
+	/* Reloads run on a thread of their own; without it, synchronously. */
+	r = reload_job_new(reload_prepare, fg, &reload_job);
+	if (r < 0)
+		log_warning_errno(r, "Reloads will hold the main loop: %m");
 	/* The control socket and the sandbox, before anyone is told we are ready. */
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
@@ -793,6 +865,9 @@ int main(int argc, char **argv)
 #if HAVE_LIBSYSTEMD
 	(void) sd_notify(0, "STOPPING=1");
 #endif
+	/* A reload still running finishes first: it calls into the library. */
+	reload_job_free(reload_job, settings_free_state);
+	reload_job = NULL;
 	rr = fanguard_stop(fg, 5000);
 	if (rr == -ETIMEDOUT)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
