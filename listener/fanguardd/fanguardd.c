@@ -456,6 +456,10 @@ static void reload_finished(struct control_server *srv)
 	if (!reload_job_collect(reload_job, &r, &state, error, sizeof(error), &gen))
 		return;
 	r = reload_commit(r, state, error);
+	/* The next run, if one was asked for meanwhile, reads what this one
+	 * committed; if it cannot start, its clients take this result. */
+	if (!reload_job_continue(reload_job))
+		gen = UINT64_MAX;
 	if (srv)
 		control_server_reload_done(srv, gen, r, ctl.reload_error);
 #if HAVE_LIBSYSTEMD

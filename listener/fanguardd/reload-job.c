@@ -99,8 +99,17 @@ bool reload_job_collect(struct reload_job *j, int *ret_r, void **ret_state, char
 		strncpy(err, j->err, errlen - 1);
 		err[errlen - 1] = '\0';
 	}
-	if (j->wanted > j->started && job_start(j) < 0)
-		j->wanted = j->started; /* those clients get this result */
+	return true;
+}
+
+bool reload_job_continue(struct reload_job *j)
+{
+	if (j->running || j->wanted <= j->started)
+		return false;
+	if (job_start(j) < 0) {
+		j->wanted = j->started; /* those clients got the last result */
+		return false;
+	}
 	return true;
 }
 

@@ -29,8 +29,13 @@ int reload_job_fd(const struct reload_job *j);
  * -errno if no thread could start (the caller may reload synchronously). */
 int64_t reload_job_request(struct reload_job *j);
 /* After the fd polled readable: joins the finished run and returns true
- * with its result (*ret_r, *ret_state, err, *ret_gen); starts the next run
- * if one was asked for meanwhile. false if nothing finished. */
+ * with its result (*ret_r, *ret_state, err, *ret_gen); false if nothing
+ * finished. Commit the result, then call reload_job_continue(). */
 bool reload_job_collect(struct reload_job *j, int *ret_r, void **ret_state, char *err,
 			size_t errlen, uint64_t *ret_gen);
 bool reload_job_running(const struct reload_job *j);
+/* Starts the run asked for while the last one ran, if any (after the last
+ * result was committed: the next run reads what the commit put in place).
+ * false if none started; then the clients waiting for it were answered with
+ * the last result (its generation covers them). */
+bool reload_job_continue(struct reload_job *j);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A reload through the control socket does not hold the other clients
 # (issue 17): with a denylist of 2M digests the reload takes a while on its
-# own thread; meanwhile `status` is answered within 100 ms, several times,
+# own thread; meanwhile `status` is answered at once (max under 250 ms,
+# typically a few ms, where a held socket would take the reload's 1-4 s),
 # and the reload's own client gets its OK only after the new list is in
 # force (a digest only in the new list is denied once reload returned).
 # A second reload asked while one runs is merged into one more run.
@@ -71,12 +72,15 @@ took = time.monotonic() - t0
 assert rc == 0, f"reload exited {rc}"
 assert again is not None and again.wait() == 0, "the second reload failed"
 print(f"# reload took {took * 1000:.0f} ms; {len(lat)} status answers meanwhile, "
-      f"max {max(lat) * 1000:.1f} ms", file=sys.stderr)
+      f"median {sorted(lat)[len(lat) // 2] * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms",
+      file=sys.stderr)
 assert len(lat) >= 3, f"the reload took only {took * 1000:.0f} ms: nothing to measure"
-assert max(lat) < 0.1, f"status took {max(lat) * 1000:.0f} ms during the reload"
+# Held for the reload would be its whole duration (1-4 s); 250 ms leaves
+# room for a loaded 2-CPU machine (and sanitizers) without hiding that.
+assert max(lat) < 0.25, f"status took {max(lat) * 1000:.0f} ms during the reload"
 PY
 # The reload answered after the swap: the new digest is in force.
 fgcheck_ok open "$s/bad" EPERM 5000
 grep -q 'Denylist: 2000001 digests' "$FANGUARDD_LOG" || fail_with_log "the big list was not loaded"
 stop_fanguardd_within 20 || fail_with_log "fanguardd failed at stop"
-echo "ok: status answered within 100 ms during a reload of 2M digests"
+echo "ok: status answered during a reload of 2M digests"
