@@ -70,6 +70,8 @@ struct fanguard {
 	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
 	struct mountwatch *mw;			 /* mountwatch.c */
 	struct domain_stats retired;		 /* counters of released domains */
+	/* Mounts under a watch that got no mark (uncovered): stats.c */
+	_Atomic uint64_t marks_failed;
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;

@@ -25,6 +25,7 @@ enum stat_agg {
 struct live {
 	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX], overload;
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
+	uint64_t marks_failed;
 };
 
 struct stat_row {
@@ -76,6 +77,8 @@ static const struct stat_row table[] = {
 	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
 	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
+	DOM("answer_latency_usec", latency_usec,
+	    "Receipt-to-answer time summed over answers (divide by events_answered)."),
 	LIVE("overload", G, overload,
 	     "Groups that gave a default verdict for a passed deadline or a full queue in the "
 	     "last 10 s."),
@@ -89,6 +92,8 @@ static const struct stat_row table[] = {
 	LSN("cache_marks_revoked", C, cache_revoked, "Cache marks removed again."),
 	LSN("cache_marks_failed", C, cache_failed, "Cache marks not added."),
 	LSN("cache_flushes", C, cache_flushes, "Verdict cache invalidations."),
+	LSN("marks_failed", C, marks_failed,
+	    "Mounts under a watch left without a mark (uncovered)."),
 	REASON(FANGUARD_REASON_SCANNED),
 	REASON(FANGUARD_REASON_SELF),
 	REASON(FANGUARD_REASON_NOT_REGULAR),
@@ -165,6 +170,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	live.cache_revoked = load(&fg->cache.marks_revoked);
 	live.cache_failed = load(&fg->cache.marks_failed);
 	live.cache_flushes = load(&fg->cache.flushes);
+	live.marks_failed = load(&fg->marks_failed);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];
