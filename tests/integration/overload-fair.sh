@@ -84,7 +84,8 @@ timeout 5 "$CTL" --socket "$sock" mounts --json >"$FG_STATE/mounts.json" ||
 wait $flood 2>/dev/null || true
 untrack_pid $flood
 cat "$FG_STATE/b.out" >&2
-grep '^load: opens' "$FG_STATE/flood.out" | sed 's/^/# flood (uid 61001): /' >&2
+{ grep '^load: \(opens\|errno\)' "$FG_STATE/flood.out" || head -5 "$FG_STATE/flood.out"; } |
+	sed 's/^/# flood (uid 61001): /' >&2
 
 line=$(grep '^load: opens=' "$FG_STATE/b.out") || fail_with_log "B's load gave no result"
 opens=$(load_get "$line" opens)
