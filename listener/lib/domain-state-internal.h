@@ -99,6 +99,10 @@ struct domain {
 	uint64_t mnt_id;	       /* non-local domains: the mount they hold */
 	unsigned dev_major, dev_minor; /* with mnt_id: the mount (ids are reused) */
 	uid_t owner;		       /* who mounted it (FUSE user_id=), 0 for local */
+	/* Beyond the group budget (fg->max_groups), FUSE and network mounts
+	 * share one group per FUSE nesting depth (registry.c); mnt_id is 0. */
+	bool shared;
+	unsigned depth;
 	const struct fan_ops *ops;
 	void *ops_userdata;
 	int fan_fd; /* write-locked by stop to close it */
@@ -110,6 +114,7 @@ struct domain {
 	int wake_fd;		 /* eventfd: wakes polling readers at stop */
 	bool one_event_per_read; /* any group that can hold FUSE files (DESIGN §1) */
 	bool report_pidfd;	 /* FAN_REPORT_PIDFD: events carry a pidfd of the subject */
+	bool unlimited_marks;	 /* FAN_UNLIMITED_MARKS: marks not counted per user */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
 	enum fanguard_verdict on_deadline, on_queue_full; /* domain_verdict_for() */

@@ -77,6 +77,7 @@ static void fg_destroy(struct fanguard *fg)
 	pthread_rwlock_destroy(&fg->cfg_lock);
 	cache_done(&fg->cache);
 	budget_done(&fg->budget);
+	coverage_done(&fg->coverage);
 	pthread_mutex_destroy(&fg->lock);
 	free(fg);
 }
