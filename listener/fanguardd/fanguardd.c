@@ -743,6 +743,15 @@ static int run(struct fanguard *fg)
 		unsigned line = 0;
 
 		r = fanguard_deny_sha256_file(fg, path, &line);
+		if (r == -ENODATA) {
+			/* The shipped /etc/fanguard/deny.sha256 starts so: a
+			 * service with an empty list still scans with its other
+			 * engines and is told digests later by a reload. */
+			log_warning("Denylist '%s' holds no digest yet: nothing is denied by hash "
+				    "until digests are added and the service reloaded",
+				    path);
+			continue;
+		}
 		if (r < 0)
 			return log_denylist_error(r, path, line);
 		log_info("Loaded %d digests from '%s'", r, path);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <openssl/evp.h>
 #include "fanguard-internal.h"
 
@@ -91,8 +92,11 @@ int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *r
 	return append(fg, NULL, 0, path, ret_line);
 }
 
-/* empty_ok: a file without digests is an empty list (the allowlist, whose
- * entries an operator removes one by one), not -ENODATA. */
+/* empty_ok: a file without digests is an empty list (an operator removes
+ * entries one by one until none is left; a package ships the file empty),
+ * logged as a warning, not -ENODATA. Replacing is how a service loads its
+ * lists; fanguard_deny_sha256_file() keeps -ENODATA for a caller adding one
+ * file that yields nothing. */
 static int replace_files(struct fanguard *fg, struct denylist_slot *slot, const char *const *paths,
 			 size_t n, bool empty_ok, size_t *ret_file, unsigned *ret_line)
 {
@@ -106,8 +110,12 @@ static int replace_files(struct fanguard *fg, struct denylist_slot *slot, const 
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		r = denylist_builder_add_file(b, paths[i], ret_line);
-		if (r == -ENODATA && empty_ok)
+		if (r == -ENODATA && empty_ok) {
+			/* Said once per load: an emptied list is a choice, but
+			 * one the operator should see. */
+			fg_log(fg, LOG_WARNING, "'%s' holds no digest: it adds nothing", paths[i]);
 			continue;
+		}
 		if (r < 0) {
 			if (ret_file)
 				*ret_file = i;
@@ -133,7 +141,7 @@ int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *p
 {
 	if (!fg)
 		return -EINVAL;
-	return replace_files(fg, &fg->deny, paths, n, false, ret_file, ret_line);
+	return replace_files(fg, &fg->deny, paths, n, true, ret_file, ret_line);
 }
 
 int fanguard_replace_allow_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
