@@ -83,6 +83,12 @@ struct fanguard_verdict_info {
 	 * (afterwards it may be gone); "" when unknown or for allows. */
 	const char *comm;
 	const char *exe;
+	/* The subject's effective uid, read with comm and exe before a deny
+	 * was answered; (uid_t) -1 when unknown or for allows. */
+	uid_t uid;
+	/* Audit mode (fanguard_options.audit): the scanners' verdict was deny,
+	 * and the event was answered allow (verdict is FANGUARD_ALLOW). */
+	uint32_t would_deny;
 };
 
 typedef void (*fanguard_log_fn)(void *userdata, int priority /* LOG_ERR.. */, const char *msg);
@@ -111,6 +117,13 @@ struct fanguard_class_options {
 	uint32_t n_workers;	/* [local: CPUs (>= 2); fuse/network: 2 per mount] */
 	uint32_t max_abandoned; /* [16] workers stuck in I/O replaced, at most this many */
 	uint32_t queue_len;	/* [local 4096, others 1024] beyond: default verdict */
+	/* The verdict when the deadline passes, and when the queue is full (or
+	 * the subject's uid is at its share of it): FANGUARD_ALLOW or
+	 * FANGUARD_DENY. [default_verdict] Error, too large and shutdown take
+	 * default_verdict. Every such answer is counted (stats "verdicts" by
+	 * reason), summarised in the log every 10 s, and raises "overload". */
+	int on_deadline;
+	int on_queue_full;
 };
 
 struct fanguard_options {
@@ -145,6 +158,23 @@ struct fanguard_options {
 	 * one owner other than root (a FUSE mount's user_id=), so users who
 	 * mount daemons that hang on purpose cannot use up the budget. */
 	uint32_t max_threads_per_owner;
+	/* [fs.fanotify.max_user_groups - max(8, 1/8)] fanotify groups this
+	 * listener makes: FUSE mounts get a group of their own while they fit,
+	 * beyond it they share one group per FUSE nesting depth. */
+	uint32_t max_groups;
+	/* [65536] verdict cache marks held at once; at the budget the cache is
+	 * flushed (evicted) and refilled. Coverage marks are never evicted. */
+	uint32_t max_cache_marks;
+	/* [0] 1: audit (permissive) mode. Every event is scanned as usual,
+	 * but a deny is answered allow: it is counted (audit_would_deny),
+	 * reported to verdict_fn with would_deny set, and never cached. */
+	uint32_t audit;
+	/* [0] 1: have the kernel write an audit record (type FANOTIFY) of
+	 * every deny, as fapolicyd does: FAN_ENABLE_AUDIT on every group and
+	 * FAN_AUDIT on deny answers. Needs CAP_AUDIT_WRITE and kernel support:
+	 * without (EPERM, EINVAL) groups are made without it, once logged;
+	 * the stat kernel_audit says whether the groups have it. */
+	uint32_t kernel_audit;
 };
 
 #define FANGUARD_LOOPBACK_DEFAULT 0
@@ -299,6 +329,17 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n);
 int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
 				       size_t *ret_file, unsigned *ret_line);
 
+/** Replace the SHA-256 allowlist with the digests in these files (format as
+ * in fanguard_deny_sha256_file(); a file without digests is no error here),
+ * atomically; n = 0 empties it. A file
+ * whose content has one of these digests is allowed whatever the denylist,
+ * clamd, YARA or an embedder's scanner would say (none of them runs): an
+ * operator's override of a false positive on one file. Counted
+ * (allowlisted); clean verdicts cached before are dropped.
+ * @return as fanguard_replace_deny_sha256_files() */
+int fanguard_replace_allow_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+					size_t *ret_file, unsigned *ret_line);
+
 /** Replace every excluded path prefix (see fanguard_exclude_path()) at once. */
 int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n);
 
@@ -331,6 +372,20 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* The group answering it: "local", "fuse/53", or "fuse/shared-1" when
+	 * it shares the group of its FUSE nesting depth (over max_groups). */
+	const char *group_name;
+	int group_shared;
+	/* Its mark was taken out (a hung daemon in a shared group that could
+	 * not get a group of its own): listed by fanguard_foreach_uncovered(). */
+	int unmarked;
+	/* The group's answers, and their receipt-to-answer times summed: the
+	 * mean latency of a mount over an interval is the ratio of the deltas. */
+	uint64_t group_events_answered, group_answer_latency_usec;
+	/* Answers its group gave without a scan, by reason, since it started;
+	 * overloaded: a deadline or a full queue gave one in the last 10 s. */
+	uint64_t unscanned_deadline, unscanned_queue_full, unscanned_error, unscanned_too_large;
+	int overloaded;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);
@@ -339,6 +394,26 @@ typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_inf
  * (fn must not call back into the library). Stops at fn's first < 0 return.
  * @return 0, or fn's error */
 int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *userdata);
+
+/* A mount a watch covers that is not marked: its events are not seen. */
+struct fanguard_uncovered_info {
+	uint32_t size; /* sizeof(struct fanguard_uncovered_info) */
+	uint64_t mnt_id;
+	const char *mount_point;
+	/* "group-limit", "mark-limit", "permission", "namespace",
+	 * "hung-daemon", "thread-budget", "mark-error" */
+	const char *cause;
+	int error;	     /* errno of the failed call, or 0 */
+	const char *hint;    /* what an administrator can do (names the sysctl) */
+	uint64_t since_usec; /* CLOCK_MONOTONIC */
+};
+
+typedef int (*fanguard_uncovered_fn)(void *userdata, const struct fanguard_uncovered_info *info);
+
+/** Calls fn for every mount a watch covers that is not marked now, under
+ * the coverage lock (fn must not call back into the library). Stops at fn's
+ * first < 0 return. @return 0, -EINVAL, or fn's error */
+int fanguard_foreach_uncovered(struct fanguard *fg, fanguard_uncovered_fn fn, void *userdata);
 
 /** Watch the mount holding path (as fanguard_watch()) and every mount below
  * path, now and whenever one appears later: each new FUSE mount (sshfs,
@@ -351,8 +426,9 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags);
 const char *fanguard_reason_to_string(enum fanguard_reason r);
 const char *fanguard_mount_class_to_string(enum fanguard_mount_class c);
 
-/* Scanners. Every event is run through the SHA-256 denylist (when it has
- * entries), then clamd, then YARA, in that order; any deny wins and stops
+/* Scanners. Every event is run through the SHA-256 lists (when they have
+ * entries: an allowlisted digest allows the file and ends the run), then
+ * clamd, then YARA, in that order; any deny wins and stops
  * the run; an engine that cannot decide in time (deadline, error, limit)
  * makes the verdict the default. The verdict names the engine (info->scanner:
  * "sha256", "clamd", "yara"). */
@@ -385,15 +461,35 @@ int fanguard_load_yara_rules(struct fanguard *fg, const char *path);
 /** Never scan accesses by processes whose effective uid is uid. */
 int fanguard_exclude_uid(struct fanguard *fg, uid_t uid);
 
-/** Never scan accesses by processes running this executable: path is
- * absolute and matched exactly against readlink(/proc/PID/exe) (so give the
- * canonical path, without symlinks). */
+/* fanguard_exclude_exe_uid(), fanguard_set_exclude_exes(): a rule for
+ * everyone who runs the executable. */
+#define FANGUARD_ANY_UID ((uid_t) -1)
+
+/** Never scan accesses by processes running the executable at path AS ROOT
+ * (effective uid 0): fanguard_exclude_exe_uid(fg, path, 0). The rule matches
+ * the file's identity (device and inode, resolved now; a replaced binary is
+ * a new file, scanned until the rule is set again), never its path string,
+ * and the uid with it: any user may run a world-executable binary.
+ * @return 0, -EINVAL (not absolute, not a regular file), -errno of stat(2) */
 int fanguard_exclude_exe(struct fanguard *fg, const char *path);
 
-/** Replace every excluded uid and executable at once (a reload); on error
- * nothing changes. */
+/** Never scan accesses by processes running the executable at path (its
+ * device and inode) with effective uid uid. FANGUARD_ANY_UID exempts
+ * everyone who runs it: only for binaries no user can run or that read
+ * nothing a user chooses. @return as fanguard_exclude_exe() */
+int fanguard_exclude_exe_uid(struct fanguard *fg, const char *path, uid_t uid);
+
+/** Replace every excluded uid and executable at once (a reload); the
+ * executables are for uid 0 (see fanguard_exclude_exe()). On error nothing
+ * changes. */
 int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
 				  const char *const *exes, size_t n_exes);
+
+/** Replace every excluded executable at once: paths[i] run as uids[i]
+ * (or FANGUARD_ANY_UID). The uid exclusions stay. On error nothing changes.
+ * @return as fanguard_exclude_exe() */
+int fanguard_set_exclude_exes(struct fanguard *fg, const char *const *paths, const uid_t *uids,
+			      size_t n);
 
 /* Scanners of the embedder's own (its ML model, cloud lookup, trust DB).
  * See fanguard_add_scanner(3). */
@@ -457,9 +553,73 @@ int fanguard_add_scanner(struct fanguard *fg, const struct fanguard_scanner_ops 
  * @return 0, -ENOENT (unknown or already removed id), -EINVAL */
 int fanguard_remove_scanner(struct fanguard *fg, uint64_t id);
 
+/* What fanguard_scan_fd() found. */
+struct fanguard_scan_info {
+	uint32_t size;		       /* set by the caller to sizeof(struct fanguard_scan_info) */
+	enum fanguard_verdict verdict; /* FANGUARD_DENY: a scanner found something */
+	/* FANGUARD_REASON_SCANNED when a scanner decided; DEADLINE, ERROR,
+	 * TOO_LARGE or NO_SCANNER when the file was not (fully) looked at:
+	 * then verdict is FANGUARD_ALLOW and means nothing. */
+	enum fanguard_reason reason;
+	enum fanguard_mount_class mount_class; /* as the fd's superblock shows it */
+	uint64_t latency_usec;
+	char scanner[32]; /* who decided, e.g. "sha256", or "" */
+	char detail[80];  /* e.g. the matching digest or signature, or "" */
+};
+
+/** Scan one file the caller opened, through the listener's scanners (the
+ * denylist, clamd, YARA, fanguard_add_scanner()), as an open of it would be
+ * scanned, and return what they found. Nothing is answered or cached, and
+ * the path is never reopened: the caller may pass an fd it received from
+ * someone else. Runs on the calling thread; every scanner stops by the
+ * deadline, except a read stuck in a FUSE daemon serving the file.
+ * Works before fanguard_start() as well.
+ * @param fd a regular file open for reading (not O_PATH)
+ * @param deadline_ms 1 .. 600000
+ * @param ret its size set by the caller; filled on success only
+ * @return 0 (see ret->verdict and ret->reason), -EINVAL, -EBADF (not open
+ * for reading), -EBADFD (not a regular file), -ESHUTDOWN after
+ * fanguard_stop(), -ENOMEM */
+int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
+		     struct fanguard_scan_info *ret);
+
 /** Forget every cached clean verdict, e.g. after a signature update: every
  * file is scanned again at its next open. @return 0, -EINVAL */
 int fanguard_flush_cache(struct fanguard *fg);
+
+/* Restart without a gap (see fanguard_handover(3)). A listener hands its
+ * fanotify groups, with their marks, to whatever keeps them across the
+ * restart (systemd's fd store); its successor adopts them, and the events
+ * that arrive meanwhile wait in the kernel until it reads and scans them:
+ * none is let through unscanned. Each group has a name, e.g. "local" or "fuse/53"
+ * (printable ASCII, no ':' or whitespace, at most 47 bytes). */
+typedef int (*fanguard_group_fn)(void *userdata, int fd, const char *name);
+
+/** Adopt a group that a previous listener handed over. Call before
+ * fanguard_start(), before the watches: the domain of that name (the same
+ * watches and mounts give the same names) then answers this group instead
+ * of a new one, its marks included. The group's cached verdicts (inode
+ * ignore marks) are dropped: the configuration may have changed. A group
+ * that no watch claims by the end of fanguard_start() is closed there (the
+ * kernel then allows the events it queued).
+ * @param fd a fanotify group of the permission (content) class; taken
+ * (closed by the library) on success only
+ * @return 0, -EINVAL (not such a group, bad name), -EEXIST (name adopted
+ * already), -EBUSY (after fanguard_start() or a watch), -ENOMEM */
+int fanguard_adopt_group(struct fanguard *fg, int fd, const char *name);
+
+/** Stop for a restart: as fanguard_stop(), but the marks stay, and for each
+ * group whose threads all exited (so no event it read is left unanswered)
+ * fn gets its fd and name to pass on (e.g. sd_pid_notify_with_fds() with
+ * "FDSTORE=1\nFDNAME=name"; fn must duplicate or send the fd, which is
+ * closed when fn returns). A group with a thread stuck in FUSE, or whose fn
+ * returns < 0, is stopped as by fanguard_stop() (marks removed). Events
+ * this listener had read when the stop began are answered with the default
+ * verdict (reason shutdown), as by fanguard_stop(); later ones stay queued
+ * in the group for the successor.
+ * @return as fanguard_stop(); -EINVAL without fn */
+int fanguard_handover(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn,
+		      void *userdata);
 
 #ifdef __cplusplus
 }

@@ -13,18 +13,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "control.h"
+#include "fd-util.h"
 #include "log.h"
 #include "macro.h"
 #include "time-util.h"
 
+/* How long a client waits for its reload before it is dropped. */
+#define CONTROL_RELOAD_TIMEOUT_USEC (120 * USEC_PER_SEC)
+
 struct control_client {
 	uint64_t id; /* epoll's data: never a pointer that may be freed in a batch */
 	int fd;
+	pid_t pid; /* SO_PEERCRED, for the scan session's log */
 	usec_t deadline;
 	size_t in_len;
 	char in[CONTROL_REQUEST_MAX];
 	char *out; /* the whole answer, once known */
 	size_t out_len, out_off;
+	uint64_t reload_gen; /* waiting for this reload to end, or 0 */
 };
 
 struct control_server {
@@ -73,7 +79,8 @@ static void client_drop(struct control_server *s, size_t i)
 {
 	struct control_client *c = s->clients[i];
 
-	drain(c->fd);
+	if (c->fd >= 0)
+		drain(c->fd);
 	/* Closing removes it from the epoll set. */
 	safe_close(c->fd);
 	free(c->out);
@@ -160,6 +167,19 @@ static int set_answer(struct control_client *c, int r, const char *payload)
 	return 0;
 }
 
+static void reload_answer(struct control_client *c, int r, const char *why)
+{
+	char msg[1200];
+
+	if (r >= 0) {
+		(void) set_answer(c, 0, NULL);
+		return;
+	}
+	(void) snprintf(msg, sizeof(msg), "reload failed, the old configuration stays in force: %s",
+			why ? why : "see the log");
+	(void) set_answer(c, r, msg);
+}
+
 static void serve(struct control_server *s, struct control_client *c, int verb)
 {
 	_cleanup_free_ char *payload = NULL;
@@ -179,18 +199,27 @@ static void serve(struct control_server *s, struct control_client *c, int verb)
 	case CONTROL_MOUNTS:
 		r = control_mounts_json(ctx, &payload);
 		break;
-	case CONTROL_RELOAD:
-		r = ctx->reload(ctx->userdata);
-		if (r < 0) {
-			char msg[1200];
+	case CONTROL_RELOAD: {
+		int64_t gen = ctx->reload(ctx->userdata);
 
-			(void) snprintf(msg, sizeof(msg),
-					"reload failed, the old configuration stays in force: %s",
-					ctx->reload_error ? ctx->reload_error : "see the log");
-			(void) set_answer(c, r, msg);
+		if (gen > 0) {
+			/* Answered when it ends; meanwhile only errors and
+			 * hang-ups are heard from this client. */
+			struct epoll_event ev = {.events = 0, .data.u64 = c->id};
+
+			c->reload_gen = (uint64_t) gen;
+			/* A reload may take seconds (10M digests: about 2). */
+			c->deadline = now_usec() + CONTROL_RELOAD_TIMEOUT_USEC;
+			(void) epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			return;
+		}
+		r = (int) gen;
+		if (r < 0) {
+			reload_answer(c, r, ctx->reload_error);
 			return;
 		}
 		break;
+	}
 	case -EMSGSIZE:
 		(void) set_answer(c, verb, "request too long");
 		return;
@@ -230,11 +259,28 @@ static bool client_read(struct control_server *s, struct control_client *c)
 	verb = control_parse_request(c->in, c->in_len, eof);
 	if (verb == -EAGAIN)
 		return false;
+	if (verb == CONTROL_SCAN) {
+		/* A session of its own (control-scan.c), on its own thread with
+		 * blocking I/O: the client sends nothing more until the session
+		 * says OK, so nothing read here belongs to it. */
+		int fd = c->fd;
+
+		(void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+		c->fd = -EBADF;
+		if (fd_set_nonblock(fd, false) < 0) {
+			safe_close(fd);
+			return true;
+		}
+		(void) control_scan_start(s->ctx, fd, c->pid);
+		return true;
+	}
 	if (verb == -EINVAL && eof && c->in_len == 0)
 		return true; /* connected and left without a word */
 	if (verb >= 0)
 		log_debug("Control request '%s'", control_verb_to_string(verb));
 	serve(s, c, verb);
+	if (c->reload_gen)
+		return false; /* answered when its reload ends */
 	if (!c->out)
 		return true;
 	if (client_flush(c))
@@ -291,6 +337,7 @@ static void accept_clients(struct control_server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->pid = cred.pid;
 		c->id = ++s->next_id;
 		c->deadline = now_usec() + CONTROL_CLIENT_TIMEOUT_USEC;
 		ev.data.u64 = c->id;
@@ -324,7 +371,9 @@ void control_server_process(struct control_server *s)
 		if (idx == s->n)
 			continue;
 		c = s->clients[idx];
-		if (c->out)
+		if (c->reload_gen)
+			done = evs[i].events & (EPOLLERR | EPOLLHUP);
+		else if (c->out)
 			done = (evs[i].events & (EPOLLERR | EPOLLHUP)) || client_flush(c);
 		else
 			done = client_read(s, c);
@@ -337,4 +386,19 @@ void control_server_process(struct control_server *s)
 			log_debug("Control client timed out, dropping it");
 			client_drop(s, i - 1);
 		}
+}
+
+void control_server_reload_done(struct control_server *s, uint64_t gen, int r, const char *msg)
+{
+	for (size_t i = s->n; i > 0; i--) {
+		struct control_client *c = s->clients[i - 1];
+		struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = c->id};
+
+		if (!c->reload_gen || c->reload_gen > gen)
+			continue;
+		c->reload_gen = 0;
+		reload_answer(c, r, msg);
+		if (!c->out || client_flush(c) || epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			client_drop(s, i - 1);
+	}
 }

@@ -24,6 +24,7 @@
 #include "macro.h"
 #include "stats-format.h"
 #include "time-util.h"
+#include "uncovered.h"
 
 static int mkdir_parent(const char *path)
 {
@@ -178,6 +179,24 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 	json_object_object_add(o, "from_tree", json_object_new_boolean(w->from_tree > 0));
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
+	json_object_object_add(o, "covered", json_object_new_boolean(!w->unmarked));
+	json_object_object_add(o, "group_name",
+			       json_object_new_string(w->group_name ? w->group_name : ""));
+	json_object_object_add(o, "group_shared", json_object_new_boolean(w->group_shared > 0));
+	if (FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, group_answer_latency_usec)) {
+		json_object_object_add(o, "group_events_answered",
+				       json_object_new_uint64(w->group_events_answered));
+		json_object_object_add(o, "group_answer_latency_usec",
+				       json_object_new_uint64(w->group_answer_latency_usec));
+	}
+	json_object_object_add(o, "unscanned_deadline",
+			       json_object_new_uint64(w->unscanned_deadline));
+	json_object_object_add(o, "unscanned_queue_full",
+			       json_object_new_uint64(w->unscanned_queue_full));
+	json_object_object_add(o, "unscanned_error", json_object_new_uint64(w->unscanned_error));
+	json_object_object_add(o, "unscanned_too_large",
+			       json_object_new_uint64(w->unscanned_too_large));
+	json_object_object_add(o, "overload", json_object_new_boolean(w->overloaded > 0));
 	json_object_array_add(a, o);
 	return 0;
 }
@@ -190,6 +209,8 @@ int control_mounts_json(struct control_ctx *ctx, char **ret)
 	if (!a)
 		return -ENOMEM;
 	r = fanguard_foreach_watch(ctx->fg, add_watch, a);
+	if (r >= 0)
+		r = uncovered_json_add(ctx->fg, a);
 	if (r < 0) {
 		json_object_put(a);
 		return r;
@@ -199,9 +220,13 @@ int control_mounts_json(struct control_ctx *ctx, char **ret)
 
 int control_status_text(struct control_ctx *ctx, char **ret)
 {
+	_cleanup_free_ char *cov = NULL;
 	struct stats_table t;
 	int r;
 
+	r = uncovered_status_text(ctx->fg, &cov);
+	if (r < 0)
+		return r;
 	r = stats_table_read(ctx->fg, &t);
 	if (r < 0)
 		return r;
@@ -209,29 +234,49 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "fanguardd %s, pid %d, up %llu s\n"
 		     "state: %s\n"
 		     "config: %s (reloads: %u ok, %u failed)\n"
+		     "%s%s%s"
 		     "seccomp: %s\n"
+		     "mode: %s (%llu denies allowed by audit mode); kernel audit records: %s\n"
 		     "watches: %llu in %llu groups\n"
 		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
+		     "overload: %s (unscanned: %llu past deadline, %llu queue full, %llu error, "
+		     "%llu too large)\n"
 		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
-		     "refused: %llu)\n",
+		     "refused: %llu)\n"
+		     "%s",
 		     FANGUARD_VERSION, (int) getpid(),
 		     (unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
 		     ctx->health == 0 ? "running"
-				      : "UNHEALTHY (an event is overdue or a group "
-					"lost its readers)",
+		     : ctx->health == UNCOVERED_HEALTH
+			     ? "UNHEALTHY (a watched mount is not covered, "
+			       "on-uncovered=fail)"
+			     : "UNHEALTHY (an event is overdue or a group "
+			       "lost its readers)",
 		     ctx->config_path ? ctx->config_path : "(command line only)", ctx->reloads_ok,
-		     ctx->reloads_failed, ctx->seccomp_mode,
+		     ctx->reloads_failed,
+		     ctx->reload_error ? "last reload: FAILED, the previous configuration is in "
+					 "force: "
+				       : "",
+		     ctx->reload_error ? ctx->reload_error : "", ctx->reload_error ? "\n" : "",
+		     ctx->seccomp_mode, ctx->audit ? "AUDIT" : "enforcing",
+		     (unsigned long long) stats_table_get(&t, "audit_would_deny", NULL),
+		     stats_table_get(&t, "kernel_audit", NULL) ? "on" : "off",
 		     (unsigned long long) stats_table_get(&t, "watches", NULL),
 		     (unsigned long long) stats_table_get(&t, "groups", NULL),
 		     (unsigned long long) stats_table_get(&t, "events_read", NULL),
 		     (unsigned long long) stats_table_get(&t, "events_answered", NULL),
 		     (unsigned long long) stats_table_get(&t, "pending", NULL),
 		     (unsigned long long) stats_table_get(&t, "denied", NULL),
+		     stats_table_get(&t, "overload", NULL) ? "YES, in the last 10 s" : "no",
+		     (unsigned long long) stats_table_get(&t, "verdicts", "deadline"),
+		     (unsigned long long) stats_table_get(&t, "verdicts", "queue-full"),
+		     (unsigned long long) stats_table_get(&t, "verdicts", "error"),
+		     (unsigned long long) stats_table_get(&t, "verdicts", "too-large"),
 		     (unsigned long long) stats_table_get(&t, "threads", NULL),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
-		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL));
+		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), cov);
 	stats_table_done(&t);
 	return r < 0 ? -ENOMEM : 0;
 }

@@ -18,14 +18,21 @@
 #include <unistd.h>
 #include "config.h"
 #include "control.h"
+#include "events-log.h"
 #include "fanguard.h"
 #include "fd-util.h"
+#include "fdstore.h"
+#include "hook.h"
+#include "log-json.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "privileges.h"
+#include "reload-job.h"
 #include "procfs.h"
 #include "sandbox.h"
 #include "settings.h"
+#include "uncovered.h"
 #include "stats-format.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
@@ -40,64 +47,6 @@ static char *arg_stats_file;
 static void on_log(void *userdata, int prio, const char *msg)
 {
 	log_full_errno(prio, 0, "%s", msg);
-}
-
-#define FANGUARD_VERDICT_MESSAGE_ID "MESSAGE_ID=3f0b6c1e9d2a4e7b8c5d1a2f6e9b0c47"
-
-static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
-{
-	char f_verdict[32], f_path[4200], f_pid[32], f_class[32], f_reason[48], f_lat[48];
-	char f_exe[4200], f_comm[48], exe[4096], comm[24] = "?";
-	/* One MESSAGE_ID for every verdict line: journalctl MESSAGE_ID=... finds them. */
-	const char *fields[] = {FANGUARD_VERDICT_MESSAGE_ID,
-				f_verdict,
-				f_path,
-				f_pid,
-				f_class,
-				f_reason,
-				f_lat,
-				f_exe,
-				f_comm,
-				NULL};
-	const char *verdict = v->verdict == FANGUARD_DENY ? "deny" : "allow";
-	ssize_t n;
-
-	/* For a deny the library read comm and exe before answering (a denied
-	 * opener often exits at once). Otherwise look now, on the log thread,
-	 * after the answer: the subject may be gone ("?"). */
-	if (v->size >= offsetof(struct fanguard_verdict_info, exe) + sizeof(v->exe) && v->exe &&
-	    v->exe[0]) {
-		/* Read by the library before it answered the deny. */
-		(void) snprintf(exe, sizeof(exe), "%s", v->exe);
-		n = 1;
-	} else
-		n = proc_read_exe(v->pid, exe, sizeof(exe)) >= 0 ? 1 : 0;
-	(void) snprintf(f_exe, sizeof(f_exe), "FANGUARD_EXE=%s", n > 0 ? exe : "?");
-	if (v->size >= offsetof(struct fanguard_verdict_info, comm) + sizeof(v->comm) && v->comm &&
-	    v->comm[0])
-		(void) snprintf(comm, sizeof(comm), "%s", v->comm);
-	else if (proc_read_comm(v->pid, comm, sizeof(comm)) < 0)
-		comm[0] = '\0';
-	(void) snprintf(f_comm, sizeof(f_comm), "FANGUARD_COMM=%s", comm[0] ? comm : "?");
-
-	(void) snprintf(f_verdict, sizeof(f_verdict), "FANGUARD_VERDICT=%s", verdict);
-	(void) snprintf(f_path, sizeof(f_path), "FANGUARD_PATH=%s", v->path);
-	(void) snprintf(f_pid, sizeof(f_pid), "FANGUARD_PID=%d", (int) v->pid);
-	(void) snprintf(f_class, sizeof(f_class), "FANGUARD_MOUNT_CLASS=%s",
-			fanguard_mount_class_to_string(v->mount_class));
-	(void) snprintf(f_reason, sizeof(f_reason), "FANGUARD_REASON=%s",
-			fanguard_reason_to_string(v->reason));
-	(void) snprintf(f_lat, sizeof(f_lat), "FANGUARD_LATENCY_USEC=%llu",
-			(unsigned long long) v->latency_usec);
-	/* Structured fields first, the path last: a cut of a long line (log.c
-	 * escapes it and caps it with a marker) loses only the path's tail.
-	 * comm (spaces allowed, e.g. " path=/x") stays in its journal field. */
-	log_struct_internal(v->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG, 0, fields,
-			    "%s pid=%d class=%s reason=%s%s%s%s%s latency_us=%llu path=%s", verdict,
-			    (int) v->pid, fanguard_mount_class_to_string(v->mount_class),
-			    fanguard_reason_to_string(v->reason), v->scanner[0] ? " scanner=" : "",
-			    v->scanner, v->detail[0] ? " detail=" : "", v->detail,
-			    (unsigned long long) v->latency_usec, v->path);
 }
 
 /* Writes path atomically (temp file + rename). */
@@ -157,6 +106,7 @@ static void write_stats(struct fanguard *fg)
 static int saved_argc;
 static char **saved_argv;
 static struct control_ctx ctl = {.health = 0};
+static struct events_log_state events_state;
 
 /* JOURNAL_STREAM=dev:ino names the journal's stream if it is our stderr:
  * then log straight to the journal, with structured fields. */
@@ -171,6 +121,58 @@ static bool stderr_is_journal(void)
 }
 
 #define ITEMS(l) ((const char *const *) (l).items)
+
+/* ExcludeExe= PATH[:UID|:*]: the executable's identity run as UID (root if
+ * none is given; '*' for anyone: any user may run a world-executable
+ * binary). The suffix counts only if it is a number or '*', so a path with
+ * a colon in it stays whole unless it ends like one. */
+static int exe_rule_parse(const char *item, char **ret_path, uid_t *ret_uid)
+{
+	const char *colon = strrchr(item, ':');
+	uint64_t u;
+
+	*ret_uid = 0;
+	if (colon && strcmp(colon + 1, "*") == 0)
+		*ret_uid = FANGUARD_ANY_UID;
+	else if (colon && colon[1] && parse_u64(colon + 1, (uid_t) -2, &u) >= 0)
+		*ret_uid = (uid_t) u;
+	else
+		colon = NULL;
+	*ret_path = colon ? strndup(item, (size_t) (colon - item)) : strdup(item);
+	return *ret_path ? 0 : -ENOMEM;
+}
+
+/* The uid and executable exclusions, one swap each (a reload drops the old
+ * executables for a moment: they are scanned then, never wrongly exempt). */
+static int set_subject_exclusions(struct fanguard *fg, const struct settings *s, char *err,
+				  size_t errlen)
+{
+	size_t n = s->exclude_exe.n;
+	_cleanup_free_ char **paths = calloc(n ? n : 1, sizeof(char *));
+	_cleanup_free_ uid_t *uids = calloc(n ? n : 1, sizeof(uid_t));
+	size_t i;
+	int r;
+
+	if (!paths || !uids)
+		return log_error_errno(ENOMEM, "Out of memory");
+	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n, NULL, 0);
+	if (r < 0)
+		return settings_error(err, errlen, r, "Failed to exclude uids: %s", strerror(-r));
+	for (i = 0, r = 0; i < n && r >= 0; i++)
+		r = exe_rule_parse(s->exclude_exe.items[i], &paths[i], &uids[i]);
+	if (r >= 0) {
+		r = fanguard_set_exclude_exes(fg, (const char *const *) paths, uids, n);
+		if (r < 0)
+			(void) settings_error(err, errlen, r,
+					      "Failed to exclude the executables %s%s: %s",
+					      n > 0 ? s->exclude_exe.items[0] : "",
+					      n > 1 ? ", ..." : "", strerror(-r));
+	} else
+		(void) settings_error(err, errlen, r, "Out of memory");
+	for (size_t j = 0; j < n; j++)
+		free(paths[j]);
+	return r;
+}
 
 static bool listed(const struct setting_list *l, const char *v)
 {
@@ -219,35 +221,66 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 	return 0;
 }
 
+/* The SHA-256 allowlist: replaced whole (at start and on reload). */
+static int load_allowlist(struct fanguard *fg, const struct settings *s)
+{
+	size_t file = 0;
+	unsigned line = 0;
+	int r;
+
+	r = fanguard_replace_allow_sha256_files(fg, ITEMS(s->allow_hashes), s->allow_hashes.n,
+						&file, &line);
+	if (r == -EBADMSG)
+		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest",
+				       s->allow_hashes.items[file], line);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load allowlist '%s': %m",
+				       s->allow_hashes.n ? s->allow_hashes.items[file] : "");
+	if (s->allow_hashes.n > 0)
+		log_info("Allowlist: %d digests from %zu files (allowed whatever a scanner says)",
+			 r, s->allow_hashes.n);
+	return 0;
+}
+
 /* Applies what can change while running (the rows marked SETTING_RELOAD);
  * the library swaps each list atomically under its config lock, so every
  * event sees either the old or the new list and is answered exactly once
  * either way. */
 /* One message per way a denylist file can be refused (see
- * fanguard_deny_sha256_file()). Returns r. */
-static int log_denylist_error(int r, const char *path, unsigned line)
+ * fanguard_deny_sha256_file()), logged and copied to err (if not NULL) for
+ * fanguardctl status and STATUS=. Returns r. */
+static int denylist_error(char *err, size_t errlen, int r, const char *path, unsigned line)
 {
 	switch (r) {
 	case -EBADMSG:
-		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", path, line);
+		return settings_error(err, errlen, r, "%s:%u: not a SHA-256 hex digest", path,
+				      line);
 	case -EILSEQ:
-		return log_error_errno(r, "%s:%u: NUL byte in a denylist", path, line);
+		return settings_error(err, errlen, r, "%s:%u: NUL byte in a denylist", path, line);
 	case -ENODATA:
-		return log_error_errno(r, "Denylist '%s' holds no digest", path);
+		return settings_error(err, errlen, r, "Denylist '%s' holds no digest", path);
 	case -EBADFD:
-		return log_error_errno(r, "Denylist '%s' is not a regular file", path);
+		return settings_error(err, errlen, r, "Denylist '%s' is not a regular file", path);
 	case -EISDIR:
-		return log_error_errno(r, "Denylist '%s' is a directory", path);
+		return settings_error(err, errlen, r, "Denylist '%s' is a directory", path);
 	case -ELOOP:
-		return log_error_errno(r, "Denylist '%s' is a symbolic link (not followed)", path);
+		return settings_error(err, errlen, r,
+				      "Denylist '%s' is a symbolic link (not followed)", path);
 	case -EFBIG:
-		return log_error_errno(r, "Denylist '%s': too many digests", path);
+		return settings_error(err, errlen, r, "Denylist '%s': too many digests", path);
 	default:
-		return log_error_errno(r, "Failed to load denylist '%s': %m", path);
+		return settings_error(err, errlen, r, "Failed to load denylist '%s': %s", path,
+				      strerror(-r));
 	}
 }
 
-static int reload_apply(struct fanguard *fg, const struct settings *old, const struct settings *s)
+static int log_denylist_error(int r, const char *path, unsigned line)
+{
+	return denylist_error(NULL, 0, r, path, line);
+}
+
+static int reload_apply(struct fanguard *fg, const struct settings *old, const struct settings *s,
+			char *err, size_t errlen)
 {
 	size_t file = 0;
 	unsigned line = 0;
@@ -256,12 +289,17 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	r = fanguard_replace_deny_sha256_files(fg, ITEMS(s->deny_hashes), s->deny_hashes.n, &file,
 					       &line);
 	if (r < 0)
-		return log_denylist_error(r, s->deny_hashes.n ? s->deny_hashes.items[file] : "",
-					  line);
+		return denylist_error(err, errlen, r,
+				      s->deny_hashes.n ? s->deny_hashes.items[file] : "", line);
 	log_info("Denylist: %d digests from %zu files", r, s->deny_hashes.n);
-	r = watch_added(fg, old, s);
+	r = load_allowlist(fg, s);
 	if (r < 0)
 		return r;
+	r = watch_added(fg, old, s);
+	if (r < 0)
+		return settings_error(err, errlen, r, "Failed to watch a new path: %s",
+				      strerror(-r));
+	(void) fdstore_check_watches(s);
 	for (size_t i = 0; i < old->watch.n; i++)
 		if (!listed(&s->watch, old->watch.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
@@ -273,16 +311,18 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	if (s->yara_rules) {
 		r = fanguard_load_yara_rules(fg, s->yara_rules);
 		if (r < 0)
-			return log_error_errno(r, "Failed to load YARA rules '%s': %m",
-					       s->yara_rules);
+			return settings_error(err, errlen, r,
+					      "Failed to load YARA rules '%s': %s (compile errors: "
+					      "see the log)",
+					      s->yara_rules, strerror(-r));
 	}
 	r = fanguard_set_exclude_paths(fg, ITEMS(s->exclude), s->exclude.n);
 	if (r < 0)
-		return log_error_errno(r, "Failed to set the exclusions: %m");
-	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n,
-					  ITEMS(s->exclude_exe), s->exclude_exe.n);
+		return settings_error(err, errlen, r, "Failed to set the exclusions: %s",
+				      strerror(-r));
+	r = set_subject_exclusions(fg, s, err, errlen);
 	if (r < 0)
-		return log_error_errno(r, "Failed to set the uid and executable exclusions: %m");
+		return r;
 	return 0;
 }
 
@@ -310,11 +350,12 @@ static int reload_keep_restart_only(struct settings *s, const struct settings *o
 	return 0;
 }
 
-/* Parses into a fresh struct settings and swaps it in; on any error the
- * old one stays in force, whole. */
-static int reload(void *userdata)
+/* The reload's slow part, on the reload thread (reload-job.h): parses into a
+ * fresh struct settings and hands what can change at run time to the
+ * library. Reads arg_settings, which only the main thread replaces, and
+ * only in reload_commit(), after joining this thread. */
+static int reload_prepare(void *userdata, void **ret_state, char *error, size_t errlen)
 {
-	static char error[1024]; /* why the last reload failed: for fanguardctl */
 	struct fanguard *fg = userdata;
 	struct settings *s, *old = arg_settings;
 	enum settings_action action;
@@ -322,21 +363,42 @@ static int reload(void *userdata)
 
 	log_info("Reloading the configuration%s%s", old->config ? " from " : "",
 		 old->config ? old->config : "");
-	error[0] = '\0';
 	s = settings_new();
 	if (!s)
 		r = log_error_errno(ENOMEM, "Out of memory");
 	else
-		r = settings_load(s, saved_argc, saved_argv, &action, error, sizeof(error));
+		r = settings_load(s, saved_argc, saved_argv, &action, error, errlen);
 	if (r >= 0)
-		r = reload_apply(fg, old, s);
+		r = reload_apply(fg, old, s, error, errlen);
 	if (r >= 0)
 		r = reload_keep_restart_only(s, old);
 	if (r < 0) {
 		settings_free(s);
+		return r;
+	}
+	*ret_state = s;
+	return 0;
+}
+
+static void settings_free_state(void *state)
+{
+	settings_free(state);
+}
+
+/* On the main thread: swaps the new settings in; on any error the old one
+ * stays in force, whole. */
+static int reload_commit(int r, struct settings *s, const char *error)
+{
+	static char last_error[1024]; /* why the last reload failed: for fanguardctl */
+	struct settings *old = arg_settings;
+
+	if (r < 0) {
+		(void) snprintf(last_error, sizeof(last_error), "%s", error ? error : "");
 		ctl.reloads_failed++;
-		ctl.reload_error = error[0] ? error : NULL;
-		log_error("Reload failed: keeping the previous configuration");
+		if (!last_error[0])
+			(void) snprintf(last_error, sizeof(last_error), "%s", strerror(-r));
+		ctl.reload_error = last_error;
+		log_error("Reload failed: keeping the previous configuration: %s", last_error);
 		return r;
 	}
 	arg_settings = s;
@@ -349,35 +411,119 @@ static int reload(void *userdata)
 	return 0;
 }
 
+static struct reload_job *reload_job;
+
+/* A reload now, on this thread: when no reload thread can start. */
+static int reload_sync(struct fanguard *fg)
+{
+	char error[1024] = "";
+	void *state = NULL;
+	int r = reload_prepare(fg, &state, error, sizeof(error));
+
+	return reload_commit(r, state, error);
+}
+
+/* ctl.reload and SIGHUP: in the background (reload-job.h). */
+static int64_t reload_request(void *userdata)
+{
+	int64_t gen = reload_job ? reload_job_request(reload_job) : -ENOSYS;
+
+	if (gen > 0) {
+#if HAVE_LIBSYSTEMD
+		(void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading");
+#endif
+		return gen;
+	}
+	return reload_sync(userdata);
+}
+
+/* The reload thread finished: commit, answer its control clients. */
+static void reload_finished(struct control_server *srv)
+{
+	char error[1024];
+	void *state;
+	uint64_t gen;
+	int r;
+
+	if (!reload_job_collect(reload_job, &r, &state, error, sizeof(error), &gen))
+		return;
+	r = reload_commit(r, state, error);
+	/* The next run, if one was asked for meanwhile, reads what this one
+	 * committed; if it cannot start, its clients take this result. */
+	if (!reload_job_continue(reload_job))
+		gen = UINT64_MAX;
+	if (srv)
+		control_server_reload_done(srv, gen, r, ctl.reload_error);
+#if HAVE_LIBSYSTEMD
+	if (!reload_job_running(reload_job))
+		(void) sd_notify(0, "READY=1");
+#endif
+}
+
+/* fanguard_check_health(), and with on-uncovered=fail a watched mount that
+ * is not covered (UNCOVERED_HEALTH). */
+static int daemon_health(struct fanguard *fg, unsigned *ret_uncovered)
+{
+	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+	unsigned n = uncovered_count(fg);
+
+	if (ret_uncovered)
+		*ret_uncovered = n;
+	if (health == 0 && n > 0 && arg_settings->on_uncovered == ON_UNCOVERED_FAIL)
+		health = UNCOVERED_HEALTH;
+	return health;
+}
+
 static void service_tick(struct fanguard *fg, bool watchdog)
 {
-	struct fanguard_stats s = {.size = sizeof(s)};
-	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+	struct stats_table t;
+	unsigned uncovered = 0;
+	int health = daemon_health(fg, &uncovered);
 
 	if (health != ctl.health) {
 		if (health < 0)
-			log_error_errno(health, "Unhealthy: %s; no longer pinging the watchdog",
-					health == -ETIME
-						? "an event is unanswered past its deadline"
-						: "a group lost its readers");
+			log_error_errno(
+				health, "Unhealthy: %s; no longer pinging the watchdog",
+				health == -ETIME ? "an event is unanswered past its deadline"
+				: health == UNCOVERED_HEALTH
+					? "a watched mount is not covered (on-uncovered=fail)"
+					: "a group lost its readers");
 		else
 			log_notice("Healthy again");
 		ctl.health = health;
 	}
-	if (fanguard_get_stats(fg, &s) < 0)
+	events_log_tick(fg, &events_state);
+	if (stats_table_read(fg, &t) < 0)
 		return;
 #if HAVE_LIBSYSTEMD
-	(void) sd_notifyf(0,
-			  "%sSTATUS=%s %u mounts in %u groups: %llu events, %llu denied, %llu "
-			  "pending, %llu past deadline",
-			  watchdog && health == 0 ? "WATCHDOG=1\n" : "",
-			  health == 0 ? "Watching" : "UNHEALTHY, watching", s.n_watches, s.n_groups,
-			  (unsigned long long) s.events_read, (unsigned long long) s.denied,
-			  (unsigned long long) s.pending,
-			  (unsigned long long) s.by_reason[FANGUARD_REASON_DEADLINE]);
+	{
+		uint64_t overload = stats_table_get(&t, "overload", NULL);
+
+		/* The alarms first: "OVERLOAD" while a deadline or a full queue
+		 * gave a default verdict in the last 10 s; a failed reload stays
+		 * until one succeeds (the configuration on disk is not the one in
+		 * force). */
+		(void) sd_notifyf(
+			0,
+			"%sSTATUS=%s%s%s%s%s %llu mounts in %llu groups%s%.0u%s: %llu events, %llu "
+			"denied, %llu pending, %llu past deadline, %llu queue full",
+			watchdog && health == 0 ? "WATCHDOG=1\n" : "", overload ? "OVERLOAD, " : "",
+			ctl.reload_error ? "Reload failed (old configuration in force): " : "",
+			ctl.reload_error ? ctl.reload_error : "", ctl.reload_error ? "; " : "",
+			health == 0 ? "Watching" : "UNHEALTHY, watching",
+			(unsigned long long) stats_table_get(&t, "watches", NULL),
+			(unsigned long long) stats_table_get(&t, "groups", NULL),
+			uncovered ? ", " : "", uncovered, uncovered ? " NOT COVERED" : "",
+			(unsigned long long) stats_table_get(&t, "events_read", NULL),
+			(unsigned long long) stats_table_get(&t, "denied", NULL),
+			(unsigned long long) stats_table_get(&t, "pending", NULL),
+			(unsigned long long) stats_table_get(&t, "verdicts", "deadline"),
+			(unsigned long long) stats_table_get(&t, "verdicts", "queue-full"));
+	}
 #else
 	(void) watchdog;
 #endif
+	stats_table_done(&t);
 }
 
 /* After every mark is in place: the control socket, then the sandbox. */
@@ -388,11 +534,12 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	int r;
 
 	ctl.fg = fg;
-	ctl.reload = reload;
+	ctl.reload = reload_request;
 	ctl.userdata = fg;
 	ctl.started_usec = now_usec();
 	ctl.config_path = a->config;
 	ctl.seccomp_mode = seccomp_mode_to_string(a->seccomp);
+	ctl.audit = a->audit;
 	if (a->control_socket) {
 		r = control_listen(a->control_socket, ret_ctl_fd);
 		if (r < 0)
@@ -420,9 +567,10 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 	if (wd > 0 && wd / 2 < tick)
 		tick = wd / 2;
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{.fd = sfd, .events = POLLIN},
-			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN}};
+			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN},
+			{.fd = reload_job ? reload_job_fd(reload_job) : -EBADF, .events = POLLIN}};
 		struct signalfd_siginfo si;
 		usec_t now = now_usec();
 		int timeout = (int) ((next - now) / USEC_PER_MSEC) + 1, ct;
@@ -437,15 +585,22 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 		ct = srv ? control_server_timeout_ms(srv) : -1;
 		if (ct >= 0 && ct < timeout)
 			timeout = ct;
-		if (poll(p, srv ? 2 : 1, timeout) < 0) {
+		if (poll(p, ELEMENTSOF(p), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_error_errno(errno, "poll failed: %m");
 		}
+		if (p[2].revents & POLLIN)
+			reload_finished(srv);
 		if (srv) {
+			unsigned reloads = ctl.reloads_ok + ctl.reloads_failed;
+
 			if (p[1].revents & POLLIN)
-				ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+				ctl.health = daemon_health(fg, NULL);
 			control_server_process(srv);
+			/* A reload by fanguardctl: the status line says how it went. */
+			if (reloads != ctl.reloads_ok + ctl.reloads_failed)
+				next = 0;
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
@@ -463,13 +618,12 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 			write_stats(fg);
 			break;
 		case SIGHUP:
+			/* In the background; reload_finished() commits it. */
+			if (reload_request(fg) == 0) {
 #if HAVE_LIBSYSTEMD
-			(void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading");
+				(void) sd_notify(0, "READY=1");
 #endif
-			(void) reload(fg);
-#if HAVE_LIBSYSTEMD
-			(void) sd_notify(0, "READY=1");
-#endif
+			}
 			next = 0;
 			break;
 		default:
@@ -575,7 +729,7 @@ static int run(struct fanguard *fg)
 	 * drop them before the library starts any thread (the log thread may
 	 * start as early as loading YARA rules), or those threads keep them. */
 	if (geteuid() == 0) {
-		r = sandbox_drop_capabilities();
+		r = sandbox_drop_capabilities(a->kernel_audit);
 		if (r < 0)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}
@@ -589,10 +743,22 @@ static int run(struct fanguard *fg)
 		unsigned line = 0;
 
 		r = fanguard_deny_sha256_file(fg, path, &line);
+		if (r == -ENODATA) {
+			/* The shipped /etc/fanguard/deny.sha256 starts so: a
+			 * service with an empty list still scans with its other
+			 * engines and is told digests later by a reload. */
+			log_warning("Denylist '%s' holds no digest yet: nothing is denied by hash "
+				    "until digests are added and the service reloaded",
+				    path);
+			continue;
+		}
 		if (r < 0)
 			return log_denylist_error(r, path, line);
 		log_info("Loaded %d digests from '%s'", r, path);
 	}
+	r = load_allowlist(fg, a);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < a->clamd.n; i++) {
 		r = fanguard_add_clamd(fg, a->clamd.items[i]);
 		if (r < 0)
@@ -608,16 +774,27 @@ static int run(struct fanguard *fg)
 	r = fanguard_set_exclude_paths(fg, ITEMS(a->exclude), a->exclude.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the exclusions: %m");
-	r = fanguard_set_exclude_subjects(fg, a->exclude_uid.items, a->exclude_uid.n,
-					  ITEMS(a->exclude_exe), a->exclude_exe.n);
+	r = set_subject_exclusions(fg, a, NULL, 0);
 	if (r < 0)
-		return log_error_errno(r, "Failed to exclude uids and executables: %m");
-	r = fanguard_start(fg);
-	if (r < 0)
-		return log_error_errno(r, "Failed to start: %m");
+		return r;
+	/* Groups a previous fanguardd handed over, then the watches (which
+	 * claim them by name), then start: fanguard_start() closes the
+	 * adopted groups no watch claimed. */
+	(void) fdstore_adopt(fg, a);
 	r = watch_added(fg, NULL, a);
 	if (r < 0)
 		return r;
+	(void) fdstore_check_watches(a);
+	r = fanguard_start(fg);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start: %m");
+	r = uncovered_check_start(fg, a->on_uncovered == ON_UNCOVERED_FAIL);
+	if (r < 0)
+		return r;
+	/* Reloads run on a thread of their own; without it, synchronously. */
+	r = reload_job_new(reload_prepare, fg, &reload_job);
+	if (r < 0)
+		log_warning_errno(r, "Reloads will hold the main loop: %m");
 	/* The control socket and the sandbox, before anyone is told we are ready. */
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
@@ -651,6 +828,8 @@ int main(int argc, char **argv)
 	enum settings_action action = SETTINGS_RUN;
 	struct rlimit rl;
 	sigset_t mask;
+	unsigned stored = 0;
+	bool scans_done;
 	int r, rr;
 
 	log_set_ident("fanguardd");
@@ -670,12 +849,21 @@ int main(int argc, char **argv)
 		printf("fanguardd %s\n", FANGUARD_VERSION);
 	if (r < 0 || action != SETTINGS_RUN) {
 		/* --check-config: the errors are logged; the exit status says it. */
+		if (r < 0 && action == SETTINGS_RUN)
+			fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
 	log_set_max_level(arg_settings->log_level);
+	if (arg_settings->log_format == LOG_FORMAT_JSON) {
+		/* JSON lines on stderr, also under systemd (the journal then
+		 * stores each line as MESSAGE): what a SIEM shipper reads. */
+		log_set_target(LOG_TARGET_STDERR);
+		log_set_writer(log_json_write);
+	}
 	if (arg_settings->stats_file && !(arg_stats_file = strdup(arg_settings->stats_file))) {
 		log_error_errno(ENOMEM, "Out of memory");
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		return EXIT_FAILURE;
 	}
@@ -700,17 +888,38 @@ int main(int argc, char **argv)
 
 	/* Say which privilege is missing, rather than a bare EPERM later. */
 	if (privileges_check() < 0) {
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		free(arg_stats_file);
 		return PRIVILEGES_EXIT_STATUS;
 	}
 
+	/* The on-deny helper: forked now, while this process has one thread
+	 * and before the sandbox forbids fork and exec. */
+	if (arg_settings->on_deny) {
+		struct hook_settings hs = {
+			.program = arg_settings->on_deny,
+			.timeout_ms = arg_settings->on_deny_timeout_ms ?: 10000,
+			.per_minute = arg_settings->on_deny_per_minute ?: 60,
+		};
+
+		r = hook_start(&hs);
+		if (r < 0) {
+			log_error_errno(r, "Failed to start the on-deny helper: %m");
+			fdstore_drop();
+			arg_settings = settings_free(arg_settings);
+			free(arg_stats_file);
+			return EXIT_FAILURE;
+		}
+	}
+
 	settings_to_options(arg_settings, &opts);
 	opts.log_fn = on_log;
-	opts.verdict_fn = on_verdict;
+	opts.verdict_fn = events_log_verdict;
 	r = fanguard_new(&opts, &fg);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the listener: %m");
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		free(arg_stats_file);
 		return EXIT_FAILURE;
@@ -724,6 +933,7 @@ int main(int argc, char **argv)
 			log_error_errno(r, "Failed to set the %s settings: %m",
 					fanguard_mount_class_to_string(i));
 			fg = fanguard_free(fg);
+			fdstore_drop();
 			arg_settings = settings_free(arg_settings);
 			free(arg_stats_file);
 			return EXIT_FAILURE;
@@ -733,11 +943,28 @@ int main(int argc, char **argv)
 #if HAVE_LIBSYSTEMD
 	(void) sd_notify(0, "STOPPING=1");
 #endif
-	rr = fanguard_stop(fg, 5000);
+	/* A reload still running finishes first: it calls into the library. */
+	reload_job_free(reload_job, settings_free_state);
+	reload_job = NULL;
+	/* Scan sessions use fg: end them first (a scan in flight finishes). */
+	scans_done = control_scan_stop_all(2 * USEC_PER_SEC);
+	/* A clean stop under systemd keeps the groups in its fd store for the
+	 * next instance; after an error they are closed (their waiters
+	 * allowed), never kept. */
+	if (r >= 0)
+		rr = fdstore_stop(fg, 5000, &stored);
+	else {
+		rr = fanguard_stop(fg, 5000);
+		fdstore_drop(); /* if run() failed before it adopted them */
+	}
 	if (rr == -ETIMEDOUT)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);
-	fg = fanguard_free(fg);
+	if (scans_done)
+		fg = fanguard_free(fg);
+	else
+		log_warning("An on-demand scan is still running; exiting without freeing it");
+	hook_stop();
 	/* Restart-only: still the values the daemon started with. */
 	if (arg_settings->pid_file)
 		(void) unlink(arg_settings->pid_file);

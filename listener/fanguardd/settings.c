@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "conffile.h"
+#include "log-json.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -24,6 +25,15 @@
 #define DEADLINE .type = SETTING_UINT32, .min = 1, .max = 3600 * 1000
 #define WORKERS .type = SETTING_UINT32, .min = 0, .max = 1024
 #define VERDICT .type = SETTING_ENUM, .parse = parse_verdict, .choices = "allow, deny"
+
+static int parse_on_uncovered(const char *s)
+{
+	if (strcmp(s, "warn") == 0)
+		return ON_UNCOVERED_WARN;
+	if (strcmp(s, "fail") == 0)
+		return ON_UNCOVERED_FAIL;
+	return -EINVAL;
+}
 
 static int parse_verdict(const char *s)
 {
@@ -48,10 +58,27 @@ const struct setting settings_table[] = {
 	 AT(scan_through_loopback),
 	 .help = "read loopback FUSE mounts' content through the\ndaemon too, not only at the "
 		 "backing layer"},
+	{"on-uncovered", 0, "P", "Watch", "OnUncovered", SETTING_ENUM, AT(on_uncovered),
+	 .parse = parse_on_uncovered, .choices = "warn, fail",
+	 .help = "warn|fail when a watched mount cannot be marked:\nfail exits at start, is "
+		 "unhealthy later [warn]"},
+	{"max-groups", 0, "N", "Watch", "MaxGroups", SETTING_UINT32, AT(max_groups), .min = 2,
+	 .max = 1u << 20,
+	 .help = "fanotify groups to use at most; beyond, FUSE mounts\nshare a group per "
+		 "nesting depth [fs.fanotify.max_user_groups\nless max(8, 1/8)]"},
 	{"deny-hashes", 'd', "FILE", "Scan", "DenyHashes", SETTING_LIST, AT(deny_hashes),
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
+	{"allow-hashes", 0, "FILE", "Scan", "AllowHashes", SETTING_LIST, AT(allow_hashes),
+	 .flags = SETTING_RELOAD,
+	 .help = "SHA-256 allowlist: files with these digests are\nallowed whatever a scanner "
+		 "says (repeatable)"},
 	{"default-verdict", 0, "V", "Scan", "DefaultVerdict", VERDICT, ALL(default_verdict),
 	 .help = "allow|deny on deadline, error, shutdown [allow]"},
+	{"on-deadline", 0, "V", "Scan", "OnDeadline", VERDICT, ALL(on_deadline),
+	 .help = "allow|deny when the deadline passes [default-verdict]"},
+	{"on-queue-full", 0, "V", "Scan", "OnQueueFull", VERDICT, ALL(on_queue_full),
+	 .help = "allow|deny when the queue, or the subject uid's\nshare of it, is full "
+		 "[default-verdict]"},
 	{"deadline-ms", 0, "N", "Scan", "DeadlineMs", DEADLINE, ALL(deadline_ms),
 	 .help = "deadline for every mount class"},
 	{"local-deadline-ms", 0, "N", "Local", "DeadlineMs", DEADLINE,
@@ -99,10 +126,10 @@ const struct setting settings_table[] = {
 	 /* (uid_t) -1 is no uid (setresuid()'s "unchanged"). */
 	 .max = (uid_t) -1 - 1, .flags = SETTING_RELOAD,
 	 .help = "never scan accesses by processes of this\neffective uid (repeatable)"},
-	{"exclude-exe", 0, "PATH", "Watch", "ExcludeExe", SETTING_LIST, AT(exclude_exe),
+	{"exclude-exe", 0, "PATH[:UID]", "Watch", "ExcludeExe", SETTING_LIST, AT(exclude_exe),
 	 .flags = SETTING_RELOAD | SETTING_ABSOLUTE,
-	 .help = "never scan accesses by processes running this\nexecutable, exact path "
-		 "(repeatable)"},
+	 .help = "never scan accesses by processes running this\nexecutable (its device and "
+		 "inode) as UID [0];\n'*': any uid (repeatable)"},
 	{"access", 0, NULL, "Events", "Access", SETTING_FLAG, AT(access),
 	 .help = "also check reads (FAN_ACCESS_PERM): costly"},
 	{"no-exec", 0, NULL, "Events", "Exec", SETTING_FLAG, AT(no_exec),
@@ -110,6 +137,23 @@ const struct setting settings_table[] = {
 	{"no-cache", 0, NULL, "Cache", "Enabled", SETTING_FLAG, AT(no_cache),
 	 .flags = SETTING_INVERT_KEY,
 	 .help = "never cache clean verdicts (in-kernel ignore marks)"},
+	{"cache-max-marks", 0, "N", "Cache", "MaxMarks", SETTING_UINT32, AT(max_cache_marks),
+	 .min = 1, .max = UINT32_MAX,
+	 .help = "clean verdicts cached at once; beyond, the cache\nis emptied [65536]"},
+	{"audit", 0, NULL, "Scan", "Audit", SETTING_FLAG, AT(audit),
+	 .help = "audit (permissive) mode: log and count what\nwould be denied, and allow it"},
+	{"kernel-audit", 0, NULL, "Scan", "KernelAudit", SETTING_FLAG, AT(kernel_audit),
+	 .help = "kernel audit records of denies (FAN_AUDIT);\nneeds CAP_AUDIT_WRITE"},
+	{"on-deny", 0, "PROGRAM", "Daemon", "OnDeny", SETTING_STRING, AT(on_deny),
+	 .flags = SETTING_ABSOLUTE,
+	 .help = "run PROGRAM for every deny, the facts in its\nenvironment (FANGUARD_PATH, "
+		 "FANGUARD_SHA256...)"},
+	{"on-deny-timeout-ms", 0, "N", "Daemon", "OnDenyTimeoutMs", SETTING_UINT32,
+	 AT(on_deny_timeout_ms), .min = 1, .max = 3600 * 1000,
+	 .help = "kill the on-deny program after N ms [10000]"},
+	{"on-deny-per-minute", 0, "N", "Daemon", "OnDenyPerMinute", SETTING_UINT32,
+	 AT(on_deny_per_minute), .min = 1, .max = 1000000,
+	 .help = "run it at most N times a minute [60]"},
 	{"pid-file", 0, "PATH", "Daemon", "PidFile", SETTING_STRING, AT(pid_file),
 	 .help = "written once every mark is in place"},
 	{"stats-file", 0, "PATH", "Daemon", "StatsFile", SETTING_STRING, AT(stats_file),
@@ -130,6 +174,9 @@ const struct setting settings_table[] = {
 	{"log-level", 'l', "LEVEL", "Daemon", "LogLevel", SETTING_ENUM, AT(log_level),
 	 .parse = log_level_from_string, .choices = "err, warning, notice, info, debug",
 	 .help = "err|warning|notice|info|debug [info]"},
+	{"log-format", 0, "FORMAT", "Daemon", "LogFormat", SETTING_ENUM, AT(log_format),
+	 .parse = log_format_from_string, .choices = "text, json",
+	 .help = "text|json: json writes one JSON object per line\nto stderr, for SIEMs [text]"},
 	{"verbose", 'v', NULL, NULL, NULL, SETTING_SET, AT(log_level), .min = LOG_DEBUG,
 	 .help = "same as --log-level debug (a line per verdict)"},
 	{"check-config", 0, NULL, NULL, NULL, SETTING_ACTION, .min = SETTINGS_CHECK,
@@ -478,9 +525,13 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 		o->events &= ~FANGUARD_EVENT_EXEC;
 	o->max_scan_bytes = s->max_scan_bytes;
 	o->no_cache = s->no_cache;
+	o->audit = s->audit;
+	o->kernel_audit = s->kernel_audit;
 	if (s->scan_through_loopback)
 		o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
 	o->log_max_priority = s->log_level;
+	o->max_groups = s->max_groups;
+	o->max_cache_marks = s->max_cache_marks;
 }
 
 void settings_to_class_options(const struct settings *s, int cls, struct fanguard_class_options *o)
@@ -490,6 +541,8 @@ void settings_to_class_options(const struct settings *s, int cls, struct fanguar
 		.size = sizeof(*o),
 		.deadline_ms = s->deadline_ms[cls],
 		.default_verdict = s->default_verdict[cls],
+		.on_deadline = s->on_deadline[cls],
+		.on_queue_full = s->on_queue_full[cls],
 		.n_workers = s->workers[cls],
 		.queue_len = s->queue_len[cls],
 	};

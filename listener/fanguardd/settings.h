@@ -31,9 +31,12 @@ struct settings {
 	struct setting_uids exclude_uid;
 	struct setting_list exclude_exe;
 	struct setting_list deny_hashes;
-	struct setting_list clamd; /* socket paths and host:port, tried in order */
+	struct setting_list allow_hashes; /* override a scanner's false positive */
+	struct setting_list clamd;	  /* socket paths and host:port, tried in order */
 	char *yara_rules;
 	char *pid_file;
+	char *on_deny; /* --on-deny: a program, never a shell string */
+	uint32_t on_deny_timeout_ms, on_deny_per_minute;
 	char *stats_file;
 	char *control_socket; /* after settings_load(): NULL for none */
 	char *config;	      /* --config, as given */
@@ -41,16 +44,29 @@ struct settings {
 	bool access;
 	bool no_exec;
 	bool no_cache;
+	bool audit;	   /* --audit: deny nothing, log what would be denied */
+	bool kernel_audit; /* --kernel-audit: FAN_ENABLE_AUDIT, FAN_AUDIT */
 	/* Per mount class (FANGUARD_MOUNT_*); 0 is the library's default. */
 	uint32_t deadline_ms[_FANGUARD_MOUNT_CLASS_MAX];
 	int default_verdict[_FANGUARD_MOUNT_CLASS_MAX];
+	int on_deadline[_FANGUARD_MOUNT_CLASS_MAX];
+	int on_queue_full[_FANGUARD_MOUNT_CLASS_MAX];
 	uint32_t workers[_FANGUARD_MOUNT_CLASS_MAX];
 	uint32_t queue_len[_FANGUARD_MOUNT_CLASS_MAX];
 	uint64_t max_scan_bytes;
-	int seccomp;   /* FG_SECCOMP_* */
-	bool landlock; /* --landlock: off by default, see landlock_setup() */
-	int log_level; /* LOG_* */
+	uint32_t max_groups;	  /* 0: the library's default (from the sysctl) */
+	uint32_t max_cache_marks; /* 0: the library's default */
+	int on_uncovered;	  /* ON_UNCOVERED_* */
+	int seccomp;		  /* FG_SECCOMP_* */
+	bool landlock;		  /* --landlock: off by default, see landlock_setup() */
+	int log_level;		  /* LOG_* */
+	int log_format;		  /* LOG_FORMAT_* (log-json.h) */
 };
+
+/* What else happens when a watched mount is uncovered (it is always logged
+ * and reported): WARN nothing; FAIL: exit non-zero at start, unhealthy
+ * while running. */
+enum { ON_UNCOVERED_WARN, ON_UNCOVERED_FAIL };
 
 enum setting_type {
 	SETTING_FLAG,	/* bool; no argument; in the file a boolean */

@@ -20,6 +20,7 @@
 #include "inflight-internal.h"
 #include "queue-internal.h"
 #include "counters-internal.h"
+#include "overload-internal.h"
 #include "time-util.h"
 
 struct fanguard;
@@ -103,6 +104,10 @@ struct domain {
 	uint64_t mnt_id;	       /* non-local domains: the mount they hold */
 	unsigned dev_major, dev_minor; /* with mnt_id: the mount (ids are reused) */
 	uid_t owner;		       /* who mounted it (FUSE user_id=), 0 for local */
+	/* Beyond the group budget (fg->max_groups), FUSE and network mounts
+	 * share one group per FUSE nesting depth (registry.c); mnt_id is 0. */
+	bool shared;
+	unsigned depth;
 	const struct fan_ops *ops;
 	void *ops_userdata;
 	int fan_fd; /* write-locked by stop to close it */
@@ -114,8 +119,12 @@ struct domain {
 	int wake_fd;		 /* eventfd: wakes polling readers at stop */
 	bool one_event_per_read; /* any group that can hold FUSE files (DESIGN §1) */
 	bool report_pidfd;	 /* FAN_REPORT_PIDFD: events carry a pidfd of the subject */
+	bool unlimited_marks;	 /* FAN_UNLIMITED_MARKS: marks not counted per user */
+	bool kernel_audit;	 /* FAN_ENABLE_AUDIT: denies are answered with FAN_AUDIT */
+	bool adopted;		 /* its group came from fanguard_adopt_group() */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
+	enum fanguard_verdict on_deadline, on_queue_full; /* domain_verdict_for() */
 	unsigned n_workers, max_abandoned, base_readers, max_readers;
 
 	struct queue queue;
@@ -139,8 +148,9 @@ struct domain {
 	usec_t keeper_next;
 
 	struct domain_stats stats;
-	struct domain *next; /* protected by fg->lock (registry) */
-	bool released;	     /* protected by fg->lock: out of the registry */
+	struct overload overload; /* overload.c */
+	struct domain *next;	  /* protected by fg->lock (registry) */
+	bool released;		  /* protected by fg->lock: out of the registry */
 
 	/* mountwatch.c: answer at receipt, never read content through the
 	 * daemon: its accesses to the backing files are scanned locally. */

@@ -15,6 +15,7 @@
 #include "exclude-internal.h"
 #include "fanops-internal.h"
 #include "fg-internal.h"
+#include "handover-internal.h"
 #include "macro.h"
 #include "mountwatch-internal.h"
 #include "scanstate-internal.h"
@@ -74,6 +75,13 @@ static int class_options_fill(enum fanguard_mount_class c, struct fanguard_class
 		co->default_verdict = def->default_verdict;
 	if (co->default_verdict != FANGUARD_ALLOW && co->default_verdict != FANGUARD_DENY)
 		return -EINVAL;
+	if (co->on_deadline == 0)
+		co->on_deadline = co->default_verdict;
+	if (co->on_queue_full == 0)
+		co->on_queue_full = co->default_verdict;
+	if ((co->on_deadline != FANGUARD_ALLOW && co->on_deadline != FANGUARD_DENY) ||
+	    (co->on_queue_full != FANGUARD_ALLOW && co->on_queue_full != FANGUARD_DENY))
+		return -EINVAL;
 	if (co->n_workers == 0)
 		co->n_workers = def->n_workers ? def->n_workers : (unsigned) (ncpu < 2 ? 2 : ncpu);
 	if (co->n_workers > 1024)
@@ -129,7 +137,30 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		o->max_threads_per_owner = o->max_threads / 4 ? o->max_threads / 4 : 1;
 	if (o->max_threads > 65536)
 		return -EINVAL;
+	if (o->max_cache_marks == 0)
+		o->max_cache_marks = 65536;
 	return 0;
+}
+
+/* The groups this listener plans with: the caller's, or the per-user limit
+ * fs.fanotify.max_user_groups less headroom (other listeners of the same
+ * user: max(8, 1/8)), at least 2 (the local group and one shared FUSE group). */
+static uint32_t groups_budget(const struct fanguard_options *o)
+{
+	unsigned long lim = 128, headroom;
+	FILE *f;
+
+	if (o->max_groups > 0)
+		return o->max_groups;
+	f = fopen("/proc/sys/fs/fanotify/max_user_groups", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &lim) != 1)
+			lim = 128;
+		fclose(f);
+	}
+	headroom = lim / 8 > 8 ? lim / 8 : 8;
+	lim = lim > headroom ? lim - headroom : 0;
+	return lim < 2 ? 2 : lim > UINT32_MAX ? UINT32_MAX : (uint32_t) lim;
 }
 
 const char *fanguard_version(void)
@@ -224,7 +255,10 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	}
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
 	denylist_slot_init(&fg->deny);
+	denylist_slot_init(&fg->allow);
 	cache_init(&fg->cache);
+	coverage_init(&fg->coverage);
+	fg->max_groups = groups_budget(&fg->opts);
 	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
 		    fg->opts.max_threads_per_owner);
 	x = exclusions_new();
@@ -291,23 +325,27 @@ int fanguard_start(struct fanguard *fg)
 	if (r >= 0)
 		r = scanstate_ensure_locked(fg);
 out:
+	/* An adopted group nobody answers would block every open it marks. */
+	handover_close_unclaimed_locked(fg);
 	pthread_mutex_unlock(&fg->lock);
 	return r;
 }
 
-int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
+static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, void *userdata)
 {
 	usec_t deadline = deadline_after((usec_t) timeout_ms * USEC_PER_MSEC);
 	bool all;
 
-	if (!fg)
-		return -EINVAL;
 	pthread_mutex_lock(&fg->lock);
 	if (fg->stopped) {
 		pthread_mutex_unlock(&fg->lock);
 		return 0;
 	}
 	fg->stopped = true;
+	/* Read by domain_stop_begin()/finish() (handing_over()) from here on. */
+	fg->handover_fn = fn;
+	fg->handover_userdata = userdata;
+	handover_close_unclaimed_locked(fg);
 	pthread_mutex_unlock(&fg->lock);
 	/* After this no domain is added or released by the watcher. */
 	mountwatch_stop(fg);
@@ -315,6 +353,21 @@ int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
 	all = registry_stop_all(fg, deadline);
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;
+}
+
+int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
+{
+	if (!fg)
+		return -EINVAL;
+	return stop(fg, timeout_ms, NULL, NULL);
+}
+
+int fanguard_handover(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn,
+		      void *userdata)
+{
+	if (!fg || !fn)
+		return -EINVAL;
+	return stop(fg, timeout_ms, fn, userdata);
 }
 
 int fanguard_check_health(struct fanguard *fg, uint32_t grace_ms)
@@ -370,10 +423,24 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.from_tree = w->from_tree,
 			.group_events_read = w->d ? atomic_load(&w->d->stats.read) : 0,
 			.owner_uid = (uint32_t) w->owner,
+			.group_name = w->d && !w->unmarked ? w->d->name : "",
+			.group_shared = w->d && w->d->shared && !w->unmarked,
+			.unmarked = w->unmarked,
+			.group_events_answered = w->d ? atomic_load(&w->d->stats.answered) : 0,
+			.group_answer_latency_usec =
+				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,
 		};
 
-		if (w->d)
+		if (w->d) {
+			const struct domain_stats *st = &w->d->stats;
+
 			domain_stuck_counts(w->d, stuck);
+			info.unscanned_deadline = st->by_reason[FANGUARD_REASON_DEADLINE];
+			info.unscanned_queue_full = st->by_reason[FANGUARD_REASON_QUEUE_FULL];
+			info.unscanned_error = st->by_reason[FANGUARD_REASON_ERROR];
+			info.unscanned_too_large = st->by_reason[FANGUARD_REASON_TOO_LARGE];
+			info.overloaded = overload_active(w->d, now_usec());
+		}
 		info.threads_stuck_open = stuck[WHERE_OPEN];
 		info.threads_stuck_read = stuck[WHERE_READ];
 		info.threads_stuck_close = stuck[WHERE_CLOSE];

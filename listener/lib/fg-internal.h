@@ -26,6 +26,7 @@
 #include "logq-internal.h"
 #include "snapshot.h"
 #include "counters-internal.h"
+#include "coverage-internal.h"
 #include "thread-internal.h"
 
 /* The verdict cache's shared state (cache.c). */
@@ -34,6 +35,7 @@ struct fg_cache {
 	pthread_rwlock_t lock;
 	_Atomic uint64_t gen; /* bumped by every invalidation */
 	_Atomic uint64_t marks_added, marks_revoked, marks_failed, flushes;
+	_Atomic uint64_t held; /* marks added since the last flush (the budget) */
 };
 
 static inline void cache_init(struct fg_cache *c)
@@ -47,6 +49,7 @@ static inline void cache_done(struct fg_cache *c)
 	pthread_rwlock_destroy(&c->lock);
 }
 
+struct adopted_group;
 struct domain;
 struct fg_watch;
 struct mountwatch;
@@ -69,25 +72,38 @@ struct fanguard {
 	bool started, stopped;
 	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
 	struct mountwatch *mw;			 /* mountwatch.c */
+	struct domain_stats retired;		 /* counters of released domains */
+	/* Mounts under a watch that got no mark (uncovered): stats.c */
+	_Atomic uint64_t marks_failed;
+	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */
+	/* fanguard_handover(): set once, before the stop; domains keep their
+	 * marks and pass their group to fn (domain_stop_finish()). */
+	fanguard_group_fn handover_fn;
+	void *handover_userdata;
 	/* scanstate.c: the thread (state_running under lock), its stop */
 	pthread_t state_thread;
 	bool state_running;
 	pthread_mutex_t state_lock;
-	pthread_cond_t state_cond;   /* CLOCK_MONOTONIC */
-	bool state_stop;	     /* under state_lock */
-	struct domain_stats retired; /* counters of released domains */
+	pthread_cond_t state_cond; /* CLOCK_MONOTONIC */
+	bool state_stop;	   /* under state_lock */
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;
 	/* Readers: a scanner's active(), see scan-internal.h; writers: the
 	 * scanner engines' configuration calls. */
 	pthread_rwlock_t cfg_lock;
-	struct denylist_slot deny; /* the SHA-256 denylist (denylist.h, scan-sha256.c) */
+	struct denylist_slot deny;  /* the SHA-256 denylist (denylist.h, scan-sha256.c) */
+	struct denylist_slot allow; /* the SHA-256 allowlist: overrides any deny */
 
 	_Atomic bool deny_errno_unsupported;
+	_Atomic bool kernel_audit_refused; /* FAN_ENABLE_AUDIT refused once: not asked again */
 	struct logq *logq;
 	struct fg_cache cache;
 	struct budget budget;
+	struct coverage coverage;    /* uncovered mounts (coverage.c) */
+	uint32_t max_groups;	     /* opts.max_groups, or from the sysctl */
+	uint64_t group_limit_logged; /* usec; protected by lock (registry.c) */
+	_Atomic uint64_t cache_marks_evicted;
 	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
 
 	/* The kernel calls (fanops-internal.h); tests install fakes. */

@@ -70,6 +70,7 @@ static void fg_destroy(struct fanguard *fg)
 {
 	logq_stop(fg->logq);
 	denylist_slot_done(&fg->deny);
+	denylist_slot_done(&fg->allow);
 	scanners_free(fg);
 	logq_free(fg->logq);
 	if (atomic_load(&fg->excl.cur))
@@ -77,6 +78,7 @@ static void fg_destroy(struct fanguard *fg)
 	pthread_rwlock_destroy(&fg->cfg_lock);
 	cache_done(&fg->cache);
 	budget_done(&fg->budget);
+	coverage_done(&fg->coverage);
 	pthread_mutex_destroy(&fg->lock);
 	pthread_mutex_destroy(&fg->state_lock);
 	pthread_cond_destroy(&fg->state_cond);
