@@ -55,6 +55,7 @@ enum fanguard_reason {
 	FANGUARD_REASON_ERROR,	     /* scanner or I/O error: default verdict */
 	FANGUARD_REASON_SHUTDOWN,    /* answered while stopping: default verdict */
 	FANGUARD_REASON_NO_SCANNER,  /* nothing to scan for (e.g. empty denylist) */
+	FANGUARD_REASON_POLICY,	     /* an administrator's policy, no scan (fuse_user_exec) */
 	_FANGUARD_REASON_MAX,
 };
 
@@ -124,13 +125,12 @@ struct fanguard_options {
 	/* [0] 1: never cache verdicts. By default a clean verdict on a local
 	 * file becomes an in-kernel ignore mark, cleared by the next write. */
 	uint32_t no_cache;
-	/* FUSE mounts served from this host whose backing files are watched:
-	 * BACKING: scan at the backing layer only (the daemon's own open of the
-	 * backing file is scanned, and denied, in the local group, which fails
-	 * the FUSE open; the FUSE group reads no content through the daemon);
-	 * THROUGH: also read content through the daemon. [DEFAULT: BACKING for
-	 * mounts found by fanguard_watch_tree(), THROUGH for mounts the caller
-	 * named in fanguard_watch()] */
+	/* Deprecated, ignored: every FUSE-backed mount is read through its
+	 * daemon (O_DIRECT), loopback or not. FANGUARD_LOOPBACK_BACKING no
+	 * longer applies to every loopback mount (a user picks a mount's
+	 * fsname, so any such evidence is a claim): name each passthrough mount
+	 * whose files are to be scanned at the backing layer instead with
+	 * fanguard_scan_at_backing(). */
 	uint32_t loopback_policy;
 	/* [512] hard cap on the listener's threads (readers, workers, keepers,
 	 * replacements for threads stuck in FUSE). The local domain's share is
@@ -142,7 +142,16 @@ struct fanguard_options {
 	 * one owner other than root (a FUSE mount's user_id=), so users who
 	 * mount daemons that hang on purpose cannot use up the budget. */
 	uint32_t max_threads_per_owner;
+	/* Execs from untrusted FUSE mounts (the daemon is not root: the
+	 * mount's user_id= is not 0): FANGUARD_FUSE_USER_EXEC_SCAN [0] scans
+	 * them (and denies an exec whose scan fails or passes its deadline,
+	 * whatever the class's default verdict); FANGUARD_FUSE_USER_EXEC_DENY
+	 * denies every exec from them (reason "policy"). */
+	uint32_t fuse_user_exec;
 };
+
+#define FANGUARD_FUSE_USER_EXEC_SCAN 0
+#define FANGUARD_FUSE_USER_EXEC_DENY 1
 
 #define FANGUARD_LOOPBACK_DEFAULT 0
 #define FANGUARD_LOOPBACK_BACKING 1
@@ -190,6 +199,20 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
  * at the group limit, -ENOSPC at the mark limit, -ENOMEM) */
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
 
+/** Scan the files of the FUSE mount at mount_point at the backing layer
+ * instead of reading them through its daemon: the daemon's own open of the
+ * backing file is scanned, and denied, in the local group, which fails the
+ * FUSE open. Only for passthrough daemons (bindfs-like) that show the
+ * opener the backing file's bytes: a content-transforming filesystem
+ * (gocryptfs, squashfuse, fuse2fs, encfs...) shows bytes that exist nowhere
+ * on the backing layer, and they would go unscanned. Applies only when the
+ * mount is found loopback-served, its backing mounts are watched locally,
+ * and its FUSE superblock belongs to root (user_id=0): a user's mount at
+ * that path is read through as any other.
+ * @param mount_point absolute, as the mount table spells it
+ * @return 0, -EINVAL, -ENOMEM */
+int fanguard_scan_at_backing(struct fanguard *fg, const char *mount_point);
+
 /** Never scan files under this absolute path prefix (answered at receipt). */
 int fanguard_exclude_path(struct fanguard *fg, const char *prefix);
 
@@ -231,7 +254,7 @@ struct fanguard_stats {
 	uint64_t events_read;	  /* permission events received */
 	uint64_t events_answered; /* answers written (always == read once idle) */
 	uint64_t allowed, denied;
-	uint64_t by_reason[_FANGUARD_REASON_MAX];
+	uint64_t by_reason[10];	    /* the first ten reasons; frozen (ABI) */
 	uint64_t response_errors;   /* write() of an answer failed */
 	uint64_t workers_abandoned; /* stuck in I/O past the deadline (not counting stop) */
 	uint64_t workers_replaced;
@@ -322,6 +345,9 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* FUSE-backed and owner_uid != 0: the daemon is a user's, the mount is
+	 * untrusted (a failed or late scan of an exec denies it). */
+	int untrusted;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

@@ -446,6 +446,23 @@ static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
 	}
 }
 
+#define FUSE_SYS_ADMIN_SWITCH "/sys/module/fuse/parameters/allow_sys_admin_access"
+
+/* AllowSysAdminAccess=yes: lets root (and so the scanner) into every FUSE
+ * mount, also users' mounts without allow_other. Machine-wide, and left on
+ * at exit: other processes may rely on it by then. */
+static int fuse_sys_admin_access_enable(void)
+{
+	_cleanup_close_ int fd = open(FUSE_SYS_ADMIN_SWITCH, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "Y", 1) != 1)
+		return log_error_errno(errno, "Failed to turn on " FUSE_SYS_ADMIN_SWITCH
+					      " (AllowSysAdminAccess=yes): %m; users' FUSE mounts "
+					      "without allow_other stay uncovered");
+	log_notice("Turned on " FUSE_SYS_ADMIN_SWITCH ": root may enter users' FUSE mounts");
+	return 0;
+}
+
 static int run(struct fanguard *fg)
 {
 	const struct settings *a = arg_settings;
@@ -467,6 +484,19 @@ static int run(struct fanguard *fg)
 	/* Capabilities are per thread, and a thread starts with its creator's:
 	 * drop them before the library starts any thread (the log thread may
 	 * start as early as loading YARA rules), or those threads keep them. */
+	if (a->fuse_allow_sys_admin_access)
+		(void) fuse_sys_admin_access_enable();
+	for (size_t i = 0; i < a->scan_at_backing.n; i++) {
+		r = fanguard_scan_at_backing(fg, a->scan_at_backing.items[i]);
+		if (r < 0)
+			return log_error_errno(r,
+					       "Failed to name '%s' for scanning at the backing "
+					       "layer: %m",
+					       a->scan_at_backing.items[i]);
+		log_warning("'%s': if a root-owned passthrough FUSE mount, scanned at its "
+			    "backing layer, not read through its daemon",
+			    a->scan_at_backing.items[i]);
+	}
 	if (geteuid() == 0) {
 		r = sandbox_drop_capabilities();
 		if (r < 0)

@@ -25,6 +25,15 @@
 #define WORKERS .type = SETTING_UINT32, .min = 0, .max = 1024
 #define VERDICT .type = SETTING_ENUM, .parse = parse_verdict, .choices = "allow, deny"
 
+static int parse_user_exec(const char *s)
+{
+	if (strcmp(s, "scan") == 0)
+		return FANGUARD_FUSE_USER_EXEC_SCAN;
+	if (strcmp(s, "deny") == 0)
+		return FANGUARD_FUSE_USER_EXEC_DENY;
+	return -EINVAL;
+}
+
 static int parse_verdict(const char *s)
 {
 	if (strcmp(s, "allow") == 0)
@@ -46,8 +55,18 @@ const struct setting settings_table[] = {
 		 "(repeatable)"},
 	{"scan-through-loopback", 0, NULL, "Watch", "ScanThroughLoopback", SETTING_FLAG,
 	 AT(scan_through_loopback),
-	 .help = "read loopback FUSE mounts' content through the\ndaemon too, not only at the "
-		 "backing layer"},
+	 .help = "deprecated, ignored: every FUSE mount is read\nthrough its daemon"},
+	{"scan-at-backing", 0, "MOUNTPOINT", "Watch", "ScanAtBacking", SETTING_LIST,
+	 AT(scan_at_backing), .flags = SETTING_ABSOLUTE,
+	 .help = "scan this root-owned passthrough FUSE mount\n(bindfs-like) at its backing "
+		 "layer instead of\nreading through its daemon (repeatable; risky)"},
+	{"fuse-user-exec", 0, "P", "FUSE", "UserExec", SETTING_ENUM, AT(fuse_user_exec),
+	 .parse = parse_user_exec, .choices = "scan, deny",
+	 .help = "scan|deny execs from FUSE mounts of users\n(daemon not root) [scan]"},
+	{"fuse-allow-sys-admin-access", 0, NULL, "FUSE", "AllowSysAdminAccess", SETTING_FLAG,
+	 AT(fuse_allow_sys_admin_access),
+	 .help = "turn on the fuse module's allow_sys_admin_access\nat start, so users' "
+		 "private FUSE mounts can be\nscanned (root may then enter them)"},
 	{"deny-hashes", 'd', "FILE", "Scan", "DenyHashes", SETTING_LIST, AT(deny_hashes),
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
 	{"default-verdict", 0, "V", "Scan", "DefaultVerdict", VERDICT, ALL(default_verdict),
@@ -475,8 +494,7 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 		o->events &= ~FANGUARD_EVENT_EXEC;
 	o->max_scan_bytes = s->max_scan_bytes;
 	o->no_cache = s->no_cache;
-	if (s->scan_through_loopback)
-		o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
+	o->fuse_user_exec = (uint32_t) s->fuse_user_exec;
 	o->log_max_priority = s->log_level;
 }
 

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/fanotify.h>
 #include <sys/types.h>
 #include "fanguard.h"
 #include "inflight-internal.h"
@@ -98,6 +99,10 @@ struct domain {
 	uint64_t mnt_id;	       /* non-local domains: the mount they hold */
 	unsigned dev_major, dev_minor; /* with mnt_id: the mount (ids are reused) */
 	uid_t owner;		       /* who mounted it (FUSE user_id=), 0 for local */
+	/* A FUSE-backed domain whose daemon is a user's (owner != 0): that
+	 * daemon sees our pid and may fail or stall only our reads, so a scan
+	 * of an exec that fails or is late is denied (domain_fallback()). */
+	bool untrusted;
 	const struct fan_ops *ops;
 	void *ops_userdata;
 	int fan_fd; /* write-locked by stop to close it */
@@ -141,6 +146,16 @@ struct domain {
 	 * daemon: its accesses to the backing files are scanned locally. */
 	_Atomic bool content_at_backing;
 };
+
+/* The verdict for an event of d that could not be scanned (deadline, error,
+ * queue full, too large, stopping): the class's default, except that an
+ * exec from an untrusted FUSE mount is denied. */
+static inline enum fanguard_verdict domain_fallback(const struct domain *d, uint64_t mask)
+{
+	if (d->untrusted && (mask & FAN_OPEN_EXEC_PERM))
+		return FANGUARD_DENY;
+	return d->default_verdict;
+}
 
 /* Called with d->lock held: starts a detached thread of d (reader.c,
  * pool.c) within the thread budget; it holds a budget slot and a reference

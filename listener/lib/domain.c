@@ -55,6 +55,7 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 	d->dev_major = dev_major;
 	d->dev_minor = dev_minor;
 	d->owner = owner;
+	d->untrusted = cls != FANGUARD_MOUNT_LOCAL && owner != 0;
 	d->ops = fg->ops;
 	d->ops_userdata = fg->ops_userdata;
 	d->fan_fd = d->group_fd = d->wake_fd = -EBADF;

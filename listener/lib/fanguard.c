@@ -120,7 +120,11 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		o->log_max_priority = LOG_INFO;
 	if (o->log_queue_len == 0)
 		o->log_queue_len = 8192;
+	/* Deprecated and ignored (fanguard.h): every FUSE mount is read
+	 * through unless named in fanguard_scan_at_backing(). */
 	if (o->loopback_policy > FANGUARD_LOOPBACK_THROUGH)
+		return -EINVAL;
+	if (o->fuse_user_exec > FANGUARD_FUSE_USER_EXEC_DENY)
 		return -EINVAL;
 	if (o->max_threads == 0)
 		o->max_threads = 512;
@@ -356,6 +360,7 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.from_tree = w->from_tree,
 			.group_events_read = w->d ? atomic_load(&w->d->stats.read) : 0,
 			.owner_uid = (uint32_t) w->owner,
+			.untrusted = w->d ? w->d->untrusted : 0,
 		};
 
 		if (w->d)

@@ -22,6 +22,7 @@ const char *fanguard_reason_to_string(enum fanguard_reason r)
 		[FANGUARD_REASON_ERROR] = "error",
 		[FANGUARD_REASON_SHUTDOWN] = "shutdown",
 		[FANGUARD_REASON_NO_SCANNER] = "no-scanner",
+		[FANGUARD_REASON_POLICY] = "policy",
 	};
 
 	return (unsigned) r < _FANGUARD_REASON_MAX && s[r] ? s[r] : "?";
@@ -78,6 +79,9 @@ static void fg_destroy(struct fanguard *fg)
 	pthread_mutex_destroy(&fg->deny_writer);
 	cache_done(&fg->cache);
 	budget_done(&fg->budget);
+	for (size_t i = 0; i < fg->n_at_backing; i++)
+		free(fg->at_backing[i]);
+	free(fg->at_backing);
 	pthread_mutex_destroy(&fg->lock);
 	free(fg);
 }

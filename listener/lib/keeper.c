@@ -54,9 +54,9 @@ static void expire_answer(struct domain *d, struct fg_event **evs, size_t n,
 		       why == FANGUARD_REASON_DEADLINE ? "deadline passed" : "stopping",
 		       (int) ev->pid,
 		       (unsigned long long) ((now_usec() - ev->received_usec) / USEC_PER_MSEC),
-		       d->default_verdict == FANGUARD_DENY ? "deny" : "allow");
+		       domain_fallback(d, ev->mask) == FANGUARD_DENY ? "deny" : "allow");
 		/* ev may be freed by its holder right after this. */
-		answer_write(d, ev, d->default_verdict, why, NULL);
+		answer_write(d, ev, domain_fallback(d, ev->mask), why, NULL);
 	}
 }
 

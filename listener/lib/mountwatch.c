@@ -17,12 +17,10 @@
  * deadline (mark.c); the mark then goes through the registry like any
  * other watch (watch.c), and in only once the domain runs.
  *
- * New FUSE mounts get their own domain (group, readers, workers, deadline);
- * loopback.c tells whether their data comes from this host. If so and the
- * backing files are watched locally, the FUSE domain answers without
- * reading content (content_at_backing, FANGUARD_LOOPBACK_BACKING): the
- * daemon's open of the backing file is itself a local event, scanned and
- * denied there, and the kernel then fails (denies) the FUSE open. */
+ * New FUSE mounts get their own domain (group, readers, workers, deadline)
+ * and are read through their daemon; loopback.c explains where their data
+ * comes from, which exempts nothing (watch_policy_apply_locked(): only a
+ * mount the administrator names is scanned at the backing layer). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

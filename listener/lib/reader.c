@@ -75,13 +75,13 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 	if (r < 0) {
 		stat_inc(&d->stats.alloc_errors);
 		ev->tracked = false;
-		answer_direct(rd, ev, d->default_verdict, FANGUARD_REASON_ERROR);
+		answer_direct(rd, ev, domain_fallback(d, ev->mask), FANGUARD_REASON_ERROR);
 		free(ev);
 		return;
 	}
 	r = queue_push(&d->queue, ev);
 	if (r < 0) {
-		(void) event_answer(d, ev, d->default_verdict,
+		(void) event_answer(d, ev, domain_fallback(d, ev->mask),
 				    r == -ENOBUFS ? FANGUARD_REASON_QUEUE_FULL
 						  : FANGUARD_REASON_SHUTDOWN,
 				    NULL);
@@ -107,7 +107,7 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	stopping = d->stopping;
 	pthread_mutex_unlock(&d->lock);
 	if (stopping) {
-		*ret_v = d->default_verdict;
+		*ret_v = domain_fallback(d, m->mask);
 		*ret_why = FANGUARD_REASON_SHUTDOWN;
 		return true;
 	}
@@ -115,6 +115,14 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	 * FMODE_NONOTIFY) raise events too: never wait on ourselves. */
 	if (m->pid == fg->self_pid) {
 		*ret_why = FANGUARD_REASON_SELF;
+		return true;
+	}
+	/* fuse_user_exec=deny: no exec from a user's FUSE daemon, scanned
+	 * or not (it could show the scanner other bytes than the opener). */
+	if (d->untrusted && (m->mask & FAN_OPEN_EXEC_PERM) &&
+	    fg->opts.fuse_user_exec == FANGUARD_FUSE_USER_EXEC_DENY) {
+		*ret_v = FANGUARD_DENY;
+		*ret_why = FANGUARD_REASON_POLICY;
 		return true;
 	}
 	/* AT_STATX_DONT_SYNC: take the cached type and size; on FUSE a synced
@@ -148,7 +156,7 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 		return true;
 	}
 	if (stx->stx_size > fg->opts.max_scan_bytes) {
-		*ret_v = d->default_verdict;
+		*ret_v = domain_fallback(d, m->mask);
 		*ret_why = FANGUARD_REASON_TOO_LARGE;
 		return true;
 	}
@@ -188,7 +196,7 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 	ev = d->ops->alloc_event(d->ops_userdata, sizeof(*ev));
 	if (!ev) {
 		stat_inc(&d->stats.alloc_errors);
-		answer_direct(rd, &local, d->default_verdict, FANGUARD_REASON_ERROR);
+		answer_direct(rd, &local, domain_fallback(d, m->mask), FANGUARD_REASON_ERROR);
 		return;
 	}
 	event_init(ev, m->fd, m->pid, m->mask, local.received_usec);
