@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Program logging to stderr or journald. Thread-safe (one write per line);
- * not for the permission path of the library (see listener/lib/logq.c). */
+ * not for the permission path of the library (see listener/lib/logq.c).
+ * Every message is escaped (escape.h) before any sink sees it: one event,
+ * one line, whatever a file name or comm holds. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
+#include "escape.h"
 #include "log.h"
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-journal.h>
@@ -111,6 +114,10 @@ static int log_dispatch(int level, int error, const char *const *fields, const c
 			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
 		if (func && asprintf(&bufs[nb], "CODE_FUNC=%s", func) >= 0)
 			iov[n++] = (struct iovec){bufs[nb], strlen(bufs[nb])}, nb++;
+		/* Fields go out raw: sd_journal_sendv() sends a value holding a
+		 * newline in the native protocol's binary-safe form (name, '\n',
+		 * 64-bit LE length, data), see sd_journal_print(3) and
+		 * journal-send.c; MESSAGE is the escaped single line. */
 		for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
 			iov[n++] = (struct iovec){(void *) fields[i], strlen(fields[i])};
 		if (sd_journal_sendv(iov, (int) n) >= 0) {
@@ -132,20 +139,38 @@ static int log_dispatch(int level, int error, const char *const *fields, const c
 	return 0;
 }
 
+/* Longest line a sink gets, escaped; longer ones end with the marker.
+ * Callers put the structured fields first and a user's path last, so a cut
+ * loses only the end of the path. */
+#define LOG_LINE_MAX 8192
+
 _printf_(7, 0) static int log_formatv(int level, int error, const char *const *fields,
 				      const char *file, int line, const char *func, const char *fmt,
 				      va_list ap)
 {
-	char buf[2048];
-	int saved = errno;
+	char small[1024], line_buf[LOG_LINE_MAX], *raw = small;
+	va_list aq;
+	int saved = errno, n;
 
 	if (error < 0)
 		error = -error;
 	if ((level & LOG_PRIMASK) > log_max_level)
 		return -error;
 	errno = error; /* for %m */
-	(void) vsnprintf(buf, sizeof(buf), fmt, ap);
-	log_dispatch(level & LOG_PRIMASK, error, fields, file, line, func, buf);
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int) sizeof(small)) {
+		errno = error;
+		if (vasprintf(&raw, fmt, aq) < 0)
+			raw = small; /* OOM: the cut line, still escaped */
+	}
+	va_end(aq);
+	if (n < 0)
+		small[0] = '\0';
+	(void) escape_str(line_buf, sizeof(line_buf), raw);
+	if (raw != small)
+		free(raw);
+	log_dispatch(level & LOG_PRIMASK, error, fields, file, line, func, line_buf);
 	errno = saved;
 	return -error;
 }

@@ -65,7 +65,10 @@ enum fanguard_reason {
 #define FANGUARD_EVENT_ACCESS (1u << 2) /* FAN_ACCESS_PERM (every read: costly) */
 
 /* One answered event, handed to the verdict callback from the library's log
- * thread, after the answer was written. Strings are valid during the call. */
+ * thread, after the answer was written. Strings are valid during the call.
+ * path, comm and exe are raw bytes a user chose (newlines, escape sequences,
+ * invalid UTF-8): escape them before they reach a line-based sink. Messages
+ * given to the log callback are already escaped, one line each. */
 struct fanguard_verdict_info {
 	uint32_t size; /* sizeof(struct fanguard_verdict_info) */
 	enum fanguard_verdict verdict;
@@ -225,7 +228,12 @@ int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size
 
 /** Load a denylist: one lowercase or uppercase hex SHA-256 per line, optionally
  * followed by whitespace and a name; '#' starts a comment; blank lines ignored.
- * @return the number of hashes added, -EBADMSG on a bad line (*ret_line set) */
+ * Only a regular file is read (opened O_NONBLOCK|O_NOFOLLOW); the new set is
+ * built beside the current one and swapped in.
+ * @return the number of hashes added, -EBADMSG on a bad line or -EILSEQ on a
+ * NUL byte (*ret_line set), -ENODATA if the file holds no digest, -EISDIR,
+ * -EBADFD (FIFO, device, socket), -ELOOP (symlink), -EFBIG (more than 64 Mi
+ * digests), or the open/read error */
 int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line);
 
 /** Start the readers, workers and deadline keepers, then place the marks of
@@ -308,8 +316,9 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n);
 /** Replace the whole SHA-256 denylist with the digests in these files (format
  * as in fanguard_deny_sha256_file()), atomically: events scanned before see
  * the old list, after the new one; on any error nothing changes.
- * @return the number of digests, -EBADMSG on a bad line (*ret_file is the
- * index in paths, *ret_line the line), or another -errno (*ret_file set) */
+ * @return the number of digests, -EBADMSG or -EILSEQ on a bad line (*ret_file
+ * is the index in paths, *ret_line the line), or another -errno as for
+ * fanguard_deny_sha256_file() (*ret_file set) */
 int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
 				       size_t *ret_file, unsigned *ret_line);
 

@@ -3,8 +3,9 @@
  * stats and mounts (JSON, built with json-c), metrics (Prometheus text
  * exposition format 0.0.4), reload. Root only: the socket is 0600 in a 0700
  * directory, and the peer's SO_PEERCRED uid must be 0 as well.
- * Must never block the main loop for long: every client socket gets 1 s
- * send/receive timeouts, and one request is served per accept. */
+ * The transport (control-server.c) is non-blocking and serves many clients
+ * at once; names a user picked (mount paths, FUSE subtypes) are escaped
+ * (common/escape.h) before they go into a reply. */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -16,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "config.h"
+#include "escape.h"
 #include "control.h"
 #include "fd-util.h"
 #include "log.h"
@@ -68,7 +70,7 @@ int control_listen(const char *path, int *ret_fd)
 	umask(old);
 	if (r < 0)
 		return -errno;
-	if (chmod(path, 0600) < 0 || listen(fd, 16) < 0)
+	if (chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0)
 		return -errno;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
@@ -143,25 +145,34 @@ int control_metrics(struct control_ctx *ctx, char **ret)
 	return 0;
 }
 
+/* A JSON string of text a user may have chosen: json-c escapes control
+ * characters but passes invalid UTF-8 through, which breaks consumers. */
+static struct json_object *json_escaped(const char *s)
+{
+	_cleanup_free_ char *e = escape_strdup(s ? s : "");
+
+	return json_object_new_string(e ? e : "?");
+}
+
 static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 {
 	struct json_object *a = userdata, *o = json_object_new_object();
 
 	if (!o)
 		return -ENOMEM;
-	json_object_object_add(o, "path", json_object_new_string(w->path));
-	json_object_object_add(o, "mount_point", json_object_new_string(w->mount_point));
+	json_object_object_add(o, "path", json_escaped(w->path));
+	json_object_object_add(o, "mount_point", json_escaped(w->mount_point));
 	json_object_object_add(o, "mount_id", json_object_new_uint64(w->mnt_id));
-	json_object_object_add(o, "fstype", json_object_new_string(w->fstype));
+	json_object_object_add(o, "fstype", json_escaped(w->fstype));
 	json_object_object_add(o, "class", json_object_new_string(w->mount_class));
-	json_object_object_add(o, "evidence", json_object_new_string(w->evidence));
+	json_object_object_add(o, "evidence", json_escaped(w->evidence));
 	json_object_object_add(
 		o, "group",
 		json_object_new_string(fanguard_mount_class_to_string(w->domain_class)));
 	json_object_object_add(o, "filesystem",
 			       json_object_new_boolean(!!(w->flags & FANGUARD_WATCH_FILESYSTEM)));
 	json_object_object_add(o, "loopback", json_object_new_boolean(w->loopback > 0));
-	json_object_object_add(o, "origin", json_object_new_string(w->origin ? w->origin : ""));
+	json_object_object_add(o, "origin", json_escaped(w->origin));
 	json_object_object_add(o, "content_at_backing",
 			       json_object_new_boolean(w->content_at_backing > 0));
 	json_object_object_add(o, "from_tree", json_object_new_boolean(w->from_tree > 0));
@@ -229,75 +240,4 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL));
 	stats_table_done(&t);
 	return r < 0 ? -ENOMEM : 0;
-}
-
-static void reply(int fd, int r, const char *payload)
-{
-	_cleanup_free_ char *msg = NULL;
-
-	if (r < 0) {
-		if (asprintf(&msg, "ERR %s\n", payload ? payload : strerror(-r)) < 0)
-			return;
-	} else if (asprintf(&msg, "OK\n%s%s", payload ? payload : "",
-			    payload && payload[0] && payload[strlen(payload) - 1] != '\n' ? "\n"
-											  : "") < 0)
-		return;
-	r = loop_write(fd, msg, strlen(msg));
-	if (r < 0)
-		log_debug_errno(r, "Control client went away: %m");
-}
-
-void control_serve_one(int listen_fd, struct control_ctx *ctx)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *payload = NULL;
-	struct timeval tv = {.tv_sec = 1};
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	char req[128];
-	ssize_t n;
-	int r;
-
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warning_errno(errno, "Failed to accept a control client, ignoring: %m");
-		return;
-	}
-	(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
-		reply(fd, -EPERM, "permission denied: root only");
-		return;
-	}
-	n = recv(fd, req, sizeof(req) - 1, 0);
-	if (n <= 0)
-		return;
-	req[n] = '\0';
-	req[strcspn(req, "\r\n")] = '\0';
-	log_debug("Control request '%s' from pid %d", req, (int) cred.pid);
-	if (strcmp(req, "status") == 0)
-		r = control_status_text(ctx, &payload);
-	else if (strcmp(req, "stats") == 0)
-		r = control_stats_json(ctx, &payload);
-	else if (strcmp(req, "metrics") == 0)
-		r = control_metrics(ctx, &payload);
-	else if (strcmp(req, "mounts") == 0)
-		r = control_mounts_json(ctx, &payload);
-	else if (strcmp(req, "reload") == 0) {
-		r = ctx->reload(ctx->userdata);
-		if (r < 0) {
-			char msg[1200];
-
-			(void) snprintf(msg, sizeof(msg),
-					"reload failed, the old configuration stays in force: %s",
-					ctx->reload_error ? ctx->reload_error : "see the log");
-			reply(fd, r, msg);
-			return;
-		}
-	} else {
-		reply(fd, -EINVAL, "unknown command");
-		return;
-	}
-	reply(fd, r, payload);
 }

@@ -1,12 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 /* fanguardd's control socket (fanguardctl(8)): a root-only AF_UNIX stream
- * socket. A client sends one line, "VERB\n"; the daemon answers "OK\n" and
- * the payload, or "ERR message\n", and closes. Served on the main thread
- * between signals, with short socket timeouts so that a stuck client can
- * never hold the daemon (answering events never depends on this thread). */
+ * socket. A client sends one line, "VERB\n" (at most CONTROL_REQUEST_MAX
+ * bytes; shutting down its writing side ends the line too); the daemon
+ * answers "OK\n" and the payload, or "ERR message\n", and closes.
+ * Served on the main thread by a non-blocking server (control-server.c):
+ * every client socket is in one epoll set, none is ever waited on, each has
+ * a deadline (CONTROL_CLIENT_TIMEOUT_USEC) and replies are capped
+ * (CONTROL_REPLY_MAX). Answering events never depends on this thread. */
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "fanguard.h"
+
+#define CONTROL_REQUEST_MAX 64
+#define CONTROL_REPLY_MAX (8u << 20)
+#define CONTROL_MAX_CLIENTS 256
+#define CONTROL_CLIENT_TIMEOUT_USEC (5 * 1000000ull)
+
+enum control_verb {
+	CONTROL_STATUS,
+	CONTROL_STATS,
+	CONTROL_METRICS,
+	CONTROL_MOUNTS,
+	CONTROL_RELOAD,
+	_CONTROL_VERB_MAX,
+};
+
+/* What a client sent so far (eof: it shut down writing). Returns the verb,
+ * -EAGAIN for an incomplete line, -EMSGSIZE past CONTROL_REQUEST_MAX
+ * without a newline, -EINVAL for anything else. */
+int control_parse_request(const char *buf, size_t len, bool eof);
+const char *control_verb_to_string(int v);
 
 struct control_ctx {
 	struct fanguard *fg;
@@ -24,8 +49,24 @@ struct control_ctx {
 /* Binds and listens on path (its directory is created 0700, the socket is
  * 0600); replaces a stale socket, fails with -EADDRINUSE if one answers. */
 int control_listen(const char *path, int *ret_fd);
-/* Accepts and serves one client. Never fails the daemon: errors are logged. */
-void control_serve_one(int listen_fd, struct control_ctx *ctx);
+
+struct control_server;
+
+/* Serves the clients of listen_fd (non-blocking) with ctx. */
+int control_server_new(int listen_fd, struct control_ctx *ctx, struct control_server **ret);
+struct control_server *control_server_free(struct control_server *s); /* NULL-safe */
+static inline void control_server_freep(struct control_server **s)
+{
+	control_server_free(*s);
+}
+/* An fd to poll for POLLIN: readable when a client or the listener is. */
+int control_server_fd(const struct control_server *s);
+/* Milliseconds until the next client deadline, -1 if none. */
+int control_server_timeout_ms(const struct control_server *s);
+/* Accepts, reads, answers, writes whatever is ready; closes clients past
+ * their deadline. Never blocks (a reload runs synchronously, as before).
+ * Never fails the daemon: errors are logged at debug level. */
+void control_server_process(struct control_server *s);
 
 /* The payloads, also used for the stats file and STATUS=. Caller frees. */
 int control_stats_json(struct control_ctx *ctx, char **ret);

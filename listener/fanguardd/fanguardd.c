@@ -89,12 +89,15 @@ static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
 			fanguard_reason_to_string(v->reason));
 	(void) snprintf(f_lat, sizeof(f_lat), "FANGUARD_LATENCY_USEC=%llu",
 			(unsigned long long) v->latency_usec);
+	/* Structured fields first, the path last: a cut of a long line (log.c
+	 * escapes it and caps it with a marker) loses only the path's tail.
+	 * comm (spaces allowed, e.g. " path=/x") stays in its journal field. */
 	log_struct_internal(v->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG, 0, fields,
-			    "%s pid=%d path=%s class=%s reason=%s%s%s%s%s latency_us=%llu", verdict,
-			    (int) v->pid, v->path, fanguard_mount_class_to_string(v->mount_class),
+			    "%s pid=%d class=%s reason=%s%s%s%s%s latency_us=%llu path=%s", verdict,
+			    (int) v->pid, fanguard_mount_class_to_string(v->mount_class),
 			    fanguard_reason_to_string(v->reason), v->scanner[0] ? " scanner=" : "",
 			    v->scanner, v->detail[0] ? " detail=" : "", v->detail,
-			    (unsigned long long) v->latency_usec);
+			    (unsigned long long) v->latency_usec, v->path);
 }
 
 /* Writes path atomically (temp file + rename). */
@@ -220,6 +223,30 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
  * the library swaps each list atomically under its config lock, so every
  * event sees either the old or the new list and is answered exactly once
  * either way. */
+/* One message per way a denylist file can be refused (see
+ * fanguard_deny_sha256_file()). Returns r. */
+static int log_denylist_error(int r, const char *path, unsigned line)
+{
+	switch (r) {
+	case -EBADMSG:
+		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", path, line);
+	case -EILSEQ:
+		return log_error_errno(r, "%s:%u: NUL byte in a denylist", path, line);
+	case -ENODATA:
+		return log_error_errno(r, "Denylist '%s' holds no digest", path);
+	case -EBADFD:
+		return log_error_errno(r, "Denylist '%s' is not a regular file", path);
+	case -EISDIR:
+		return log_error_errno(r, "Denylist '%s' is a directory", path);
+	case -ELOOP:
+		return log_error_errno(r, "Denylist '%s' is a symbolic link (not followed)", path);
+	case -EFBIG:
+		return log_error_errno(r, "Denylist '%s': too many digests", path);
+	default:
+		return log_error_errno(r, "Failed to load denylist '%s': %m", path);
+	}
+}
+
 static int reload_apply(struct fanguard *fg, const struct settings *old, const struct settings *s)
 {
 	size_t file = 0;
@@ -228,12 +255,9 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 
 	r = fanguard_replace_deny_sha256_files(fg, ITEMS(s->deny_hashes), s->deny_hashes.n, &file,
 					       &line);
-	if (r == -EBADMSG)
-		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest",
-				       s->deny_hashes.items[file], line);
 	if (r < 0)
-		return log_error_errno(r, "Failed to load denylist '%s': %m",
-				       s->deny_hashes.n ? s->deny_hashes.items[file] : "");
+		return log_denylist_error(r, s->deny_hashes.n ? s->deny_hashes.items[file] : "",
+					  line);
 	log_info("Denylist: %d digests from %zu files", r, s->deny_hashes.n);
 	r = watch_added(fg, old, s);
 	if (r < 0)
@@ -384,7 +408,7 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	return 0;
 }
 
-static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
+static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 {
 	usec_t tick = 2 * USEC_PER_SEC, next = 0;
 	uint64_t wd = 0;
@@ -396,24 +420,32 @@ static int main_loop(struct fanguard *fg, int sfd, int ctl_fd)
 	if (wd > 0 && wd / 2 < tick)
 		tick = wd / 2;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = ctl_fd, .events = POLLIN}};
+		struct pollfd p[2] = {
+			{.fd = sfd, .events = POLLIN},
+			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN}};
 		struct signalfd_siginfo si;
 		usec_t now = now_usec();
+		int timeout = (int) ((next - now) / USEC_PER_MSEC) + 1, ct;
 		ssize_t n;
 
 		if (now >= next) {
 			service_tick(fg, wd > 0);
 			next = now + tick;
+			timeout = (int) (tick / USEC_PER_MSEC) + 1;
 		}
-		if (poll(p, ctl_fd >= 0 ? 2 : 1, (int) ((next - now) / USEC_PER_MSEC) + 1) < 0) {
+		/* Wake for the next control client deadline too. */
+		ct = srv ? control_server_timeout_ms(srv) : -1;
+		if (ct >= 0 && ct < timeout)
+			timeout = ct;
+		if (poll(p, srv ? 2 : 1, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_error_errno(errno, "poll failed: %m");
 		}
-		if (ctl_fd >= 0 && (p[1].revents & POLLIN)) {
-			ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
-			control_serve_one(ctl_fd, &ctl);
+		if (srv) {
+			if (p[1].revents & POLLIN)
+				ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+			control_server_process(srv);
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
@@ -463,11 +495,86 @@ static int fuse_sys_admin_access_enable(void)
 	return 0;
 }
 
+/* The directory a file is written in ("." for a bare name); caller frees. */
+static char *dir_of(const char *path)
+{
+	char *d = strdup(path), *slash;
+
+	if (!d)
+		return NULL;
+	slash = strrchr(d, '/');
+	if (!slash) {
+		free(d);
+		return strdup(".");
+	}
+	if (slash == d)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return d;
+}
+
+/* Landlock: writes only where the daemon writes, TCP connects only to the
+ * configured clamd ports. Before any thread starts (see sandbox.h). Paths
+ * that change on reload (stats file, pid file, control socket) apply at the
+ * next start, as they already did. Off by default: a Landlock domain also
+ * denies ptrace-mode access to every process outside it, so /proc/PID/exe
+ * and /proc/PID/fd of subjects and FUSE daemons become unreadable (exe
+ * exclusions fail closed, loopback daemons go unexplained); on by default
+ * once the library confines only the threads that handle content. */
+static int landlock_setup(const struct settings *a)
+{
+	char *dirs[4] = {};
+	uint16_t ports[256];
+	struct sandbox_landlock ll = {.write_dirs = (const char *const *) dirs, .tcp_ports = ports};
+	int r = 0;
+
+	if (!a->landlock)
+		return 0;
+	if (a->stats_file && !(dirs[ll.n_write_dirs++] = dir_of(a->stats_file)))
+		r = -ENOMEM;
+	if (a->pid_file && !(dirs[ll.n_write_dirs++] = dir_of(a->pid_file)))
+		r = -ENOMEM;
+	if (a->control_socket && !(dirs[ll.n_write_dirs++] = dir_of(a->control_socket)))
+		r = -ENOMEM;
+	/* Hook: a quarantine or store directory goes here too, once one exists. */
+	if (r < 0)
+		goto out;
+	/* control_listen() creates the socket's directory later: under
+	 * Landlock it could not, and the rule needs it now. */
+	if (a->control_socket && mkdir(dirs[ll.n_write_dirs - 1], 0700) < 0 && errno != EEXIST)
+		log_debug_errno(errno, "Failed to create '%s', ignoring: %m",
+				dirs[ll.n_write_dirs - 1]);
+	for (size_t i = 0; i < a->clamd.n && ll.n_tcp_ports < ELEMENTSOF(ports); i++) {
+		const char *addr = a->clamd.items[i], *colon = strrchr(addr, ':');
+		unsigned long port;
+		char *end;
+
+		if (addr[0] == '/' || strncmp(addr, "unix:", 5) == 0 || !colon)
+			continue;
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (errno == 0 && *end == '\0' && port > 0 && port <= 65535)
+			ports[ll.n_tcp_ports++] = (uint16_t) port;
+	}
+	r = sandbox_landlock_apply(&ll);
+	if (r == 0)
+		log_info("Landlock not available in this kernel: file writes are not confined");
+	else if (r > 0)
+		log_debug("Landlock ABI %d: writes confined to %zu directories, %zu TCP ports", r,
+			  ll.n_write_dirs, ll.n_tcp_ports);
+out:
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		free(dirs[i]);
+	return r;
+}
+
 static int run(struct fanguard *fg)
 {
 	const struct settings *a = arg_settings;
 	_cleanup_close_ int sfd = -EBADF;
 	_cleanup_close_ int ctl_fd = -EBADF;
+	_cleanup_(control_server_freep) struct control_server *srv = NULL;
 	sigset_t mask;
 	int r;
 
@@ -502,16 +609,18 @@ static int run(struct fanguard *fg)
 		if (r < 0)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}
+	/* Per thread too, so now. */
+	r = landlock_setup(a);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up Landlock: %m");
 
 	for (size_t i = 0; i < a->deny_hashes.n; i++) {
 		const char *path = a->deny_hashes.items[i];
 		unsigned line = 0;
 
 		r = fanguard_deny_sha256_file(fg, path, &line);
-		if (r == -EBADMSG)
-			return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", path, line);
 		if (r < 0)
-			return log_error_errno(r, "Failed to load denylist '%s': %m", path);
+			return log_denylist_error(r, path, line);
 		log_info("Loaded %d digests from '%s'", r, path);
 	}
 	for (size_t i = 0; i < a->clamd.n; i++) {
@@ -543,6 +652,11 @@ static int run(struct fanguard *fg)
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
 		return r;
+	if (ctl_fd >= 0) {
+		r = control_server_new(ctl_fd, &ctl, &srv);
+		if (r < 0)
+			return log_error_errno(r, "Failed to set up the control socket: %m");
+	}
 	if (a->pid_file) {
 		char pid[32];
 
@@ -557,7 +671,7 @@ static int run(struct fanguard *fg)
 #endif
 	log_info("Ready: %zu watches, %zu tree watches, seccomp %s", a->watch.n + a->watch_fs.n,
 		 a->watch_tree.n, seccomp_mode_to_string(a->seccomp));
-	return main_loop(fg, sfd, ctl_fd);
+	return main_loop(fg, sfd, srv);
 }
 
 int main(int argc, char **argv)

@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's sandbox after init: a libseccomp allow-list loaded into every
  * thread (the library's readers, workers and keepers already run), and the
- * capability sets cut down to what a reload still needs.
+ * capability sets cut down to what a reload still needs (sandbox.h has the
+ * whole picture, Landlock included).
  *
  * What the running daemon does, and so what the list holds: read events and
  * write answers (read/write on fanotify fds), open and read event files and
- * denylists (openat, pread, statx, readlink of /proc/self/fd), add groups
- * and marks on reload (fanotify_init, fanotify_mark, eventfd2), start and
- * retire threads (clone3, futex, mmap, madvise, rseq), log to the journal
+ * denylists (openat read-only, pread, statx, readlink of /proc/self/fd),
+ * write the stats file (a new temporary, renamed), add groups and marks on
+ * reload (fanotify_init, fanotify_mark, eventfd2), start and retire threads
+ * (clone for threads only, futex, mmap, madvise, rseq), log to the journal
  * (AF_UNIX socket, sendmsg, memfd_create), serve the control socket
- * (accept4, recvfrom, sendto). Never exec, ptrace, mount, load modules,
- * use the network, or change ids. Must never be installed before the marks
- * are placed: that is the only time the daemon opens its setup paths. */
+ * (accept4, recvfrom, sendto, epoll). Never exec, ptrace, mount, load
+ * modules, use the network (but a configured TCP clamd), or change ids.
+ * Must never be installed before the marks are placed: that is the only
+ * time the daemon opens its setup paths. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,8 +55,6 @@ static const char *const allowed[] = {
 	"pwrite64",
 	"close",
 	"close_range",
-	"openat",
-	"open",
 	"lseek",
 	"fstat",
 	"newfstatat",
@@ -102,8 +106,6 @@ static const char *const allowed[] = {
 	"mremap",
 	"madvise",
 	"brk",
-	"clone",
-	"clone3",
 	"exit",
 	"exit_group",
 	"set_robust_list",
@@ -173,6 +175,8 @@ static const char *const allowed_sanitizer[] = {
 	"process_vm_readv",
 	"msync",
 	"setrlimit",
+	/* LeakSanitizer's tracer: clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_UNTRACED) */
+	"clone",
 };
 #endif
 
@@ -264,9 +268,54 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
 	if (r < 0)
 		goto out;
 #endif
+	/* Threads only: a clone that shares memory, signal handlers and the
+	 * thread group and makes no namespace. clone3 passes its flags in a
+	 * struct seccomp cannot read: ENOSYS makes glibc fall back to clone. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (r < 0)
+		goto out;
+#ifndef FG_SANITIZED
+	{
+		const scmp_datum_t mask = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_NEWNS |
+					  CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+					  CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+
+		r = seccomp_rule_add(
+			ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+			SCMP_A0(SCMP_CMP_MASKED_EQ, mask, CLONE_THREAD | CLONE_VM | CLONE_SIGHAND));
+		if (r < 0)
+			goto out;
+	}
+#endif
+	/* Opens: read-only without O_TRUNC, or a new file (O_CREAT|O_EXCL: the
+	 * stats file's temporary, libsystemd's fallback). Never a write open of
+	 * an existing file: /proc/PID/mem with CAP_SYS_PTRACE was one. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+			     SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_TRUNC, O_RDONLY));
+	if (r < 0)
+		goto out;
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+			     SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_EXCL, O_CREAT | O_EXCL));
+	if (r < 0)
+		goto out;
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+			     SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_TRUNC, O_RDONLY));
+	if (r < 0 && r != -EDOM)
+		goto out;
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+			     SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT | O_EXCL, O_CREAT | O_EXCL));
+	if (r < 0 && r != -EDOM)
+		goto out;
 	/* Sockets: AF_UNIX only (control socket, sd_notify, journal). */
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 			     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r < 0)
+		goto out;
+	/* Which process accepted clamd's connection (common/sockpeer.c): a
+	 * read-only socket diagnostics query, nothing else over netlink. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+			     SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG));
 	if (r < 0)
 		goto out;
 	/* A remote clamd: INSTREAM over TCP (its address was resolved before). */

@@ -143,6 +143,9 @@ const struct setting settings_table[] = {
 	{"seccomp", 0, "MODE", "Daemon", "Seccomp", SETTING_ENUM, AT(seccomp),
 	 .parse = seccomp_mode_from_string, .choices = "kill, errno, log, off",
 	 .help = "kill|errno|log|off: syscalls outside the\nallow-list after init [kill]"},
+	{"landlock", 0, NULL, "Daemon", "Landlock", SETTING_FLAG, AT(landlock),
+	 .help = "confine file writes, TCP connects and abstract\nsockets with Landlock (costs: "
+		 "see fanguardd(8))"},
 	{"log-level", 'l', "LEVEL", "Daemon", "LogLevel", SETTING_ENUM, AT(log_level),
 	 .parse = log_level_from_string, .choices = "err, warning, notice, info, debug",
 	 .help = "err|warning|notice|info|debug [info]"},

@@ -6,6 +6,6 @@
 #include "answer-internal.h"
 #include "domain-state-internal.h"
 #include "fg-internal.h"
-#include "hashset-internal.h"
+#include "denylist.h"
 #include "logq-internal.h"
 #include "scan-internal.h"

@@ -217,7 +217,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
-	pthread_mutex_init(&fg->deny_writer, NULL);
+	denylist_slot_init(&fg->deny);
 	cache_init(&fg->cache);
 	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
 		    fg->opts.max_threads_per_owner);

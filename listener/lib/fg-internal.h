@@ -22,7 +22,7 @@
 #include "budget-internal.h"
 #include "cache-internal.h"
 #include "fanguard.h"
-#include "hashset-internal.h"
+#include "denylist.h"
 #include "logq-internal.h"
 #include "snapshot.h"
 #include "counters-internal.h"
@@ -77,10 +77,10 @@ struct fanguard {
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;
-	/* The denylist (scan-sha256.c): readers hold cfg_lock for reading. */
+	/* Readers: a scanner's active(), see scan-internal.h; writers: the
+	 * scanner engines' configuration calls. */
 	pthread_rwlock_t cfg_lock;
-	struct hashset deny;
-	pthread_mutex_t deny_writer; /* writers take turns building the next set */
+	struct denylist_slot deny; /* the SHA-256 denylist (denylist.h, scan-sha256.c) */
 
 	_Atomic bool deny_errno_unsupported;
 	struct logq *logq;

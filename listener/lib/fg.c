@@ -70,13 +70,12 @@ void domain_stats_add(struct domain_stats *to, const struct domain_stats *from)
 static void fg_destroy(struct fanguard *fg)
 {
 	logq_stop(fg->logq);
-	hashset_done(&fg->deny);
+	denylist_slot_done(&fg->deny);
 	scanners_free(fg);
 	logq_free(fg->logq);
 	if (atomic_load(&fg->excl.cur))
 		snapshot_slot_done(&fg->excl);
 	pthread_rwlock_destroy(&fg->cfg_lock);
-	pthread_mutex_destroy(&fg->deny_writer);
 	cache_done(&fg->cache);
 	budget_done(&fg->budget);
 	for (size_t i = 0; i < fg->n_at_backing; i++)

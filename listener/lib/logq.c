@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include "escape.h"
 #include "logq-internal.h"
 #include "thread-internal.h"
 
@@ -52,17 +53,20 @@ void logq_log(struct logq *q, int prio, const char *fmt, ...)
 {
 	struct logmsg *m;
 	va_list ap;
-	char buf[1024];
+	char raw[2048], buf[2048];
 	int saved = errno, n;
 
 	if (!q || !q->opts->log_fn)
 		return;
 	va_start(ap, fmt);
 	errno = saved;
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
+	/* Messages quote names a user picked: the callback gets one line,
+	 * escaped (common/escape.h), whatever they hold. */
+	(void) escape_str(buf, sizeof(buf), raw);
 	m = malloc(sizeof(*m) + strlen(buf) + 1);
 	if (!m) {
 		atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);

@@ -27,9 +27,11 @@
  *
  * Never loop back: clamd's own file accesses (temporary files, a database
  * reload) raise events on watched mounts, and they must not wait on a
- * listener that waits on clamd. On each new unix connection the peer's pid
- * (SO_PEERCRED: the process that called listen(), i.e. clamd) is excluded.
- * A remote clamd cannot loop back. */
+ * listener that waits on clamd. After the first answer on each new unix
+ * connection, the process that accepted it is excluded: the one holding the
+ * connection's peer socket (common/sockpeer.h), with its start time (pid
+ * reuse). Never SO_PEERCRED's pid: that is whoever called listen(), PID 1
+ * under socket activation. A remote clamd cannot loop back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -44,6 +46,7 @@
 #include "fanguard-internal.h"
 #include "macro.h"
 #include "scan-clamd.h"
+#include "sockpeer.h"
 
 #define CLAMD_MAX_ENDPOINTS 8
 #define CLAMD_POOL_MAX 16
@@ -204,19 +207,41 @@ static int recv_reply(int fd, char *buf, size_t size, size_t *ret_len, usec_t de
 
 /* Excludes the clamd serving this endpoint, once per clamd process (a
  * restarted clamd is a new pid; fanguard_exclude_pid() records its start
- * time, so a later process given the old number is not excluded). */
+ * time, so a later process given the old number is not excluded). Called
+ * once clamd answered on fd, so it has accepted it: the process holding the
+ * peer socket is clamd itself, whoever listen()ed (systemd under socket
+ * activation: SO_PEERCRED names it). Nothing is excluded if that process
+ * cannot be told for sure. */
 static void exclude_peer(struct fanguard *fg, struct clamd_endpoint *ep, int fd)
 {
-	struct ucred cred;
+	struct ucred cred = {0};
 	socklen_t l = sizeof(cred);
+	pid_t pid = 0, known = atomic_load(&ep->excluded_pid);
+	uint64_t peer;
+	int r;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0 || cred.pid <= 0)
+	(void) getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l);
+	r = unix_peer_ino(fd, &peer);
+	if (r >= 0)
+		r = proc_fd_holder(peer, known > 0 ? known : cred.pid, &pid);
+	if (r < 0) {
+		fg_log(fg, LOG_WARNING,
+		       "clamd %s: cannot tell which process accepted the connection (%s); "
+		       "its own file accesses are scanned",
+		       ep->label, strerror(-r));
 		return;
-	if (atomic_exchange(&ep->excluded_pid, cred.pid) == cred.pid)
+	}
+	if (atomic_exchange(&ep->excluded_pid, pid) == pid)
 		return;
-	(void) fanguard_exclude_pid(fg, cred.pid);
-	fg_log(fg, LOG_INFO, "clamd %s: excluding its process %d from scanning", ep->label,
-	       (int) cred.pid);
+	(void) fanguard_exclude_pid(fg, pid);
+	if (pid == cred.pid)
+		fg_log(fg, LOG_INFO, "clamd %s: excluding its process %d from scanning", ep->label,
+		       (int) pid);
+	else
+		fg_log(fg, LOG_INFO,
+		       "clamd %s: excluding its process %d from scanning (the socket was "
+		       "listen()ed by pid %d, e.g. socket activation: not excluded)",
+		       ep->label, (int) pid, (int) cred.pid);
 }
 
 static int conn_open(struct fanguard *fg, struct clamd_endpoint *ep, usec_t deadline,
@@ -244,8 +269,6 @@ static int conn_open(struct fanguard *fg, struct clamd_endpoint *ep, usec_t dead
 		if (err)
 			return -err;
 	}
-	if (ep->local)
-		exclude_peer(fg, ep, fd);
 	r = send_all(fd, "zIDSESSION", sizeof("zIDSESSION"), deadline);
 	if (r < 0)
 		return r;
@@ -395,6 +418,9 @@ static int scan_endpoint(struct fanguard *fg, struct clamd_endpoint *ep, const s
 			set_detail(res, ep, "reply to another command", 0);
 			return 0;
 		}
+		/* clamd answered: it has accepted this connection. */
+		if (!pooled && ep->local)
+			exclude_peer(fg, ep, c.fd);
 		switch (reply.status) {
 		case CLAMD_CLEAN:
 			res->reason = FANGUARD_REASON_SCANNED;

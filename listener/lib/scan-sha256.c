@@ -3,7 +3,8 @@
  * (FMODE_NONOTIFY: our reads raise no events), in chunks, with the event's
  * deadline checked between them. A read stuck in a FUSE daemon cannot be
  * interrupted; the keeper answers at the deadline and abandons this worker
- * (domain.c). Runs on a worker thread: never logs synchronously. */
+ * (domain.c). Runs on a worker thread: never logs synchronously.
+ * Also the public calls that load the list (parsing: denylist.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,85 +12,110 @@
 #include <openssl/evp.h>
 #include "fanguard-internal.h"
 
-static int digest_cmp(const void *a, const void *b)
+/* --- public API: loading and replacing the denylist ----------------------- */
+
+/* Publishes the builder's set; a file found clean before may match now. */
+static int publish(struct fanguard *fg, struct denylist_builder *b)
 {
-	return memcmp(a, b, 32);
-}
+	struct denylist *dl = NULL;
+	int r;
 
-int hashset_add(struct hashset *h, const uint8_t (*digests)[32], size_t n)
-{
-	size_t w;
-
-	if (n == 0)
-		return 0;
-	if (h->n + n > h->cap) {
-		size_t cap = h->cap ? h->cap : 64;
-		void *p;
-
-		while (cap < h->n + n)
-			cap *= 2;
-		p = realloc(h->digests, cap * 32);
-		if (!p)
-			return -ENOMEM;
-		h->digests = p;
-		h->cap = cap;
-	}
-	memcpy(h->digests[h->n], digests, n * 32);
-	h->n += n;
-	qsort(h->digests, h->n, 32, digest_cmp);
-	/* Drop duplicates. */
-	w = 0;
-	for (size_t i = 0; i < h->n; i++)
-		if (w == 0 || memcmp(h->digests[w - 1], h->digests[i], 32) != 0)
-			memmove(h->digests[w++], h->digests[i], 32);
-	h->n = w;
+	r = denylist_builder_finish(b, &dl);
+	if (r < 0)
+		return r;
+	denylist_slot_publish(&fg->deny, dl);
+	cache_invalidate(fg);
 	return 0;
 }
 
-bool hashset_contains(const struct hashset *h, const uint8_t digest[32])
+/* The current set plus more, built off to the side: the permission path
+ * keeps using the current set until the swap. */
+static int append(struct fanguard *fg, const uint8_t (*digests)[32], size_t n, const char *path,
+		  unsigned *ret_line)
 {
-	return h->n > 0 && bsearch(digest, h->digests, h->n, 32, digest_cmp) != NULL;
-}
+	struct denylist_builder *b = NULL;
+	struct denylist *cur;
+	int r, added = (int) n;
 
-void hashset_done(struct hashset *h)
-{
-	free(h->digests);
-	*h = (struct hashset){0};
-}
-
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int denylist_parse_line(const char *line, uint8_t ret[32])
-{
-	const char *p = line;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0' || *p == '\n' || *p == '#' || *p == '\r')
-		return 0;
-	for (int i = 0; i < 32; i++) {
-		int hi = unhex(p[2 * i]), lo = hi < 0 ? -1 : unhex(p[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EBADMSG;
-		ret[i] = (uint8_t) (hi << 4 | lo);
+	r = denylist_builder_new(&b);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&fg->deny.writers);
+	if (path) {
+		r = denylist_builder_add_file(b, path, ret_line);
+		if (r < 0)
+			goto out;
+		added = r;
+	} else {
+		r = denylist_builder_add(b, digests, n);
+		if (r < 0)
+			goto out;
 	}
-	p += 64;
-	/* A digest is followed by the end, whitespace (then a name, as in
-	 * sha256sum output) or a comment. */
-	if (*p != '\0' && *p != '\n' && *p != '\r' && *p != ' ' && *p != '\t' && *p != '#')
-		return -EBADMSG;
-	return 1;
+	cur = denylist_slot_acquire(&fg->deny);
+	r = denylist_builder_add_set(b, cur);
+	denylist_unref(cur);
+	if (r < 0)
+		goto out;
+	r = publish(fg, b);
+out:
+	pthread_mutex_unlock(&fg->deny.writers);
+	denylist_builder_free(b);
+	return r < 0 ? r : added;
 }
+
+int fanguard_deny_sha256(struct fanguard *fg, const uint8_t (*digests)[32], size_t n)
+{
+	int r;
+
+	if (!fg || (n > 0 && !digests))
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	r = append(fg, digests, n, NULL, NULL);
+	return r < 0 ? r : 0;
+}
+
+int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *ret_line)
+{
+	if (!fg || !path)
+		return -EINVAL;
+	return append(fg, NULL, 0, path, ret_line);
+}
+
+int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+				       size_t *ret_file, unsigned *ret_line)
+{
+	struct denylist_builder *b = NULL;
+	int r;
+
+	if (!fg || (n > 0 && !paths))
+		return -EINVAL;
+	r = denylist_builder_new(&b);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = denylist_builder_add_file(b, paths[i], ret_line);
+		if (r < 0) {
+			if (ret_file)
+				*ret_file = i;
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&fg->deny.writers);
+	r = publish(fg, b);
+	pthread_mutex_unlock(&fg->deny.writers);
+	if (r >= 0) {
+		struct denylist *cur = denylist_slot_acquire(&fg->deny);
+
+		r = (int) denylist_size(cur);
+		denylist_unref(cur);
+	}
+out:
+	denylist_builder_free(b);
+	return r;
+}
+
+/* --- the scanner ------------------------------------------------------------ */
 
 static void to_hex(const uint8_t *d, size_t n, char *out)
 {
@@ -104,7 +130,7 @@ static void to_hex(const uint8_t *d, size_t n, char *out)
 
 static bool sha256_active(struct scanner *s)
 {
-	return s->fg->deny.n > 0;
+	return denylist_slot_size(&s->fg->deny) > 0;
 }
 
 static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res)
@@ -113,6 +139,7 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t digest[32];
 	unsigned int dlen = 0;
+	struct denylist *dl;
 	uint64_t off = 0;
 	bool hit;
 
@@ -145,9 +172,9 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 		goto out;
 	}
 	atomic_fetch_add_explicit(&ctx->d->stats.bytes_scanned, off, memory_order_relaxed);
-	pthread_rwlock_rdlock(&fg->cfg_lock);
-	hit = hashset_contains(&fg->deny, digest);
-	pthread_rwlock_unlock(&fg->cfg_lock);
+	dl = denylist_slot_acquire(&fg->deny);
+	hit = denylist_contains(dl, digest);
+	denylist_unref(dl);
 	res->reason = FANGUARD_REASON_SCANNED;
 	res->verdict = hit ? FANGUARD_DENY : FANGUARD_ALLOW;
 	if (hit)

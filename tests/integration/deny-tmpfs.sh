@@ -95,7 +95,7 @@ fgcheck_ok open "$s/changes" ok 5000
 
 # Each deny is logged, after the answer (the log thread may lag a little).
 for f in evil sub/deeper/evil-copy evil.sh evil-bin changes created; do
-	wait_until 5 grep -q "^.*deny pid=[0-9]* path=$s/$f .*reason=scanned" "$FANGUARDD_LOG" ||
+	wait_until 5 grep -q "^.*deny pid=[0-9]* .*reason=scanned.* path=$s/$f\$" "$FANGUARDD_LOG" ||
 		fail_with_log "no deny line for $s/$f"
 done
 if grep "deny pid=.* path=$s/\(clean\|empty\|big\)" "$FANGUARDD_LOG"; then

@@ -83,7 +83,7 @@ fi
 log "cat of the denylisted file through sshfs failed in ${RUN_MS} ms"
 [ "$RUN_MS" -le $op_limit_ms ] || fail_with_log "the denied open took ${RUN_MS} ms"
 fgcheck_ok open "$s/backing/evil" EPERM $op_limit_ms
-grep -qE "deny pid=$SFTP_SERVER_PID path=$s/backing/evil class=local" "$FANGUARDD_LOG" ||
+grep -qE "deny pid=$SFTP_SERVER_PID class=local.* path=$s/backing/evil\$" "$FANGUARDD_LOG" ||
 	fail_with_log "sftp-server's open of the backing file was not denied in the local group"
 
 kill -TERM "$SSHFS_PID"

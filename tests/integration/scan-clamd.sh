@@ -46,15 +46,15 @@ mkfiles 1
 fgcheck_ok open "$s/eicar1.com" EPERM 5000
 fgcheck_ok open "$s/marked1.txt" EPERM 5000
 fgcheck_ok open "$s/clean1.txt" ok 5000
-wait_until 5 grep -q "deny pid=.* path=$s/eicar1.com .*scanner=clamd detail=Fanguard.Test.EICAR.UNOFFICIAL" \
+wait_until 5 grep -q "deny pid=.* scanner=clamd detail=Fanguard.Test.EICAR.UNOFFICIAL.* path=$s/eicar1.com\$" \
 	"$FANGUARDD_LOG" || fail_with_log "no clamd deny line for eicar1.com"
-wait_until 5 grep -q "deny pid=.* path=$s/marked1.txt .*scanner=clamd detail=Fanguard.Test.Marker" \
+wait_until 5 grep -q "deny pid=.* scanner=clamd detail=Fanguard.Test.Marker.* path=$s/marked1.txt\$" \
 	"$FANGUARDD_LOG" || fail_with_log "no clamd deny line for marked1.txt"
 wait_until 5 grep -q "excluding its process $CLAMD_PID" "$FANGUARDD_LOG" ||
 	fail_with_log "clamd's pid $CLAMD_PID was not excluded"
 # Loop-back: clamd re-reads its database on the watched mount.
 [ "$(clamd_cmd_tcp zRELOAD)" = RELOADING ] || fail_with_log "clamd did not take RELOAD"
-wait_until 10 grep -q "allow pid=$CLAMD_PID path=$s/db/fanguard-test.ndb .*reason=excluded" \
+wait_until 10 grep -q "allow pid=$CLAMD_PID .*reason=excluded.* path=$s/db/fanguard-test.ndb\$" \
 	"$FANGUARDD_LOG" || fail_with_log "clamd's reload of its database was not answered as excluded"
 wait_until 10 grep -q "Database correctly reloaded" "$CLAMD_DIR/clamd.log" ||
 	fail_with_log "clamd did not finish its reload"
@@ -72,9 +72,9 @@ ms=$(printf '%s\n' "$FGCHECK_OUT" | grep -o '[0-9.]* ms' | head -1 | cut -d' ' -
 fgcheck_ok open "$s/clean2.txt" ok 5000
 # The scanner gives up just before the deadline, so the worker answers
 # (naming clamd), not the keeper (which would abandon the worker).
-wait_until 5 grep -q "allow pid=.* path=$s/eicar2.com .*reason=deadline scanner=clamd" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "allow pid=.* reason=deadline scanner=clamd.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" ||
 	fail_with_log "eicar2.com was not answered by the clamd scanner at its deadline"
-lat=$(grep "path=$s/eicar2.com .*reason=deadline" "$FANGUARDD_LOG" | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
+lat=$(grep ".*reason=deadline.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
 log "stalled clamd: answered after $((lat / 1000)) ms (deadline $deadline ms) ${ms:+, open took $ms ms}"
 [ "$lat" -ge $(((deadline - 50) * 1000)) ] && [ "$lat" -lt $(((deadline + 700) * 1000)) ] ||
 	fail_with_log "stalled clamd: latency ${lat} us, expected about ${deadline} ms"
@@ -84,9 +84,9 @@ kill -CONT "$CLAMD_PID"
 stop_clamd
 mkfiles 3
 fgcheck_ok open "$s/eicar3.com" ok 5000
-wait_until 5 grep -q "allow pid=.* path=$s/eicar3.com .*reason=error scanner=clamd" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "allow pid=.* reason=error scanner=clamd.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" ||
 	fail_with_log "eicar3.com: no error verdict from a dead clamd"
-lat=$(grep "path=$s/eicar3.com .*reason=error" "$FANGUARDD_LOG" | tail -1 | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
+lat=$(grep ".*reason=error.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" | tail -1 | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
 log "dead clamd: answered after $((lat / 1000)) ms"
 [ "$lat" -lt $((deadline * 1000 / 2)) ] || fail_with_log "dead clamd: waited ${lat} us"
 start_clamd
@@ -104,23 +104,21 @@ assert_stats_balanced "$stats"
 
 # 4. Remote clamd (INSTREAM); the first endpoint is dead, the second answers.
 rm -f "$stats"
-# fanguardd's seccomp filter allows AF_UNIX sockets only (so far): a remote
-# clamd needs AF_INET. TODO(lead): allow it when --clamd-tcp is given.
-sec=()
-"$FANGUARDD" --help | grep -q -- --seccomp && sec=(--seccomp off)
-start_fanguardd_log "$FG_STATE/fanguardd-tcp.log" -v "${sec[@]}" --watch "$s" --clamd-tcp 127.0.0.1:1 \
+# Under the whole sandbox: seccomp allows AF_INET with --clamd-tcp, and
+# Landlock allows TCP connects to the two configured ports only.
+start_fanguardd_log "$FG_STATE/fanguardd-tcp.log" -v --landlock --watch "$s" --clamd-tcp 127.0.0.1:1 \
 	--clamd-tcp "$CLAMD_TCP" --default-verdict allow --deadline-ms $deadline --stats-file "$stats"
 mkfiles 5
 fgcheck_ok open "$s/eicar5.com" EPERM 5000
 fgcheck_ok open "$s/marked5.txt" EPERM 5000
 fgcheck_ok open "$s/clean5.txt" ok 5000
-wait_until 5 grep -q "deny pid=.* path=$s/eicar5.com .*scanner=clamd detail=Fanguard.Test.EICAR" \
+wait_until 5 grep -q "deny pid=.* scanner=clamd detail=Fanguard.Test.EICAR.* path=$s/eicar5.com\$" \
 	"$FANGUARDD_LOG" || fail_with_log "no INSTREAM deny line for eicar5.com"
 # Past clamd's StreamMaxLength (2 MiB here): clamd's error, the default
 # verdict, at once; the session is dropped and the next scan works.
 head -c 3M /dev/urandom >"$s/big5"
 fgcheck_ok open "$s/big5" ok 5000
-wait_until 5 grep -q "allow pid=.* path=$s/big5 .*reason=error scanner=clamd detail=clamd: INSTREAM size limit exceeded" \
+wait_until 5 grep -q "allow pid=.* reason=error scanner=clamd detail=clamd: INSTREAM size limit exceeded.* path=$s/big5\$" \
 	"$FANGUARDD_LOG" || fail_with_log "no size-limit error line for big5"
 printf '%s' "$EICAR" >"$s/eicar6.com"
 fgcheck_ok open "$s/eicar6.com" EPERM 5000

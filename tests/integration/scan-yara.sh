@@ -53,10 +53,10 @@ fgcheck_ok open "$s/grown" EPERM 5000
 fgcheck_ok open "$s/hashed" EPERM 5000
 fgcheck_ok open "$s/clean" ok 5000
 for f in marked hexmarked grown; do
-	wait_until 5 grep -q "deny pid=.* path=$s/$f .*scanner=yara detail=fanguard_test_rule" \
+	wait_until 5 grep -q "deny pid=.* scanner=yara detail=fanguard_test_rule.* path=$s/$f\$" \
 		"$FANGUARDD_LOG" || fail_with_log "no yara deny line for $f"
 done
-wait_until 5 grep -q "deny pid=.* path=$s/hashed .*scanner=sha256" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "deny pid=.* scanner=sha256.* path=$s/hashed\$" "$FANGUARDD_LOG" ||
 	fail_with_log "no sha256 deny line for hashed"
 
 # SIGHUP reloads the rules: a set that does not compile is refused with its

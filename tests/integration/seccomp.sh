@@ -13,7 +13,13 @@
 #    watch: a new fanotify group, threads, marks), writes stats and exits 0,
 #    i.e. it was never killed for a syscall outside its list;
 #  - --seccomp log loads the filter too (violations go to the audit log);
-#    --seccomp off leaves it unfiltered (Seccomp: 0).
+#    --seccomp off leaves it unfiltered (Seccomp: 0);
+#  - the whole sandbox (seccomp-probe sandbox: capabilities, Landlock, the
+#    filter) stops a write open of /proc/PID/mem, a connect to an abstract
+#    socket or to a TCP port other than clamd's, writes outside the daemon's
+#    directories, exec and fork-like clones, while files in its directory
+#    and threads still work; fanguardd --landlock still denies, allows,
+#    reloads (a new watch), serves fanguardctl and writes its stats file.
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
@@ -76,6 +82,31 @@ done
 fanguardd_stats_now "$stats"
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $? (SIGSYS is 159)"
 assert_stats_balanced "$stats"
+
+# The whole sandbox, applied by the probe in children (needs Landlock).
+abi=$(python3 -c 'import ctypes; l = ctypes.CDLL(None, use_errno=True); print(l.syscall(444, None, 0, 1))' 2>/dev/null || echo -1)
+[ "$abi" -ge 1 ] 2>/dev/null || notrun "no Landlock in this kernel (ABI $abi)"
+mkdir "$s2/writable"
+out=$("$PROBE" sandbox "$s2/writable" 3310) || { printf '%s\n' "$out" >&2; fail "seccomp-probe sandbox"; }
+printf '%s\n' "$out" | sed "s/^/# sandbox: /" >&2
+[ -z "$(ls -A "$s2/writable")" ] || fail "the probe left files behind"
+
+# The daemon under Landlock: stats and control socket in its directories.
+rm -f "$stats"
+mkdir "$FG_STATE/ll"
+printf '[Watch]\nMount = %s\n[Scan]\nDenyHashes = %s\n[Daemon]\nControlSocket = %s\n' \
+	"$s" "$FG_STATE/deny.txt" "$FG_STATE/ll/control" >"$conf"
+start_fanguardd_log "$FG_STATE/fanguardd-ll.log" --config "$conf" --stats-file "$FG_STATE/ll/stats" --landlock
+cat "$s/ok.txt" >/dev/null || fail_with_log "allowed file denied under Landlock"
+if cat "$s/bad.txt" 2>/dev/null; then fail_with_log "denylisted file allowed under Landlock"; fi
+printf '[Watch]\nMount = %s\nMount = %s\n[Scan]\nDenyHashes = %s\n[Daemon]\nControlSocket = %s\n' \
+	"$s" "$s2" "$FG_STATE/deny.txt" "$FG_STATE/ll/control" >"$conf"
+timeout 20 "$CTL" --socket "$FG_STATE/ll/control" reload >/dev/null || fail_with_log "reload failed under Landlock"
+if cat "$s2/bad.txt" 2>/dev/null; then fail_with_log "watch added under Landlock not in force"; fi
+timeout 20 "$CTL" --socket "$FG_STATE/ll/control" status >/dev/null || fail_with_log "status failed under Landlock"
+fanguardd_stats_now "$FG_STATE/ll/stats"
+stop_fanguardd_within 20 || fail_with_log "fanguardd --landlock exited with status $?"
+assert_stats_balanced "$FG_STATE/ll/stats"
 
 start_fanguardd_log "$FG_STATE/fanguardd-log.log" --watch "$s" --seccomp log
 grep -q '^Seccomp:[[:space:]]*2$' "/proc/$FANGUARDD_PID/status" || fail_with_log "--seccomp log not filtered"

@@ -122,7 +122,7 @@ log "B: $faults stop/kill/restart cycles of clamd"
 # --- C. FUSE faults ----------------------------------------------------------------
 # First, clamd on a FUSE file: streamed to it (never the fd: clamd may map it).
 fgcheck_ok open "$m/eicar.com" EPERM 5000
-wait_until 5 grep -q "deny pid=.* path=$m/eicar.com class=fuse .*scanner=clamd" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "deny pid=.* class=fuse .*scanner=clamd.* path=$m/eicar.com\$" "$FANGUARDD_LOG" ||
 	fail_with_log "C: no clamd deny line for the FUSE file"
 fusetest_control slow-read-ms=3000
 for f in slow1 slow2 slow3 slow4; do

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests for libfanguard internals that need no kernel: the queue, the
- * denylist parser and set, option validation and the public API's border
- * checks. Unprivileged: no fanotify group is created here. */
+/* Unit tests for libfanguard internals that need no kernel: the queue,
+ * loading a denylist through the public API (the parser and the set:
+ * test-denylist.c), option validation and the public API's border checks. Unprivileged: no fanotify group is created here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,60 +49,6 @@ static void test_queue_fifo_full_close(void **state)
 	assert_ptr_equal(out, &ev[2]);
 	assert_int_equal(queue_pop(&q, &out), -ESHUTDOWN);
 	queue_done(&q);
-}
-
-static void test_denylist_lines(void **state)
-{
-	uint8_t d[32];
-	const char *hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-	char line[256];
-
-	(void) state;
-	assert_int_equal(denylist_parse_line("", d), 0);
-	assert_int_equal(denylist_parse_line("   # comment", d), 0);
-	assert_int_equal(denylist_parse_line("\r", d), 0);
-	assert_int_equal(denylist_parse_line(hex, d), 1);
-	assert_int_equal(d[0], 0xe3);
-	assert_int_equal(d[31], 0x55);
-	/* sha256sum output: digest, two spaces, name. */
-	snprintf(line, sizeof(line), "%s  /bin/evil", hex);
-	assert_int_equal(denylist_parse_line(line, d), 1);
-	snprintf(line, sizeof(line), "  %s#note", hex);
-	assert_int_equal(denylist_parse_line(line, d), 1);
-	/* Upper case works. */
-	assert_int_equal(
-		denylist_parse_line(
-			"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", d),
-		1);
-	/* Too short, too long, not hex. */
-	assert_int_equal(denylist_parse_line("e3b0c442", d), -EBADMSG);
-	snprintf(line, sizeof(line), "%s0", hex);
-	assert_int_equal(denylist_parse_line(line, d), -EBADMSG);
-	snprintf(line, sizeof(line), "%s", hex);
-	line[10] = 'g';
-	assert_int_equal(denylist_parse_line(line, d), -EBADMSG);
-}
-
-static void test_hashset(void **state)
-{
-	struct hashset h = {0};
-	uint8_t d[5][32];
-
-	(void) state;
-	memset(d, 0, sizeof(d));
-	for (int i = 0; i < 5; i++)
-		d[i][0] = (uint8_t) (5 - i);
-	assert_false(hashset_contains(&h, d[0]));
-	assert_int_equal(hashset_add(&h, (const uint8_t(*)[32]) d, 3), 0);
-	assert_true(hashset_contains(&h, d[0]));
-	assert_true(hashset_contains(&h, d[2]));
-	assert_false(hashset_contains(&h, d[3]));
-	/* Duplicates collapse. */
-	assert_int_equal(hashset_add(&h, (const uint8_t(*)[32]) d, 5), 0);
-	assert_int_equal(h.n, 5);
-	assert_true(hashset_contains(&h, d[4]));
-	hashset_done(&h);
-	assert_false(hashset_contains(&h, d[4]));
 }
 
 static void test_options_border(void **state)
@@ -249,7 +195,7 @@ static void test_denylist_file(void **state)
 	assert_int_equal(fanguard_deny_sha256_file(fg, path, &line), -EBADMSG);
 	assert_int_equal(line, 4);
 	/* A bad file adds nothing. */
-	assert_int_equal(fg->deny.n, 0);
+	assert_int_equal(denylist_slot_size(&fg->deny), 0);
 	text = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n";
 	fd = open(path, O_WRONLY | O_TRUNC);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
@@ -275,8 +221,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_fifo_full_close),
-		cmocka_unit_test(test_denylist_lines),
-		cmocka_unit_test(test_hashset),
 		cmocka_unit_test(test_options_border),
 		cmocka_unit_test(test_abi_growth),
 		cmocka_unit_test(test_denylist_file),
