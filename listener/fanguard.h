@@ -183,11 +183,20 @@ int fanguard_set_class_options(struct fanguard *fg, enum fanguard_mount_class cl
 int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cls,
 			       struct fanguard_class_options *ret);
 
-/* fanguard_watch() flags */
-#define FANGUARD_WATCH_FILESYSTEM (1u << 0) /* mark the whole filesystem, not just the mount */
+/* fanguard_watch() and fanguard_watch_tree() flags. By default a watch
+ * marks the whole filesystem (FAN_MARK_FILESYSTEM, the superblock) holding
+ * the path: every mount of it is covered, bind mounts, the copies an
+ * unprivileged unshare -Urm makes, overlay's private lower mounts, mounts
+ * made after the watch. */
+#define FANGUARD_WATCH_FILESYSTEM (1u << 0) /* the default; accepted, changes nothing */
+#define FANGUARD_WATCH_MOUNT (1u << 1)	    /* mark only the mount holding the path */
+/* Marking the filesystem of PID 1's "/" (or the caller's "/") is refused
+ * (-EPERM, logged) unless this is given: it stops every process on the
+ * host, the listener's own setup included, until answered. */
+#define FANGUARD_WATCH_ROOT_FS (1u << 2)
 
-/** Watch the mount that holds path (or its filesystem). The mount is
- * classified from the mount table (never from st_dev): local mounts share
+/** Watch the filesystem that holds path (or only its mount, with
+ * FANGUARD_WATCH_MOUNT). The mount is classified from the mount table (never from st_dev): local mounts share
  * one fanotify group; each FUSE-backed mount gets its own group, readers,
  * queue, workers and deadline, so that a FUSE daemon's accesses to its local
  * backing files are always served by threads that never wait on FUSE.
@@ -196,7 +205,8 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
  * fanguard_start(), which then reports its errors; after start it is placed
  * now and its errors are returned here.
  * @return 0, -errno of open(2) (-ENOENT, -EACCES...), -EINVAL (pseudo
- * filesystem, unknown flags), -ESHUTDOWN after fanguard_stop(), -EUSERS (the
+ * filesystem, unknown flags, MOUNT with FILESYSTEM), -EPERM (the filesystem of
+ * "/" without FANGUARD_WATCH_ROOT_FS), -ESHUTDOWN after fanguard_stop(), -EUSERS (the
  * thread budget has no room for this mount's group, see max_threads), or
  * after start -errno of fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE
  * at the group limit, -ENOSPC at the mark limit, -ENOMEM) */

@@ -170,7 +170,7 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 		o, "group",
 		json_object_new_string(fanguard_mount_class_to_string(w->domain_class)));
 	json_object_object_add(o, "filesystem",
-			       json_object_new_boolean(!!(w->flags & FANGUARD_WATCH_FILESYSTEM)));
+			       json_object_new_boolean(!(w->flags & FANGUARD_WATCH_MOUNT)));
 	json_object_object_add(o, "loopback", json_object_new_boolean(w->loopback > 0));
 	json_object_object_add(o, "origin", json_escaped(w->origin));
 	json_object_object_add(o, "content_at_backing",

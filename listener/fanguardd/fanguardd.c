@@ -188,8 +188,10 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 		unsigned flags;
 	} kinds[] = {
 		{offsetof(struct settings, watch), 0},
-		{offsetof(struct settings, watch_fs), FANGUARD_WATCH_FILESYSTEM},
+		{offsetof(struct settings, watch_mount), FANGUARD_WATCH_MOUNT},
+		{offsetof(struct settings, watch_fs), 0},
 	};
+	const uint32_t root = s->watch_root_fs ? FANGUARD_WATCH_ROOT_FS : 0;
 	int r;
 
 	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
@@ -199,7 +201,7 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 			if (old && listed((const void *) ((const char *) old + kinds[k].offset),
 					  l->items[i]))
 				continue;
-			r = fanguard_watch(fg, l->items[i], kinds[k].flags);
+			r = fanguard_watch(fg, l->items[i], kinds[k].flags | root);
 			if (r < 0)
 				return log_error_errno(r, "Failed to watch '%s': %m", l->items[i]);
 			if (old)
@@ -209,7 +211,7 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 	for (size_t i = 0; i < s->watch_tree.n; i++) {
 		if (old && listed(&old->watch_tree, s->watch_tree.items[i]))
 			continue;
-		r = fanguard_watch_tree(fg, s->watch_tree.items[i], 0);
+		r = fanguard_watch_tree(fg, s->watch_tree.items[i], root);
 		if (r < 0)
 			return log_error_errno(r, "Failed to watch the tree '%s': %m",
 					       s->watch_tree.items[i]);
@@ -266,6 +268,10 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 		if (!listed(&s->watch, old->watch.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
 				   old->watch.items[i]);
+	for (size_t i = 0; i < old->watch_mount.n; i++)
+		if (!listed(&s->watch_mount, old->watch_mount.items[i]))
+			log_notice("'%s' is no longer configured; its mark stays until restart",
+				   old->watch_mount.items[i]);
 	for (size_t i = 0; i < old->watch_fs.n; i++)
 		if (!listed(&s->watch_fs, old->watch_fs.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
@@ -669,8 +675,9 @@ static int run(struct fanguard *fg)
 	/* Every mark is in place and the sandbox is on. */
 	(void) sd_notify(0, "READY=1\nSTATUS=Watching");
 #endif
-	log_info("Ready: %zu watches, %zu tree watches, seccomp %s", a->watch.n + a->watch_fs.n,
-		 a->watch_tree.n, seccomp_mode_to_string(a->seccomp));
+	log_info("Ready: %zu watches, %zu tree watches, seccomp %s",
+		 a->watch.n + a->watch_mount.n + a->watch_fs.n, a->watch_tree.n,
+		 seccomp_mode_to_string(a->seccomp));
 	return main_loop(fg, sfd, srv);
 }
 

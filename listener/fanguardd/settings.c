@@ -45,10 +45,15 @@ static int parse_verdict(const char *s)
 
 /* Order: as --help lists them. */
 const struct setting settings_table[] = {
-	{"watch", 'w', "PATH", "Watch", "Mount", SETTING_LIST, AT(watch), .flags = SETTING_RELOAD,
-	 .help = "watch the mount holding PATH (repeatable)"},
+	{"watch", 'w', "PATH", "Watch", "Path", SETTING_LIST, AT(watch), .flags = SETTING_RELOAD,
+	 .help = "watch the filesystem holding PATH: every mount\nof it (repeatable)"},
+	{"watch-mount", 0, "PATH", "Watch", "Mount", SETTING_LIST, AT(watch_mount),
+	 .flags = SETTING_RELOAD, .help = "watch only the mount holding PATH (repeatable)"},
 	{"watch-fs", 0, "PATH", "Watch", "Filesystem", SETTING_LIST, AT(watch_fs),
-	 .flags = SETTING_RELOAD, .help = "watch the whole filesystem holding PATH"},
+	 .flags = SETTING_RELOAD, .help = "the same as --watch (repeatable)"},
+	{"watch-root-fs", 0, NULL, "Watch", "RootFilesystem", SETTING_FLAG, AT(watch_root_fs),
+	 .help = "allow watching the filesystem of \"/\" (refused\notherwise: every process "
+		 "would wait on us)"},
 	{"watch-tree", 0, "PATH", "Watch", "Tree", SETTING_LIST, AT(watch_tree),
 	 .flags = SETTING_RELOAD,
 	 .help = "watch PATH's mount and every mount below it, also\nthose mounted later "
@@ -434,9 +439,9 @@ int settings_load(struct settings *s, int argc, char **argv, enum settings_actio
 	*ret_action = action;
 	if (action == SETTINGS_HELP || action == SETTINGS_VERSION)
 		return 0;
-	if (s->watch.n + s->watch_fs.n + s->watch_tree.n == 0)
+	if (s->watch.n + s->watch_mount.n + s->watch_fs.n + s->watch_tree.n == 0)
 		return settings_error(err, errlen, -EINVAL, "Nothing to watch: give --watch PATH%s",
-				      config ? " or [Watch] Mount=" : "");
+				      config ? " or [Watch] Path=" : "");
 	if (!s->control_socket && s->config) {
 		s->control_socket = strdup(DEFAULT_CONTROL_SOCKET);
 		if (!s->control_socket)

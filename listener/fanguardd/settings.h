@@ -24,8 +24,9 @@ struct setting_uids {
 };
 
 struct settings {
-	struct setting_list watch;	     /* --watch: the mount holding PATH */
-	struct setting_list watch_fs;	     /* --watch-fs: the whole filesystem */
+	struct setting_list watch;	     /* --watch: the filesystem holding PATH */
+	struct setting_list watch_mount;     /* --watch-mount: only the mount holding PATH */
+	struct setting_list watch_fs;	     /* --watch-fs: the same as --watch */
 	struct setting_list watch_tree;	     /* --watch-tree: and every mount below */
 	struct setting_list scan_at_backing; /* FUSE mount points scanned at the backing */
 	struct setting_list exclude;	     /* path prefixes */
@@ -39,6 +40,7 @@ struct settings {
 	char *control_socket;		  /* after settings_load(): NULL for none */
 	char *config;			  /* --config, as given */
 	bool scan_through_loopback;	  /* deprecated: the default, ignored */
+	bool watch_root_fs;		  /* FANGUARD_WATCH_ROOT_FS for every watch */
 	bool fuse_allow_sys_admin_access; /* turn the fuse module's switch on at start */
 	int fuse_user_exec;		  /* FANGUARD_FUSE_USER_EXEC_* */
 	bool access;

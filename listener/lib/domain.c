@@ -115,7 +115,7 @@ fail:
 static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 {
 	unsigned how = FAN_MARK_ADD |
-		       ((flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+		       ((flags & FANGUARD_WATCH_MOUNT) ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM);
 	char proc[FD_PROC_PATH_MAX];
 	int r;
 

@@ -219,6 +219,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
 	denylist_slot_init(&fg->deny);
 	cache_init(&fg->cache);
+	ns_cache_init(&fg->nsc);
 	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
 		    fg->opts.max_threads_per_owner);
 	x = exclusions_new();

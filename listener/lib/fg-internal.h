@@ -23,6 +23,7 @@
 #include "cache-internal.h"
 #include "fanguard.h"
 #include "denylist.h"
+#include "exclude-internal.h"
 #include "logq-internal.h"
 #include "snapshot.h"
 #include "counters-internal.h"
@@ -77,6 +78,7 @@ struct fanguard {
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;
+	struct ns_cache nsc; /* exclude.c: mounts of our namespace */
 	/* Readers: a scanner's active(), see scan-internal.h; writers: the
 	 * scanner engines' configuration calls. */
 	pthread_rwlock_t cfg_lock;

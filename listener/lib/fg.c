@@ -77,6 +77,7 @@ static void fg_destroy(struct fanguard *fg)
 		snapshot_slot_done(&fg->excl);
 	pthread_rwlock_destroy(&fg->cfg_lock);
 	cache_done(&fg->cache);
+	ns_cache_done(&fg->nsc);
 	budget_done(&fg->budget);
 	for (size_t i = 0; i < fg->n_at_backing; i++)
 		free(fg->at_backing[i]);

@@ -125,6 +125,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	struct fg_watch *w;
 	struct domain *d = NULL;
 	bool created = false;
+	uint32_t flags;
 	uid_t owner;
 	int r;
 	usec_t t0, marked;
@@ -136,7 +137,17 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		ignore(mw, e);
 		return;
 	}
-	w = watch_record_new(e->mount_point, e, cls, rule->flags);
+	/* The tree covers this mount; its filesystem is the root one only if
+	 * asked (a bind of part of "/" under the tree): then this mount only. */
+	flags = rule->flags;
+	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) && mount_is_root_fs(e)) {
+		flags |= FANGUARD_WATCH_MOUNT;
+		fg_log(fg, LOG_NOTICE,
+		       "mount %llu '%s' (%s) under '%s' is of the root filesystem: marking this "
+		       "mount only (FANGUARD_WATCH_ROOT_FS, --watch-root-fs, marks all of it)",
+		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path);
+	}
+	w = watch_record_new(e->mount_point, e, cls, flags);
 	if (!w)
 		return;
 	w->from_tree = true;
@@ -149,8 +160,8 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	if (r < 0)
 		watch_record_free(w);
 	else /* frees w on failure */
-		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner, w, rule->flags,
-				&d, &created);
+		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner, w, flags, &d,
+				&created);
 	if (r < 0) {
 		fg_log(fg, r == -ESTALE || r == -ESHUTDOWN ? LOG_INFO : LOG_ERR,
 		       "mount %llu '%s' (%s) under '%s': not marked: %s",
@@ -345,7 +356,7 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags)
 	struct tree_rule *n;
 	int r;
 
-	if (!fg || !path || path[0] != '/' || (flags & ~FANGUARD_WATCH_FILESYSTEM))
+	if (!fg || !path || path[0] != '/' || watch_flags_check(flags) < 0)
 		return -EINVAL;
 	real = realpath(path, NULL);
 	if (!real)

@@ -140,8 +140,8 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	if (!excluded) {
 		subject_init(&subj, m->pid, pidfd);
 		xs = snapshot_get(&fg->excl);
-		excluded =
-			exclusions_match(snapshot_container(xs, struct exclusions), &subj, m->fd);
+		excluded = exclusions_match(fg, snapshot_container(xs, struct exclusions), &subj,
+					    m->fd);
 		snapshot_put(xs);
 	}
 	if (excluded) {

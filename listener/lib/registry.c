@@ -104,7 +104,11 @@ void registry_release(struct fanguard *fg, struct domain *d)
 	       "content",
 	       d->name, ok ? ", threads exited" : "; a thread is stuck and keeps it",
 	       (unsigned long long) atomic_load(&d->stats.read),
-	       (unsigned long long) atomic_load(&d->stats.by_reason[FANGUARD_REASON_EXCLUDED]));
+	       (unsigned long long) (atomic_load(&d->stats.by_reason[FANGUARD_REASON_EXCLUDED]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_SELF]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_NOT_REGULAR]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_NO_SCANNER]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_POLICY])));
 	domain_unref(d);
 }
 

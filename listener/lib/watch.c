@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <syslog.h>
 #include "domain-internal.h"
 #include "fg-internal.h"
@@ -266,6 +268,30 @@ void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct d
 	       (unsigned long long) w->mnt_id, w->mount_point, d->name);
 }
 
+int watch_flags_check(uint32_t flags)
+{
+	const uint32_t all =
+		FANGUARD_WATCH_FILESYSTEM | FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS;
+
+	if ((flags & ~all) ||
+	    ((flags & FANGUARD_WATCH_FILESYSTEM) && (flags & FANGUARD_WATCH_MOUNT)))
+		return -EINVAL;
+	return 0;
+}
+
+bool mount_is_root_fs(const struct mount_entry *me)
+{
+	/* PID 1's root (the host's, or a container's init), and our own. */
+	static const char *const roots[] = {"/proc/1/root/", "/"};
+	struct stat st;
+
+	for (size_t i = 0; i < ELEMENTSOF(roots); i++)
+		if (stat(roots[i], &st) == 0 && major(st.st_dev) == me->major &&
+		    minor(st.st_dev) == me->minor)
+			return true;
+	return false;
+}
+
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -278,7 +304,7 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	uid_t owner;
 	int r;
 
-	if (!fg || !path || (flags & ~FANGUARD_WATCH_FILESYSTEM))
+	if (!fg || !path || watch_flags_check(flags) < 0)
 		return -EINVAL;
 	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
@@ -292,7 +318,19 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 		mount_table_free(table);
 		return -EINVAL;
 	}
-	fg_log(fg, LOG_INFO, "watching '%s': mount %llu '%s' (%s) is %s: %s", path,
+	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) && mount_is_root_fs(me)) {
+		fg_log(fg, LOG_ERR,
+		       "'%s' is on the root filesystem (mount %llu '%s', %s, device %u:%u): a "
+		       "filesystem mark there holds up every process on the host; refused. Watch "
+		       "only its mount (FANGUARD_WATCH_MOUNT, --watch-mount) or ask for the root "
+		       "filesystem (FANGUARD_WATCH_ROOT_FS, --watch-root-fs)",
+		       path, (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
+		       me->major, me->minor);
+		mount_table_free(table);
+		return -EPERM;
+	}
+	fg_log(fg, LOG_INFO, "watching '%s' (%s): mount %llu '%s' (%s) is %s: %s", path,
+	       (flags & FANGUARD_WATCH_MOUNT) ? "this mount" : "its filesystem",
 	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
 	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
 	mnt_id = me->mnt_id;

@@ -74,7 +74,7 @@ static void test_valid(void **state)
 
 	(void) state;
 	assert_int_equal(parse_text("# comment\n; another\n"
-				    "[Watch]\nMount = /srv\nMount=/mnt/x\nExclude = /srv/cache\n"
+				    "[Watch]\nPath = /srv\nMount=/mnt/x\nExclude = /srv/cache\n"
 				    "ExcludeUid = 34\nExcludeExe = /usr/bin/borg\n"
 				    "[Events]\nExec = no\nAccess = yes\n"
 				    "[scan]\ndenyhashes = /etc/fanguard/deny.sha256\n"
@@ -83,7 +83,7 @@ static void test_valid(void **state)
 				    "[Daemon]\nSeccomp = errno\n",
 				    &rec),
 			 0);
-	assert_string_equal(rec.seen, "--watch=/srv --watch=/mnt/x --exclude=/srv/cache "
+	assert_string_equal(rec.seen, "--watch=/srv --watch-mount=/mnt/x --exclude=/srv/cache "
 				      "--exclude-uid=34 --exclude-exe=/usr/bin/borg --no-exec=no "
 				      "--access=yes --deny-hashes=/etc/fanguard/deny.sha256 "
 				      "--fuse-deadline-ms=1000 --fuse-default-verdict=deny "
@@ -127,7 +127,7 @@ static void test_stops_at_first_error(void **state)
 	struct record rec = {0};
 
 	(void) state;
-	assert_int_equal(parse_text("[Watch]\nMount = /a\nBogus = 1\nMount = /b\n", &rec), -EINVAL);
+	assert_int_equal(parse_text("[Watch]\nPath = /a\nBogus = 1\nPath = /b\n", &rec), -EINVAL);
 	assert_string_equal(rec.seen, "--watch=/a");
 }
 
@@ -251,7 +251,7 @@ static void test_values(void **state)
 
 static void test_file_then_command_line(void **state)
 {
-	char *path = write_tmp("[Watch]\nMount = /a\nExclude = /a/cache\n"
+	char *path = write_tmp("[Watch]\nPath = /a\nExclude = /a/cache\n"
 			       "[FUSE]\nDeadlineMs = 1000\n[Local]\nWorkers = 3\n"
 			       "[Daemon]\nStatsFile = /from/file\nSeccomp = errno\n");
 	char *argv[] = {"fanguardd",  "--config",
