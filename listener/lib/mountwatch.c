@@ -164,11 +164,17 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 				&created);
 	if (r < 0) {
 		fg_log(fg, r == -ESTALE || r == -ESHUTDOWN ? LOG_INFO : LOG_ERR,
-		       "mount %llu '%s' (%s) under '%s': not marked: %s",
+		       "mount %llu '%s' (%s) under '%s': not marked: %s%s",
 		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
 		       r == -ETIMEDOUT
 			       ? "opening it did not finish by the deadline (dead filesystem?)"
-			       : strerror(-r));
+			       : strerror(-r),
+		       (r == -EACCES || r == -EPERM) && mount_class_is_fuse(e->class)
+			       ? "; uncovered: a user's FUSE mount without allow_other refuses "
+				 "root unless /sys/module/fuse/parameters/allow_sys_admin_access "
+				 "is "
+				 "Y (fanguardd --fuse-allow-sys-admin-access)"
+			       : "");
 		if (r == -ETIMEDOUT || r == -EUSERS)
 			ignore(mw, e);
 		return;
