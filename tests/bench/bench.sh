@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
 done
 
 s=$(scratch_tmpfs 1g)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 dir=$s/files
 mkdir "$dir" "$s/back" "$s/mnt"
 "$FGBENCH" make "$dir" "$N" "$SIZE" || fail "cannot create the files"

@@ -31,7 +31,7 @@ require_fusectl
 uid=61923
 op_limit_ms=3000
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 user_fuse_setup "$s" "$uid"
 stats=$FG_STATE/stats
 ctl=$FG_STATE/control

@@ -24,7 +24,7 @@ require_fusectl
 
 op_limit_ms=2000
 s=$(scratch_tmpfs 128m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 tag=$RANDOM$RANDOM
 mkdir "$s/backing" "$s/mnt"

@@ -27,7 +27,7 @@ fi
 
 op_limit_ms=1500
 s=$(scratch_tmpfs 256m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 tag=$RANDOM$RANDOM
 mkdir -p "$s/b1" "$s/b2" "$s/lower" "$s/upper" "$s/work" "$s/m1" "$s/m2" "$s/m3" "$s/t"
