@@ -24,7 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "fanguard-internal.h"
+#include "fd-util.h"
 #include "macro.h"
+#include "procfs.h"
 
 #define MAX_CALLBACKS 16
 #define MIN_SIZE(a, b) ((a) < (b) ? (a) : (b))
@@ -91,29 +93,12 @@ static bool callback_active(struct scanner *s)
 	return atomic_load_explicit(&cs->n_active, memory_order_relaxed) > 0;
 }
 
-/* The subject's effective uid: "Uid:\treal\teffective\t..." of
- * /proc/PID/status. A procfs read, never a FUSE round trip. */
+/* The subject's effective uid (procfs: never a FUSE round trip), or -1. */
 static uid_t subject_euid(pid_t pid)
 {
-	char path[32], buf[1024];
-	unsigned long real, eff;
-	const char *u;
-	ssize_t n;
-	int fd;
+	uid_t uid;
 
-	(void) snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return (uid_t) -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void) close(fd);
-	if (n <= 0)
-		return (uid_t) -1;
-	buf[n] = '\0';
-	u = strstr(buf, "\nUid:");
-	if (!u || sscanf(u + 5, "%lu %lu", &real, &eff) != 2)
-		return (uid_t) -1;
-	return (uid_t) eff;
+	return proc_read_euid(pid, &uid) >= 0 ? uid : (uid_t) -1;
 }
 
 /* deny > undecided (deadline, error) > allow, as the dispatcher ranks. */
@@ -129,8 +114,7 @@ static void callback_scan(struct scanner *s, const struct scan_ctx *ctx, struct 
 	struct callback_scanner *cs = (struct callback_scanner *) s;
 	struct cb_entry *run[MAX_CALLBACKS];
 	unsigned n = 0;
-	char link[32], path[512];
-	ssize_t len;
+	char path[512];
 	bool any = false, no_cache = false;
 
 	pthread_mutex_lock(&cs->lock);
@@ -142,11 +126,8 @@ static void callback_scan(struct scanner *s, const struct scan_ctx *ctx, struct 
 
 	/* The event fd's path comes from the kernel's dentry (d_path), not
 	 * from a lookup through the filesystem. */
-	(void) snprintf(link, sizeof(link), "/proc/self/fd/%d", ctx->fd);
-	len = readlink(link, path, sizeof(path) - 1);
-	if (len < 0)
-		len = snprintf(path, sizeof(path), "?");
-	path[len] = '\0';
+	if (fd_get_path(ctx->fd, path, sizeof(path)) < 0)
+		(void) snprintf(path, sizeof(path), "?");
 	const struct fanguard_scan_request req = {
 		.size = sizeof(req),
 		.fd = ctx->fd,

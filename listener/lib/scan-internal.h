@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "answer-internal.h"
 #include "fanguard.h"
 #include "time-util.h"
@@ -56,5 +57,6 @@ void scan_detail(struct scan_result *res, const char *fmt, ...)
  * with res->reason (and detail) set. */
 int scan_read_at(const struct scan_ctx *ctx, uint8_t *buf, size_t len, uint64_t off,
 		 struct scan_result *res);
-/* scan-sha256.c (clamd and YARA: fanguard_add_clamd(), fanguard_load_yara_rules()) */
+/* scan-sha256.c (clamd and YARA: fanguard_add_clamd(), fanguard_load_yara_rules();
+ * the embedder's: scan-callback.c, fanguard_add_scanner()) */
 int scan_sha256_new(struct fanguard *fg, struct scanner **ret);

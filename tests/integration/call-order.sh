@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The documented call order, new -> watch -> deny_sha256_file -> start, with
-# the denylist file on the watched mount (the example agent, in-tree). The
-# marks go in at fanguard_watch(), before any reader runs, so the library's
-# own read of the denylist waits for an answer nobody gives: it deadlocks on
-# today's core (issue 15; the core redesign fixes it). meson registers this
-# test with should_fail until then: when it starts passing, flip that.
+# the denylist file on the watched mount (the example agent, in-tree). Marks
+# go in only once the group's threads run (fanguard_start()), so the
+# library's own read of the denylist is never left waiting for an answer
+# nobody gives (issue 15: it deadlocked when marks went in at watch).
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
