@@ -16,7 +16,8 @@
 #
 # Usage (root): tests/bench/bench.sh [--smoke] [--files N] [--size BYTES]
 #                 [--procs P] [--reps R]
-# FG_BUILD_ROOT selects the build (default: build). --smoke runs tiny sizes
+# FG_BUILD_ROOT selects the build (default: build). FG_BENCH_WATCH=--watch-mount
+# runs fanguardd with mount marks instead of filesystem marks (the default). --smoke runs tiny sizes
 # and checks only that the table came out (the registered bench-smoke test).
 smoke=0
 for a in "$@"; do [ "$a" = --smoke ] && smoke=1; done
@@ -33,6 +34,8 @@ require_fusectl
 FGBENCH=${FGBENCH:-$FG_BUILD_ROOT/tests/bench/fgbench}
 
 N=20000 SIZE=4096 PROCS=2 REPS=3
+watch=${FG_BENCH_WATCH:---watch}
+case $watch in --watch | --watch-mount) ;; *) fail "FG_BENCH_WATCH: --watch or --watch-mount" ;; esac
 [ $smoke = 1 ] && N=300 REPS=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -88,7 +91,7 @@ pass() {
 daemon() { # LOGNAME ARGS...: starts fanguardd on the files' mount
 	local name=$1
 	shift
-	start_fanguardd_log "$FG_STATE/$name.log" --watch "$s" --stats-file "$stats" \
+	start_fanguardd_log "$FG_STATE/$name.log" "$watch" "$s" --stats-file "$stats" \
 		--default-verdict allow "$@"
 }
 
@@ -148,7 +151,7 @@ start_fusetest passthrough "$s/back" "$s/mnt" -o entry_timeout=3600,attr_timeout
 	--threads 16
 at_exit "umount -l '$s/mnt' 2>/dev/null"
 assert_own_mount "$s/mnt"
-start_fanguardd_log "$FG_STATE/fuse.log" --watch "$s" --watch "$s/mnt" \
+start_fanguardd_log "$FG_STATE/fuse.log" "$watch" "$s" "$watch" "$s/mnt" \
 	--deny-hashes "$FG_STATE/denylist" --no-cache --fuse-deadline-ms 500 \
 	--stats-file "$stats"
 for i in 1 2 3 4; do "$FGCHECK" open "$s/mnt/hang$i" ok 3000 >/dev/null; done

@@ -138,7 +138,7 @@ stop_evilfs "$m"
 # at the deadline (1.5 s), not allowed.
 m=$s/m5
 start_evilfs "$m" "$c/evil.sh" --hostile-pid "$FANGUARDD_PID" --hostile stall -- \
-	-o "allow_other,subtype=sshfs,fsname=127.0.0.1:$s/watched"
+	-o "allow_other,fsname=/usr/bin"
 fgcheck_ok exec "$m/run.sh" EPERM 6000
 verdict_logged "$m/run.sh" deny deadline || fail_with_log "hostile stall: exec not denied at the deadline"
 log "hostile daemon stalling our reads: exec denied at the deadline"
