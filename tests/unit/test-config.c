@@ -294,6 +294,42 @@ static void test_file_then_command_line(void **state)
 	free(path);
 }
 
+/* Issue 13's settings: watch kinds, the root filesystem, FUSE policies. */
+static void test_coverage_settings(void **state)
+{
+	char *path = write_tmp("[Watch]\nPath = /a\nMount = /m\nFilesystem = /f\n"
+			       "RootFilesystem = yes\nScanAtBacking = /srv/bindfs\n"
+			       "[FUSE]\nUserExec = deny\nAllowSysAdminAccess = yes\n");
+	char *argv[] = {"fanguardd", "--config", path, "--watch-mount", "/m2", NULL};
+	char *bad[] = {"fanguardd", "-w", "/a", "--fuse-user-exec", "maybe", NULL};
+	char *rel[] = {"fanguardd", "-w", "/a", "--scan-at-backing", "relative", NULL};
+	struct settings *s = settings_new();
+	struct fanguard_options o = {};
+	enum settings_action action;
+
+	(void) state;
+	assert_int_equal(settings_load(s, (int) ELEMENTSOF(argv) - 1, argv, &action, NULL, 0), 0);
+	assert_int_equal(s->watch.n, 1);
+	assert_int_equal(s->watch_mount.n, 2);
+	assert_string_equal(s->watch_mount.items[1], "/m2");
+	assert_int_equal(s->watch_fs.n, 1);
+	assert_true(s->watch_root_fs);
+	assert_int_equal(s->scan_at_backing.n, 1);
+	assert_string_equal(s->scan_at_backing.items[0], "/srv/bindfs");
+	assert_true(s->fuse_allow_sys_admin_access);
+	settings_to_options(s, &o);
+	assert_int_equal(o.fuse_user_exec, FANGUARD_FUSE_USER_EXEC_DENY);
+	settings_free(s);
+	s = settings_new();
+	assert_true(settings_load(s, (int) ELEMENTSOF(bad) - 1, bad, &action, NULL, 0) < 0);
+	settings_free(s);
+	s = settings_new();
+	assert_true(settings_load(s, (int) ELEMENTSOF(rel) - 1, rel, &action, NULL, 0) < 0);
+	settings_free(s);
+	unlink(path);
+	free(path);
+}
+
 static void test_load_errors(void **state)
 {
 	char *path = write_tmp("[Watch]\nMount = /a\n[Local]\nDeadlineMs = 0\n");
@@ -401,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_file_then_command_line),
+		cmocka_unit_test(test_coverage_settings),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_help_lists_every_option),
 		cmocka_unit_test(test_copy_and_same),
