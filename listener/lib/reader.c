@@ -136,9 +136,10 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 		*ret_why = r < 0 ? FANGUARD_REASON_ERROR : FANGUARD_REASON_NOT_REGULAR;
 		return true;
 	}
-	/* A loopback-served FUSE mount whose backing files we watch: the
-	 * daemon's open of the backing file is scanned (and denied) in the
-	 * local group, which then fails this open (mountwatch.c). */
+	/* A root-owned passthrough FUSE mount the administrator named for
+	 * scanning at the backing layer (fanguard_scan_at_backing(), watch.c):
+	 * the daemon's open of the backing file is scanned (and denied) in the
+	 * local group, which then fails this open. */
 	excluded = atomic_load_explicit(&d->content_at_backing, memory_order_relaxed);
 	if (!excluded) {
 		subject_init(&subj, m->pid, pidfd);
