@@ -142,8 +142,9 @@ struct domain {
 	struct domain *next; /* protected by fg->lock (registry) */
 	bool released;	     /* protected by fg->lock: out of the registry */
 
-	/* mountwatch.c: answer at receipt, never read content through the
-	 * daemon: its accesses to the backing files are scanned locally. */
+	/* watch.c, only for a mount named by fanguard_scan_at_backing():
+	 * answer at receipt, never read content through the daemon: its
+	 * accesses to the backing files are scanned locally. */
 	_Atomic bool content_at_backing;
 };
 
