@@ -15,12 +15,16 @@
 #include "escape.h"
 #include "log.h"
 #if HAVE_LIBSYSTEMD
+/* One CODE_FILE/CODE_LINE/CODE_FUNC set: ours (the caller's), not a second
+ * one naming log.c that sd_journal_sendv() would add. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 #endif
 
 static int log_max_level = LOG_INFO;
 static enum log_target log_target = LOG_TARGET_AUTO;
 static const char *log_ident;
+static log_writer_fn log_writer;
 
 void log_set_max_level(int level)
 {
@@ -40,6 +44,16 @@ void log_set_target(enum log_target t)
 void log_set_ident(const char *ident)
 {
 	log_ident = ident;
+}
+
+const char *log_get_ident(void)
+{
+	return log_ident;
+}
+
+void log_set_writer(log_writer_fn fn)
+{
+	log_writer = fn;
 }
 
 int log_level_from_string(const char *s)
@@ -128,13 +142,11 @@ static int log_dispatch(int level, int error, const char *const *fields, const c
 		while (nb > 0)
 			free(bufs[--nb]);
 	}
-#else
-	(void) fields;
-	(void) file;
-	(void) line;
-	(void) func;
-	(void) error;
 #endif
+	if (log_writer) {
+		log_writer(level, error, fields, file, line, func, msg);
+		return 0;
+	}
 	write_stderr(level, msg);
 	return 0;
 }
@@ -193,13 +205,14 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 	return r;
 }
 
-int log_struct_internal(int level, int error, const char *const *fields, const char *fmt, ...)
+int log_struct_internal(int level, int error, const char *const *fields, const char *file, int line,
+			const char *func, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = log_formatv(level, error, fields, NULL, 0, NULL, fmt, ap);
+	r = log_formatv(level, error, fields, file, line, func, fmt, ap);
 	va_end(ap);
 	return r;
 }

@@ -3,7 +3,8 @@
 /* Logging for programs (fanguardd, fanguardctl, fusetest, test helpers).
  * libfanguard never calls these: it logs through its callback.
  *
- * Targets: stderr with "<N>" level prefixes when stderr is the journal's
+ * Targets: a writer set with log_set_writer() (JSON lines), else stderr
+ * with "<N>" level prefixes when stderr is the journal's
  * stream (JOURNAL_STREAM), else plain "level: message"; the journal
  * directly (structured fields) when built with libsystemd and asked to.
  * The log_*_errno() forms set errno for %m and return -abs(error), so
@@ -22,6 +23,13 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 void log_set_target(enum log_target t);
 void log_set_ident(const char *ident);
+const char *log_get_ident(void);
+/* Replaces the stderr output (not the journal's): fanguardd's
+ * --log-format json. fields as for log_struct_internal(); file, func may
+ * be NULL. NULL restores the default. Must write one line at once. */
+typedef void (*log_writer_fn)(int level, int error, const char *const *fields, const char *file,
+			      int line, const char *func, const char *msg);
+void log_set_writer(log_writer_fn fn);
 /* Parses "err", "warning", "info", "debug" or 0..7; -EINVAL otherwise. */
 int log_level_from_string(const char *s);
 
@@ -30,9 +38,12 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 int log_internalv(int level, int error, const char *file, int line, const char *func,
 		  const char *fmt, va_list ap) _printf_(6, 0);
 /* Structured: fields is a NULL-terminated list of "KEY=value" strings sent
- * as journal fields (ignored on stderr, where only the message is shown). */
-int log_struct_internal(int level, int error, const char *const *fields, const char *fmt, ...)
-	_printf_(4, 5);
+ * as journal fields, or as JSON members by a writer (log_set_writer());
+ * plain stderr shows only the message. */
+int log_struct_internal(int level, int error, const char *const *fields, const char *file, int line,
+			const char *func, const char *fmt, ...) _printf_(7, 8);
+#define log_struct(level, error, fields, ...) \
+	log_struct_internal((level), (error), (fields), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 #define log_full_errno(level, error, ...) \
 	log_internal((level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)

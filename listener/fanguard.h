@@ -84,6 +84,9 @@ struct fanguard_verdict_info {
 	 * (afterwards it may be gone); "" when unknown or for allows. */
 	const char *comm;
 	const char *exe;
+	/* The subject's effective uid, read with comm and exe before a deny
+	 * was answered; (uid_t) -1 when unknown or for allows. */
+	uid_t uid;
 };
 
 typedef void (*fanguard_log_fn)(void *userdata, int priority /* LOG_ERR.. */, const char *msg);
@@ -364,6 +367,9 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* The group's answers, and their receipt-to-answer times summed: the
+	 * mean latency of a mount over an interval is the ratio of the deltas. */
+	uint64_t group_events_answered, group_answer_latency_usec;
 	/* FUSE-backed and owner_uid != 0: the daemon is a user's, the mount is
 	 * untrusted (a failed or late scan of an exec denies it). */
 	int untrusted;
@@ -492,6 +498,36 @@ int fanguard_add_scanner(struct fanguard *fg, const struct fanguard_scanner_ops 
  * Never waits for them. May be called from inside its own scan callback.
  * @return 0, -ENOENT (unknown or already removed id), -EINVAL */
 int fanguard_remove_scanner(struct fanguard *fg, uint64_t id);
+
+/* What fanguard_scan_fd() found. */
+struct fanguard_scan_info {
+	uint32_t size;		       /* set by the caller to sizeof(struct fanguard_scan_info) */
+	enum fanguard_verdict verdict; /* FANGUARD_DENY: a scanner found something */
+	/* FANGUARD_REASON_SCANNED when a scanner decided; DEADLINE, ERROR,
+	 * TOO_LARGE or NO_SCANNER when the file was not (fully) looked at:
+	 * then verdict is FANGUARD_ALLOW and means nothing. */
+	enum fanguard_reason reason;
+	enum fanguard_mount_class mount_class; /* as the fd's superblock shows it */
+	uint64_t latency_usec;
+	char scanner[32]; /* who decided, e.g. "sha256", or "" */
+	char detail[80];  /* e.g. the matching digest or signature, or "" */
+};
+
+/** Scan one file the caller opened, through the listener's scanners (the
+ * denylist, clamd, YARA, fanguard_add_scanner()), as an open of it would be
+ * scanned, and return what they found. Nothing is answered or cached, and
+ * the path is never reopened: the caller may pass an fd it received from
+ * someone else. Runs on the calling thread; every scanner stops by the
+ * deadline, except a read stuck in a FUSE daemon serving the file.
+ * Works before fanguard_start() as well.
+ * @param fd a regular file open for reading (not O_PATH)
+ * @param deadline_ms 1 .. 600000
+ * @param ret its size set by the caller; filled on success only
+ * @return 0 (see ret->verdict and ret->reason), -EINVAL, -EBADF (not open
+ * for reading), -EBADFD (not a regular file), -ESHUTDOWN after
+ * fanguard_stop(), -ENOMEM */
+int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
+		     struct fanguard_scan_info *ret);
 
 /** Forget every cached clean verdict, e.g. after a signature update: every
  * file is scanned again at its next open. @return 0, -EINVAL */

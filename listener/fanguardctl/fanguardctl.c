@@ -21,11 +21,13 @@ static const struct {
 	{"metrics", verb_metrics, "the counters in Prometheus text format"},
 	{"mounts", verb_mounts, "the watched mounts, their class and the evidence"},
 	{"reload", verb_reload, "re-read the configuration (like SIGHUP)"},
+	{"scan", verb_scan, "PATH...: scan files through the daemon's scanners"},
+	{"top", verb_top, "a live view: events/s, verdicts, latency, stuck threads"},
 };
 
 static void help(void)
 {
-	printf("Usage: fanguardctl [OPTIONS] COMMAND\n"
+	printf("Usage: fanguardctl [OPTIONS] COMMAND [PATH...]\n"
 	       "Query or control a running fanguardd.\n\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -33,6 +35,10 @@ static void help(void)
 	printf("\nOptions:\n"
 	       "  -s, --socket PATH   the daemon's control socket [/run/fanguard/control]\n"
 	       "      --json          mounts: print JSON\n"
+	       "  -i, --infected      scan: print only what was found and errors\n"
+	       "  -n, --iterations N  top: print N frames and exit (no screen clearing)\n"
+	       "      --once          top: the same as --iterations 1\n"
+	       "  -d, --delay SEC     top: seconds between frames [1]\n"
 	       "  -h, --help          this help\n"
 	       "      --version       print the version\n\n"
 	       "See fanguardctl(8).\n");
@@ -40,23 +46,53 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-	enum { ARG_JSON = 0x100, ARG_VERSION };
+	enum { ARG_JSON = 0x100, ARG_VERSION, ARG_ONCE };
 	static const struct option options[] = {{"socket", required_argument, NULL, 's'},
 						{"json", no_argument, NULL, ARG_JSON},
+						{"infected", no_argument, NULL, 'i'},
+						{"iterations", required_argument, NULL, 'n'},
+						{"once", no_argument, NULL, ARG_ONCE},
+						{"delay", required_argument, NULL, 'd'},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, ARG_VERSION},
 						{}};
-	struct ctl_args a = {.socket = "/run/fanguard/control"};
+	struct ctl_args a = {.socket = "/run/fanguard/control", .delay_ms = 1000};
+	char *end;
+	double d;
+	unsigned long n;
 	int c;
 
 	log_set_ident("fanguardctl");
-	while ((c = getopt_long(argc, argv, "s:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "s:hin:d:", options, NULL)) >= 0) {
 		switch (c) {
 		case 's':
 			a.socket = optarg;
 			break;
 		case ARG_JSON:
 			a.json = true;
+			break;
+		case 'i':
+			a.infected_only = true;
+			break;
+		case 'n':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end || n == 0 || n > 1000000) {
+				log_error("Bad --iterations '%s': give 1..1000000", optarg);
+				return 2;
+			}
+			a.iterations = (unsigned) n;
+			break;
+		case ARG_ONCE:
+			a.iterations = 1;
+			break;
+		case 'd':
+			d = strtod(optarg, &end);
+			if (end == optarg || *end || !(d >= 0.1 && d <= 3600)) {
+				log_error("Bad --delay '%s': give 0.1..3600 seconds", optarg);
+				return 2;
+			}
+			a.delay_ms = (unsigned) (d * 1000);
 			break;
 		case 'h':
 			help();
@@ -68,8 +104,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind >= argc) {
 		log_error("Give one command; see --help");
+		return 2;
+	}
+	a.args = argv + optind + 1;
+	a.n_args = (size_t) (argc - optind - 1);
+	/* scan takes paths and exits like clamdscan (0, 1 found, 2 error). */
+	if (strcmp(argv[optind], "scan") == 0)
+		return verb_scan(&a);
+	if (a.n_args > 0) {
+		log_error("'%s' takes no arguments; see --help", argv[optind]);
 		return 2;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)

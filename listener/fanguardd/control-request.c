@@ -7,7 +7,7 @@
 
 static const char *const verbs[_CONTROL_VERB_MAX] = {
 	[CONTROL_STATUS] = "status", [CONTROL_STATS] = "stats",	  [CONTROL_METRICS] = "metrics",
-	[CONTROL_MOUNTS] = "mounts", [CONTROL_RELOAD] = "reload",
+	[CONTROL_MOUNTS] = "mounts", [CONTROL_RELOAD] = "reload", [CONTROL_SCAN] = "scan",
 };
 
 int control_parse_request(const char *buf, size_t len, bool eof)

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "control.h"
+#include "fd-util.h"
 #include "log.h"
 #include "macro.h"
 #include "time-util.h"
@@ -20,6 +21,7 @@
 struct control_client {
 	uint64_t id; /* epoll's data: never a pointer that may be freed in a batch */
 	int fd;
+	pid_t pid; /* SO_PEERCRED, for the scan session's log */
 	usec_t deadline;
 	size_t in_len;
 	char in[CONTROL_REQUEST_MAX];
@@ -73,7 +75,8 @@ static void client_drop(struct control_server *s, size_t i)
 {
 	struct control_client *c = s->clients[i];
 
-	drain(c->fd);
+	if (c->fd >= 0)
+		drain(c->fd);
 	/* Closing removes it from the epoll set. */
 	safe_close(c->fd);
 	free(c->out);
@@ -230,6 +233,21 @@ static bool client_read(struct control_server *s, struct control_client *c)
 	verb = control_parse_request(c->in, c->in_len, eof);
 	if (verb == -EAGAIN)
 		return false;
+	if (verb == CONTROL_SCAN) {
+		/* A session of its own (control-scan.c), on its own thread with
+		 * blocking I/O: the client sends nothing more until the session
+		 * says OK, so nothing read here belongs to it. */
+		int fd = c->fd;
+
+		(void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+		c->fd = -EBADF;
+		if (fd_set_nonblock(fd, false) < 0) {
+			safe_close(fd);
+			return true;
+		}
+		(void) control_scan_start(s->ctx, fd, c->pid);
+		return true;
+	}
 	if (verb == -EINVAL && eof && c->in_len == 0)
 		return true; /* connected and left without a word */
 	if (verb >= 0)
@@ -291,6 +309,7 @@ static void accept_clients(struct control_server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->pid = cred.pid;
 		c->id = ++s->next_id;
 		c->deadline = now_usec() + CONTROL_CLIENT_TIMEOUT_USEC;
 		ev.data.u64 = c->id;

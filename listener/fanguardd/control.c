@@ -184,6 +184,12 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 			w->untrusted > 0));
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
+	if (FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, group_answer_latency_usec)) {
+		json_object_object_add(o, "group_events_answered",
+				       json_object_new_uint64(w->group_events_answered));
+		json_object_object_add(o, "group_answer_latency_usec",
+				       json_object_new_uint64(w->group_answer_latency_usec));
+	}
 	json_object_array_add(a, o);
 	return 0;
 }
@@ -215,6 +221,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "fanguardd %s, pid %d, up %llu s\n"
 		     "state: %s\n"
 		     "config: %s (reloads: %u ok, %u failed)\n"
+		     "%s%s%s"
 		     "seccomp: %s\n"
 		     "watches: %llu in %llu groups\n"
 		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
@@ -226,8 +233,12 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 				      : "UNHEALTHY (an event is overdue or a group "
 					"lost its readers)",
 		     ctx->config_path ? ctx->config_path : "(command line only)", ctx->reloads_ok,
-		     ctx->reloads_failed, ctx->seccomp_mode,
-		     (unsigned long long) stats_table_get(&t, "watches", NULL),
+		     ctx->reloads_failed,
+		     ctx->reload_error ? "last reload: FAILED, the previous configuration is in "
+					 "force: "
+				       : "",
+		     ctx->reload_error ? ctx->reload_error : "", ctx->reload_error ? "\n" : "",
+		     ctx->seccomp_mode, (unsigned long long) stats_table_get(&t, "watches", NULL),
 		     (unsigned long long) stats_table_get(&t, "groups", NULL),
 		     (unsigned long long) stats_table_get(&t, "events_read", NULL),
 		     (unsigned long long) stats_table_get(&t, "events_answered", NULL),

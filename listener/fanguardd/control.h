@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "fanguard.h"
+#include "time-util.h"
 
 #define CONTROL_REQUEST_MAX 64
 #define CONTROL_REPLY_MAX (8u << 20)
@@ -24,6 +26,7 @@ enum control_verb {
 	CONTROL_METRICS,
 	CONTROL_MOUNTS,
 	CONTROL_RELOAD,
+	CONTROL_SCAN, /* hands the connection to a scan session (control-scan.c) */
 	_CONTROL_VERB_MAX,
 };
 
@@ -73,3 +76,12 @@ int control_stats_json(struct control_ctx *ctx, char **ret);
 int control_metrics(struct control_ctx *ctx, char **ret);
 int control_mounts_json(struct control_ctx *ctx, char **ret);
 int control_status_text(struct control_ctx *ctx, char **ret);
+
+/* control-scan.c: "scan" hands the connection to a session thread (see
+ * there for the protocol); takes fd whatever happens. -EBUSY when
+ * CONTROL_SCAN_MAX_SESSIONS run already (the client is told so). */
+#define CONTROL_SCAN_DEADLINE_MS 30000
+int control_scan_start(struct control_ctx *ctx, int fd, pid_t pid);
+/* At exit, before fanguard_stop(): ends every session (waits up to timeout
+ * for scans in flight); false if some are still running. */
+bool control_scan_stop_all(usec_t timeout);

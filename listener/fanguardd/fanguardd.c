@@ -18,8 +18,10 @@
 #include <unistd.h>
 #include "config.h"
 #include "control.h"
+#include "events-log.h"
 #include "fanguard.h"
 #include "fd-util.h"
+#include "log-json.h"
 #include "log.h"
 #include "macro.h"
 #include "privileges.h"
@@ -40,64 +42,6 @@ static char *arg_stats_file;
 static void on_log(void *userdata, int prio, const char *msg)
 {
 	log_full_errno(prio, 0, "%s", msg);
-}
-
-#define FANGUARD_VERDICT_MESSAGE_ID "MESSAGE_ID=3f0b6c1e9d2a4e7b8c5d1a2f6e9b0c47"
-
-static void on_verdict(void *userdata, const struct fanguard_verdict_info *v)
-{
-	char f_verdict[32], f_path[4200], f_pid[32], f_class[32], f_reason[48], f_lat[48];
-	char f_exe[4200], f_comm[48], exe[4096], comm[24] = "?";
-	/* One MESSAGE_ID for every verdict line: journalctl MESSAGE_ID=... finds them. */
-	const char *fields[] = {FANGUARD_VERDICT_MESSAGE_ID,
-				f_verdict,
-				f_path,
-				f_pid,
-				f_class,
-				f_reason,
-				f_lat,
-				f_exe,
-				f_comm,
-				NULL};
-	const char *verdict = v->verdict == FANGUARD_DENY ? "deny" : "allow";
-	ssize_t n;
-
-	/* For a deny the library read comm and exe before answering (a denied
-	 * opener often exits at once). Otherwise look now, on the log thread,
-	 * after the answer: the subject may be gone ("?"). */
-	if (v->size >= offsetof(struct fanguard_verdict_info, exe) + sizeof(v->exe) && v->exe &&
-	    v->exe[0]) {
-		/* Read by the library before it answered the deny. */
-		(void) snprintf(exe, sizeof(exe), "%s", v->exe);
-		n = 1;
-	} else
-		n = proc_read_exe(v->pid, exe, sizeof(exe)) >= 0 ? 1 : 0;
-	(void) snprintf(f_exe, sizeof(f_exe), "FANGUARD_EXE=%s", n > 0 ? exe : "?");
-	if (v->size >= offsetof(struct fanguard_verdict_info, comm) + sizeof(v->comm) && v->comm &&
-	    v->comm[0])
-		(void) snprintf(comm, sizeof(comm), "%s", v->comm);
-	else if (proc_read_comm(v->pid, comm, sizeof(comm)) < 0)
-		comm[0] = '\0';
-	(void) snprintf(f_comm, sizeof(f_comm), "FANGUARD_COMM=%s", comm[0] ? comm : "?");
-
-	(void) snprintf(f_verdict, sizeof(f_verdict), "FANGUARD_VERDICT=%s", verdict);
-	(void) snprintf(f_path, sizeof(f_path), "FANGUARD_PATH=%s", v->path);
-	(void) snprintf(f_pid, sizeof(f_pid), "FANGUARD_PID=%d", (int) v->pid);
-	(void) snprintf(f_class, sizeof(f_class), "FANGUARD_MOUNT_CLASS=%s",
-			fanguard_mount_class_to_string(v->mount_class));
-	(void) snprintf(f_reason, sizeof(f_reason), "FANGUARD_REASON=%s",
-			fanguard_reason_to_string(v->reason));
-	(void) snprintf(f_lat, sizeof(f_lat), "FANGUARD_LATENCY_USEC=%llu",
-			(unsigned long long) v->latency_usec);
-	/* Structured fields first, the path last: a cut of a long line (log.c
-	 * escapes it and caps it with a marker) loses only the path's tail.
-	 * comm (spaces allowed, e.g. " path=/x") stays in its journal field. */
-	log_struct_internal(v->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG, 0, fields,
-			    "%s pid=%d class=%s reason=%s%s%s%s%s latency_us=%llu path=%s", verdict,
-			    (int) v->pid, fanguard_mount_class_to_string(v->mount_class),
-			    fanguard_reason_to_string(v->reason), v->scanner[0] ? " scanner=" : "",
-			    v->scanner, v->detail[0] ? " detail=" : "", v->detail,
-			    (unsigned long long) v->latency_usec, v->path);
 }
 
 /* Writes path atomically (temp file + rename). */
@@ -157,6 +101,7 @@ static void write_stats(struct fanguard *fg)
 static int saved_argc;
 static char **saved_argv;
 static struct control_ctx ctl = {.health = 0};
+static struct events_log_state events_state;
 
 /* JOURNAL_STREAM=dev:ino names the journal's stream if it is our stderr:
  * then log straight to the journal, with structured fields. */
@@ -226,30 +171,40 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
  * event sees either the old or the new list and is answered exactly once
  * either way. */
 /* One message per way a denylist file can be refused (see
- * fanguard_deny_sha256_file()). Returns r. */
-static int log_denylist_error(int r, const char *path, unsigned line)
+ * fanguard_deny_sha256_file()), logged and copied to err (if not NULL) for
+ * fanguardctl status and STATUS=. Returns r. */
+static int denylist_error(char *err, size_t errlen, int r, const char *path, unsigned line)
 {
 	switch (r) {
 	case -EBADMSG:
-		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest", path, line);
+		return settings_error(err, errlen, r, "%s:%u: not a SHA-256 hex digest", path,
+				      line);
 	case -EILSEQ:
-		return log_error_errno(r, "%s:%u: NUL byte in a denylist", path, line);
+		return settings_error(err, errlen, r, "%s:%u: NUL byte in a denylist", path, line);
 	case -ENODATA:
-		return log_error_errno(r, "Denylist '%s' holds no digest", path);
+		return settings_error(err, errlen, r, "Denylist '%s' holds no digest", path);
 	case -EBADFD:
-		return log_error_errno(r, "Denylist '%s' is not a regular file", path);
+		return settings_error(err, errlen, r, "Denylist '%s' is not a regular file", path);
 	case -EISDIR:
-		return log_error_errno(r, "Denylist '%s' is a directory", path);
+		return settings_error(err, errlen, r, "Denylist '%s' is a directory", path);
 	case -ELOOP:
-		return log_error_errno(r, "Denylist '%s' is a symbolic link (not followed)", path);
+		return settings_error(err, errlen, r,
+				      "Denylist '%s' is a symbolic link (not followed)", path);
 	case -EFBIG:
-		return log_error_errno(r, "Denylist '%s': too many digests", path);
+		return settings_error(err, errlen, r, "Denylist '%s': too many digests", path);
 	default:
-		return log_error_errno(r, "Failed to load denylist '%s': %m", path);
+		return settings_error(err, errlen, r, "Failed to load denylist '%s': %s", path,
+				      strerror(-r));
 	}
 }
 
-static int reload_apply(struct fanguard *fg, const struct settings *old, const struct settings *s)
+static int log_denylist_error(int r, const char *path, unsigned line)
+{
+	return denylist_error(NULL, 0, r, path, line);
+}
+
+static int reload_apply(struct fanguard *fg, const struct settings *old, const struct settings *s,
+			char *err, size_t errlen)
 {
 	size_t file = 0;
 	unsigned line = 0;
@@ -258,12 +213,13 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	r = fanguard_replace_deny_sha256_files(fg, ITEMS(s->deny_hashes), s->deny_hashes.n, &file,
 					       &line);
 	if (r < 0)
-		return log_denylist_error(r, s->deny_hashes.n ? s->deny_hashes.items[file] : "",
-					  line);
+		return denylist_error(err, errlen, r,
+				      s->deny_hashes.n ? s->deny_hashes.items[file] : "", line);
 	log_info("Denylist: %d digests from %zu files", r, s->deny_hashes.n);
 	r = watch_added(fg, old, s);
 	if (r < 0)
-		return r;
+		return settings_error(err, errlen, r, "Failed to watch a new path: %s",
+				      strerror(-r));
 	for (size_t i = 0; i < old->watch.n; i++)
 		if (!listed(&s->watch, old->watch.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
@@ -279,16 +235,21 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	if (s->yara_rules) {
 		r = fanguard_load_yara_rules(fg, s->yara_rules);
 		if (r < 0)
-			return log_error_errno(r, "Failed to load YARA rules '%s': %m",
-					       s->yara_rules);
+			return settings_error(err, errlen, r,
+					      "Failed to load YARA rules '%s': %s (compile errors: "
+					      "see the log)",
+					      s->yara_rules, strerror(-r));
 	}
 	r = fanguard_set_exclude_paths(fg, ITEMS(s->exclude), s->exclude.n);
 	if (r < 0)
-		return log_error_errno(r, "Failed to set the exclusions: %m");
+		return settings_error(err, errlen, r, "Failed to set the exclusions: %s",
+				      strerror(-r));
 	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n,
 					  ITEMS(s->exclude_exe), s->exclude_exe.n);
 	if (r < 0)
-		return log_error_errno(r, "Failed to set the uid and executable exclusions: %m");
+		return settings_error(err, errlen, r,
+				      "Failed to set the uid and executable exclusions: %s",
+				      strerror(-r));
 	return 0;
 }
 
@@ -335,14 +296,16 @@ static int reload(void *userdata)
 	else
 		r = settings_load(s, saved_argc, saved_argv, &action, error, sizeof(error));
 	if (r >= 0)
-		r = reload_apply(fg, old, s);
+		r = reload_apply(fg, old, s, error, sizeof(error));
 	if (r >= 0)
 		r = reload_keep_restart_only(s, old);
 	if (r < 0) {
 		settings_free(s);
 		ctl.reloads_failed++;
-		ctl.reload_error = error[0] ? error : NULL;
-		log_error("Reload failed: keeping the previous configuration");
+		if (!error[0])
+			(void) snprintf(error, sizeof(error), "%s", strerror(-r));
+		ctl.reload_error = error;
+		log_error("Reload failed: keeping the previous configuration: %s", error);
 		return r;
 	}
 	arg_settings = s;
@@ -370,13 +333,18 @@ static void service_tick(struct fanguard *fg, bool watchdog)
 			log_notice("Healthy again");
 		ctl.health = health;
 	}
+	events_log_tick(fg, &events_state);
 	if (fanguard_get_stats(fg, &s) < 0)
 		return;
 #if HAVE_LIBSYSTEMD
+	/* A failed reload stays in the status line until one succeeds: the
+	 * configuration on disk is not the one in force. */
 	(void) sd_notifyf(0,
-			  "%sSTATUS=%s %u mounts in %u groups: %llu events, %llu denied, %llu "
-			  "pending, %llu past deadline",
+			  "%sSTATUS=%s%s%s%s %u mounts in %u groups: %llu events, %llu denied, "
+			  "%llu pending, %llu past deadline",
 			  watchdog && health == 0 ? "WATCHDOG=1\n" : "",
+			  ctl.reload_error ? "Reload failed (old configuration in force): " : "",
+			  ctl.reload_error ? ctl.reload_error : "", ctl.reload_error ? "; " : "",
 			  health == 0 ? "Watching" : "UNHEALTHY, watching", s.n_watches, s.n_groups,
 			  (unsigned long long) s.events_read, (unsigned long long) s.denied,
 			  (unsigned long long) s.pending,
@@ -449,9 +417,14 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 			return log_error_errno(errno, "poll failed: %m");
 		}
 		if (srv) {
+			unsigned reloads = ctl.reloads_ok + ctl.reloads_failed;
+
 			if (p[1].revents & POLLIN)
 				ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
 			control_server_process(srv);
+			/* A reload by fanguardctl: the status line says how it went. */
+			if (reloads != ctl.reloads_ok + ctl.reloads_failed)
+				next = 0;
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
@@ -688,6 +661,7 @@ int main(int argc, char **argv)
 	enum settings_action action = SETTINGS_RUN;
 	struct rlimit rl;
 	sigset_t mask;
+	bool scans_done;
 	int r, rr;
 
 	log_set_ident("fanguardd");
@@ -711,6 +685,12 @@ int main(int argc, char **argv)
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
 	log_set_max_level(arg_settings->log_level);
+	if (arg_settings->log_format == LOG_FORMAT_JSON) {
+		/* JSON lines on stderr, also under systemd (the journal then
+		 * stores each line as MESSAGE): what a SIEM shipper reads. */
+		log_set_target(LOG_TARGET_STDERR);
+		log_set_writer(log_json_write);
+	}
 	if (arg_settings->stats_file && !(arg_stats_file = strdup(arg_settings->stats_file))) {
 		log_error_errno(ENOMEM, "Out of memory");
 		arg_settings = settings_free(arg_settings);
@@ -744,7 +724,7 @@ int main(int argc, char **argv)
 
 	settings_to_options(arg_settings, &opts);
 	opts.log_fn = on_log;
-	opts.verdict_fn = on_verdict;
+	opts.verdict_fn = events_log_verdict;
 	r = fanguard_new(&opts, &fg);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the listener: %m");
@@ -770,11 +750,16 @@ int main(int argc, char **argv)
 #if HAVE_LIBSYSTEMD
 	(void) sd_notify(0, "STOPPING=1");
 #endif
+	/* Scan sessions use fg: end them first (a scan in flight finishes). */
+	scans_done = control_scan_stop_all(2 * USEC_PER_SEC);
 	rr = fanguard_stop(fg, 5000);
 	if (rr == -ETIMEDOUT)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);
-	fg = fanguard_free(fg);
+	if (scans_done)
+		fg = fanguard_free(fg);
+	else
+		log_warning("An on-demand scan is still running; exiting without freeing it");
 	/* Restart-only: still the values the daemon started with. */
 	if (arg_settings->pid_file)
 		(void) unlink(arg_settings->pid_file);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "conffile.h"
+#include "log-json.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -154,6 +155,9 @@ const struct setting settings_table[] = {
 	{"log-level", 'l', "LEVEL", "Daemon", "LogLevel", SETTING_ENUM, AT(log_level),
 	 .parse = log_level_from_string, .choices = "err, warning, notice, info, debug",
 	 .help = "err|warning|notice|info|debug [info]"},
+	{"log-format", 0, "FORMAT", "Daemon", "LogFormat", SETTING_ENUM, AT(log_format),
+	 .parse = log_format_from_string, .choices = "text, json",
+	 .help = "text|json: json writes one JSON object per line\nto stderr, for SIEMs [text]"},
 	{"verbose", 'v', NULL, NULL, NULL, SETTING_SET, AT(log_level), .min = LOG_DEBUG,
 	 .help = "same as --log-level debug (a line per verdict)"},
 	{"check-config", 0, NULL, NULL, NULL, SETTING_ACTION, .min = SETTINGS_CHECK,

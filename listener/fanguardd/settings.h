@@ -52,9 +52,10 @@ struct settings {
 	uint32_t workers[_FANGUARD_MOUNT_CLASS_MAX];
 	uint32_t queue_len[_FANGUARD_MOUNT_CLASS_MAX];
 	uint64_t max_scan_bytes;
-	int seccomp;   /* FG_SECCOMP_* */
-	bool landlock; /* --landlock: off by default, see landlock_setup() */
-	int log_level; /* LOG_* */
+	int seccomp;	/* FG_SECCOMP_* */
+	bool landlock;	/* --landlock: off by default, see landlock_setup() */
+	int log_level;	/* LOG_* */
+	int log_format; /* LOG_FORMAT_* (log-json.h) */
 };
 
 enum setting_type {

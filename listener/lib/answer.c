@@ -111,9 +111,12 @@ static void report_verdict(struct domain *d, const struct fg_event *ev, enum fan
 		.path = "?",
 		.comm = subj ? subject_comm(subj) : "",
 		.exe = subj ? subject_exe(subj) : "",
+		.uid = (uid_t) -1,
 	};
 	char path[4096];
 
+	if (subj && subject_euid(subj, &info.uid) < 0)
+		info.uid = (uid_t) -1;
 	if (ev->fd >= 0 && fd_get_path(ev->fd, path, sizeof(path)) >= 0)
 		info.path = path;
 	logq_verdict(fg->logq, &info);
@@ -144,10 +147,13 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 		subject_init(&subj, ev->pid, -EBADF);
 		(void) subject_comm(&subj);
 		(void) subject_exe(&subj);
+		(void) subject_euid(&subj, &(uid_t){0});
 		sp = &subj;
 	}
 	if (fan_respond(d, ev->fd, v) >= 0) {
 		stat_inc(&d->stats.answered);
+		atomic_fetch_add_explicit(&d->stats.latency_usec, now_usec() - ev->received_usec,
+					  memory_order_relaxed);
 		stat_inc(v == FANGUARD_DENY ? &d->stats.denied : &d->stats.allowed);
 		stat_inc(&d->stats.by_reason[why]);
 	} else

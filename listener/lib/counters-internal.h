@@ -20,7 +20,8 @@
 	X(open_errors)     \
 	X(alloc_errors)    \
 	X(budget_refused)  \
-	X(close_stuck)
+	X(close_stuck)     \
+	X(latency_usec)
 
 struct domain_stats {
 #define X(f) _Atomic uint64_t f;

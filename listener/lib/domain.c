@@ -162,6 +162,7 @@ int domain_start(struct domain *d)
 				(void) snprintf(path, sizeof(path), "?");
 			fg_log(d->fg, LOG_ERR, "%s: cannot mark '%s': %s", d->name, path,
 			       strerror(-k));
+			atomic_fetch_add_explicit(&d->fg->marks_failed, 1, memory_order_relaxed);
 			r = k;
 		}
 		pending = p->next;

@@ -361,6 +361,9 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.from_tree = w->from_tree,
 			.group_events_read = w->d ? atomic_load(&w->d->stats.read) : 0,
 			.owner_uid = (uint32_t) w->owner,
+			.group_events_answered = w->d ? atomic_load(&w->d->stats.answered) : 0,
+			.group_answer_latency_usec =
+				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,
 			.untrusted = w->d ? w->d->untrusted : 0,
 		};
 

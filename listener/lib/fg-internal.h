@@ -70,11 +70,13 @@ struct fanguard {
 	bool started, stopped;
 	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
 	struct mountwatch *mw;			 /* mountwatch.c */
+	struct domain_stats retired;		 /* counters of released domains */
+	/* Mounts under a watch that got no mark (uncovered): stats.c */
+	_Atomic uint64_t marks_failed;
 	/* fanguard_scan_at_backing(): mount points scanned at the backing
 	 * layer (an administrator's per-mount policy; watch.c) */
 	char **at_backing;
 	size_t n_at_backing;
-	struct domain_stats retired; /* counters of released domains */
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;

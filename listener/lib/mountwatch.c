@@ -175,6 +175,8 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 				 "is "
 				 "Y (fanguardd --fuse-allow-sys-admin-access)"
 			       : "");
+		if (r != -ESTALE && r != -ESHUTDOWN)
+			atomic_fetch_add_explicit(&fg->marks_failed, 1, memory_order_relaxed);
 		if (r == -ETIMEDOUT || r == -EUSERS)
 			ignore(mw, e);
 		return;

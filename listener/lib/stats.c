@@ -25,6 +25,7 @@ enum stat_agg {
 struct live {
 	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX];
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
+	uint64_t marks_failed;
 };
 
 struct stat_row {
@@ -76,6 +77,8 @@ static const struct stat_row table[] = {
 	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
 	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
+	DOM("answer_latency_usec", latency_usec,
+	    "Receipt-to-answer time summed over answers (divide by events_answered)."),
 	LSN("groups", G, groups, "fanotify groups (domains)."),
 	LSN("watches", G, watches, "Watched mounts."),
 	LSN("threads", G, threads, "Threads the listener runs (readers, workers, keepers)."),
@@ -86,6 +89,8 @@ static const struct stat_row table[] = {
 	LSN("cache_marks_revoked", C, cache_revoked, "Cache marks removed again."),
 	LSN("cache_marks_failed", C, cache_failed, "Cache marks not added."),
 	LSN("cache_flushes", C, cache_flushes, "Verdict cache invalidations."),
+	LSN("marks_failed", C, marks_failed,
+	    "Mounts under a watch left without a mark (uncovered)."),
 	REASON(FANGUARD_REASON_SCANNED),
 	REASON(FANGUARD_REASON_SELF),
 	REASON(FANGUARD_REASON_NOT_REGULAR),
@@ -163,6 +168,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	live.cache_revoked = load(&fg->cache.marks_revoked);
 	live.cache_failed = load(&fg->cache.marks_failed);
 	live.cache_flushes = load(&fg->cache.flushes);
+	live.marks_failed = load(&fg->marks_failed);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];

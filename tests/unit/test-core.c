@@ -1088,6 +1088,67 @@ static void test_stats_table(void **state)
 	assert_string_equal(old.name, "events_read");
 }
 
+/* fanguard_scan_fd(): an fd the caller opened goes through the scanners
+ * (here the denylist, then the test scanner, which errs on an fd it did not
+ * inject) without any group, before and after start; a bad fd is refused. */
+static void test_scan_fd(void **state)
+{
+	static const uint8_t
+		digest
+			[1][32] = {{0x43, 0x47, 0x28, 0xa4, 0x10, 0xa7, 0x8f, 0x56, 0xfc,
+				    0x1b, 0x58, 0x99, 0xc3, 0x59, 0x34, 0x36, 0xe6, 0x1a,
+				    0xb0, 0xc7, 0x31, 0xe9, 0x07, 0x2d, 0x95, 0xe9, 0x6d,
+				    0xb2, 0x90, 0x20, 0x5e, 0x53}}; /* SHA-256 of "content\n", the listener's test file */
+	struct fanguard_scan_info info = {.size = sizeof(info)};
+	struct fanguard *fg;
+	int fd, pfd, pipefd[2];
+	char p[128];
+
+	(void) state;
+	fg = listener_new(NULL);
+	snprintf(p, sizeof(p), "%s/f", F.dir);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	pfd = open(p, O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0 && pfd >= 0);
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+
+	/* No digests: the denylist is idle, the test scanner cannot decide. */
+	assert_int_equal(fanguard_scan_fd(fg, fd, 1000, &info), 0);
+	assert_int_equal(info.reason, FANGUARD_REASON_ERROR);
+	assert_string_equal(info.scanner, "test");
+	assert_string_equal(info.detail, "injected");
+	assert_int_equal(info.mount_class, FANGUARD_MOUNT_LOCAL);
+
+	assert_true(fanguard_deny_sha256(fg, digest, 1) >= 0);
+	assert_int_equal(fanguard_start(fg), 0);
+	info = (struct fanguard_scan_info){.size = sizeof(info)};
+	assert_int_equal(fanguard_scan_fd(fg, fd, 1000, &info), 0);
+	assert_int_equal(info.reason, FANGUARD_REASON_SCANNED);
+	assert_int_equal(info.verdict, FANGUARD_DENY);
+	assert_string_equal(info.scanner, "sha256");
+	assert_string_equal(info.detail,
+			    "434728a410a78f56fc1b5899c3593436e61ab0c731e9072d95e96db290205e53");
+	/* The bytes read count, on no group. */
+	assert_true(stat_wait(fg, "bytes_scanned", NULL, 8) >= 8);
+	assert_int_equal(stat_value(fg, "events_read", NULL), 0);
+
+	assert_int_equal(fanguard_scan_fd(fg, pipefd[0], 1000, &info), -EBADFD);
+	assert_int_equal(fanguard_scan_fd(fg, pfd, 1000, &info), -EBADF);
+	assert_int_equal(fanguard_scan_fd(fg, fd, 0, &info), -EINVAL);
+	assert_int_equal(fanguard_scan_fd(fg, -1, 1000, &info), -EINVAL);
+	assert_int_equal(fanguard_scan_fd(NULL, fd, 1000, &info), -EINVAL);
+	info.size = 4;
+	assert_int_equal(fanguard_scan_fd(fg, fd, 1000, &info), -EINVAL);
+	info.size = sizeof(info);
+	assert_int_equal(fanguard_stop(fg, 1000), 0);
+	assert_int_equal(fanguard_scan_fd(fg, fd, 1000, &info), -ESHUTDOWN);
+	close(fd);
+	close(pfd);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	listener_done(fg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1095,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_claim_once),
 		cmocka_unit_test(test_snapshot_swap),
 		cmocka_unit_test(test_stats_table),
+		cmocka_unit_test_setup_teardown(test_scan_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_before_start_and_verdicts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_scanner_error, setup, teardown),
