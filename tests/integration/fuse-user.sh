@@ -84,7 +84,8 @@ stop_evilfs() {
 
 # verdict_logged PATH VERDICT REASON: fanguardd logged that verdict for PATH.
 verdict_logged() {
-	wait_until 5 grep -qE "$2 pid=[0-9]+ class=fuse reason=$3 .*path=$1\$" "$FANGUARDD_LOG"
+	wait_until 5 grep -qE "$2( \([^)]*\))? pid=[0-9]+ class=fuse reason=$3 .*path=$1\$" \
+		"$FANGUARDD_LOG"
 }
 
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
