@@ -72,7 +72,7 @@ ms=$(printf '%s\n' "$FGCHECK_OUT" | grep -o '[0-9.]* ms' | head -1 | cut -d' ' -
 fgcheck_ok open "$s/clean2.txt" ok 5000
 # The scanner gives up just before the deadline, so the worker answers
 # (naming clamd), not the keeper (which would abandon the worker).
-wait_until 5 grep -q "allow pid=.* reason=deadline scanner=clamd.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "allow.* pid=.* reason=deadline scanner=clamd.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" ||
 	fail_with_log "eicar2.com was not answered by the clamd scanner at its deadline"
 lat=$(grep ".*reason=deadline.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
 log "stalled clamd: answered after $((lat / 1000)) ms (deadline $deadline ms) ${ms:+, open took $ms ms}"
@@ -84,7 +84,7 @@ kill -CONT "$CLAMD_PID"
 stop_clamd
 mkfiles 3
 fgcheck_ok open "$s/eicar3.com" ok 5000
-wait_until 5 grep -q "allow pid=.* reason=error scanner=clamd.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "allow.* pid=.* reason=error scanner=clamd.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" ||
 	fail_with_log "eicar3.com: no error verdict from a dead clamd"
 lat=$(grep ".*reason=error.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" | tail -1 | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
 log "dead clamd: answered after $((lat / 1000)) ms"
@@ -118,7 +118,7 @@ wait_until 5 grep -q "deny pid=.* scanner=clamd detail=Fanguard.Test.EICAR.* pat
 # verdict, at once; the session is dropped and the next scan works.
 head -c 3M /dev/urandom >"$s/big5"
 fgcheck_ok open "$s/big5" ok 5000
-wait_until 5 grep -q "allow pid=.* reason=error scanner=clamd detail=clamd: INSTREAM size limit exceeded.* path=$s/big5\$" \
+wait_until 5 grep -q "allow.* pid=.* reason=error scanner=clamd detail=clamd: INSTREAM size limit exceeded.* path=$s/big5\$" \
 	"$FANGUARDD_LOG" || fail_with_log "no size-limit error line for big5"
 printf '%s' "$EICAR" >"$s/eicar6.com"
 fgcheck_ok open "$s/eicar6.com" EPERM 5000
