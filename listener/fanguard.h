@@ -148,6 +148,13 @@ struct fanguard_options {
 	 * one owner other than root (a FUSE mount's user_id=), so users who
 	 * mount daemons that hang on purpose cannot use up the budget. */
 	uint32_t max_threads_per_owner;
+	/* [fs.fanotify.max_user_groups - max(8, 1/8)] fanotify groups this
+	 * listener makes: FUSE mounts get a group of their own while they fit,
+	 * beyond it they share one group per FUSE nesting depth. */
+	uint32_t max_groups;
+	/* [65536] verdict cache marks held at once; at the budget the cache is
+	 * flushed (evicted) and refilled. Coverage marks are never evicted. */
+	uint32_t max_cache_marks;
 	/* Execs from untrusted FUSE mounts (the daemon is not root: the
 	 * mount's user_id= is not 0): FANGUARD_FUSE_USER_EXEC_SCAN [0] scans
 	 * them (and denies an exec whose scan fails or passes its deadline,
@@ -367,6 +374,13 @@ struct fanguard_watch_info {
 	 * close() of an event fd (FUSE_FLUSH). */
 	uint32_t threads_stuck_open, threads_stuck_read, threads_stuck_close;
 	uint32_t owner_uid; /* FUSE: who mounted it (user_id=); 0 otherwise */
+	/* The group answering it: "local", "fuse/53", or "fuse/shared-1" when
+	 * it shares the group of its FUSE nesting depth (over max_groups). */
+	const char *group_name;
+	int group_shared;
+	/* Its mark was taken out (a hung daemon in a shared group that could
+	 * not get a group of its own): listed by fanguard_foreach_uncovered(). */
+	int unmarked;
 	/* The group's answers, and their receipt-to-answer times summed: the
 	 * mean latency of a mount over an interval is the ratio of the deltas. */
 	uint64_t group_events_answered, group_answer_latency_usec;
@@ -381,6 +395,26 @@ typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_inf
  * (fn must not call back into the library). Stops at fn's first < 0 return.
  * @return 0, or fn's error */
 int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *userdata);
+
+/* A mount a watch covers that is not marked: its events are not seen. */
+struct fanguard_uncovered_info {
+	uint32_t size; /* sizeof(struct fanguard_uncovered_info) */
+	uint64_t mnt_id;
+	const char *mount_point;
+	/* "group-limit", "mark-limit", "permission", "namespace",
+	 * "hung-daemon", "thread-budget", "mark-error" */
+	const char *cause;
+	int error;	     /* errno of the failed call, or 0 */
+	const char *hint;    /* what an administrator can do (names the sysctl) */
+	uint64_t since_usec; /* CLOCK_MONOTONIC */
+};
+
+typedef int (*fanguard_uncovered_fn)(void *userdata, const struct fanguard_uncovered_info *info);
+
+/** Calls fn for every mount a watch covers that is not marked now, under
+ * the coverage lock (fn must not call back into the library). Stops at fn's
+ * first < 0 return. @return 0, -EINVAL, or fn's error */
+int fanguard_foreach_uncovered(struct fanguard *fg, fanguard_uncovered_fn fn, void *userdata);
 
 /** Watch the mount holding path (as fanguard_watch()) and every mount below
  * path, now and whenever one appears later: each new FUSE mount (sshfs,

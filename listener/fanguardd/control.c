@@ -24,6 +24,7 @@
 #include "macro.h"
 #include "stats-format.h"
 #include "time-util.h"
+#include "uncovered.h"
 
 static int mkdir_parent(const char *path)
 {
@@ -184,6 +185,10 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 			w->untrusted > 0));
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
+	json_object_object_add(o, "covered", json_object_new_boolean(!w->unmarked));
+	json_object_object_add(o, "group_name",
+			       json_object_new_string(w->group_name ? w->group_name : ""));
+	json_object_object_add(o, "group_shared", json_object_new_boolean(w->group_shared > 0));
 	if (FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, group_answer_latency_usec)) {
 		json_object_object_add(o, "group_events_answered",
 				       json_object_new_uint64(w->group_events_answered));
@@ -202,6 +207,8 @@ int control_mounts_json(struct control_ctx *ctx, char **ret)
 	if (!a)
 		return -ENOMEM;
 	r = fanguard_foreach_watch(ctx->fg, add_watch, a);
+	if (r >= 0)
+		r = uncovered_json_add(ctx->fg, a);
 	if (r < 0) {
 		json_object_put(a);
 		return r;
@@ -211,9 +218,13 @@ int control_mounts_json(struct control_ctx *ctx, char **ret)
 
 int control_status_text(struct control_ctx *ctx, char **ret)
 {
+	_cleanup_free_ char *cov = NULL;
 	struct stats_table t;
 	int r;
 
+	r = uncovered_status_text(ctx->fg, &cov);
+	if (r < 0)
+		return r;
 	r = stats_table_read(ctx->fg, &t);
 	if (r < 0)
 		return r;
@@ -226,12 +237,16 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "watches: %llu in %llu groups\n"
 		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
 		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
-		     "refused: %llu)\n",
+		     "refused: %llu)\n"
+		     "%s",
 		     FANGUARD_VERSION, (int) getpid(),
 		     (unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
 		     ctx->health == 0 ? "running"
-				      : "UNHEALTHY (an event is overdue or a group "
-					"lost its readers)",
+		     : ctx->health == UNCOVERED_HEALTH
+			     ? "UNHEALTHY (a watched mount is not covered, "
+			       "on-uncovered=fail)"
+			     : "UNHEALTHY (an event is overdue or a group "
+			       "lost its readers)",
 		     ctx->config_path ? ctx->config_path : "(command line only)", ctx->reloads_ok,
 		     ctx->reloads_failed,
 		     ctx->reload_error ? "last reload: FAILED, the previous configuration is in "
@@ -248,7 +263,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
-		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL));
+		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), cov);
 	stats_table_done(&t);
 	return r < 0 ? -ENOMEM : 0;
 }

@@ -28,6 +28,7 @@
 #include "procfs.h"
 #include "sandbox.h"
 #include "settings.h"
+#include "uncovered.h"
 #include "stats-format.h"
 #include "time-util.h"
 #if HAVE_LIBSYSTEMD
@@ -318,17 +319,34 @@ static int reload(void *userdata)
 	return 0;
 }
 
+/* fanguard_check_health(), and with on-uncovered=fail a watched mount that
+ * is not covered (UNCOVERED_HEALTH). */
+static int daemon_health(struct fanguard *fg, unsigned *ret_uncovered)
+{
+	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+	unsigned n = uncovered_count(fg);
+
+	if (ret_uncovered)
+		*ret_uncovered = n;
+	if (health == 0 && n > 0 && arg_settings->on_uncovered == ON_UNCOVERED_FAIL)
+		health = UNCOVERED_HEALTH;
+	return health;
+}
+
 static void service_tick(struct fanguard *fg, bool watchdog)
 {
 	struct fanguard_stats s = {.size = sizeof(s)};
-	int health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+	unsigned uncovered = 0;
+	int health = daemon_health(fg, &uncovered);
 
 	if (health != ctl.health) {
 		if (health < 0)
-			log_error_errno(health, "Unhealthy: %s; no longer pinging the watchdog",
-					health == -ETIME
-						? "an event is unanswered past its deadline"
-						: "a group lost its readers");
+			log_error_errno(
+				health, "Unhealthy: %s; no longer pinging the watchdog",
+				health == -ETIME ? "an event is unanswered past its deadline"
+				: health == UNCOVERED_HEALTH
+					? "a watched mount is not covered (on-uncovered=fail)"
+					: "a group lost its readers");
 		else
 			log_notice("Healthy again");
 		ctl.health = health;
@@ -340,12 +358,14 @@ static void service_tick(struct fanguard *fg, bool watchdog)
 	/* A failed reload stays in the status line until one succeeds: the
 	 * configuration on disk is not the one in force. */
 	(void) sd_notifyf(0,
-			  "%sSTATUS=%s%s%s%s %u mounts in %u groups: %llu events, %llu denied, "
+			  "%sSTATUS=%s%s%s%s %u mounts in %u groups%s%.0u%s: %llu events, %llu "
+			  "denied, "
 			  "%llu pending, %llu past deadline",
 			  watchdog && health == 0 ? "WATCHDOG=1\n" : "",
 			  ctl.reload_error ? "Reload failed (old configuration in force): " : "",
 			  ctl.reload_error ? ctl.reload_error : "", ctl.reload_error ? "; " : "",
 			  health == 0 ? "Watching" : "UNHEALTHY, watching", s.n_watches, s.n_groups,
+			  uncovered ? ", " : "", uncovered, uncovered ? " NOT COVERED" : "",
 			  (unsigned long long) s.events_read, (unsigned long long) s.denied,
 			  (unsigned long long) s.pending,
 			  (unsigned long long) s.by_reason[FANGUARD_REASON_DEADLINE]);
@@ -420,7 +440,7 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 			unsigned reloads = ctl.reloads_ok + ctl.reloads_failed;
 
 			if (p[1].revents & POLLIN)
-				ctl.health = fanguard_check_health(fg, HEALTH_GRACE_MS);
+				ctl.health = daemon_health(fg, NULL);
 			control_server_process(srv);
 			/* A reload by fanguardctl: the status line says how it went. */
 			if (reloads != ctl.reloads_ok + ctl.reloads_failed)
@@ -625,6 +645,9 @@ static int run(struct fanguard *fg)
 	if (r < 0)
 		return log_error_errno(r, "Failed to start: %m");
 	r = watch_added(fg, NULL, a);
+	if (r < 0)
+		return r;
+	r = uncovered_check_start(fg, a->on_uncovered == ON_UNCOVERED_FAIL);
 	if (r < 0)
 		return r;
 	/* The control socket and the sandbox, before anyone is told we are ready. */

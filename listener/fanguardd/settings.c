@@ -35,6 +35,15 @@ static int parse_user_exec(const char *s)
 	return -EINVAL;
 }
 
+static int parse_on_uncovered(const char *s)
+{
+	if (strcmp(s, "warn") == 0)
+		return ON_UNCOVERED_WARN;
+	if (strcmp(s, "fail") == 0)
+		return ON_UNCOVERED_FAIL;
+	return -EINVAL;
+}
+
 static int parse_verdict(const char *s)
 {
 	if (strcmp(s, "allow") == 0)
@@ -73,6 +82,14 @@ const struct setting settings_table[] = {
 	 AT(fuse_allow_sys_admin_access),
 	 .help = "turn on the fuse module's allow_sys_admin_access\nat start, so users' "
 		 "private FUSE mounts can be\nscanned (root may then enter them)"},
+	{"on-uncovered", 0, "P", "Watch", "OnUncovered", SETTING_ENUM, AT(on_uncovered),
+	 .parse = parse_on_uncovered, .choices = "warn, fail",
+	 .help = "warn|fail when a watched mount cannot be marked:\nfail exits at start, is "
+		 "unhealthy later [warn]"},
+	{"max-groups", 0, "N", "Watch", "MaxGroups", SETTING_UINT32, AT(max_groups), .min = 2,
+	 .max = 1u << 20,
+	 .help = "fanotify groups to use at most; beyond, FUSE mounts\nshare a group per "
+		 "nesting depth [fs.fanotify.max_user_groups\nless max(8, 1/8)]"},
 	{"deny-hashes", 'd', "FILE", "Scan", "DenyHashes", SETTING_LIST, AT(deny_hashes),
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
 	{"default-verdict", 0, "V", "Scan", "DefaultVerdict", VERDICT, ALL(default_verdict),
@@ -135,6 +152,9 @@ const struct setting settings_table[] = {
 	{"no-cache", 0, NULL, "Cache", "Enabled", SETTING_FLAG, AT(no_cache),
 	 .flags = SETTING_INVERT_KEY,
 	 .help = "never cache clean verdicts (in-kernel ignore marks)"},
+	{"cache-max-marks", 0, "N", "Cache", "MaxMarks", SETTING_UINT32, AT(max_cache_marks),
+	 .min = 1, .max = UINT32_MAX,
+	 .help = "clean verdicts cached at once; beyond, the cache\nis emptied [65536]"},
 	{"pid-file", 0, "PATH", "Daemon", "PidFile", SETTING_STRING, AT(pid_file),
 	 .help = "written once every mark is in place"},
 	{"stats-file", 0, "PATH", "Daemon", "StatsFile", SETTING_STRING, AT(stats_file),
@@ -508,6 +528,8 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 	o->no_cache = s->no_cache;
 	o->fuse_user_exec = (uint32_t) s->fuse_user_exec;
 	o->log_max_priority = s->log_level;
+	o->max_groups = s->max_groups;
+	o->max_cache_marks = s->max_cache_marks;
 }
 
 void settings_to_class_options(const struct settings *s, int cls, struct fanguard_class_options *o)

@@ -21,3 +21,7 @@ void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
 void cache_note_closed_write(struct domain *d, int fd);
 /* Drops every cached verdict; call after the denylist or config changed. */
 void cache_invalidate(struct fanguard *fg);
+/* Called with fg->lock held, when a coverage mark failed with ENOSPC: drops
+ * every cache mark so coverage marks win (the cache refills). Takes no
+ * cache lock (cache_invalidate() takes it before fg->lock). */
+void cache_evict_all_locked(struct fanguard *fg);

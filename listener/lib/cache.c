@@ -108,6 +108,38 @@ static void mark_drop(struct domain *d, int fd)
 	(void) inode_mark(d, fd, FAN_MARK_REMOVE, FAN_CLOSE_WRITE);
 }
 
+/* At the budget (max_cache_marks): drop this domain's inode marks (only the
+ * local domain caches), keep its mount and filesystem marks. */
+static void cache_evict(struct domain *d)
+{
+	struct fanguard *fg = d->fg;
+
+	pthread_rwlock_wrlock(&fg->cache.lock);
+	if (atomic_load(&fg->cache.held) >= fg->opts.max_cache_marks) {
+		pthread_rwlock_rdlock(&d->fan_fd_lock);
+		if (d->fan_fd >= 0)
+			(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD,
+					    NULL);
+		pthread_rwlock_unlock(&d->fan_fd_lock);
+		atomic_store(&fg->cache.held, 0);
+		atomic_fetch_add_explicit(&fg->cache_marks_evicted, 1, memory_order_relaxed);
+	}
+	pthread_rwlock_unlock(&fg->cache.lock);
+}
+
+void cache_evict_all_locked(struct fanguard *fg)
+{
+	for (struct domain *d = fg->domains; d; d = d->next) {
+		pthread_rwlock_rdlock(&d->fan_fd_lock);
+		if (d->fan_fd >= 0 && d->cls == FANGUARD_MOUNT_LOCAL)
+			(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD,
+					    NULL);
+		pthread_rwlock_unlock(&d->fan_fd_lock);
+	}
+	atomic_store(&fg->cache.held, 0);
+	atomic_fetch_add_explicit(&fg->cache_marks_evicted, 1, memory_order_relaxed);
+}
+
 void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
 {
 	struct fanguard *fg = d->fg;
@@ -121,6 +153,8 @@ void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
 	if (fstatfs(ev->fd, &sfs) < 0 || sfs.f_type == OVERLAYFS_SUPER_MAGIC ||
 	    sfs.f_type == ECRYPTFS_SUPER_MAGIC)
 		return;
+	if (atomic_load(&fg->cache.held) >= fg->opts.max_cache_marks)
+		cache_evict(d);
 	pthread_rwlock_rdlock(&fg->cache.lock);
 	/* FAN_CLOSE_WRITE first: a writer that maps the file after the
 	 * ignore mask is in place must find it there. */
@@ -152,6 +186,7 @@ void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
 		return;
 	}
 	atomic_fetch_add_explicit(&fg->cache.marks_added, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&fg->cache.held, 1, memory_order_relaxed);
 }
 
 void cache_note_closed_write(struct domain *d, int fd)
@@ -176,6 +211,7 @@ void cache_invalidate(struct fanguard *fg)
 		pthread_rwlock_unlock(&d->fan_fd_lock);
 	}
 	pthread_mutex_unlock(&fg->lock);
+	atomic_store(&fg->cache.held, 0);
 	atomic_fetch_add_explicit(&fg->cache.flushes, 1, memory_order_relaxed);
 	pthread_rwlock_unlock(&fg->cache.lock);
 }

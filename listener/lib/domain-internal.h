@@ -21,6 +21,8 @@ int domain_start(struct domain *d);
 /* Marks the mount (or filesystem) of path_fd for d: now if d runs, else
  * when it starts (path_fd is duplicated). 0 or -errno. */
 int domain_mark(struct domain *d, int path_fd, uint32_t flags);
+/* Removes that mark from a running d (a mount moved out of a shared group). */
+int domain_unmark(struct domain *d, int path_fd, uint32_t flags);
 /* Stops taking events and answers everything held (never blocks on I/O). */
 void domain_stop_begin(struct domain *d);
 /* Waits for the threads until deadline, then closes the group; true if every

@@ -99,6 +99,10 @@ struct domain {
 	uint64_t mnt_id;	       /* non-local domains: the mount they hold */
 	unsigned dev_major, dev_minor; /* with mnt_id: the mount (ids are reused) */
 	uid_t owner;		       /* who mounted it (FUSE user_id=), 0 for local */
+	/* Beyond the group budget (fg->max_groups), FUSE and network mounts
+	 * share one group per FUSE nesting depth (registry.c); mnt_id is 0. */
+	bool shared;
+	unsigned depth;
 	/* A FUSE-backed domain whose daemon is a user's (owner != 0): that
 	 * daemon sees our pid and may fail or stall only our reads, so a scan
 	 * of an exec that fails or is late is denied (domain_fallback()). */
@@ -114,6 +118,7 @@ struct domain {
 	int wake_fd;		 /* eventfd: wakes polling readers at stop */
 	bool one_event_per_read; /* any group that can hold FUSE files (DESIGN §1) */
 	bool report_pidfd;	 /* FAN_REPORT_PIDFD: events carry a pidfd of the subject */
+	bool unlimited_marks;	 /* FAN_UNLIMITED_MARKS: marks not counted per user */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
 	unsigned n_workers, max_abandoned, base_readers, max_readers;

@@ -24,6 +24,7 @@
 #include "fd-util.h"
 #include "fg-internal.h"
 #include "keeper-internal.h"
+#include "mounts.h"
 #include "macro.h"
 #include "pool-internal.h"
 #include "reader-internal.h"
@@ -88,17 +89,37 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 		goto fail;
 	/* FAN_UNLIMITED_QUEUE: with a bounded queue the kernel silently allows
 	 * overflowing permission events (DESIGN.md §2); we count our own. */
-	d->fan_fd = d->ops->init(d->ops_userdata, init_flags | FAN_REPORT_PIDFD, f_flags);
-	d->report_pidfd = d->fan_fd >= 0;
-	if (d->fan_fd == -EINVAL)
-		/* Before 5.15: subjects by pid only. */
-		d->fan_fd = d->ops->init(d->ops_userdata, init_flags, f_flags);
+	/* FAN_UNLIMITED_MARKS (CAP_SYS_ADMIN): coverage and cache marks do not
+	 * count against fs.fanotify.max_user_marks; without the capability
+	 * (EPERM) the cache gives way instead (mark_now()). FAN_REPORT_PIDFD
+	 * before 5.15: EINVAL, subjects by pid only. */
+	{
+		static const unsigned extra[] = {
+			FAN_UNLIMITED_MARKS | FAN_REPORT_PIDFD,
+			FAN_REPORT_PIDFD,
+			FAN_UNLIMITED_MARKS,
+			0,
+		};
+
+		for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+			d->fan_fd = d->ops->init(d->ops_userdata, init_flags | extra[i], f_flags);
+			if (d->fan_fd >= 0) {
+				d->unlimited_marks = extra[i] & FAN_UNLIMITED_MARKS;
+				d->report_pidfd = extra[i] & FAN_REPORT_PIDFD;
+				break;
+			}
+			if (d->fan_fd != -EPERM && d->fan_fd != -EINVAL)
+				break;
+		}
+	}
 	if (d->fan_fd < 0) {
 		r = d->fan_fd;
 		goto fail;
 	}
-	fg_log(fg, LOG_DEBUG, "%s: new fanotify group, subjects %s", d->name,
-	       d->report_pidfd ? "by pidfd (FAN_REPORT_PIDFD)" : "by pid only");
+	fg_log(fg, LOG_DEBUG, "%s: new fanotify group, subjects %s, marks %s", d->name,
+	       d->report_pidfd ? "by pidfd (FAN_REPORT_PIDFD)" : "by pid only",
+	       d->unlimited_marks ? "unlimited (FAN_UNLIMITED_MARKS)"
+				  : "counted against fs.fanotify.max_user_marks");
 	d->group_fd = d->fan_fd;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->wake_fd < 0) {
@@ -112,6 +133,7 @@ fail:
 	return r;
 }
 
+/* Called with fg->lock held (watch_place(), the registry's starts). */
 static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 {
 	unsigned how = FAN_MARK_ADD |
@@ -122,6 +144,32 @@ static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 	/* Mark exactly the object we opened and classified, not whatever the
 	 * path names by now. fanotify_mark(dirfd, NULL) rejects O_PATH fds
 	 * (EBADF: it uses fdget()), so go through the fd's magic link. */
+	for (int attempt = 0;; attempt++) {
+		pthread_rwlock_rdlock(&d->fan_fd_lock);
+		r = d->fan_fd < 0
+			    ? -ESHUTDOWN
+			    : d->ops->mark(d->ops_userdata, d->fan_fd, how, fan_mask_for(d->fg),
+					   AT_FDCWD, fd_proc_path(path_fd, proc));
+		pthread_rwlock_unlock(&d->fan_fd_lock);
+		/* Out of marks (fs.fanotify.max_user_marks; a group without
+		 * FAN_UNLIMITED_MARKS): coverage wins, the cache gives way. */
+		if (r != -ENOSPC || attempt > 0)
+			return r;
+		fg_log(d->fg, LOG_WARNING,
+		       "%s: out of fanotify marks (fs.fanotify.max_user_marks): evicting the "
+		       "verdict cache to place a coverage mark",
+		       d->name);
+		cache_evict_all_locked(d->fg);
+	}
+}
+
+int domain_unmark(struct domain *d, int path_fd, uint32_t flags)
+{
+	unsigned how = FAN_MARK_REMOVE |
+		       ((flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+	char proc[FD_PROC_PATH_MAX];
+	int r;
+
 	pthread_rwlock_rdlock(&d->fan_fd_lock);
 	r = d->fan_fd < 0 ? -ESHUTDOWN
 			  : d->ops->mark(d->ops_userdata, d->fan_fd, how, fan_mask_for(d->fg),
@@ -156,12 +204,15 @@ int domain_start(struct domain *d)
 		int k = r >= 0 ? mark_now(d, p->fd, p->flags) : 0;
 
 		if (k < 0) {
+			uint64_t id = 0, unique = 0;
 			char path[4096];
 
 			if (fd_get_path(p->fd, path, sizeof(path)) < 0)
 				(void) snprintf(path, sizeof(path), "?");
 			fg_log(d->fg, LOG_ERR, "%s: cannot mark '%s': %s", d->name, path,
 			       strerror(-k));
+			(void) fd_mount_id(p->fd, &id, &unique);
+			coverage_report_uncovered(d->fg, id, path, uncovered_cause_of_errno(k), k);
 			atomic_fetch_add_explicit(&d->fg->marks_failed, 1, memory_order_relaxed);
 			r = k;
 		}

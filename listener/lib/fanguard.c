@@ -132,7 +132,30 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		o->max_threads_per_owner = o->max_threads / 4 ? o->max_threads / 4 : 1;
 	if (o->max_threads > 65536)
 		return -EINVAL;
+	if (o->max_cache_marks == 0)
+		o->max_cache_marks = 65536;
 	return 0;
+}
+
+/* The groups this listener plans with: the caller's, or the per-user limit
+ * fs.fanotify.max_user_groups less headroom (other listeners of the same
+ * user: max(8, 1/8)), at least 2 (the local group and one shared FUSE group). */
+static uint32_t groups_budget(const struct fanguard_options *o)
+{
+	unsigned long lim = 128, headroom;
+	FILE *f;
+
+	if (o->max_groups > 0)
+		return o->max_groups;
+	f = fopen("/proc/sys/fs/fanotify/max_user_groups", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &lim) != 1)
+			lim = 128;
+		fclose(f);
+	}
+	headroom = lim / 8 > 8 ? lim / 8 : 8;
+	lim = lim > headroom ? lim - headroom : 0;
+	return lim < 2 ? 2 : lim > UINT32_MAX ? UINT32_MAX : (uint32_t) lim;
 }
 
 const char *fanguard_version(void)
@@ -220,6 +243,8 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	denylist_slot_init(&fg->deny);
 	cache_init(&fg->cache);
 	ns_cache_init(&fg->nsc);
+	coverage_init(&fg->coverage);
+	fg->max_groups = groups_budget(&fg->opts);
 	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
 		    fg->opts.max_threads_per_owner);
 	x = exclusions_new();
@@ -361,6 +386,9 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.from_tree = w->from_tree,
 			.group_events_read = w->d ? atomic_load(&w->d->stats.read) : 0,
 			.owner_uid = (uint32_t) w->owner,
+			.group_name = w->d && !w->unmarked ? w->d->name : "",
+			.group_shared = w->d && w->d->shared && !w->unmarked,
+			.unmarked = w->unmarked,
 			.group_events_answered = w->d ? atomic_load(&w->d->stats.answered) : 0,
 			.group_answer_latency_usec =
 				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,

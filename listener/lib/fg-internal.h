@@ -27,6 +27,7 @@
 #include "logq-internal.h"
 #include "snapshot.h"
 #include "counters-internal.h"
+#include "coverage-internal.h"
 #include "thread-internal.h"
 
 /* The verdict cache's shared state (cache.c). */
@@ -35,6 +36,7 @@ struct fg_cache {
 	pthread_rwlock_t lock;
 	_Atomic uint64_t gen; /* bumped by every invalidation */
 	_Atomic uint64_t marks_added, marks_revoked, marks_failed, flushes;
+	_Atomic uint64_t held; /* marks added since the last flush (the budget) */
 };
 
 static inline void cache_init(struct fg_cache *c)
@@ -90,6 +92,10 @@ struct fanguard {
 	struct logq *logq;
 	struct fg_cache cache;
 	struct budget budget;
+	struct coverage coverage;    /* uncovered mounts (coverage.c) */
+	uint32_t max_groups;	     /* opts.max_groups, or from the sysctl */
+	uint64_t group_limit_logged; /* usec; protected by lock (registry.c) */
+	_Atomic uint64_t cache_marks_evicted;
 	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
 
 	/* The kernel calls (fanops-internal.h); tests install fakes. */

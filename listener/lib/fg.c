@@ -82,6 +82,7 @@ static void fg_destroy(struct fanguard *fg)
 	for (size_t i = 0; i < fg->n_at_backing; i++)
 		free(fg->at_backing[i]);
 	free(fg->at_backing);
+	coverage_done(&fg->coverage);
 	pthread_mutex_destroy(&fg->lock);
 	free(fg);
 }

@@ -24,6 +24,7 @@ struct open_job {
 	bool abandoned;	     /* protected by lock */
 	int result;	     /* protected by lock */
 	int fd;		     /* protected by lock: handed over if not abandoned */
+	uint64_t unique;     /* protected by lock */
 	char *path;
 	uint64_t mnt_id;
 };
@@ -57,6 +58,7 @@ static void *open_main(void *userdata)
 		r = -ESTALE;
 	pthread_mutex_lock(&j->lock);
 	j->result = r;
+	j->unique = unique;
 	if (r == 0 && !j->abandoned)
 		j->fd = TAKE_FD(fd);
 	j->done = true;
@@ -66,7 +68,8 @@ static void *open_main(void *userdata)
 	return NULL;
 }
 
-int open_mount_with_deadline(const char *path, uint64_t mnt_id, usec_t deadline, int *ret_fd)
+int open_mount_with_deadline(const char *path, uint64_t mnt_id, usec_t deadline, int *ret_fd,
+			     uint64_t *ret_unique)
 {
 	struct open_job *j = calloc(1, sizeof(*j));
 	pthread_condattr_t ca;
@@ -105,8 +108,10 @@ int open_mount_with_deadline(const char *path, uint64_t mnt_id, usec_t deadline,
 	if (!j->done) {
 		j->abandoned = true;
 		r = -ETIMEDOUT;
-	} else if ((r = j->result) >= 0)
+	} else if ((r = j->result) >= 0) {
 		*ret_fd = TAKE_FD(j->fd);
+		*ret_unique = j->unique;
+	}
 	pthread_mutex_unlock(&j->lock);
 	open_job_unref(j);
 	return r;

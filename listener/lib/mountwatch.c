@@ -36,7 +36,10 @@
 #include "fanguard.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "hung-internal.h"
 #include "mark-internal.h"
+#include "mountevents-internal.h"
+#include "mountids-internal.h"
 #include "mountwatch-internal.h"
 #include "mounts.h"
 #include "registry-internal.h"
@@ -109,11 +112,19 @@ static void ignored_prune(struct mountwatch *mw, const struct mount_table *t)
 	mw->n_ignored = k;
 }
 
-static bool entry_present(const struct mount_table *t, const struct fg_watch *w)
+/* Is w's mount still there? By its unique id where both are known: an
+ * old id and a device number (tmpfs: an anonymous one) are reused at once,
+ * so a mount made again at the same place looks the same by those. */
+static bool entry_present(const struct mount_table *t, const struct mount_ids *ids,
+			  const struct fg_watch *w)
 {
 	const struct mount_entry *e = mount_table_find_id(t, w->mnt_id);
+	uint64_t u;
 
-	return e && e->major == w->dev_major && e->minor == w->dev_minor;
+	if (!e || e->major != w->dev_major || e->minor != w->dev_minor)
+		return false;
+	u = ids && w->unique ? mount_ids_unique_of(ids, w->mnt_id) : 0;
+	return u == 0 || u == w->unique;
 }
 
 /* Called with scan_lock held. */
@@ -121,6 +132,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 			const struct mount_entry *e, const struct tree_rule *rule, usec_t changed)
 {
 	_cleanup_close_ int fd = -EBADF;
+	uint64_t unique = 0;
 	enum fanguard_mount_class cls;
 	struct fg_watch *w;
 	struct domain *d = NULL;
@@ -156,31 +168,29 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	t0 = now_usec();
 	r = open_mount_with_deadline(
 		e->mount_point, e->mnt_id,
-		deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC), &fd);
+		deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC), &fd, &unique);
+	w->unique = unique;
 	if (r < 0)
 		watch_record_free(w);
 	else /* frees w on failure */
-		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner, w, flags, &d,
-				&created);
-	if (r < 0) {
-		fg_log(fg, r == -ESTALE || r == -ESHUTDOWN ? LOG_INFO : LOG_ERR,
-		       "mount %llu '%s' (%s) under '%s': not marked: %s%s",
+		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner,
+				registry_depth_of(e->class), w, flags, &d, &created);
+	if (r == -ESTALE || r == -ESHUTDOWN) {
+		fg_log(fg, LOG_INFO, "mount %llu '%s' (%s) under '%s': not marked: %s",
 		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
-		       r == -ETIMEDOUT
-			       ? "opening it did not finish by the deadline (dead filesystem?)"
-			       : strerror(-r),
-		       (r == -EACCES || r == -EPERM) && mount_class_is_fuse(e->class)
-			       ? "; uncovered: a user's FUSE mount without allow_other refuses "
-				 "root unless /sys/module/fuse/parameters/allow_sys_admin_access "
-				 "is "
-				 "Y (fanguardd --fuse-allow-sys-admin-access)"
-			       : "");
-		if (r != -ESTALE && r != -ESHUTDOWN)
-			atomic_fetch_add_explicit(&fg->marks_failed, 1, memory_order_relaxed);
+		       strerror(-r));
+		return;
+	}
+	if (r < 0) {
+		/* Loud, once per mount and cause, rate-limited (coverage.c). */
+		coverage_report_uncovered(fg, e->mnt_id, e->mount_point,
+					  uncovered_cause_of_errno(r), r);
+		atomic_fetch_add_explicit(&fg->marks_failed, 1, memory_order_relaxed);
 		if (r == -ETIMEDOUT || r == -EUSERS)
 			ignore(mw, e);
 		return;
 	}
+	coverage_report_covered(fg, e->mnt_id);
 	/* Marked first, classified after: until the policy applies, the new
 	 * group reads content through the daemon, as for any FUSE mount. */
 	marked = now_usec();
@@ -199,17 +209,18 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 
 /* Called with scan_lock held. */
 static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct mount_table *t,
-		       usec_t changed)
+		       const struct mount_ids *ids, usec_t changed)
 {
 	struct fg_watch *gone = NULL;
 
 	ignored_prune(mw, t);
+	coverage_prune(fg, t);
 	/* Mounts that went away: their records, and groups nobody else uses. */
 	pthread_mutex_lock(&fg->lock);
 	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
 		struct fg_watch *w = *p;
 
-		if (entry_present(t, w)) {
+		if (entry_present(t, ids, w)) {
 			prev = w;
 			p = &w->next;
 			continue;
@@ -253,6 +264,8 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 		/* Only the topmost mount at a mount point is reachable by path. */
 		if (mount_table_find_path(t, e->mount_point) != e)
 			continue;
+		/* Records of mounts gone were dropped above: by id and device
+		 * is enough here. */
 		pthread_mutex_lock(&fg->lock);
 		for (struct fg_watch *w = fg->watches; w && !known; w = w->next)
 			known = w->mnt_id == e->mnt_id && w->dev_major == e->major &&
@@ -261,11 +274,14 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 		if (!known)
 			watch_entry(fg, mw, t, e, rule, changed);
 	}
+	coverage_summarise(fg);
 }
 
 static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed)
 {
 	struct mount_table *t = NULL;
+	struct mount_ids ids = {};
+	bool have_ids;
 	int r;
 
 	r = mount_table_load(NULL, &t);
@@ -273,9 +289,13 @@ static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed)
 		fg_log(fg, LOG_ERR, "cannot read the mount table: %s", strerror(-r));
 		return r;
 	}
+	/* After the table: a mount made in between is new to both, or only
+	 * to the ids (then it is found at the next change). */
+	have_ids = mount_ids_load(&ids) >= 0;
 	pthread_mutex_lock(&mw->scan_lock);
-	scan_table(fg, mw, t, changed);
+	scan_table(fg, mw, t, have_ids ? &ids : NULL, changed);
 	pthread_mutex_unlock(&mw->scan_lock);
+	mount_ids_done(&ids);
 	mount_table_free(t);
 	return 0;
 }
@@ -285,21 +305,33 @@ static void *watcher_main(void *userdata)
 	struct fanguard *fg = userdata;
 	struct mountwatch *mw = fg->mw;
 	_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int ev = mount_events_open();
 
 	if (fd < 0) {
 		fg_log(fg, LOG_ERR,
 		       "cannot open /proc/self/mountinfo: %m; new mounts are not watched");
 		return NULL;
 	}
+	fg_log(fg, LOG_INFO, "mount watcher: %s",
+	       ev >= 0 ? "mount events from the kernel (FAN_MNT_ATTACH/DETACH)"
+		       : "no mount events from this kernel: POLLPRI on /proc/self/mountinfo");
 	/* Mounts made between the rules' first scan and now. */
 	(void) scan_now(fg, mw, 0);
-	for (;;) {
+	for (usec_t next_hung = now_usec();;) {
 		struct pollfd p[2] = {
-			{.fd = fd, .events = POLLPRI},
+			{.fd = ev >= 0 ? ev : fd, .events = ev >= 0 ? POLLIN : POLLPRI},
 			{.fd = mw->wake_fd, .events = POLLIN},
 		};
+		usec_t now = now_usec();
 
-		if (poll(p, 2, -1) < 0) {
+		/* Hung daemons in shared groups (hung.c), every tick. */
+		if (now >= next_hung) {
+			pthread_mutex_lock(&mw->scan_lock);
+			hung_check(fg);
+			pthread_mutex_unlock(&mw->scan_lock);
+			next_hung = now + (usec_t) HUNG_TICK_MS * USEC_PER_MSEC;
+		}
+		if (poll(p, 2, HUNG_TICK_MS) < 0) {
 			if (errno == EINTR)
 				continue;
 			fg_log(fg, LOG_ERR, "mount watcher: poll failed: %m");
@@ -307,7 +339,11 @@ static void *watcher_main(void *userdata)
 		}
 		if (p[1].revents)
 			break;
-		if (p[0].revents & (POLLPRI | POLLERR))
+		if (ev >= 0 && (p[0].revents & POLLIN)) {
+			/* Every event queued so far: one scan covers them all. */
+			(void) mount_events_drain(ev);
+			(void) scan_now(fg, mw, now_usec());
+		} else if (ev < 0 && (p[0].revents & (POLLPRI | POLLERR)))
 			(void) scan_now(fg, mw, now_usec());
 	}
 	return NULL;

@@ -25,6 +25,8 @@ enum stat_agg {
 struct live {
 	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX];
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
+	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
+	uint64_t cache_evictions, max_groups;
 	uint64_t marks_failed;
 };
 
@@ -55,6 +57,11 @@ struct stat_row {
 	{                                                                               \
 		"threads_stuck", "Threads stuck now (>= 100 ms) in FUSE, by where.", G, \
 			"stuck_in", v, AGG_LIVE, offsetof(struct live, stuck[w]), 0     \
+	}
+#define UNCOV(v, c)                                                                                \
+	{                                                                                          \
+		"uncovered", "Mounts a watch covers that are not marked now, by cause.", G,        \
+			"uncovered_cause", v, AGG_LISTENER, offsetof(struct live, uncovered[c]), 0 \
 	}
 #define REASON(r)                                                                     \
 	{                                                                             \
@@ -89,6 +96,19 @@ static const struct stat_row table[] = {
 	LSN("cache_marks_revoked", C, cache_revoked, "Cache marks removed again."),
 	LSN("cache_marks_failed", C, cache_failed, "Cache marks not added."),
 	LSN("cache_flushes", C, cache_flushes, "Verdict cache invalidations."),
+	LSN("cache_evictions", C, cache_evictions,
+	    "Verdict cache flushes because it reached max_cache_marks."),
+	LSN("groups_planned", G, max_groups,
+	    "fanotify groups the listener may make (max_groups); beyond, mounts share."),
+	LSN("uncovered_reports", C, uncovered_reports,
+	    "Failures to cover a mount (each attempt, repeats too)."),
+	UNCOV("group-limit", UNCOVERED_GROUP_LIMIT),
+	UNCOV("mark-limit", UNCOVERED_MARK_LIMIT),
+	UNCOV("permission", UNCOVERED_PERMISSION),
+	UNCOV("namespace", UNCOVERED_NAMESPACE),
+	UNCOV("hung-daemon", UNCOVERED_HUNG_DAEMON),
+	UNCOV("thread-budget", UNCOVERED_THREAD_BUDGET),
+	UNCOV("mark-error", UNCOVERED_MARK_ERROR),
 	LSN("marks_failed", C, marks_failed,
 	    "Mounts under a watch left without a mark (uncovered)."),
 	REASON(FANGUARD_REASON_SCANNED),
@@ -106,6 +126,7 @@ static const struct stat_row table[] = {
 };
 
 _Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
+_Static_assert(_UNCOVERED_CAUSE_MAX == 7, "add UNCOV() rows for the new cause");
 
 size_t fanguard_stats_count(void)
 {
@@ -168,6 +189,11 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	live.cache_revoked = load(&fg->cache.marks_revoked);
 	live.cache_failed = load(&fg->cache.marks_failed);
 	live.cache_flushes = load(&fg->cache.flushes);
+	live.cache_evictions = load(&fg->cache_marks_evicted);
+	live.max_groups = fg->max_groups;
+	(void) coverage_count(fg, live.uncovered);
+	for (int c = 0; c < _UNCOVERED_CAUSE_MAX; c++)
+		live.uncovered_reports += load(&fg->coverage.reports[c]);
 	live.marks_failed = load(&fg->marks_failed);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {

@@ -18,6 +18,9 @@ struct fg_watch {
 	const char *mount_class;
 	enum fanguard_mount_class domain_class;
 	uint64_t mnt_id;
+	uint64_t unique;	/* the mount's unique id (never reused), 0 if unknown */
+	uint64_t waiting_since; /* usec: its FUSE connection has had requests waiting (hung.c) */
+	bool unmarked;		/* hung.c: out of its shared group, no group of its own */
 	uint32_t flags;
 	struct fg_watch *next;
 
@@ -51,12 +54,12 @@ void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct d
  * the FUSE mount, i.e. who mounted it; 0 otherwise. */
 uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me);
 /* Places a watch of the mount (or filesystem) of path_fd: finds or creates
- * its domain, marks it (now, or when it starts), and points w (may be NULL
+ * its domain (depth: registry_depth_of() its mount class), marks it (now, or when it starts), and points w (may be NULL
  * on OOM) at the domain; on failure frees w, and releases a domain it
  * created. On success the caller commits w (watch_record_commit()). */
 int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
-		unsigned dev_major, unsigned dev_minor, uid_t owner, struct fg_watch *w,
-		uint32_t flags, struct domain **ret_d, bool *ret_created);
+		unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
+		struct fg_watch *w, uint32_t flags, struct domain **ret_d, bool *ret_created);
 /* Applies the loopback policy to w and lists it. */
 void watch_record_commit(struct fanguard *fg, struct fg_watch *w);
 /* 0, or -EINVAL for unknown or contradictory FANGUARD_WATCH_* flags. */

@@ -135,15 +135,15 @@ uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me)
 }
 
 int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
-		unsigned dev_major, unsigned dev_minor, uid_t owner, struct fg_watch *w,
-		uint32_t flags, struct domain **ret_d, bool *ret_created)
+		unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
+		struct fg_watch *w, uint32_t flags, struct domain **ret_d, bool *ret_created)
 {
 	struct domain *d;
 	bool created;
 	int r;
 
 	pthread_mutex_lock(&fg->lock);
-	r = registry_get_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, &d, &created);
+	r = registry_get_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, depth, &d, &created);
 	if (r < 0) {
 		pthread_mutex_unlock(&fg->lock);
 		watch_record_free(w);
@@ -295,12 +295,14 @@ bool mount_is_root_fs(const struct mount_entry *me)
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 {
 	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *mp = NULL;
 	struct mount_table *table = NULL;
 	const struct mount_entry *me;
 	enum fanguard_mount_class cls;
 	struct fg_watch *w;
 	uint64_t mnt_id;
 	unsigned major, minor;
+	unsigned depth;
 	uid_t owner;
 	int r;
 
@@ -334,6 +336,7 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
 	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
 	mnt_id = me->mnt_id;
+	depth = registry_depth_of(me->class);
 	major = me->major;
 	minor = me->minor;
 	owner = mount_owner(table, me);
@@ -342,9 +345,13 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 		w->owner = owner;
 		watch_origin_fill(fg, w, table, me);
 	}
+	mp = strdup(me->mount_point ? me->mount_point : path);
 	mount_table_free(table); /* me points into it */
-	r = watch_place(fg, fd, cls, mnt_id, major, minor, owner, w, flags, NULL, NULL);
+	r = watch_place(fg, fd, cls, mnt_id, major, minor, owner, depth, w, flags, NULL, NULL);
 	if (r >= 0 && w)
 		watch_record_commit(fg, w);
+	if (r < 0 && r != -ESHUTDOWN)
+		coverage_report_uncovered(fg, mnt_id, mp ? mp : path, uncovered_cause_of_errno(r),
+					  r);
 	return r;
 }

@@ -34,6 +34,7 @@
 #include "watch-internal.h"
 
 #define MAX_EV 8192
+#define N_PLANNED 12U
 #define MAX_FD 65536
 /* Generous: these run beside other builds on 2 CPUs, and under ASan. */
 #define WAIT_USEC (20 * USEC_PER_SEC)
@@ -61,6 +62,10 @@ static struct fake {
 	int by_fd[MAX_FD]; /* event fd -> index + 1 */
 	unsigned n_marks, n_answers, n_bad_answers, n_inits;
 	unsigned fail_alloc;
+	int fail_init;		   /* errno for every fanotify_init while set */
+	unsigned fail_mark_enospc; /* mount/filesystem marks that fail with ENOSPC */
+	unsigned n_inode_flushes;  /* FAN_MARK_FLUSH of inode marks (the cache) */
+	unsigned n_not_covered_lines, n_summary_lines;
 	bool release; /* lets every hang go */
 	unsigned hanging_scans, hanging_opens, hanging_closes;
 } F;
@@ -79,6 +84,8 @@ static int fake_init(void *ud, unsigned flags, unsigned event_f_flags)
 	(void) ud;
 	(void) flags;
 	(void) event_f_flags;
+	if (F.fail_init)
+		return -F.fail_init;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	/* The library's end is non-blocking, like FAN_NONBLOCK. */
@@ -149,8 +156,16 @@ static int fake_mark(void *ud, int group_fd, unsigned flags, uint64_t mask, int 
 	(void) dirfd;
 	(void) path;
 	pthread_mutex_lock(&F.lock);
+	if ((flags & FAN_MARK_ADD) && (flags & (FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM)) &&
+	    F.fail_mark_enospc > 0) {
+		F.fail_mark_enospc--;
+		pthread_mutex_unlock(&F.lock);
+		return -ENOSPC;
+	}
 	if (flags & FAN_MARK_ADD)
 		F.n_marks++;
+	if ((flags & FAN_MARK_FLUSH) && !(flags & (FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM)))
+		F.n_inode_flushes++;
 	pthread_mutex_unlock(&F.lock);
 	return 0;
 }
@@ -333,7 +348,23 @@ static struct domain *fuse_domain(struct fanguard *fg, uint64_t mnt_id, uid_t ow
 	int r;
 
 	pthread_mutex_lock(&fg->lock);
-	r = registry_get_locked(fg, FANGUARD_MOUNT_FUSE, mnt_id, 0, (unsigned) mnt_id, owner, &d,
+	r = registry_get_locked(fg, FANGUARD_MOUNT_FUSE, mnt_id, 0, (unsigned) mnt_id, owner, 1, &d,
+				&created);
+	pthread_mutex_unlock(&fg->lock);
+	if (ret)
+		*ret = r;
+	return r < 0 ? NULL : d;
+}
+
+/* The same at a FUSE nesting depth (registry_depth_of()). */
+static struct domain *fuse_domain_at(struct fanguard *fg, uint64_t mnt_id, unsigned depth, int *ret)
+{
+	struct domain *d = NULL;
+	bool created;
+	int r;
+
+	pthread_mutex_lock(&fg->lock);
+	r = registry_get_locked(fg, FANGUARD_MOUNT_FUSE, mnt_id, 0, (unsigned) mnt_id, 0, depth, &d,
 				&created);
 	pthread_mutex_unlock(&fg->lock);
 	if (ret)
@@ -831,8 +862,7 @@ static void test_budget_and_partial_start(void **state)
 {
 	struct fanguard_options o = {.size = sizeof(o)};
 	struct fanguard *fg;
-	struct domain *a, *b;
-	uint64_t before;
+	struct domain *a, *b, *c;
 	int r;
 
 	(void) state;
@@ -842,22 +872,201 @@ static void test_budget_and_partial_start(void **state)
 	assert_int_equal(fanguard_start(fg), 0);
 	a = fuse_domain(fg, 4007, 1000, &r);
 	assert_int_equal(r, 0);
-	before = stat_value(fg, "threads", NULL);
-	/* The second group of uid 1000 starts 2 threads, then hits the share. */
+	/* The second group of uid 1000 starts 2 threads, then hits the share:
+	 * the mount is covered by the shared group of its depth instead
+	 * (charged to the listener, not to uid 1000). */
 	b = fuse_domain(fg, 4008, 1000, &r);
-	assert_null(b);
-	assert_int_equal(r, -EUSERS);
-	assert_true(stat_wait(fg, "threads_refused", NULL, 1) >= 1);
-	/* What it started is gone again. */
-	assert_int_equal(stat_value(fg, "threads", NULL), before);
-	/* Another owner is not affected; root's mounts have no share. */
-	b = fuse_domain(fg, 4009, 1001, &r);
 	assert_int_equal(r, 0);
+	assert_non_null(b);
+	assert_true(b->shared);
+	assert_int_equal(b->owner, 0);
+	assert_true(stat_wait(fg, "threads_refused", NULL, 1) >= 1);
+	/* The next one of uid 1000 shares it too. */
+	c = fuse_domain(fg, 4010, 1000, &r);
+	assert_int_equal(r, 0);
+	assert_ptr_equal(c, b);
+	domain_unref(c);
+	assert_int_equal(stat_value(fg, "uncovered", "thread-budget"), 0);
+	/* Another owner is not affected: a group of its own. */
+	c = fuse_domain(fg, 4009, 1001, &r);
+	assert_int_equal(r, 0);
+	assert_false(c->shared);
+	(void) inject(c, B_DENY, false, false);
 	(void) inject(b, B_DENY, false, false);
 	(void) inject(a, B_ALLOW, false, false);
 	assert_true(wait_for(all_answered, NULL));
 	domain_unref(a);
 	domain_unref(b);
+	domain_unref(c);
+	listener_done(fg);
+}
+
+/* Groups are planned: own groups up to max_groups less the shared reserve,
+ * then one shared group per FUSE nesting depth; never more than max_groups. */
+static void test_groups_planned(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o), .max_groups = 6};
+	struct domain *d[N_PLANNED], *deep;
+	unsigned own = 0;
+	struct fanguard *fg;
+	int r;
+
+	(void) state;
+	fg = listener_new(&o);
+	assert_int_equal(fanguard_start(fg), 0);
+	assert_int_equal(stat_value(fg, "groups_planned", NULL), 6);
+	for (unsigned i = 0; i < N_PLANNED; i++) {
+		d[i] = fuse_domain_at(fg, 5000 + i, 1, &r);
+		assert_int_equal(r, 0);
+		own += !d[i]->shared;
+		if (d[i]->shared)
+			assert_int_equal(d[i]->depth, 1);
+	}
+	/* Every shared one is the same group. */
+	for (unsigned i = 0; i < N_PLANNED; i++)
+		for (unsigned k = 0; k < N_PLANNED; k++)
+			if (d[i]->shared && d[k]->shared)
+				assert_ptr_equal(d[i], d[k]);
+	assert_true(own >= 1 && own <= 6 - 1 - 2);
+	assert_true(d[N_PLANNED - 1]->shared);
+	/* An overlay over FUSE never shares its lower layer's group. */
+	deep = fuse_domain_at(fg, 6000, 2, &r);
+	assert_int_equal(r, 0);
+	assert_true(deep->shared);
+	assert_int_equal(deep->depth, 2);
+	assert_ptr_not_equal(deep, d[N_PLANNED - 1]);
+	assert_true(stat_value(fg, "groups", NULL) <= 6);
+	(void) inject(deep, B_DENY, false, false);
+	(void) inject(d[N_PLANNED - 1], B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	for (unsigned i = 0; i < N_PLANNED; i++)
+		domain_unref(d[i]);
+	domain_unref(deep);
+	listener_done(fg);
+}
+
+/* EMFILE from fanotify_init: a mount falls back to the shared group; when
+ * that cannot be made either, the error reaches the caller. */
+static void test_group_limit_falls_back(void **state)
+{
+	struct fanguard *fg;
+	struct domain *a, *b;
+	int r;
+
+	(void) state;
+	fg = listener_new(NULL);
+	assert_int_equal(fanguard_start(fg), 0);
+	a = fuse_domain_at(fg, 7001, 1, &r);
+	assert_int_equal(r, 0);
+	assert_false(a->shared);
+	F.fail_init = EMFILE;
+	b = fuse_domain_at(fg, 7002, 1, &r);
+	assert_null(b);
+	assert_int_equal(r, -EMFILE);
+	assert_int_equal(uncovered_cause_of_errno(r), UNCOVERED_GROUP_LIMIT);
+	F.fail_init = 0;
+	b = fuse_domain_at(fg, 7002, 1, &r);
+	assert_int_equal(r, 0);
+	domain_unref(b);
+	domain_unref(a);
+	listener_done(fg);
+}
+
+static void count_lines(void *userdata, int prio, const char *msg)
+{
+	(void) userdata;
+	(void) prio;
+	pthread_mutex_lock(&F.lock);
+	if (strstr(msg, "is NOT covered (cause: group-limit"))
+		F.n_not_covered_lines++;
+	if (strstr(msg, "more mounts are NOT covered"))
+		F.n_summary_lines++;
+	pthread_mutex_unlock(&F.lock);
+}
+
+static int count_uncovered(void *userdata, const struct fanguard_uncovered_info *u)
+{
+	assert_string_equal(u->cause, "group-limit");
+	assert_int_equal(u->error, EMFILE);
+	assert_non_null(strstr(u->hint, "fs.fanotify.max_user_groups"));
+	(*(unsigned *) userdata)++;
+	return 0;
+}
+
+/* 300 mounts uncovered, each reported on every rescan: a few lines, one
+ * summary per pass, never a line per mount per pass; the gauge and the list
+ * hold each mount once. */
+static void test_uncovered_is_loud_and_bounded(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o), .log_fn = count_lines};
+	struct fanguard *fg;
+	unsigned n = 0;
+	char mp[64];
+
+	(void) state;
+	fg = listener_new(&o);
+	assert_int_equal(fanguard_start(fg), 0);
+	for (int pass = 0; pass < 3; pass++) {
+		for (unsigned i = 0; i < 300; i++) {
+			snprintf(mp, sizeof(mp), "/m/%u", i);
+			coverage_report_uncovered(fg, 9000 + i, mp, UNCOVERED_GROUP_LIMIT, -EMFILE);
+		}
+		coverage_summarise(fg);
+	}
+	assert_int_equal(stat_value(fg, "uncovered", "group-limit"), 300);
+	assert_int_equal(stat_value(fg, "uncovered", "mark-limit"), 0);
+	assert_int_equal(stat_value(fg, "uncovered_reports", NULL), 900);
+	assert_int_equal(fanguard_foreach_uncovered(fg, count_uncovered, &n), 0);
+	assert_int_equal(n, 300);
+	coverage_report_covered(fg, 9000);
+	assert_int_equal(stat_value(fg, "uncovered", "group-limit"), 299);
+	listener_done(fg); /* drains the log */
+	assert_int_equal(F.n_not_covered_lines, 5);
+	assert_int_equal(F.n_summary_lines, 1);
+}
+
+/* Out of marks (no FAN_UNLIMITED_MARKS): the coverage mark evicts the
+ * verdict cache and goes in. */
+static void test_mark_enospc_evicts_cache(void **state)
+{
+	struct fanguard *fg;
+	struct domain *d, *lo;
+	int fd, r;
+
+	(void) state;
+	fg = listener_new(NULL);
+	assert_int_equal(fanguard_start(fg), 0);
+	{
+		bool created;
+
+		pthread_mutex_lock(&fg->lock);
+		/* the one that holds cache marks */
+		assert_int_equal(
+			registry_get_locked(fg, FANGUARD_MOUNT_LOCAL, 0, 0, 0, 0, 0, &lo, &created),
+			0);
+		pthread_mutex_unlock(&fg->lock);
+	}
+	d = fuse_domain_at(fg, 8001, 1, &r);
+	assert_int_equal(r, 0);
+	fd = open(F.dir, O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0);
+	F.fail_mark_enospc = 1;
+	pthread_mutex_lock(&fg->lock);
+	r = domain_mark(d, fd, 0);
+	pthread_mutex_unlock(&fg->lock);
+	assert_int_equal(r, 0);
+	assert_int_equal(stat_value(fg, "cache_evictions", NULL), 1);
+	assert_true(F.n_inode_flushes >= 1);
+	/* Twice in a row: the error is the caller's (and a cause). */
+	F.fail_mark_enospc = 2;
+	pthread_mutex_lock(&fg->lock);
+	r = domain_mark(d, fd, 0);
+	pthread_mutex_unlock(&fg->lock);
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(uncovered_cause_of_errno(r), UNCOVERED_MARK_LIMIT);
+	close(fd);
+	domain_unref(d);
+	domain_unref(lo);
 	listener_done(fg);
 }
 
@@ -882,7 +1091,7 @@ static void *race_watcher(void *arg)
 		struct fg_watch *w = watch_record_new("/x", &me, FANGUARD_MOUNT_FUSE, 0);
 		struct domain *d;
 
-		if (watch_place(x->fg, x->path_fd, FANGUARD_MOUNT_FUSE, 4242, 0, 42, 0, w, 0, &d,
+		if (watch_place(x->fg, x->path_fd, FANGUARD_MOUNT_FUSE, 4242, 0, 42, 0, 1, w, 0, &d,
 				NULL) >= 0) {
 			/* Use it after a release may have run: it must still be there. */
 			(void) atomic_load(&d->stats.read);
@@ -1169,6 +1378,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_stuck_in_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_hangs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_and_partial_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_groups_planned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_limit_falls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uncovered_is_loud_and_bounded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mark_enospc_evicts_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_races_release, setup, teardown),
 	};
 

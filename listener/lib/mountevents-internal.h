@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* Mount events from the kernel (mountevents.c): a FAN_CLASS_NOTIF |
+ * FAN_REPORT_MNT group with a FAN_MARK_MNTNS mark on our mount namespace
+ * receives FAN_MNT_ATTACH / FAN_MNT_DETACH for every mount and unmount in
+ * it (Linux 6.15), detected at run time; the mount watcher falls back to
+ * POLLPRI on /proc/self/mountinfo without it. */
+
+/* A non-blocking fd readable when mounts changed, or -errno (EINVAL:
+ * the kernel has no mount events). */
+int mount_events_open(void);
+/* Reads every queued event; returns how many mount events it read. */
+unsigned mount_events_drain(int fd);
