@@ -21,6 +21,7 @@
 #include "inflight-internal.h"
 #include "queue-internal.h"
 #include "counters-internal.h"
+#include "overload-internal.h"
 #include "time-util.h"
 
 struct fanguard;
@@ -121,6 +122,7 @@ struct domain {
 	bool unlimited_marks;	 /* FAN_UNLIMITED_MARKS: marks not counted per user */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
+	enum fanguard_verdict on_deadline, on_queue_full; /* domain_verdict_for() */
 	unsigned n_workers, max_abandoned, base_readers, max_readers;
 
 	struct queue queue;
@@ -144,8 +146,9 @@ struct domain {
 	usec_t keeper_next;
 
 	struct domain_stats stats;
-	struct domain *next; /* protected by fg->lock (registry) */
-	bool released;	     /* protected by fg->lock: out of the registry */
+	struct overload overload; /* overload.c */
+	struct domain *next;	  /* protected by fg->lock (registry) */
+	bool released;		  /* protected by fg->lock: out of the registry */
 
 	/* watch.c, only for a mount named by fanguard_scan_at_backing():
 	 * answer at receipt, never read content through the daemon: its
@@ -156,11 +159,14 @@ struct domain {
 /* The verdict for an event of d that could not be scanned (deadline, error,
  * queue full, too large, stopping): the class's default, except that an
  * exec from an untrusted FUSE mount is denied. */
+static inline bool domain_untrusted_exec(const struct domain *d, uint64_t mask)
+{
+	return d->untrusted && (mask & FAN_OPEN_EXEC_PERM);
+}
+
 static inline enum fanguard_verdict domain_fallback(const struct domain *d, uint64_t mask)
 {
-	if (d->untrusted && (mask & FAN_OPEN_EXEC_PERM))
-		return FANGUARD_DENY;
-	return d->default_verdict;
+	return domain_untrusted_exec(d, mask) ? FANGUARD_DENY : d->default_verdict;
 }
 
 /* Called with d->lock held: starts a detached thread of d (reader.c,
