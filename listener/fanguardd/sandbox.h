@@ -34,6 +34,7 @@
  *
  * In a static library of its own so that a test helper (seccomp-probe) can
  * apply exactly the daemon's sandbox. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,8 +57,9 @@ const char *seccomp_mode_to_string(enum fg_seccomp_mode m);
 int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags);
 
 /* Drops every capability but CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH and
- * CAP_SYS_PTRACE (see above). */
-int sandbox_drop_capabilities(void);
+ * CAP_SYS_PTRACE (see above), and CAP_AUDIT_WRITE if keep_audit_write
+ * (--kernel-audit: groups made later ask for FAN_ENABLE_AUDIT). */
+int sandbox_drop_capabilities(bool keep_audit_write);
 
 struct sandbox_landlock {
 	const char *const *write_dirs; /* directories the daemon writes files in */

@@ -50,6 +50,7 @@ static inline void cache_done(struct fg_cache *c)
 	pthread_rwlock_destroy(&c->lock);
 }
 
+struct adopted_group;
 struct domain;
 struct fg_watch;
 struct mountwatch;
@@ -79,6 +80,11 @@ struct fanguard {
 	 * layer (an administrator's per-mount policy; watch.c) */
 	char **at_backing;
 	size_t n_at_backing;
+	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */
+	/* fanguard_handover(): set once, before the stop; domains keep their
+	 * marks and pass their group to fn (domain_stop_finish()). */
+	fanguard_group_fn handover_fn;
+	void *handover_userdata;
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;
@@ -86,9 +92,11 @@ struct fanguard {
 	/* Readers: a scanner's active(), see scan-internal.h; writers: the
 	 * scanner engines' configuration calls. */
 	pthread_rwlock_t cfg_lock;
-	struct denylist_slot deny; /* the SHA-256 denylist (denylist.h, scan-sha256.c) */
+	struct denylist_slot deny;  /* the SHA-256 denylist (denylist.h, scan-sha256.c) */
+	struct denylist_slot allow; /* the SHA-256 allowlist: overrides any deny */
 
 	_Atomic bool deny_errno_unsupported;
+	_Atomic bool kernel_audit_refused; /* FAN_ENABLE_AUDIT refused once: not asked again */
 	struct logq *logq;
 	struct fg_cache cache;
 	struct budget budget;
