@@ -412,8 +412,8 @@ static int reload_commit(int r, struct settings *s, const char *error)
 	ctl.reload_error = NULL;
 	settings_free(old);
 	ctl.reloads_ok++;
-	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", s->watch.n + s->watch_fs.n,
-		 s->deny_hashes.n, s->exclude.n);
+	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions",
+		 s->watch.n + s->watch_mount.n + s->watch_fs.n, s->deny_hashes.n, s->exclude.n);
 	return 0;
 }
 

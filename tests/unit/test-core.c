@@ -612,7 +612,7 @@ static void test_audit_mode(void **state)
 	size_t a, b;
 
 	(void) state;
-	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_watch(fg, F.dir, FANGUARD_WATCH_MOUNT), 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = local_domain(fg);
 	assert_non_null(d);
@@ -654,7 +654,7 @@ static void test_handover(void **state)
 	int sv[2];
 
 	(void) state;
-	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_watch(fg, F.dir, FANGUARD_WATCH_MOUNT), 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = local_domain(fg);
 	assert_non_null(d);
