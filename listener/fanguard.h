@@ -55,6 +55,7 @@ enum fanguard_reason {
 	FANGUARD_REASON_ERROR,	     /* scanner or I/O error: default verdict */
 	FANGUARD_REASON_SHUTDOWN,    /* answered while stopping: default verdict */
 	FANGUARD_REASON_NO_SCANNER,  /* nothing to scan for (e.g. empty denylist) */
+	FANGUARD_REASON_POLICY,	     /* an administrator's policy, no scan (fuse_user_exec) */
 	_FANGUARD_REASON_MAX,
 };
 
@@ -140,13 +141,12 @@ struct fanguard_options {
 	/* [0] 1: never cache verdicts. By default a clean verdict on a local
 	 * file becomes an in-kernel ignore mark, cleared by the next write. */
 	uint32_t no_cache;
-	/* FUSE mounts served from this host whose backing files are watched:
-	 * BACKING: scan at the backing layer only (the daemon's own open of the
-	 * backing file is scanned, and denied, in the local group, which fails
-	 * the FUSE open; the FUSE group reads no content through the daemon);
-	 * THROUGH: also read content through the daemon. [DEFAULT: BACKING for
-	 * mounts found by fanguard_watch_tree(), THROUGH for mounts the caller
-	 * named in fanguard_watch()] */
+	/* Deprecated, ignored: every FUSE-backed mount is read through its
+	 * daemon (O_DIRECT), loopback or not. FANGUARD_LOOPBACK_BACKING no
+	 * longer applies to every loopback mount (a user picks a mount's
+	 * fsname, so any such evidence is a claim): name each passthrough mount
+	 * whose files are to be scanned at the backing layer instead with
+	 * fanguard_scan_at_backing(). */
 	uint32_t loopback_policy;
 	/* [512] hard cap on the listener's threads (readers, workers, keepers,
 	 * replacements for threads stuck in FUSE). The local domain's share is
@@ -175,7 +175,16 @@ struct fanguard_options {
 	 * without (EPERM, EINVAL) groups are made without it, once logged;
 	 * the stat kernel_audit says whether the groups have it. */
 	uint32_t kernel_audit;
+	/* Execs from untrusted FUSE mounts (the daemon is not root: the
+	 * mount's user_id= is not 0): FANGUARD_FUSE_USER_EXEC_SCAN [0] scans
+	 * them (and denies an exec whose scan fails or passes its deadline,
+	 * whatever the class's default verdict); FANGUARD_FUSE_USER_EXEC_DENY
+	 * denies every exec from them (reason "policy"). */
+	uint32_t fuse_user_exec;
 };
+
+#define FANGUARD_FUSE_USER_EXEC_SCAN 0
+#define FANGUARD_FUSE_USER_EXEC_DENY 1
 
 #define FANGUARD_LOOPBACK_DEFAULT 0
 #define FANGUARD_LOOPBACK_BACKING 1
@@ -204,11 +213,20 @@ int fanguard_set_class_options(struct fanguard *fg, enum fanguard_mount_class cl
 int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cls,
 			       struct fanguard_class_options *ret);
 
-/* fanguard_watch() flags */
-#define FANGUARD_WATCH_FILESYSTEM (1u << 0) /* mark the whole filesystem, not just the mount */
+/* fanguard_watch() and fanguard_watch_tree() flags. By default a watch
+ * marks the whole filesystem (FAN_MARK_FILESYSTEM, the superblock) holding
+ * the path: every mount of it is covered, bind mounts, the copies an
+ * unprivileged unshare -Urm makes, overlay's private lower mounts, mounts
+ * made after the watch. */
+#define FANGUARD_WATCH_FILESYSTEM (1u << 0) /* the default; accepted, changes nothing */
+#define FANGUARD_WATCH_MOUNT (1u << 1)	    /* mark only the mount holding the path */
+/* Marking the filesystem of PID 1's "/" (or the caller's "/") is refused
+ * (-EPERM, logged) unless this is given: it stops every process on the
+ * host, the listener's own setup included, until answered. */
+#define FANGUARD_WATCH_ROOT_FS (1u << 2)
 
-/** Watch the mount that holds path (or its filesystem). The mount is
- * classified from the mount table (never from st_dev): local mounts share
+/** Watch the filesystem that holds path (or only its mount, with
+ * FANGUARD_WATCH_MOUNT). The mount is classified from the mount table (never from st_dev): local mounts share
  * one fanotify group; each FUSE-backed mount gets its own group, readers,
  * queue, workers and deadline, so that a FUSE daemon's accesses to its local
  * backing files are always served by threads that never wait on FUSE.
@@ -217,11 +235,26 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
  * fanguard_start(), which then reports its errors; after start it is placed
  * now and its errors are returned here.
  * @return 0, -errno of open(2) (-ENOENT, -EACCES...), -EINVAL (pseudo
- * filesystem, unknown flags), -ESHUTDOWN after fanguard_stop(), -EUSERS (the
+ * filesystem, unknown flags, MOUNT with FILESYSTEM), -EPERM (the filesystem of
+ * "/" without FANGUARD_WATCH_ROOT_FS), -ESHUTDOWN after fanguard_stop(), -EUSERS (the
  * thread budget has no room for this mount's group, see max_threads), or
  * after start -errno of fanotify_init(2)/fanotify_mark(2) (-EPERM, -EMFILE
  * at the group limit, -ENOSPC at the mark limit, -ENOMEM) */
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
+
+/** Scan the files of the FUSE mount at mount_point at the backing layer
+ * instead of reading them through its daemon: the daemon's own open of the
+ * backing file is scanned, and denied, in the local group, which fails the
+ * FUSE open. Only for passthrough daemons (bindfs-like) that show the
+ * opener the backing file's bytes: a content-transforming filesystem
+ * (gocryptfs, squashfuse, fuse2fs, encfs...) shows bytes that exist nowhere
+ * on the backing layer, and they would go unscanned. Applies only when the
+ * mount is found loopback-served, its backing mounts are watched locally,
+ * and its FUSE superblock belongs to root (user_id=0): a user's mount at
+ * that path is read through as any other.
+ * @param mount_point absolute, as the mount table spells it
+ * @return 0, -EINVAL, -ENOMEM */
+int fanguard_scan_at_backing(struct fanguard *fg, const char *mount_point);
 
 /** Never scan files under this absolute path prefix (answered at receipt). */
 int fanguard_exclude_path(struct fanguard *fg, const char *prefix);
@@ -269,7 +302,7 @@ struct fanguard_stats {
 	uint64_t events_read;	  /* permission events received */
 	uint64_t events_answered; /* answers written (always == read once idle) */
 	uint64_t allowed, denied;
-	uint64_t by_reason[_FANGUARD_REASON_MAX];
+	uint64_t by_reason[10];	    /* the first ten reasons; frozen (ABI) */
 	uint64_t response_errors;   /* write() of an answer failed */
 	uint64_t workers_abandoned; /* stuck in I/O past the deadline (not counting stop) */
 	uint64_t workers_replaced;
@@ -386,6 +419,9 @@ struct fanguard_watch_info {
 	 * overloaded: a deadline or a full queue gave one in the last 10 s. */
 	uint64_t unscanned_deadline, unscanned_queue_full, unscanned_error, unscanned_too_large;
 	int overloaded;
+	/* FUSE-backed and owner_uid != 0: the daemon is a user's, the mount is
+	 * untrusted (a failed or late scan of an exec denies it). */
+	int untrusted;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

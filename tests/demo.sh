@@ -21,7 +21,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 mkdir "$s/backing" "$s/fuse"
 echo "hello, world" >"$s/hello.txt"
 printf 'X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\n' >"$s/eicar.com"

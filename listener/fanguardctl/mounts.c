@@ -110,6 +110,13 @@ int verb_mounts(const struct ctl_args *a)
 			       field(o, "group"));
 			put_safe(ev, strlen(ev));
 			(void) putchar('\n');
+			if (flag(o, "untrusted"))
+				printf("%-28s   %-9s untrusted: a user's daemon (user_id=%s); an "
+				       "exec "
+				       "whose scan fails or is late is denied\n",
+				       "", "trust", field(o, "owner_uid"));
+			else if (strcmp(field(o, "group"), "fuse") == 0)
+				printf("%-28s   %-9s root's daemon (user_id=0)\n", "", "trust");
 			if (flag(o, "overload") ||
 			    strcmp(field(o, "unscanned_deadline"), "0") != 0 ||
 			    strcmp(field(o, "unscanned_queue_full"), "0") != 0)

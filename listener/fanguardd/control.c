@@ -171,12 +171,18 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 		o, "group",
 		json_object_new_string(fanguard_mount_class_to_string(w->domain_class)));
 	json_object_object_add(o, "filesystem",
-			       json_object_new_boolean(!!(w->flags & FANGUARD_WATCH_FILESYSTEM)));
+			       json_object_new_boolean(!(w->flags & FANGUARD_WATCH_MOUNT)));
 	json_object_object_add(o, "loopback", json_object_new_boolean(w->loopback > 0));
 	json_object_object_add(o, "origin", json_escaped(w->origin));
 	json_object_object_add(o, "content_at_backing",
 			       json_object_new_boolean(w->content_at_backing > 0));
 	json_object_object_add(o, "from_tree", json_object_new_boolean(w->from_tree > 0));
+	json_object_object_add(o, "owner_uid", json_object_new_uint64(w->owner_uid));
+	json_object_object_add(
+		o, "untrusted",
+		json_object_new_boolean(
+			FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, untrusted) &&
+			w->untrusted > 0));
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
 	json_object_object_add(o, "covered", json_object_new_boolean(!w->unmarked));

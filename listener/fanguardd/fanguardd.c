@@ -190,8 +190,10 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 		unsigned flags;
 	} kinds[] = {
 		{offsetof(struct settings, watch), 0},
-		{offsetof(struct settings, watch_fs), FANGUARD_WATCH_FILESYSTEM},
+		{offsetof(struct settings, watch_mount), FANGUARD_WATCH_MOUNT},
+		{offsetof(struct settings, watch_fs), 0},
 	};
+	const uint32_t root = s->watch_root_fs ? FANGUARD_WATCH_ROOT_FS : 0;
 	int r;
 
 	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
@@ -201,7 +203,7 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 			if (old && listed((const void *) ((const char *) old + kinds[k].offset),
 					  l->items[i]))
 				continue;
-			r = fanguard_watch(fg, l->items[i], kinds[k].flags);
+			r = fanguard_watch(fg, l->items[i], kinds[k].flags | root);
 			if (r < 0)
 				return log_error_errno(r, "Failed to watch '%s': %m", l->items[i]);
 			if (old)
@@ -211,7 +213,7 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 	for (size_t i = 0; i < s->watch_tree.n; i++) {
 		if (old && listed(&old->watch_tree, s->watch_tree.items[i]))
 			continue;
-		r = fanguard_watch_tree(fg, s->watch_tree.items[i], 0);
+		r = fanguard_watch_tree(fg, s->watch_tree.items[i], root);
 		if (r < 0)
 			return log_error_errno(r, "Failed to watch the tree '%s': %m",
 					       s->watch_tree.items[i]);
@@ -304,6 +306,10 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 		if (!listed(&s->watch, old->watch.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
 				   old->watch.items[i]);
+	for (size_t i = 0; i < old->watch_mount.n; i++)
+		if (!listed(&s->watch_mount, old->watch_mount.items[i]))
+			log_notice("'%s' is no longer configured; its mark stays until restart",
+				   old->watch_mount.items[i]);
 	for (size_t i = 0; i < old->watch_fs.n; i++)
 		if (!listed(&s->watch_fs, old->watch_fs.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
@@ -406,8 +412,8 @@ static int reload_commit(int r, struct settings *s, const char *error)
 	ctl.reload_error = NULL;
 	settings_free(old);
 	ctl.reloads_ok++;
-	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", s->watch.n + s->watch_fs.n,
-		 s->deny_hashes.n, s->exclude.n);
+	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions",
+		 s->watch.n + s->watch_mount.n + s->watch_fs.n, s->deny_hashes.n, s->exclude.n);
 	return 0;
 }
 
@@ -632,6 +638,23 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 	}
 }
 
+#define FUSE_SYS_ADMIN_SWITCH "/sys/module/fuse/parameters/allow_sys_admin_access"
+
+/* AllowSysAdminAccess=yes: lets root (and so the scanner) into every FUSE
+ * mount, also users' mounts without allow_other. Machine-wide, and left on
+ * at exit: other processes may rely on it by then. */
+static int fuse_sys_admin_access_enable(void)
+{
+	_cleanup_close_ int fd = open(FUSE_SYS_ADMIN_SWITCH, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "Y", 1) != 1)
+		return log_error_errno(errno, "Failed to turn on " FUSE_SYS_ADMIN_SWITCH
+					      " (AllowSysAdminAccess=yes): %m; users' FUSE mounts "
+					      "without allow_other stay uncovered");
+	log_notice("Turned on " FUSE_SYS_ADMIN_SWITCH ": root may enter users' FUSE mounts");
+	return 0;
+}
+
 /* The directory a file is written in ("." for a bare name); caller frees. */
 static char *dir_of(const char *path)
 {
@@ -728,6 +751,19 @@ static int run(struct fanguard *fg)
 	/* Capabilities are per thread, and a thread starts with its creator's:
 	 * drop them before the library starts any thread (the log thread may
 	 * start as early as loading YARA rules), or those threads keep them. */
+	if (a->fuse_allow_sys_admin_access)
+		(void) fuse_sys_admin_access_enable();
+	for (size_t i = 0; i < a->scan_at_backing.n; i++) {
+		r = fanguard_scan_at_backing(fg, a->scan_at_backing.items[i]);
+		if (r < 0)
+			return log_error_errno(r,
+					       "Failed to name '%s' for scanning at the backing "
+					       "layer: %m",
+					       a->scan_at_backing.items[i]);
+		log_warning("'%s': if a root-owned passthrough FUSE mount, scanned at its "
+			    "backing layer, not read through its daemon",
+			    a->scan_at_backing.items[i]);
+	}
 	if (geteuid() == 0) {
 		r = sandbox_drop_capabilities(a->kernel_audit);
 		if (r < 0)
@@ -816,8 +852,9 @@ static int run(struct fanguard *fg)
 	/* Every mark is in place and the sandbox is on. */
 	(void) sd_notify(0, "READY=1\nSTATUS=Watching");
 #endif
-	log_info("Ready: %zu watches, %zu tree watches, seccomp %s", a->watch.n + a->watch_fs.n,
-		 a->watch_tree.n, seccomp_mode_to_string(a->seccomp));
+	log_info("Ready: %zu watches, %zu tree watches, seccomp %s",
+		 a->watch.n + a->watch_mount.n + a->watch_fs.n, a->watch_tree.n,
+		 seccomp_mode_to_string(a->seccomp));
 	return main_loop(fg, sfd, srv);
 }
 

@@ -41,15 +41,16 @@ static char *watches_text;
 
 static char *watch_text(const struct settings *a)
 {
-	const struct setting_list *lists[] = {&a->watch, &a->watch_fs, &a->watch_tree};
-	static const char *const kind[] = {"mount", "fs", "tree"};
+	const struct setting_list *lists[] = {&a->watch, &a->watch_mount, &a->watch_fs,
+					      &a->watch_tree};
+	static const char *const kind[] = {"fs", "mount", "fs", "tree"};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
 		return NULL;
-	for (size_t l = 0; l < 3; l++)
+	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
 		for (size_t i = 0; i < lists[l]->n; i++)
 			fprintf(f, "%s\t%s\n", kind[l], lists[l]->items[i]);
 	if (fclose(f) != 0) {
@@ -132,7 +133,8 @@ static bool dev_needed(dev_t dev, const struct settings *a, const char **ret_wha
 
 bool fdstore_check_watches(const struct settings *a)
 {
-	const struct setting_list *lists[] = {&a->watch, &a->watch_fs, &a->watch_tree};
+	const struct setting_list *lists[] = {&a->watch, &a->watch_mount, &a->watch_fs,
+					      &a->watch_tree};
 
 	free(watches_text);
 	watches_text = watch_text(a);

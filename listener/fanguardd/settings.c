@@ -26,6 +26,15 @@
 #define WORKERS .type = SETTING_UINT32, .min = 0, .max = 1024
 #define VERDICT .type = SETTING_ENUM, .parse = parse_verdict, .choices = "allow, deny"
 
+static int parse_user_exec(const char *s)
+{
+	if (strcmp(s, "scan") == 0)
+		return FANGUARD_FUSE_USER_EXEC_SCAN;
+	if (strcmp(s, "deny") == 0)
+		return FANGUARD_FUSE_USER_EXEC_DENY;
+	return -EINVAL;
+}
+
 static int parse_on_uncovered(const char *s)
 {
 	if (strcmp(s, "warn") == 0)
@@ -46,18 +55,33 @@ static int parse_verdict(const char *s)
 
 /* Order: as --help lists them. */
 const struct setting settings_table[] = {
-	{"watch", 'w', "PATH", "Watch", "Mount", SETTING_LIST, AT(watch), .flags = SETTING_RELOAD,
-	 .help = "watch the mount holding PATH (repeatable)"},
+	{"watch", 'w', "PATH", "Watch", "Path", SETTING_LIST, AT(watch), .flags = SETTING_RELOAD,
+	 .help = "watch the filesystem holding PATH: every mount\nof it (repeatable)"},
+	{"watch-mount", 0, "PATH", "Watch", "Mount", SETTING_LIST, AT(watch_mount),
+	 .flags = SETTING_RELOAD, .help = "watch only the mount holding PATH (repeatable)"},
 	{"watch-fs", 0, "PATH", "Watch", "Filesystem", SETTING_LIST, AT(watch_fs),
-	 .flags = SETTING_RELOAD, .help = "watch the whole filesystem holding PATH"},
+	 .flags = SETTING_RELOAD, .help = "the same as --watch (repeatable)"},
+	{"watch-root-fs", 0, NULL, "Watch", "RootFilesystem", SETTING_FLAG, AT(watch_root_fs),
+	 .help = "allow watching the filesystem of \"/\" (refused\notherwise: every process "
+		 "would wait on us)"},
 	{"watch-tree", 0, "PATH", "Watch", "Tree", SETTING_LIST, AT(watch_tree),
 	 .flags = SETTING_RELOAD,
 	 .help = "watch PATH's mount and every mount below it, also\nthose mounted later "
 		 "(repeatable)"},
 	{"scan-through-loopback", 0, NULL, "Watch", "ScanThroughLoopback", SETTING_FLAG,
 	 AT(scan_through_loopback),
-	 .help = "read loopback FUSE mounts' content through the\ndaemon too, not only at the "
-		 "backing layer"},
+	 .help = "deprecated, ignored: every FUSE mount is read\nthrough its daemon"},
+	{"scan-at-backing", 0, "MOUNTPOINT", "Watch", "ScanAtBacking", SETTING_LIST,
+	 AT(scan_at_backing), .flags = SETTING_ABSOLUTE,
+	 .help = "scan this root-owned passthrough FUSE mount\n(bindfs-like) at its backing "
+		 "layer instead of\nreading through its daemon (repeatable; risky)"},
+	{"fuse-user-exec", 0, "P", "FUSE", "UserExec", SETTING_ENUM, AT(fuse_user_exec),
+	 .parse = parse_user_exec, .choices = "scan, deny",
+	 .help = "scan|deny execs from FUSE mounts of users\n(daemon not root) [scan]"},
+	{"fuse-allow-sys-admin-access", 0, NULL, "FUSE", "AllowSysAdminAccess", SETTING_FLAG,
+	 AT(fuse_allow_sys_admin_access),
+	 .help = "turn on the fuse module's allow_sys_admin_access\nat start, so users' "
+		 "private FUSE mounts can be\nscanned (root may then enter them)"},
 	{"on-uncovered", 0, "P", "Watch", "OnUncovered", SETTING_ENUM, AT(on_uncovered),
 	 .parse = parse_on_uncovered, .choices = "warn, fail",
 	 .help = "warn|fail when a watched mount cannot be marked:\nfail exits at start, is "
@@ -462,9 +486,9 @@ int settings_load(struct settings *s, int argc, char **argv, enum settings_actio
 	*ret_action = action;
 	if (action == SETTINGS_HELP || action == SETTINGS_VERSION)
 		return 0;
-	if (s->watch.n + s->watch_fs.n + s->watch_tree.n == 0)
+	if (s->watch.n + s->watch_mount.n + s->watch_fs.n + s->watch_tree.n == 0)
 		return settings_error(err, errlen, -EINVAL, "Nothing to watch: give --watch PATH%s",
-				      config ? " or [Watch] Mount=" : "");
+				      config ? " or [Watch] Path=" : "");
 	if (!s->control_socket && s->config) {
 		s->control_socket = strdup(DEFAULT_CONTROL_SOCKET);
 		if (!s->control_socket)
@@ -525,10 +549,9 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 		o->events &= ~FANGUARD_EVENT_EXEC;
 	o->max_scan_bytes = s->max_scan_bytes;
 	o->no_cache = s->no_cache;
+	o->fuse_user_exec = (uint32_t) s->fuse_user_exec;
 	o->audit = s->audit;
 	o->kernel_audit = s->kernel_audit;
-	if (s->scan_through_loopback)
-		o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
 	o->log_max_priority = s->log_level;
 	o->max_groups = s->max_groups;
 	o->max_cache_marks = s->max_cache_marks;

@@ -24,10 +24,12 @@ struct setting_uids {
 };
 
 struct settings {
-	struct setting_list watch;	/* --watch: the mount holding PATH */
-	struct setting_list watch_fs;	/* --watch-fs: the whole filesystem */
-	struct setting_list watch_tree; /* --watch-tree: and every mount below */
-	struct setting_list exclude;	/* path prefixes */
+	struct setting_list watch;	     /* --watch: the filesystem holding PATH */
+	struct setting_list watch_mount;     /* --watch-mount: only the mount holding PATH */
+	struct setting_list watch_fs;	     /* --watch-fs: the same as --watch */
+	struct setting_list watch_tree;	     /* --watch-tree: and every mount below */
+	struct setting_list scan_at_backing; /* FUSE mount points scanned at the backing */
+	struct setting_list exclude;	     /* path prefixes */
 	struct setting_uids exclude_uid;
 	struct setting_list exclude_exe;
 	struct setting_list deny_hashes;
@@ -38,9 +40,12 @@ struct settings {
 	char *on_deny; /* --on-deny: a program, never a shell string */
 	uint32_t on_deny_timeout_ms, on_deny_per_minute;
 	char *stats_file;
-	char *control_socket; /* after settings_load(): NULL for none */
-	char *config;	      /* --config, as given */
-	bool scan_through_loopback;
+	char *control_socket;		  /* after settings_load(): NULL for none */
+	char *config;			  /* --config, as given */
+	bool scan_through_loopback;	  /* deprecated: the default, ignored */
+	bool watch_root_fs;		  /* FANGUARD_WATCH_ROOT_FS for every watch */
+	bool fuse_allow_sys_admin_access; /* turn the fuse module's switch on at start */
+	int fuse_user_exec;		  /* FANGUARD_FUSE_USER_EXEC_* */
 	bool access;
 	bool no_exec;
 	bool no_cache;

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/fanotify.h>
 #include <sys/types.h>
 #include "fanguard.h"
 #include "inflight-internal.h"
@@ -108,6 +109,10 @@ struct domain {
 	 * share one group per FUSE nesting depth (registry.c); mnt_id is 0. */
 	bool shared;
 	unsigned depth;
+	/* A FUSE-backed domain whose daemon is a user's (owner != 0): that
+	 * daemon sees our pid and may fail or stall only our reads, so a scan
+	 * of an exec that fails or is late is denied (domain_fallback()). */
+	bool untrusted;
 	const struct fan_ops *ops;
 	void *ops_userdata;
 	int fan_fd; /* write-locked by stop to close it */
@@ -152,10 +157,24 @@ struct domain {
 	struct domain *next;	  /* protected by fg->lock (registry) */
 	bool released;		  /* protected by fg->lock: out of the registry */
 
-	/* mountwatch.c: answer at receipt, never read content through the
-	 * daemon: its accesses to the backing files are scanned locally. */
+	/* watch.c, only for a mount named by fanguard_scan_at_backing():
+	 * answer at receipt, never read content through the daemon: its
+	 * accesses to the backing files are scanned locally. */
 	_Atomic bool content_at_backing;
 };
+
+/* The verdict for an event of d that could not be scanned (deadline, error,
+ * queue full, too large, stopping): the class's default, except that an
+ * exec from an untrusted FUSE mount is denied. */
+static inline bool domain_untrusted_exec(const struct domain *d, uint64_t mask)
+{
+	return d->untrusted && (mask & FAN_OPEN_EXEC_PERM);
+}
+
+static inline enum fanguard_verdict domain_fallback(const struct domain *d, uint64_t mask)
+{
+	return domain_untrusted_exec(d, mask) ? FANGUARD_DENY : d->default_verdict;
+}
 
 /* Called with d->lock held: starts a detached thread of d (reader.c,
  * pool.c) within the thread budget; it holds a budget slot and a reference

@@ -106,6 +106,7 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 	d->dev_major = dev_major;
 	d->dev_minor = dev_minor;
 	d->owner = owner;
+	d->untrusted = cls != FANGUARD_MOUNT_LOCAL && owner != 0;
 	d->ops = fg->ops;
 	d->ops_userdata = fg->ops_userdata;
 	d->fan_fd = d->group_fd = d->wake_fd = -EBADF;
@@ -177,7 +178,7 @@ fail:
 static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 {
 	unsigned how = FAN_MARK_ADD |
-		       ((flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+		       ((flags & FANGUARD_WATCH_MOUNT) ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM);
 	char proc[FD_PROC_PATH_MAX];
 	int r;
 

@@ -3,6 +3,7 @@
 /* Exclusions (paths, pids, uids, executables): an immutable snapshot
  * (snapshot.h) that config calls replace and readers consult without ever
  * waiting on a writer. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +11,21 @@
 #include "exe-id.h"
 #include "snapshot.h"
 
+struct fanguard;
 struct subject;
+
+/* Which mounts are in the listener's mount namespace, by unique mount id
+ * (never reused; STATX_MNT_ID_UNIQUE, 6.8): a path prefix names files only
+ * as this namespace spells them. Direct-mapped; a miss reads the table. */
+#define NS_CACHE_SIZE 64
+struct ns_cache {
+	pthread_mutex_t lock;
+	uint64_t id[NS_CACHE_SIZE]; /* 0: empty */
+	bool ours[NS_CACHE_SIZE];
+};
+
+void ns_cache_init(struct ns_cache *c);
+void ns_cache_done(struct ns_cache *c);
 
 struct exclusions {
 	struct snapshot s;
@@ -36,5 +51,9 @@ struct exe_rule {
 
 /* An empty set with one reference; NULL on OOM. */
 struct exclusions *exclusions_new(void);
-/* Whether the event (subject subj, file fd) is excluded. */
-bool exclusions_match(const struct exclusions *x, struct subject *subj, int fd);
+/* Whether the event (subject subj, file fd) is excluded. A path prefix
+ * matches only a file reached through a mount of the listener's own mount
+ * namespace: in another namespace (an unshare -Urm copy, a container) the
+ * same path string may name a different file (issue 13, finding 7). */
+bool exclusions_match(struct fanguard *fg, const struct exclusions *x, struct subject *subj,
+		      int fd);

@@ -12,6 +12,7 @@
 #include "fd-util.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "mounts.h"
 #include "procfs.h"
 #include "subject-internal.h"
 
@@ -303,7 +304,55 @@ int fanguard_set_exclude_exes(struct fanguard *fg, const char *const *paths, con
 
 /* --- matching (permission path) ------------------------------------------------ */
 
-static bool path_excluded(const struct exclusions *x, int fd)
+void ns_cache_init(struct ns_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+void ns_cache_done(struct ns_cache *c)
+{
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* Whether fd's mount is one of our mount namespace's. Only asked once a
+ * prefix matched. The open fd pins its mount: its id cannot pass to
+ * another mount meanwhile. Reads /proc/self/mountinfo on a cache miss (once
+ * per mount where unique ids exist), never the file itself. */
+static bool mount_is_ours(struct fanguard *fg, int fd)
+{
+	struct ns_cache *c = &fg->nsc;
+	struct mount_table *t = NULL;
+	uint64_t id, unique = 0;
+	size_t slot = 0;
+	bool ours;
+
+	if (fd_mount_id(fd, &id, &unique) < 0)
+		return false;
+	if (unique) {
+		slot = unique % NS_CACHE_SIZE;
+		pthread_mutex_lock(&c->lock);
+		ours = c->id[slot] == unique && c->ours[slot];
+		if (c->id[slot] == unique) {
+			pthread_mutex_unlock(&c->lock);
+			return ours;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (mount_table_load(NULL, &t) < 0)
+		return false;
+	ours = mount_table_find_id(t, id) != NULL;
+	mount_table_free(t);
+	if (unique) {
+		pthread_mutex_lock(&c->lock);
+		c->id[slot] = unique;
+		c->ours[slot] = ours;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return ours;
+}
+
+static bool path_excluded(struct fanguard *fg, const struct exclusions *x, int fd)
 {
 	char path[4096];
 
@@ -315,7 +364,7 @@ static bool path_excluded(const struct exclusions *x, int fd)
 
 		if (strncmp(path, pre, l) == 0 &&
 		    (path[l] == '\0' || path[l] == '/' || (l > 0 && pre[l - 1] == '/')))
-			return true;
+			return mount_is_ours(fg, fd);
 	}
 	return false;
 }
@@ -370,8 +419,8 @@ static bool subject_excluded(const struct exclusions *x, struct subject *subj)
 	return hit && subject_still_alive(subj);
 }
 
-bool exclusions_match(const struct exclusions *x, struct subject *subj, int fd)
+bool exclusions_match(struct fanguard *fg, const struct exclusions *x, struct subject *subj, int fd)
 {
-	return pid_excluded(x, subj) || (x->n_paths > 0 && path_excluded(x, fd)) ||
+	return pid_excluded(x, subj) || (x->n_paths > 0 && path_excluded(fg, x, fd)) ||
 	       ((x->n_uids > 0 || x->n_exes > 0) && subject_excluded(x, subj));
 }

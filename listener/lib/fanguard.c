@@ -129,7 +129,11 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		o->log_max_priority = LOG_INFO;
 	if (o->log_queue_len == 0)
 		o->log_queue_len = 8192;
+	/* Deprecated and ignored (fanguard.h): every FUSE mount is read
+	 * through unless named in fanguard_scan_at_backing(). */
 	if (o->loopback_policy > FANGUARD_LOOPBACK_THROUGH)
+		return -EINVAL;
+	if (o->fuse_user_exec > FANGUARD_FUSE_USER_EXEC_DENY)
 		return -EINVAL;
 	if (o->max_threads == 0)
 		o->max_threads = 512;
@@ -257,6 +261,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	denylist_slot_init(&fg->deny);
 	denylist_slot_init(&fg->allow);
 	cache_init(&fg->cache);
+	ns_cache_init(&fg->nsc);
 	coverage_init(&fg->coverage);
 	fg->max_groups = groups_budget(&fg->opts);
 	budget_init(&fg->budget, fg->opts.max_threads, lo->n_workers + 3 + lo->max_abandoned,
@@ -429,6 +434,7 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.group_events_answered = w->d ? atomic_load(&w->d->stats.answered) : 0,
 			.group_answer_latency_usec =
 				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,
+			.untrusted = w->d ? w->d->untrusted : 0,
 		};
 
 		if (w->d) {

@@ -23,6 +23,7 @@
 #include "cache-internal.h"
 #include "fanguard.h"
 #include "denylist.h"
+#include "exclude-internal.h"
 #include "logq-internal.h"
 #include "snapshot.h"
 #include "counters-internal.h"
@@ -75,6 +76,10 @@ struct fanguard {
 	struct domain_stats retired;		 /* counters of released domains */
 	/* Mounts under a watch that got no mark (uncovered): stats.c */
 	_Atomic uint64_t marks_failed;
+	/* fanguard_scan_at_backing(): mount points scanned at the backing
+	 * layer (an administrator's per-mount policy; watch.c) */
+	char **at_backing;
+	size_t n_at_backing;
 	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */
 	/* fanguard_handover(): set once, before the stop; domains keep their
 	 * marks and pass their group to fn (domain_stop_finish()). */
@@ -89,6 +94,7 @@ struct fanguard {
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;
+	struct ns_cache nsc; /* exclude.c: mounts of our namespace */
 	/* Readers: a scanner's active(), see scan-internal.h; writers: the
 	 * scanner engines' configuration calls. */
 	pthread_rwlock_t cfg_lock;

@@ -22,6 +22,7 @@ const char *fanguard_reason_to_string(enum fanguard_reason r)
 		[FANGUARD_REASON_ERROR] = "error",
 		[FANGUARD_REASON_SHUTDOWN] = "shutdown",
 		[FANGUARD_REASON_NO_SCANNER] = "no-scanner",
+		[FANGUARD_REASON_POLICY] = "policy",
 	};
 
 	return (unsigned) r < _FANGUARD_REASON_MAX && s[r] ? s[r] : "?";
@@ -77,7 +78,11 @@ static void fg_destroy(struct fanguard *fg)
 		snapshot_slot_done(&fg->excl);
 	pthread_rwlock_destroy(&fg->cfg_lock);
 	cache_done(&fg->cache);
+	ns_cache_done(&fg->nsc);
 	budget_done(&fg->budget);
+	for (size_t i = 0; i < fg->n_at_backing; i++)
+		free(fg->at_backing[i]);
+	free(fg->at_backing);
 	coverage_done(&fg->coverage);
 	pthread_mutex_destroy(&fg->lock);
 	pthread_mutex_destroy(&fg->state_lock);

@@ -50,7 +50,9 @@ static void expire_answer(struct domain *d, struct fg_event **evs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct fg_event *ev = evs[i];
 
-		enum fanguard_verdict v = domain_verdict_for(d, why);
+		enum fanguard_verdict v = domain_untrusted_exec(d, ev->mask)
+						  ? FANGUARD_DENY
+						  : domain_verdict_for(d, why);
 
 		/* Debug only: under a flood this is a line per event; the
 		 * summary (overload.c) says it once per 10 s. */

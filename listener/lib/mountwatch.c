@@ -17,12 +17,10 @@
  * deadline (mark.c); the mark then goes through the registry like any
  * other watch (watch.c), and in only once the domain runs.
  *
- * New FUSE mounts get their own domain (group, readers, workers, deadline);
- * loopback.c tells whether their data comes from this host. If so and the
- * backing files are watched locally, the FUSE domain answers without
- * reading content (content_at_backing, FANGUARD_LOOPBACK_BACKING): the
- * daemon's open of the backing file is itself a local event, scanned and
- * denied there, and the kernel then fails (denies) the FUSE open. */
+ * New FUSE mounts get their own domain (group, readers, workers, deadline)
+ * and are read through their daemon; loopback.c explains where their data
+ * comes from, which exempts nothing (watch_policy_apply_locked(): only a
+ * mount the administrator names is scanned at the backing layer). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -139,6 +137,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	struct fg_watch *w;
 	struct domain *d = NULL;
 	bool created = false;
+	uint32_t flags;
 	uid_t owner;
 	int r;
 	usec_t t0, marked;
@@ -150,7 +149,17 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		ignore(mw, e);
 		return;
 	}
-	w = watch_record_new(e->mount_point, e, cls, rule->flags);
+	/* The tree covers this mount; its filesystem is the root one only if
+	 * asked (a bind of part of "/" under the tree): then this mount only. */
+	flags = rule->flags;
+	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) && mount_is_root_fs(e)) {
+		flags |= FANGUARD_WATCH_MOUNT;
+		fg_log(fg, LOG_NOTICE,
+		       "mount %llu '%s' (%s) under '%s' is of the root filesystem: marking this "
+		       "mount only (FANGUARD_WATCH_ROOT_FS, --watch-root-fs, marks all of it)",
+		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path);
+	}
+	w = watch_record_new(e->mount_point, e, cls, flags);
 	if (!w)
 		return;
 	w->from_tree = true;
@@ -165,7 +174,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		watch_record_free(w);
 	else /* frees w on failure */
 		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner,
-				registry_depth_of(e->class), w, rule->flags, &d, &created);
+				registry_depth_of(e->class), w, flags, &d, &created);
 	if (r == -ESTALE || r == -ESHUTDOWN) {
 		fg_log(fg, LOG_INFO, "mount %llu '%s' (%s) under '%s': not marked: %s",
 		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
@@ -391,7 +400,7 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags)
 	struct tree_rule *n;
 	int r;
 
-	if (!fg || !path || path[0] != '/' || (flags & ~FANGUARD_WATCH_FILESYSTEM))
+	if (!fg || !path || path[0] != '/' || watch_flags_check(flags) < 0)
 		return -EINVAL;
 	real = realpath(path, NULL);
 	if (!real)

@@ -66,7 +66,7 @@ static void *worker_main(void *userdata)
 			if (buf)
 				scan_event(d, ev, buf, SCAN_BUF_SIZE, false, &res);
 			else
-				res = (struct scan_result){.verdict = d->default_verdict,
+				res = (struct scan_result){.verdict = domain_fallback(d, ev->mask),
 							   .reason = FANGUARD_REASON_ERROR,
 							   .detail = "out of memory"};
 			slot_set(&w->slot, WHERE_BUSY);

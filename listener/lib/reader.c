@@ -79,7 +79,7 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 		if (r == -ENOMEM)
 			stat_inc(&d->stats.alloc_errors);
 		ev->tracked = false;
-		answer_direct(rd, ev, d->default_verdict,
+		answer_direct(rd, ev, domain_fallback(d, ev->mask),
 			      r == -ENOMEM ? FANGUARD_REASON_ERROR : FANGUARD_REASON_SHUTDOWN);
 		free(ev);
 		return;
@@ -89,7 +89,10 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 		enum fanguard_reason why =
 			r == -ENOBUFS ? FANGUARD_REASON_QUEUE_FULL : FANGUARD_REASON_SHUTDOWN;
 
-		(void) event_answer(d, ev, domain_verdict_for(d, why), why, NULL);
+		(void) event_answer(d, ev,
+				    domain_untrusted_exec(d, ev->mask) ? FANGUARD_DENY
+								       : domain_verdict_for(d, why),
+				    why, NULL);
 		event_release(d, ev, &rd->slot, /* heap_owned= */ true);
 	}
 }
@@ -112,7 +115,7 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	stopping = d->stopping;
 	pthread_mutex_unlock(&d->lock);
 	if (stopping) {
-		*ret_v = d->default_verdict;
+		*ret_v = domain_fallback(d, m->mask);
 		*ret_why = FANGUARD_REASON_SHUTDOWN;
 		return true;
 	}
@@ -120,6 +123,14 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	 * FMODE_NONOTIFY) raise events too: never wait on ourselves. */
 	if (m->pid == fg->self_pid) {
 		*ret_why = FANGUARD_REASON_SELF;
+		return true;
+	}
+	/* fuse_user_exec=deny: no exec from a user's FUSE daemon, scanned
+	 * or not (it could show the scanner other bytes than the opener). */
+	if (d->untrusted && (m->mask & FAN_OPEN_EXEC_PERM) &&
+	    fg->opts.fuse_user_exec == FANGUARD_FUSE_USER_EXEC_DENY) {
+		*ret_v = FANGUARD_DENY;
+		*ret_why = FANGUARD_REASON_POLICY;
 		return true;
 	}
 	/* AT_STATX_DONT_SYNC: take the cached type and size; on FUSE a synced
@@ -130,13 +141,15 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 		*ret_why = r < 0 ? FANGUARD_REASON_ERROR : FANGUARD_REASON_NOT_REGULAR;
 		return true;
 	}
-	/* A loopback-served FUSE mount whose backing files we watch: the
-	 * daemon's open of the backing file is scanned (and denied) in the
-	 * local group, which then fails this open (mountwatch.c). */
+	/* A root-owned passthrough FUSE mount the administrator named for
+	 * scanning at the backing layer (fanguard_scan_at_backing(), watch.c):
+	 * the daemon's open of the backing file is scanned (and denied) in the
+	 * local group, which then fails this open. */
 	excluded = atomic_load_explicit(&d->content_at_backing, memory_order_relaxed);
 	if (!excluded) {
 		xs = snapshot_get(&fg->excl);
-		excluded = exclusions_match(snapshot_container(xs, struct exclusions), subj, m->fd);
+		excluded = exclusions_match(fg, snapshot_container(xs, struct exclusions), subj,
+					    m->fd);
 		snapshot_put(xs);
 	}
 	if (excluded) {
@@ -151,7 +164,7 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 		return true;
 	}
 	if (stx->stx_size > fg->opts.max_scan_bytes) {
-		*ret_v = d->default_verdict;
+		*ret_v = domain_fallback(d, m->mask);
 		*ret_why = FANGUARD_REASON_TOO_LARGE;
 		return true;
 	}
@@ -248,7 +261,7 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 	ev = d->ops->alloc_event(d->ops_userdata, sizeof(*ev));
 	if (!ev) {
 		stat_inc(&d->stats.alloc_errors);
-		answer_direct(rd, &local, d->default_verdict, FANGUARD_REASON_ERROR);
+		answer_direct(rd, &local, domain_fallback(d, m->mask), FANGUARD_REASON_ERROR);
 		return;
 	}
 	event_init(ev, m->fd, m->pid, m->mask, local.received_usec);

@@ -81,6 +81,11 @@ static int create_locked(struct fanguard *fg, enum fanguard_mount_class cls, uin
 		return r;
 	d->shared = shared;
 	d->depth = depth;
+	/* A shared group holds mounts of any owner and cannot tell them apart
+	 * per event: it is treated as untrusted (an exec whose scan fails or is
+	 * late is denied; fuse_user_exec=deny denies its execs). */
+	if (shared && cls != FANGUARD_MOUNT_LOCAL)
+		d->untrusted = true;
 	if (shared)
 		(void) snprintf(d->name, sizeof(d->name), "%s/shared-%u",
 				fanguard_mount_class_to_string(cls), depth);
@@ -219,7 +224,11 @@ void registry_release(struct fanguard *fg, struct domain *d)
 	       "content",
 	       d->name, ok ? ", threads exited" : "; a thread is stuck and keeps it",
 	       (unsigned long long) atomic_load(&d->stats.read),
-	       (unsigned long long) atomic_load(&d->stats.by_reason[FANGUARD_REASON_EXCLUDED]));
+	       (unsigned long long) (atomic_load(&d->stats.by_reason[FANGUARD_REASON_EXCLUDED]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_SELF]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_NOT_REGULAR]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_NO_SCANNER]) +
+				     atomic_load(&d->stats.by_reason[FANGUARD_REASON_POLICY])));
 	domain_unref(d);
 }
 

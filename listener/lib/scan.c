@@ -162,7 +162,7 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 		.pid = ev->pid,
 		.mask = ev->mask,
 		.deadline = ev->deadline_usec - slack,
-		.default_verdict = d->default_verdict,
+		.default_verdict = domain_fallback(d, ev->mask),
 		.buf = buf,
 		.buflen = buflen,
 		.nowait = nowait,
@@ -180,14 +180,15 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 			active |= UINT64_C(1) << i;
 	pthread_rwlock_unlock(&fg->cfg_lock);
 
-	*res = (struct scan_result){
-		.verdict = d->default_verdict, .reason = FANGUARD_REASON_NO_SCANNER, .scanner = ""};
+	*res = (struct scan_result){.verdict = ctx.default_verdict,
+				    .reason = FANGUARD_REASON_NO_SCANNER,
+				    .scanner = ""};
 	if (d->cls != FANGUARD_MOUNT_LOCAL)
 		scan_fd_direct(ev->fd);
 	i = 0;
 	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire);
 	     s && i < 64; s = atomic_load_explicit(&s->next, memory_order_acquire), i++) {
-		struct scan_result r = {.verdict = d->default_verdict,
+		struct scan_result r = {.verdict = ctx.default_verdict,
 					.reason = FANGUARD_REASON_ERROR,
 					.scanner = s->name};
 
@@ -208,7 +209,7 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 		if (!r.scanner || !r.scanner[0])
 			r.scanner = s->name;
 		if (r.reason != FANGUARD_REASON_SCANNED)
-			r.verdict = d->default_verdict;
+			r.verdict = ctx.default_verdict;
 		/* A clean verdict is cached only if no engine said not to. */
 		if (r.reason == FANGUARD_REASON_SCANNED && r.no_cache)
 			no_cache = true;

@@ -132,9 +132,11 @@ static const struct stat_row table[] = {
 	REASON(FANGUARD_REASON_ERROR),
 	REASON(FANGUARD_REASON_SHUTDOWN),
 	REASON(FANGUARD_REASON_NO_SCANNER),
+	/* Appended later: keep the table's order stable. */
+	REASON(FANGUARD_REASON_POLICY),
 };
 
-_Static_assert(_FANGUARD_REASON_MAX == 10, "add a REASON() row for the new reason");
+_Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
 _Static_assert(_UNCOVERED_CAUSE_MAX == 7, "add UNCOV() rows for the new cause");
 
 size_t fanguard_stats_count(void)
@@ -259,7 +261,7 @@ int fanguard_get_stats(struct fanguard *fg, struct fanguard_stats *st)
 	s.events_answered = value_of(v, "events_answered", NULL);
 	s.allowed = value_of(v, "allowed", NULL);
 	s.denied = value_of(v, "denied", NULL);
-	for (int i = 0; i < _FANGUARD_REASON_MAX; i++)
+	for (size_t i = 0; i < ELEMENTSOF(s.by_reason); i++)
 		s.by_reason[i] = value_of(v, "verdicts", fanguard_reason_to_string(i));
 	s.response_errors = value_of(v, "response_errors", NULL);
 	s.workers_abandoned = value_of(v, "workers_abandoned", NULL);

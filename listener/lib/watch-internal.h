@@ -62,5 +62,9 @@ int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls,
 		struct fg_watch *w, uint32_t flags, struct domain **ret_d, bool *ret_created);
 /* Applies the loopback policy to w and lists it. */
 void watch_record_commit(struct fanguard *fg, struct fg_watch *w);
+/* 0, or -EINVAL for unknown or contradictory FANGUARD_WATCH_* flags. */
+int watch_flags_check(uint32_t flags);
+/* Whether me is a mount of the filesystem of PID 1's "/" (or ours). */
+bool mount_is_root_fs(const struct mount_entry *me);
 /* Drops all records (fanguard_free()). */
 void watch_records_clear(struct fanguard *fg);

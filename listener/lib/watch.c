@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <syslog.h>
 #include "domain-internal.h"
 #include "fg-internal.h"
@@ -197,29 +199,97 @@ void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mou
 	fuse_origin_done(&o);
 }
 
+int fanguard_scan_at_backing(struct fanguard *fg, const char *mount_point)
+{
+	char **n, *p;
+
+	if (!fg || !mount_point || mount_point[0] != '/')
+		return -EINVAL;
+	p = strdup(mount_point);
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_lock(&fg->lock);
+	n = realloc(fg->at_backing, (fg->n_at_backing + 1) * sizeof(*n));
+	if (n) {
+		n[fg->n_at_backing++] = TAKE_PTR(p);
+		fg->at_backing = n;
+	}
+	pthread_mutex_unlock(&fg->lock);
+	free(p);
+	return n ? 0 : -ENOMEM;
+}
+
+static bool at_backing_named_locked(struct fanguard *fg, const char *mount_point)
+{
+	for (size_t i = 0; i < fg->n_at_backing; i++)
+		if (strcmp(fg->at_backing[i], mount_point) == 0)
+			return true;
+	return false;
+}
+
 void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct domain *d)
 {
-	if (!w->loopback || !d || d->cls == FANGUARD_MOUNT_LOCAL || w->n_backing == 0 ||
-	    fg->opts.loopback_policy == FANGUARD_LOOPBACK_THROUGH)
+	/* Read through by default (DESIGN §4): every FUSE-backed mount, loopback
+	 * or not. Loopback evidence (fsname, argv, sources) is a claim a user
+	 * makes; it explains a mount and never exempts it. Only a mount the
+	 * administrator named, whose FUSE superblock is root's (user_id=0, the
+	 * kernel's fact: fusermount3 refuses user_id= from users) and whose
+	 * backing mounts are watched locally, is scanned at the backing layer. */
+	if (!d || d->cls == FANGUARD_MOUNT_LOCAL || d->untrusted || w->owner != 0 ||
+	    !at_backing_named_locked(fg, w->mount_point))
 		return;
-	/* A FUSE mount the caller named itself is scanned through unless asked. */
-	if (!w->from_tree && fg->opts.loopback_policy != FANGUARD_LOOPBACK_BACKING)
+	if (!w->loopback || w->n_backing == 0) {
+		fg_log(fg, LOG_WARNING,
+		       "mount %llu '%s': named for scanning at the backing layer, but no backing "
+		       "on this host was found: read through the daemon",
+		       (unsigned long long) w->mnt_id, w->mount_point);
 		return;
+	}
 	for (size_t i = 0; i < w->n_backing; i++) {
 		bool watched = false;
 
 		for (struct fg_watch *o = fg->watches; o && !watched; o = o->next)
 			watched = o->mnt_id == w->backing_mnt_ids[i] &&
 				  o->domain_class == FANGUARD_MOUNT_LOCAL;
-		if (!watched)
+		if (!watched) {
+			fg_log(fg, LOG_WARNING,
+			       "mount %llu '%s': named for scanning at the backing layer, but its "
+			       "backing mount %llu is not watched: read through the daemon",
+			       (unsigned long long) w->mnt_id, w->mount_point,
+			       (unsigned long long) w->backing_mnt_ids[i]);
 			return;
+		}
 	}
 	w->content_at_backing = true;
 	atomic_store(&d->content_at_backing, true);
 	fg_log(fg, LOG_INFO,
-	       "mount %llu '%s' (%s): loopback-served, its backing files are watched locally: "
-	       "scanned at the backing layer, not read through the daemon",
+	       "mount %llu '%s' (%s): loopback-served, named by the administrator, its backing "
+	       "files watched locally: scanned at the backing layer, not read through the daemon",
 	       (unsigned long long) w->mnt_id, w->mount_point, d->name);
+}
+
+int watch_flags_check(uint32_t flags)
+{
+	const uint32_t all =
+		FANGUARD_WATCH_FILESYSTEM | FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS;
+
+	if ((flags & ~all) ||
+	    ((flags & FANGUARD_WATCH_FILESYSTEM) && (flags & FANGUARD_WATCH_MOUNT)))
+		return -EINVAL;
+	return 0;
+}
+
+bool mount_is_root_fs(const struct mount_entry *me)
+{
+	/* PID 1's root (the host's, or a container's init), and our own. */
+	static const char *const roots[] = {"/proc/1/root/", "/"};
+	struct stat st;
+
+	for (size_t i = 0; i < ELEMENTSOF(roots); i++)
+		if (stat(roots[i], &st) == 0 && major(st.st_dev) == me->major &&
+		    minor(st.st_dev) == me->minor)
+			return true;
+	return false;
 }
 
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
@@ -236,7 +306,7 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	uid_t owner;
 	int r;
 
-	if (!fg || !path || (flags & ~FANGUARD_WATCH_FILESYSTEM))
+	if (!fg || !path || watch_flags_check(flags) < 0)
 		return -EINVAL;
 	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
@@ -250,7 +320,19 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 		mount_table_free(table);
 		return -EINVAL;
 	}
-	fg_log(fg, LOG_INFO, "watching '%s': mount %llu '%s' (%s) is %s: %s", path,
+	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) && mount_is_root_fs(me)) {
+		fg_log(fg, LOG_ERR,
+		       "'%s' is on the root filesystem (mount %llu '%s', %s, device %u:%u): a "
+		       "filesystem mark there holds up every process on the host; refused. Watch "
+		       "only its mount (FANGUARD_WATCH_MOUNT, --watch-mount) or ask for the root "
+		       "filesystem (FANGUARD_WATCH_ROOT_FS, --watch-root-fs)",
+		       path, (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
+		       me->major, me->minor);
+		mount_table_free(table);
+		return -EPERM;
+	}
+	fg_log(fg, LOG_INFO, "watching '%s' (%s): mount %llu '%s' (%s) is %s: %s", path,
+	       (flags & FANGUARD_WATCH_MOUNT) ? "this mount" : "its filesystem",
 	       (unsigned long long) me->mnt_id, me->mount_point, me->fstype,
 	       mount_class_to_string(me->class), me->class_reason ? me->class_reason : "");
 	mnt_id = me->mnt_id;

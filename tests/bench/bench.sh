@@ -34,6 +34,8 @@
 #   [--large-mib M (0: skip)]
 # FG_BUILD_ROOT selects the build (default: build). --smoke: small sizes,
 # one rep, openers 1 and 4; checks that every row came out.
+# FG_BENCH_WATCH=--watch-mount runs fanguardd with mount marks instead of
+# filesystem marks (the default), for a side-by-side comparison.
 smoke=0
 for a in "$@"; do [ "$a" = --smoke ] && smoke=1; done
 if [ $smoke = 1 ]; then : "${FG_TEST_DEADLINE:=170}"; else : "${FG_TEST_DEADLINE:=5400}"; fi
@@ -46,6 +48,8 @@ require_root
 require_fanotify_perm
 enter_private_mountns "$@"
 FGBENCH=${FGBENCH:-$FG_BUILD_ROOT/tests/bench/fgbench}
+watch=${FG_BENCH_WATCH:---watch}
+case $watch in --watch | --watch-mount) ;; *) fail "FG_BENCH_WATCH: --watch or --watch-mount" ;; esac
 
 N=20000 SIZE=4096 OPENERS="1 2 4 8" REPS=5 W3SRC=/usr/include LARGE_MIB=1024
 CONFIGS="none floor allow hash cache clamd clamonacc fapolicyd fuse"
@@ -169,7 +173,7 @@ cfg_start() {
 		wait_until 10 grep -q ready "$FG_STATE/floor.out" || fail "the floor listener did not start"
 		;;
 	allow | hash | cache | clamd)
-		local a=(--watch "$s" --stats-file "$stats" --default-verdict allow)
+		local a=("$watch" "$s" --stats-file "$stats" --default-verdict allow)
 		case $1 in
 		hash) a+=(--deny-hashes "$FG_STATE/denylist" --no-cache) ;;
 		cache) a+=(--deny-hashes "$FG_STATE/denylist") ;;

@@ -17,7 +17,7 @@ enter_private_mountns "$@"
 FGBENCH=${FGBENCH:-$FG_BUILD_ROOT/tests/bench/fgbench}
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 deny=$FG_STATE/denylist
 tag=$RANDOM$RANDOM

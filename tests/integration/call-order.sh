@@ -13,7 +13,7 @@ enter_private_mountns "$@"
 
 AGENT=${AGENT:-$FG_BUILD_ROOT/examples/fanguard-agent}
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 echo "denylisted $RANDOM$RANDOM" >"$s/hashed"
 sha256sum "$s/hashed" | cut -d' ' -f1 >"$s/deny.txt"
 out=$FG_STATE/agent.out

@@ -16,7 +16,7 @@ require_clamd
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 clamd_setup "$FG_STATE/clamd" "$s/db"
 # Activated on the unix socket only (clamd wants every socket from systemd
 # once it gets one).

@@ -14,9 +14,9 @@ require_fanotify_perm
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 s2=$(scratch_tmpfs 16m)
-assert_own_mount "$s2"
+assert_own_tmpfs "$s2"
 echo one >"$s/one.txt"
 echo two >"$s2/two.txt"
 sha256sum "$s/one.txt" | awk '{print $1}' >"$FG_STATE/deny1.txt"

@@ -19,7 +19,7 @@ enter_private_mountns "$@"
 CTL=$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 sock=$FG_STATE/ctl/control
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch "$s" --control-socket "$sock"
 timeout 10 "$CTL" --socket "$sock" status >/dev/null || fail_with_log "status failed"

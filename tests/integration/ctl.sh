@@ -16,7 +16,7 @@ enter_private_mountns "$@"
 CTL=$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 mkdir "$s/backing" "$s/fuse"
 echo hello >"$s/ok.txt"
 echo "bad content" >"$s/bad.txt"

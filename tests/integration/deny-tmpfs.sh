@@ -10,7 +10,7 @@ require_fanotify_perm
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 128m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 deny=$FG_STATE/denylist
 

@@ -16,7 +16,7 @@ enter_private_mountns "$@"
 CTL=$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 d=$(scratch_tmpfs 1m) # the lists: not watched
 assert_own_mount "$d"
 echo "bad content" >"$s/bad.txt"

@@ -20,7 +20,7 @@ opens=$((iters * procs))
 serial=10000
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 mkdir "$s/load"
 # Something to scan for, so that every event goes through a worker (an

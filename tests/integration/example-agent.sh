@@ -53,7 +53,7 @@ grep -qF "libfanguard.so.0 => $libdir/libfanguard.so.0" "$FG_STATE/ldd.out" ||
 	fail "the example does not load the installed library ($libdir): $(cat "$FG_STATE/ldd.out")"
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 printf 'X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\n' >"$s/eicar.com"
 echo "denylisted by hash $RANDOM$RANDOM" >"$s/hashed"
 echo "clean" >"$s/clean"

@@ -23,7 +23,7 @@ require_cmd setpriv
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 deny=$FG_STATE/denylist
 conf=$FG_STATE/fanguard.conf

@@ -16,7 +16,7 @@ require_fanotify_perm
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 mkfifo "$s/fifo" "$s/fifo2"
 mknod "$s/null" c 1 3

@@ -21,7 +21,7 @@ fuse_deadline_ms=3000
 op_limit_ms=1500
 
 s=$(scratch_tmpfs 256m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 b=$s/back
 m=$s/mnt
 stats=$FG_STATE/stats

@@ -24,7 +24,7 @@ enter_private_mountns "$@"
 require_fusectl
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 b=$s/back
 m=$s/mnt
 stats=$FG_STATE/stats

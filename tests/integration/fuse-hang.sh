@@ -26,7 +26,7 @@ require_fusectl
 
 fuse_deadline_ms=500
 s=$(scratch_tmpfs 128m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 b=$s/back
 m=$s/mnt
 stats=$FG_STATE/stats

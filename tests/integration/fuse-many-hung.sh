@@ -38,7 +38,7 @@ mount --bind "$FG_STATE/fuse.conf" /etc/fuse.conf
 at_exit "umount -l /etc/fuse.conf"
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 # The backing stores are not watched: the user's files, served by the user.
 b=$(scratch_tmpfs 16m)
 # /dev/fuse is 0600 on these VMs (stock Debian: 0666, DESIGN.md §2), and

@@ -18,7 +18,7 @@ require_cmd python3
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 printf 'hostile content\n' >"$FG_STATE/evil"
 sha256sum "$FG_STATE/evil" | awk '{print $1}' >"$FG_STATE/deny.txt"
 

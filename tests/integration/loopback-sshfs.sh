@@ -7,8 +7,9 @@
 # and be classified loopback-served with the chain as evidence: the source
 # host, sshfs holding /dev/fuse for the mount's connection, its ssh, and ssh's
 # TCP connection served on this host by the sshd session.
-# Denylisted content is denied through sshfs (by the backing layer: the
-# sftp-server's open is denied locally), clean content opens fast, nothing
+# Denylisted content is denied through sshfs (named --scan-at-backing: by
+# the backing layer, the sftp-server's open is denied locally; the default,
+# read-through, is the matrix's sshfs cell), clean content opens fast, nothing
 # waits for a deadline, and the group is released after unmount.
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
@@ -23,7 +24,7 @@ require_fusectl
 
 op_limit_ms=2000
 s=$(scratch_tmpfs 128m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 tag=$RANDOM$RANDOM
 mkdir "$s/backing" "$s/mnt"
@@ -32,7 +33,7 @@ printf 'fanguard test: denylisted content %s (sshfs)\n' "$tag" >"$s/backing/evil
 sha256sum "$s/backing/evil" | cut -d' ' -f1 >"$FG_STATE/denylist"
 
 start_sshd
-start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
+start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" --scan-at-backing "$s/mnt" \
 	--deny-hashes "$FG_STATE/denylist" --default-verdict allow --deadline-ms 4000 \
 	--fuse-deadline-ms 3000 --stats-file "$stats"
 log "fanguardd $FANGUARDD_PID ready, watching the tree under $s; sshd $SSHD_PID on port $SSHD_PORT"

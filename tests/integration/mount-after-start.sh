@@ -4,13 +4,13 @@
 # mounts made AFTER it started (bindfs, fusetest relay, fuse-overlayfs), one
 # after the other. Each must get its own new group without a restart, be
 # classified loopback-served with evidence (the daemon holding /dev/fuse for
-# its connection, its local sources), be scanned at the backing layer
-# (denylisted content still denied, EPERM, through FUSE; clean content opens
-# fast, nothing waits for a deadline), and its group must be released when
-# it is unmounted. An overlay over bindfs mounted later gets its own group
+# its connection, its local sources), be scanned at the backing layer as
+# the administrator named it (--scan-at-backing: denylisted content still
+# denied, EPERM, through FUSE; clean content opens fast, nothing waits for
+# a deadline), and its group must be released when it is unmounted. An overlay over bindfs mounted later gets its own group
 # too (fuse-backed). A plain tmpfs mounted later joins the local group. Every
-# event is answered exactly once. --scan-through-loopback turns the
-# backing-layer policy off. Prints mount-to-marked times.
+# event is answered exactly once. Without --scan-at-backing (the default)
+# the same mount is read through its daemon. Prints mount-to-marked times.
 # Mounts only in a private mount namespace; daemons killed by PID, FUSE
 # connections aborted at exit (common.sh).
 set -euo pipefail
@@ -27,7 +27,7 @@ fi
 
 op_limit_ms=1500
 s=$(scratch_tmpfs 256m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 tag=$RANDOM$RANDOM
 mkdir -p "$s/b1" "$s/b2" "$s/lower" "$s/upper" "$s/work" "$s/m1" "$s/m2" "$s/m3" "$s/t"
@@ -38,7 +38,8 @@ done
 sha256sum "$s/b1/evil" | cut -d' ' -f1 >"$FG_STATE/denylist"
 
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
-	--deny-hashes "$FG_STATE/denylist" --default-verdict allow --deadline-ms 4000 \
+	--scan-at-backing "$s/m1" --scan-at-backing "$s/m2" --scan-at-backing "$s/m3" \
+	--scan-at-backing "$s/ov" --deny-hashes "$FG_STATE/denylist" --default-verdict allow --deadline-ms 4000 \
 	--fuse-deadline-ms 3000 --stats-file "$stats" -l debug
 log "fanguardd $FANGUARDD_PID ready, watching the tree under $s"
 
@@ -169,10 +170,10 @@ done
 [ "$(stats_get "$stats" kernel_open_errors)" -ge 3 ] ||
 	fail_with_log "denied FUSE opens were not failed by the backing layer"
 
-# The policy is configurable: --scan-through-loopback reads content through
-# the daemon too (the FUSE group scans: none of its events is answered
-# without reading), and denylisted content is still denied.
-start_fanguardd_log "$FG_STATE/fanguardd2.log" --watch-tree "$s" --scan-through-loopback \
+# By default (no --scan-at-backing) content is read through the daemon (the
+# FUSE group scans: none of its events is answered without reading), and
+# denylisted content is still denied.
+start_fanguardd_log "$FG_STATE/fanguardd2.log" --watch-tree "$s" \
 	--deny-hashes "$FG_STATE/denylist" --default-verdict allow --deadline-ms 4000 \
 	--fuse-deadline-ms 3000 --stats-file "$stats"
 released_seen=0
@@ -183,7 +184,7 @@ track_fuse "$s/m1"
 wait_log "mount [0-9]+ '$s/m1' .*group fuse/[0-9]+ \(new\), marked in" 10 ||
 	fail_with_log "through: bindfs not tracked"
 ! grep -q "scanned at the backing layer" "$FANGUARDD_LOG" ||
-	fail_with_log "--scan-through-loopback still scans at the backing layer"
+	fail_with_log "the default still scans at the backing layer"
 fgcheck_ok open "$s/m1/clean" ok $op_limit_ms
 fgcheck_ok open "$s/m1/evil" EPERM $op_limit_ms
 umount "$s/m1" || fail_with_log "umount $s/m1"

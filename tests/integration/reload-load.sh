@@ -24,9 +24,9 @@ CTL=$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl
 secs=${FG_RELOAD_SECONDS:-5}
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 s2=$(scratch_tmpfs 16m)
-assert_own_mount "$s2"
+assert_own_tmpfs "$s2"
 mkdir "$s/load"
 echo "bad content" >"$s/bad.txt"
 echo "fine today" >"$s/later.txt"

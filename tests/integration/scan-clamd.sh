@@ -21,7 +21,7 @@ require_clamd
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 # The signatures live on the watched tmpfs: clamd's own opens of them (at a
 # RELOAD) raise events, which must be answered at once (clamd is excluded),

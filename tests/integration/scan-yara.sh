@@ -14,7 +14,7 @@ require_fanotify_perm
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 rules=$FG_STATE/rules.yar
 tag=$RANDOM$RANDOM

@@ -15,7 +15,7 @@ enter_private_mountns "$@"
 AGENT=${AGENT:-$FG_BUILD_ROOT/examples/fanguard-agent}
 [ -x "$AGENT" ] || fail "no $AGENT"
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 marker="fanguard-callback-test-marker-$RANDOM$RANDOM"
 printf 'some text, then %s, then more\n' "$marker" >"$s/evil"
 echo "nothing to see" >"$s/clean"

@@ -34,9 +34,9 @@ for mode in kill errno; do
 done
 
 s=$(scratch_tmpfs 64m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 s2=$(scratch_tmpfs 16m)
-assert_own_mount "$s2"
+assert_own_tmpfs "$s2"
 echo hello >"$s/ok.txt"
 echo "bad content" >"$s/bad.txt"
 cp "$s/bad.txt" "$s2/bad.txt"

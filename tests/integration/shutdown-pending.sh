@@ -14,7 +14,7 @@ enter_private_mountns "$@"
 n_files=6
 n_openers=12
 s=$(scratch_tmpfs 512m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 printf '%064d\n' 0 >"$FG_STATE/denylist"
 for i in $(seq 1 $n_files); do
 	# Distinct 48 MiB files: each scan takes a while (SHA-256 of all of it).

@@ -29,7 +29,7 @@ enter_private_mountns "$@"
 require_fusectl
 
 s=$(scratch_tmpfs 128m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 # The FUSE mount's backing store is not watched: its files are scanned
 # through the FUSE mount only.
 b=$(scratch_tmpfs 16m)

@@ -23,7 +23,7 @@ mount -t tmpfs -o size=1m,mode=0755 fg-test-journal /run/systemd || fail "tmpfs 
 at_exit "umount -l /run/systemd"
 mkdir /run/systemd/journal
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 echo "bad content" >"$s/bad.txt"
 sha256sum "$s/bad.txt" | awk '{print $1}' >"$FG_STATE/deny.txt"
 

@@ -14,7 +14,7 @@ require_cmd python3
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 echo x >"$s/x"
 printf '%064d\n' 0 >"$FG_STATE/deny.txt"
 sock=$FG_STATE/notify

@@ -10,7 +10,7 @@ require_fanotify_perm
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 echo "clean content" >"$s/clean"
 echo "fanguard watch-before-start denylisted $RANDOM$RANDOM" >"$s/evil"
 sha256sum "$s/evil" | cut -d' ' -f1 >"$s/denylist"

@@ -217,6 +217,23 @@ assert_own_mount() {
 	[ -n "$want" ] && [ "$want" = "$got" ] || fail "$path is not the root of a mount we made (want '$want', got '$got')"
 }
 
+# Before a filesystem mark: PATH is the root of a mount we made (as
+# assert_own_mount), that mount is a tmpfs, its superblock is the one stat()
+# sees at PATH, and no mount of that superblock exists in PID 1's mount
+# namespace: a filesystem mark on it can hold up nothing outside the test.
+assert_own_tmpfs() {
+	local path=$1 line dev fstype sdev
+	assert_own_mount "$path"
+	line=$(awk -v m="$path" '$5 == m { l = $0 } END { print l }' /proc/self/mountinfo)
+	dev=$(awk '{ print $3 }' <<<"$line")
+	fstype=$(sed 's/.* - //' <<<"$line" | awk '{ print $1 }')
+	[ "$fstype" = tmpfs ] || fail "$path is a $fstype, not a tmpfs we made"
+	sdev=$(stat -c '%Hd:%Ld' "$path") || fail "stat $path"
+	[ "$sdev" = "$dev" ] || fail "$path: superblock $sdev is not its mount's ($dev)"
+	! awk -v d="$dev" '$3 == d { f = 1 } END { exit !f }' /proc/1/mountinfo ||
+		fail "$path: superblock $dev is mounted in PID 1's namespace too"
+}
+
 # Starts a background process, tracked for kill at exit; sets $LAST_PID.
 start_bg() {
 	"$@" &

@@ -188,3 +188,27 @@ dump_tasks() {
 stacks_of() {
 	cat /proc/"$1"/task/*/stack 2>/dev/null | tr '\n' ' '
 }
+
+# user_fuse_setup DIR UID: what a stock Debian host gives users, only in this
+# mount namespace: /etc/passwd and /etc/group naming UID (fusermount3 wants
+# a name), a 0666 /dev/fuse (0600 on these VMs), /etc/fuse.conf with
+# user_allow_other. Sets USER_RUN, a command prefix running as UID without
+# capabilities.
+user_fuse_setup() {
+	local d=$1 u=$2
+	[ -n "${FG_STATE:-}" ] || fail "user_fuse_setup outside enter_private_mountns"
+	require_cmd setpriv fusermount3
+	cp /etc/passwd "$d/passwd"
+	echo "fguser$u:x:$u:$u:fanguard test user:/nonexistent:/usr/sbin/nologin" >>"$d/passwd"
+	cp /etc/group "$d/group"
+	echo "fguser$u:x:$u:" >>"$d/group"
+	mknod -m 0666 "$d/fuse" c 10 229
+	echo user_allow_other >"$d/fuse.conf"
+	chmod 644 "$d/passwd" "$d/group" "$d/fuse.conf"
+	mount --bind "$d/passwd" /etc/passwd
+	mount --bind "$d/group" /etc/group
+	mount --bind "$d/fuse" /dev/fuse
+	mount --bind "$d/fuse.conf" /etc/fuse.conf
+	at_exit "umount -l /etc/passwd /etc/group /dev/fuse /etc/fuse.conf 2>/dev/null"
+	USER_RUN=(setpriv --reuid="$u" --regid="$u" --clear-groups --inh-caps=-all --)
+}

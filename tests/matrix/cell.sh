@@ -83,7 +83,7 @@ bounded() {
 }
 
 s=$(scratch_tmpfs 512m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 m=$s/mnt
 mkdir "$m"
 tag=$RANDOM$RANDOM$RANDOM
@@ -162,14 +162,16 @@ start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
 	--deny-hashes "$FG_STATE/denylist" --stats-file "$stats" \
 	--control-socket "$FG_STATE/control"
 # Ready (its pid file) means every mount under S is marked; '$m' was there.
-grep -qE "mount [0-9]+ '$m' \(fuse" "$FANGUARDD_LOG" || fail_with_log "fanguardd did not see '$m'"
+# Its log lines come from the library's log thread, a moment later.
+wait_until 5 grep -qE "mount [0-9]+ '$m' (\(fuse|is NOT covered)" "$FANGUARDD_LOG" ||
+	fail_with_log "fanguardd did not see '$m'"
 cls=$(grep -E "mount [0-9]+ '$m' \([^)]*\) is (loopback-served|remote or unknown): " \
 	"$FANGUARDD_LOG" | tail -1) || true
 evidence=$(sed -E 's/.* is (loopback-served|remote or unknown): //' <<<"$cls")
 cls=$(grep -oE "is (loopback-served|remote or unknown)" <<<"$cls" | sed 's/^is //; s/-served//; s/ or unknown//') || true
 policy=through
 grep -qE "mount [0-9]+ '$m' .*scanned at the backing layer" "$FANGUARDD_LOG" && policy=backing
-grep -qE "mount [0-9]+ '$m' .*not marked" "$FANGUARDD_LOG" && policy=unmarked
+grep -qE "mount [0-9]+ '$m' .*(not marked|is NOT covered)" "$FANGUARDD_LOG" && policy=unmarked
 result "info class ${cls:-?}"
 result "info policy $policy"
 result "info evidence ${evidence:-none}"

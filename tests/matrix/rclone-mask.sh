@@ -24,7 +24,7 @@ enter_private_mountns "$@"
 require_fusectl
 
 s=$(scratch_tmpfs 256m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 m=$s/mnt
 mkdir "$m" "$s/src"
 for ((i = 1; i <= 50; i++)); do

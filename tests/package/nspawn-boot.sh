@@ -41,7 +41,7 @@ enter_private_mountns "$@"
 
 t_start=$(now_ms)
 s=$(scratch_tmpfs 3g)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 # nspawn keeps per-machine state under /run/systemd/nspawn; keep it on a
 # tmpfs of ours (it refuses to clean up state on a disk filesystem).
 mkdir -p /run/systemd/nspawn

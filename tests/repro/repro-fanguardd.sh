@@ -34,7 +34,7 @@ repro_mode() {
 	local mode=$1 s deny
 	log "===== fusetest $mode + fanguardd"
 	s=$(scratch_tmpfs 256m)
-	assert_own_mount "$s"
+	assert_own_tmpfs "$s"
 	mkdir "$s/backing" "$s/mnt"
 	make_inputs "$s" "$s/backing"
 	printf 'fanguard repro: this content is denylisted (%s)\n' "$mode" >"$s/backing/evil.bin"
@@ -42,7 +42,7 @@ repro_mode() {
 	deny=$(write_denylist "$s/backing/evil.bin")
 
 	start_fusetest "$mode" "$s/backing" "$s/mnt"
-	assert_own_mount "$s"
+	assert_own_tmpfs "$s"
 	assert_own_mount "$s/mnt"
 	start_fanguardd --watch "$s" --watch "$s/mnt" --deny-hashes "$deny" \
 		--default-verdict allow --deadline-ms 2000

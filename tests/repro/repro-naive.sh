@@ -34,7 +34,7 @@ repro_mode() {
 	local mode=$1 s backing_pid
 	log "===== fusetest $mode + naive listener"
 	s=$(scratch_tmpfs 256m)
-	assert_own_mount "$s"
+	assert_own_tmpfs "$s"
 	mkdir "$s/backing" "$s/mnt"
 	make_inputs "$s" "$s/backing"
 
@@ -44,7 +44,7 @@ repro_mode() {
 	# itself in passthrough mode.
 	backing_pid=${FUSETEST_SERVER_PID:-$FUSETEST_PID}
 
-	assert_own_mount "$s"
+	assert_own_tmpfs "$s"
 	assert_own_mount "$s/mnt"
 	start_naive_listener "$s" "$s/mnt"
 

@@ -24,13 +24,13 @@ enter_private_mountns "$@"
 require_fusectl
 
 s=$(scratch_tmpfs 256m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 mkdir "$s/backing" "$s/mnt"
 make_inputs "$s" "$s/backing"
 
 start_sshd
 start_sshfs "$s/backing" "$s/mnt"
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 assert_own_mount "$s/mnt"
 start_naive_listener "$s" "$s/mnt"
 

@@ -24,7 +24,7 @@ enter_private_mountns "$@"
 require_fusectl
 
 s=$(scratch_tmpfs 256m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 mkdir "$s/backing" "$s/mnt"
 make_inputs "$s" "$s/backing"
 printf 'fanguard repro: this content is denylisted (sshfs)\n' >"$s/backing/evil.bin"
@@ -37,7 +37,7 @@ deny="$FG_STATE/deny.txt"
 
 start_sshd
 start_sshfs "$s/backing" "$s/mnt"
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 assert_own_mount "$s/mnt"
 start_fanguardd --watch "$s" --watch "$s/mnt" --deny-hashes "$deny" \
 	--default-verdict allow --deadline-ms 2000

@@ -18,7 +18,7 @@ require_clamd
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 128m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 "$FGCHECK" load --procs 1 --iters 1 --dir "$s" --files 64 --create >/dev/null
 clamd_setup "$FG_STATE/clamd"
 start_clamd

@@ -45,7 +45,7 @@ enter_private_mountns "$@"
 require_fusectl
 
 s=$(scratch_tmpfs 512m)
-assert_own_mount "$s"
+assert_own_tmpfs "$s"
 stats=$FG_STATE/stats
 # The FUSE mount's backing store is not watched: its files are scanned
 # through the FUSE mount only (else the daemon's own opens of the backing

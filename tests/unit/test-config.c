@@ -74,7 +74,7 @@ static void test_valid(void **state)
 
 	(void) state;
 	assert_int_equal(parse_text("# comment\n; another\n"
-				    "[Watch]\nMount = /srv\nMount=/mnt/x\nExclude = /srv/cache\n"
+				    "[Watch]\nPath = /srv\nMount=/mnt/x\nExclude = /srv/cache\n"
 				    "ExcludeUid = 34\nExcludeExe = /usr/bin/borg\n"
 				    "[Events]\nExec = no\nAccess = yes\n"
 				    "[scan]\ndenyhashes = /etc/fanguard/deny.sha256\n"
@@ -83,7 +83,7 @@ static void test_valid(void **state)
 				    "[Daemon]\nSeccomp = errno\n",
 				    &rec),
 			 0);
-	assert_string_equal(rec.seen, "--watch=/srv --watch=/mnt/x --exclude=/srv/cache "
+	assert_string_equal(rec.seen, "--watch=/srv --watch-mount=/mnt/x --exclude=/srv/cache "
 				      "--exclude-uid=34 --exclude-exe=/usr/bin/borg --no-exec=no "
 				      "--access=yes --deny-hashes=/etc/fanguard/deny.sha256 "
 				      "--fuse-deadline-ms=1000 --fuse-default-verdict=deny "
@@ -127,7 +127,7 @@ static void test_stops_at_first_error(void **state)
 	struct record rec = {0};
 
 	(void) state;
-	assert_int_equal(parse_text("[Watch]\nMount = /a\nBogus = 1\nMount = /b\n", &rec), -EINVAL);
+	assert_int_equal(parse_text("[Watch]\nPath = /a\nBogus = 1\nPath = /b\n", &rec), -EINVAL);
 	assert_string_equal(rec.seen, "--watch=/a");
 }
 
@@ -251,7 +251,7 @@ static void test_values(void **state)
 
 static void test_file_then_command_line(void **state)
 {
-	char *path = write_tmp("[Watch]\nMount = /a\nExclude = /a/cache\n"
+	char *path = write_tmp("[Watch]\nPath = /a\nExclude = /a/cache\n"
 			       "[FUSE]\nDeadlineMs = 1000\n[Local]\nWorkers = 3\n"
 			       "[Daemon]\nStatsFile = /from/file\nSeccomp = errno\n");
 	char *argv[] = {"fanguardd",  "--config",
@@ -289,6 +289,42 @@ static void test_file_then_command_line(void **state)
 	assert_int_equal(co.n_workers, 3);
 	assert_int_equal(o.events, FANGUARD_EVENT_OPEN | FANGUARD_EVENT_EXEC);
 	assert_int_equal(s->seccomp, FG_SECCOMP_ERRNO);
+	settings_free(s);
+	unlink(path);
+	free(path);
+}
+
+/* Issue 13's settings: watch kinds, the root filesystem, FUSE policies. */
+static void test_coverage_settings(void **state)
+{
+	char *path = write_tmp("[Watch]\nPath = /a\nMount = /m\nFilesystem = /f\n"
+			       "RootFilesystem = yes\nScanAtBacking = /srv/bindfs\n"
+			       "[FUSE]\nUserExec = deny\nAllowSysAdminAccess = yes\n");
+	char *argv[] = {"fanguardd", "--config", path, "--watch-mount", "/m2", NULL};
+	char *bad[] = {"fanguardd", "-w", "/a", "--fuse-user-exec", "maybe", NULL};
+	char *rel[] = {"fanguardd", "-w", "/a", "--scan-at-backing", "relative", NULL};
+	struct settings *s = settings_new();
+	struct fanguard_options o = {};
+	enum settings_action action;
+
+	(void) state;
+	assert_int_equal(settings_load(s, (int) ELEMENTSOF(argv) - 1, argv, &action, NULL, 0), 0);
+	assert_int_equal(s->watch.n, 1);
+	assert_int_equal(s->watch_mount.n, 2);
+	assert_string_equal(s->watch_mount.items[1], "/m2");
+	assert_int_equal(s->watch_fs.n, 1);
+	assert_true(s->watch_root_fs);
+	assert_int_equal(s->scan_at_backing.n, 1);
+	assert_string_equal(s->scan_at_backing.items[0], "/srv/bindfs");
+	assert_true(s->fuse_allow_sys_admin_access);
+	settings_to_options(s, &o);
+	assert_int_equal(o.fuse_user_exec, FANGUARD_FUSE_USER_EXEC_DENY);
+	settings_free(s);
+	s = settings_new();
+	assert_true(settings_load(s, (int) ELEMENTSOF(bad) - 1, bad, &action, NULL, 0) < 0);
+	settings_free(s);
+	s = settings_new();
+	assert_true(settings_load(s, (int) ELEMENTSOF(rel) - 1, rel, &action, NULL, 0) < 0);
 	settings_free(s);
 	unlink(path);
 	free(path);
@@ -401,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_file_then_command_line),
+		cmocka_unit_test(test_coverage_settings),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_help_lists_every_option),
 		cmocka_unit_test(test_copy_and_same),

@@ -404,14 +404,15 @@ static struct domain *local_domain(struct fanguard *fg)
 	return d;
 }
 
-/* Writes one event record into d's fake group; returns its index. */
-static size_t inject(struct domain *d, enum behave b, bool hang_open, bool hang_close)
+/* Writes one event record (mask) into d's fake group; returns its index. */
+static size_t inject_mask(struct domain *d, enum behave b, bool hang_open, bool hang_close,
+			  uint64_t mask)
 {
 	struct fanotify_event_metadata m = {
 		.event_len = sizeof(m),
 		.vers = FANOTIFY_METADATA_VERSION,
 		.metadata_len = sizeof(m),
-		.mask = FAN_OPEN_PERM,
+		.mask = mask,
 		.pid = getppid() > 1 ? getppid() : 1,
 	};
 	char p[128];
@@ -435,6 +436,11 @@ static size_t inject(struct domain *d, enum behave b, bool hang_open, bool hang_
 	m.fd = fd;
 	assert_int_equal(send(sock, &m, sizeof(m), 0), (ssize_t) sizeof(m));
 	return i;
+}
+
+static size_t inject(struct domain *d, enum behave b, bool hang_open, bool hang_close)
+{
+	return inject_mask(d, b, hang_open, hang_close, FAN_OPEN_PERM);
 }
 
 /* Waits until cond() holds (under F.lock), at most WAIT_USEC. */
@@ -592,7 +598,8 @@ static void test_watch_before_start_and_verdicts(void **state)
 	size_t first = F.n_ev;
 
 	(void) state;
-	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	/* F.dir is on the root filesystem here: this mount only. */
+	assert_int_equal(fanguard_watch(fg, F.dir, FANGUARD_WATCH_MOUNT), 0);
 	pthread_mutex_lock(&F.lock);
 	assert_int_equal(F.n_marks, 0); /* nobody could answer yet */
 	pthread_mutex_unlock(&F.lock);
@@ -622,7 +629,7 @@ static void test_audit_mode(void **state)
 	size_t a, b;
 
 	(void) state;
-	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_watch(fg, F.dir, FANGUARD_WATCH_MOUNT), 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = local_domain(fg);
 	assert_non_null(d);
@@ -664,7 +671,7 @@ static void test_handover(void **state)
 	int sv[2];
 
 	(void) state;
-	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_watch(fg, F.dir, FANGUARD_WATCH_MOUNT), 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = local_domain(fg);
 	assert_non_null(d);
@@ -762,6 +769,79 @@ static void test_scanner_error(void **state)
 	assert_int_equal(verdict_of(b), FAN_ALLOW);
 	assert_int_equal(stat_wait(fg, "verdicts", "error", 1), 1);
 	domain_unref(d);
+	listener_done(fg);
+}
+
+/* An untrusted FUSE mount (a user's daemon, owner != 0): an exec whose scan
+ * fails or passes its deadline is denied although the default is allow; an
+ * open gets the default; a root-owned mount's exec gets the default too. */
+static void test_untrusted_fallback(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *u, *r;
+	size_t ex_err, op_err, ex_late, ex_root, ex_ok;
+
+	(void) state;
+	fc.deadline_ms = 300;
+	fc.n_workers = 2;
+	fg = listener_new_fuse(&o, &fc);
+	assert_int_equal(fanguard_start(fg), 0);
+	u = fuse_domain(fg, 4101, 1000, NULL);
+	r = fuse_domain(fg, 4102, 0, NULL);
+	assert_non_null(u);
+	assert_non_null(r);
+	assert_true(u->untrusted);
+	assert_false(r->untrusted);
+	ex_err = inject_mask(u, B_ERROR, false, false, FAN_OPEN_EXEC_PERM);
+	op_err = inject_mask(u, B_ERROR, false, false, FAN_OPEN_PERM);
+	ex_ok = inject_mask(u, B_ALLOW, false, false, FAN_OPEN_EXEC_PERM);
+	ex_root = inject_mask(r, B_ERROR, false, false, FAN_OPEN_EXEC_PERM);
+	ex_late = inject_mask(u, B_HANG, false, false, FAN_OPEN_EXEC_PERM);
+	assert_true(wait_for(answered, (void *) (uintptr_t) ex_late));
+	assert_true(wait_for(all_answered, NULL));
+	assert_int_equal(verdict_of(ex_err), FAN_DENY);
+	assert_int_equal(verdict_of(op_err), FAN_ALLOW);
+	assert_int_equal(verdict_of(ex_ok), FAN_ALLOW);
+	assert_int_equal(verdict_of(ex_root), FAN_ALLOW);
+	assert_int_equal(verdict_of(ex_late), FAN_DENY);
+	assert_int_equal(stat_wait(fg, "verdicts", "deadline", 1), 1);
+	domain_unref(u);
+	domain_unref(r);
+	listener_done(fg);
+}
+
+/* fuse_user_exec=deny: every exec from an untrusted mount is denied at
+ * receipt (reason policy), not scanned; its opens and root's execs are. */
+static void test_fuse_user_exec_deny(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard *fg;
+	struct domain *u, *r;
+	size_t ex_u, op_u, ex_r;
+
+	(void) state;
+	o.fuse_user_exec = FANGUARD_FUSE_USER_EXEC_DENY;
+	fg = listener_new_fuse(&o, NULL);
+	assert_int_equal(fanguard_start(fg), 0);
+	u = fuse_domain(fg, 4201, 1000, NULL);
+	r = fuse_domain(fg, 4202, 0, NULL);
+	assert_non_null(u);
+	assert_non_null(r);
+	ex_u = inject_mask(u, B_ALLOW, false, false, FAN_OPEN_EXEC_PERM);
+	op_u = inject_mask(u, B_ALLOW, false, false, FAN_OPEN_PERM);
+	ex_r = inject_mask(r, B_ALLOW, false, false, FAN_OPEN_EXEC_PERM);
+	assert_true(wait_for(all_answered, NULL));
+	assert_int_equal(verdict_of(ex_u), FAN_DENY);
+	assert_int_equal(verdict_of(op_u), FAN_ALLOW);
+	assert_int_equal(verdict_of(ex_r), FAN_ALLOW);
+	assert_int_equal(stat_wait(fg, "verdicts", "policy", 1), 1);
+	assert_int_equal(stat_wait(fg, "verdicts", "scanned", 2), 2);
+	o.fuse_user_exec = 2;
+	assert_int_equal(fanguard_new(&o, &(struct fanguard *){NULL}), -EINVAL);
+	domain_unref(u);
+	domain_unref(r);
 	listener_done(fg);
 }
 
@@ -1477,6 +1557,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_inline_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scanner_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fuse_user_exec_deny, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_worker_stuck_in_read, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_overload_policy, setup, teardown),

@@ -151,6 +151,14 @@ static void test_options_border(void **state)
 	}
 	assert_int_equal(fanguard_watch(fg, NULL, 0), -EINVAL);
 	assert_int_equal(fanguard_watch(fg, "/", 1u << 9), -EINVAL);
+	assert_int_equal(fanguard_watch(fg, "/", FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_FILESYSTEM),
+			 -EINVAL);
+	assert_int_equal(fanguard_watch_tree(fg, "/", 1u << 9), -EINVAL);
+	/* The filesystem of "/" is never marked by default (checked before
+	 * any fanotify call, so this runs unprivileged too). */
+	assert_int_equal(fanguard_watch(fg, "/", 0), -EPERM);
+	assert_int_equal(fanguard_watch(fg, "/", FANGUARD_WATCH_FILESYSTEM), -EPERM);
+	assert_int_equal(fanguard_watch_tree(fg, "/", 0), -EPERM);
 	assert_null(fanguard_free(fg));
 	assert_null(fanguard_free(NULL));
 }
