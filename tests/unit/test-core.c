@@ -712,7 +712,7 @@ static void test_inline_scan(void **state)
 	(void) state;
 	assert_non_null(s);
 	s->inline_ok = true;
-	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_watch(fg, F.dir, FANGUARD_WATCH_MOUNT), 0);
 	assert_int_equal(fanguard_start(fg), 0);
 	d = local_domain(fg);
 	assert_non_null(d);
