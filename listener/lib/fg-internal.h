@@ -74,6 +74,8 @@ struct fanguard {
 	struct domain_stats retired;		 /* counters of released domains */
 	/* Mounts under a watch that got no mark (uncovered): stats.c */
 	_Atomic uint64_t marks_failed;
+	/* Mounts that went away before they could be marked (mountwatch.c) */
+	_Atomic uint64_t mounts_gone_before_marked;
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;
