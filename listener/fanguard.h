@@ -114,6 +114,13 @@ struct fanguard_class_options {
 	uint32_t n_workers;	/* [local: CPUs (>= 2); fuse/network: 2 per mount] */
 	uint32_t max_abandoned; /* [16] workers stuck in I/O replaced, at most this many */
 	uint32_t queue_len;	/* [local 4096, others 1024] beyond: default verdict */
+	/* The verdict when the deadline passes, and when the queue is full (or
+	 * the subject's uid is at its share of it): FANGUARD_ALLOW or
+	 * FANGUARD_DENY. [default_verdict] Error, too large and shutdown take
+	 * default_verdict. Every such answer is counted (stats "verdicts" by
+	 * reason), summarised in the log every 10 s, and raises "overload". */
+	int on_deadline;
+	int on_queue_full;
 };
 
 struct fanguard_options {
@@ -351,6 +358,10 @@ struct fanguard_watch_info {
 	/* The group's answers, and their receipt-to-answer times summed: the
 	 * mean latency of a mount over an interval is the ratio of the deltas. */
 	uint64_t group_events_answered, group_answer_latency_usec;
+	/* Answers its group gave without a scan, by reason, since it started;
+	 * overloaded: a deadline or a full queue gave one in the last 10 s. */
+	uint64_t unscanned_deadline, unscanned_queue_full, unscanned_error, unscanned_too_large;
+	int overloaded;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);
@@ -425,15 +436,35 @@ int fanguard_load_yara_rules(struct fanguard *fg, const char *path);
 /** Never scan accesses by processes whose effective uid is uid. */
 int fanguard_exclude_uid(struct fanguard *fg, uid_t uid);
 
-/** Never scan accesses by processes running this executable: path is
- * absolute and matched exactly against readlink(/proc/PID/exe) (so give the
- * canonical path, without symlinks). */
+/* fanguard_exclude_exe_uid(), fanguard_set_exclude_exes(): a rule for
+ * everyone who runs the executable. */
+#define FANGUARD_ANY_UID ((uid_t) -1)
+
+/** Never scan accesses by processes running the executable at path AS ROOT
+ * (effective uid 0): fanguard_exclude_exe_uid(fg, path, 0). The rule matches
+ * the file's identity (device and inode, resolved now; a replaced binary is
+ * a new file, scanned until the rule is set again), never its path string,
+ * and the uid with it: any user may run a world-executable binary.
+ * @return 0, -EINVAL (not absolute, not a regular file), -errno of stat(2) */
 int fanguard_exclude_exe(struct fanguard *fg, const char *path);
 
-/** Replace every excluded uid and executable at once (a reload); on error
- * nothing changes. */
+/** Never scan accesses by processes running the executable at path (its
+ * device and inode) with effective uid uid. FANGUARD_ANY_UID exempts
+ * everyone who runs it: only for binaries no user can run or that read
+ * nothing a user chooses. @return as fanguard_exclude_exe() */
+int fanguard_exclude_exe_uid(struct fanguard *fg, const char *path, uid_t uid);
+
+/** Replace every excluded uid and executable at once (a reload); the
+ * executables are for uid 0 (see fanguard_exclude_exe()). On error nothing
+ * changes. */
 int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
 				  const char *const *exes, size_t n_exes);
+
+/** Replace every excluded executable at once: paths[i] run as uids[i]
+ * (or FANGUARD_ANY_UID). The uid exclusions stay. On error nothing changes.
+ * @return as fanguard_exclude_exe() */
+int fanguard_set_exclude_exes(struct fanguard *fg, const char *const *paths, const uid_t *uids,
+			      size_t n);
 
 /* Scanners of the embedder's own (its ML model, cloud lookup, trust DB).
  * See fanguard_add_scanner(3). */

@@ -110,6 +110,14 @@ int verb_mounts(const struct ctl_args *a)
 			       field(o, "group"));
 			put_safe(ev, strlen(ev));
 			(void) putchar('\n');
+			if (flag(o, "overload") ||
+			    strcmp(field(o, "unscanned_deadline"), "0") != 0 ||
+			    strcmp(field(o, "unscanned_queue_full"), "0") != 0)
+				printf("%-28s   %-9s %s%s past deadline, %s queue full (its "
+				       "group)\n",
+				       "", "unscanned", flag(o, "overload") ? "OVERLOAD now: " : "",
+				       field(o, "unscanned_deadline"),
+				       field(o, "unscanned_queue_full"));
 			if (!origin[0] || strcmp(origin, "?") == 0)
 				continue;
 			printf("%-28s   %-9s %s\n", "", "served",

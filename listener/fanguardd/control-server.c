@@ -18,6 +18,9 @@
 #include "macro.h"
 #include "time-util.h"
 
+/* How long a client waits for its reload before it is dropped. */
+#define CONTROL_RELOAD_TIMEOUT_USEC (120 * USEC_PER_SEC)
+
 struct control_client {
 	uint64_t id; /* epoll's data: never a pointer that may be freed in a batch */
 	int fd;
@@ -27,6 +30,7 @@ struct control_client {
 	char in[CONTROL_REQUEST_MAX];
 	char *out; /* the whole answer, once known */
 	size_t out_len, out_off;
+	uint64_t reload_gen; /* waiting for this reload to end, or 0 */
 };
 
 struct control_server {
@@ -163,6 +167,19 @@ static int set_answer(struct control_client *c, int r, const char *payload)
 	return 0;
 }
 
+static void reload_answer(struct control_client *c, int r, const char *why)
+{
+	char msg[1200];
+
+	if (r >= 0) {
+		(void) set_answer(c, 0, NULL);
+		return;
+	}
+	(void) snprintf(msg, sizeof(msg), "reload failed, the old configuration stays in force: %s",
+			why ? why : "see the log");
+	(void) set_answer(c, r, msg);
+}
+
 static void serve(struct control_server *s, struct control_client *c, int verb)
 {
 	_cleanup_free_ char *payload = NULL;
@@ -182,18 +199,27 @@ static void serve(struct control_server *s, struct control_client *c, int verb)
 	case CONTROL_MOUNTS:
 		r = control_mounts_json(ctx, &payload);
 		break;
-	case CONTROL_RELOAD:
-		r = ctx->reload(ctx->userdata);
-		if (r < 0) {
-			char msg[1200];
+	case CONTROL_RELOAD: {
+		int64_t gen = ctx->reload(ctx->userdata);
 
-			(void) snprintf(msg, sizeof(msg),
-					"reload failed, the old configuration stays in force: %s",
-					ctx->reload_error ? ctx->reload_error : "see the log");
-			(void) set_answer(c, r, msg);
+		if (gen > 0) {
+			/* Answered when it ends; meanwhile only errors and
+			 * hang-ups are heard from this client. */
+			struct epoll_event ev = {.events = 0, .data.u64 = c->id};
+
+			c->reload_gen = (uint64_t) gen;
+			/* A reload may take seconds (10M digests: about 2). */
+			c->deadline = now_usec() + CONTROL_RELOAD_TIMEOUT_USEC;
+			(void) epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			return;
+		}
+		r = (int) gen;
+		if (r < 0) {
+			reload_answer(c, r, ctx->reload_error);
 			return;
 		}
 		break;
+	}
 	case -EMSGSIZE:
 		(void) set_answer(c, verb, "request too long");
 		return;
@@ -253,6 +279,8 @@ static bool client_read(struct control_server *s, struct control_client *c)
 	if (verb >= 0)
 		log_debug("Control request '%s'", control_verb_to_string(verb));
 	serve(s, c, verb);
+	if (c->reload_gen)
+		return false; /* answered when its reload ends */
 	if (!c->out)
 		return true;
 	if (client_flush(c))
@@ -343,7 +371,9 @@ void control_server_process(struct control_server *s)
 		if (idx == s->n)
 			continue;
 		c = s->clients[idx];
-		if (c->out)
+		if (c->reload_gen)
+			done = evs[i].events & (EPOLLERR | EPOLLHUP);
+		else if (c->out)
 			done = (evs[i].events & (EPOLLERR | EPOLLHUP)) || client_flush(c);
 		else
 			done = client_read(s, c);
@@ -356,4 +386,19 @@ void control_server_process(struct control_server *s)
 			log_debug("Control client timed out, dropping it");
 			client_drop(s, i - 1);
 		}
+}
+
+void control_server_reload_done(struct control_server *s, uint64_t gen, int r, const char *msg)
+{
+	for (size_t i = s->n; i > 0; i--) {
+		struct control_client *c = s->clients[i - 1];
+		struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = c->id};
+
+		if (!c->reload_gen || c->reload_gen > gen)
+			continue;
+		c->reload_gen = 0;
+		reload_answer(c, r, msg);
+		if (!c->out || client_flush(c) || epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			client_drop(s, i - 1);
+	}
 }

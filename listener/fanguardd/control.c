@@ -189,6 +189,14 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 		json_object_object_add(o, "group_answer_latency_usec",
 				       json_object_new_uint64(w->group_answer_latency_usec));
 	}
+	json_object_object_add(o, "unscanned_deadline",
+			       json_object_new_uint64(w->unscanned_deadline));
+	json_object_object_add(o, "unscanned_queue_full",
+			       json_object_new_uint64(w->unscanned_queue_full));
+	json_object_object_add(o, "unscanned_error", json_object_new_uint64(w->unscanned_error));
+	json_object_object_add(o, "unscanned_too_large",
+			       json_object_new_uint64(w->unscanned_too_large));
+	json_object_object_add(o, "overload", json_object_new_boolean(w->overloaded > 0));
 	json_object_array_add(a, o);
 	return 0;
 }
@@ -230,6 +238,8 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "seccomp: %s\n"
 		     "watches: %llu in %llu groups\n"
 		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
+		     "overload: %s (unscanned: %llu past deadline, %llu queue full, %llu error, "
+		     "%llu too large)\n"
 		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
 		     "refused: %llu)\n"
 		     "%s",
@@ -253,6 +263,11 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     (unsigned long long) stats_table_get(&t, "events_answered", NULL),
 		     (unsigned long long) stats_table_get(&t, "pending", NULL),
 		     (unsigned long long) stats_table_get(&t, "denied", NULL),
+		     stats_table_get(&t, "overload", NULL) ? "YES, in the last 10 s" : "no",
+		     (unsigned long long) stats_table_get(&t, "verdicts", "deadline"),
+		     (unsigned long long) stats_table_get(&t, "verdicts", "queue-full"),
+		     (unsigned long long) stats_table_get(&t, "verdicts", "error"),
+		     (unsigned long long) stats_table_get(&t, "verdicts", "too-large"),
 		     (unsigned long long) stats_table_get(&t, "threads", NULL),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),

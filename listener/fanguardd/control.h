@@ -38,8 +38,10 @@ const char *control_verb_to_string(int v);
 
 struct control_ctx {
 	struct fanguard *fg;
-	/* Re-reads the configuration; < 0 keeps the old one. */
-	int (*reload)(void *userdata);
+	/* Asks for a reload of the configuration: > 0, the generation whose end
+	 * answers the client (control_server_reload_done()); 0 done; < 0 failed
+	 * (the old configuration stays, reload_error says why). */
+	int64_t (*reload)(void *userdata);
 	void *userdata;
 	uint64_t started_usec; /* CLOCK_MONOTONIC */
 	unsigned reloads_ok, reloads_failed;
@@ -67,9 +69,14 @@ int control_server_fd(const struct control_server *s);
 /* Milliseconds until the next client deadline, -1 if none. */
 int control_server_timeout_ms(const struct control_server *s);
 /* Accepts, reads, answers, writes whatever is ready; closes clients past
- * their deadline. Never blocks (a reload runs synchronously, as before).
+ * their deadline. Never blocks: a reload runs on a thread of its own
+ * (reload-job.h), and its client waits for control_server_reload_done()
+ * while the others are served.
  * Never fails the daemon: errors are logged at debug level. */
 void control_server_process(struct control_server *s);
+/* Answers the clients waiting for reload generation gen or earlier: OK, or
+ * ERR with msg when r < 0. */
+void control_server_reload_done(struct control_server *s, uint64_t gen, int r, const char *msg);
 
 /* The payloads, also used for the stats file and STATUS=. Caller frees. */
 int control_stats_json(struct control_ctx *ctx, char **ret);

@@ -24,7 +24,9 @@
 #include "log-json.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "privileges.h"
+#include "reload-job.h"
 #include "procfs.h"
 #include "sandbox.h"
 #include "settings.h"
@@ -117,6 +119,58 @@ static bool stderr_is_journal(void)
 }
 
 #define ITEMS(l) ((const char *const *) (l).items)
+
+/* ExcludeExe= PATH[:UID|:*]: the executable's identity run as UID (root if
+ * none is given; '*' for anyone: any user may run a world-executable
+ * binary). The suffix counts only if it is a number or '*', so a path with
+ * a colon in it stays whole unless it ends like one. */
+static int exe_rule_parse(const char *item, char **ret_path, uid_t *ret_uid)
+{
+	const char *colon = strrchr(item, ':');
+	uint64_t u;
+
+	*ret_uid = 0;
+	if (colon && strcmp(colon + 1, "*") == 0)
+		*ret_uid = FANGUARD_ANY_UID;
+	else if (colon && colon[1] && parse_u64(colon + 1, (uid_t) -2, &u) >= 0)
+		*ret_uid = (uid_t) u;
+	else
+		colon = NULL;
+	*ret_path = colon ? strndup(item, (size_t) (colon - item)) : strdup(item);
+	return *ret_path ? 0 : -ENOMEM;
+}
+
+/* The uid and executable exclusions, one swap each (a reload drops the old
+ * executables for a moment: they are scanned then, never wrongly exempt). */
+static int set_subject_exclusions(struct fanguard *fg, const struct settings *s, char *err,
+				  size_t errlen)
+{
+	size_t n = s->exclude_exe.n;
+	_cleanup_free_ char **paths = calloc(n ? n : 1, sizeof(char *));
+	_cleanup_free_ uid_t *uids = calloc(n ? n : 1, sizeof(uid_t));
+	size_t i;
+	int r;
+
+	if (!paths || !uids)
+		return log_error_errno(ENOMEM, "Out of memory");
+	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n, NULL, 0);
+	if (r < 0)
+		return settings_error(err, errlen, r, "Failed to exclude uids: %s", strerror(-r));
+	for (i = 0, r = 0; i < n && r >= 0; i++)
+		r = exe_rule_parse(s->exclude_exe.items[i], &paths[i], &uids[i]);
+	if (r >= 0) {
+		r = fanguard_set_exclude_exes(fg, (const char *const *) paths, uids, n);
+		if (r < 0)
+			(void) settings_error(err, errlen, r,
+					      "Failed to exclude the executables %s%s: %s",
+					      n > 0 ? s->exclude_exe.items[0] : "",
+					      n > 1 ? ", ..." : "", strerror(-r));
+	} else
+		(void) settings_error(err, errlen, r, "Out of memory");
+	for (size_t j = 0; j < n; j++)
+		free(paths[j]);
+	return r;
+}
 
 static bool listed(const struct setting_list *l, const char *v)
 {
@@ -239,12 +293,9 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	if (r < 0)
 		return settings_error(err, errlen, r, "Failed to set the exclusions: %s",
 				      strerror(-r));
-	r = fanguard_set_exclude_subjects(fg, s->exclude_uid.items, s->exclude_uid.n,
-					  ITEMS(s->exclude_exe), s->exclude_exe.n);
+	r = set_subject_exclusions(fg, s, err, errlen);
 	if (r < 0)
-		return settings_error(err, errlen, r,
-				      "Failed to set the uid and executable exclusions: %s",
-				      strerror(-r));
+		return r;
 	return 0;
 }
 
@@ -272,11 +323,12 @@ static int reload_keep_restart_only(struct settings *s, const struct settings *o
 	return 0;
 }
 
-/* Parses into a fresh struct settings and swaps it in; on any error the
- * old one stays in force, whole. */
-static int reload(void *userdata)
+/* The reload's slow part, on the reload thread (reload-job.h): parses into a
+ * fresh struct settings and hands what can change at run time to the
+ * library. Reads arg_settings, which only the main thread replaces, and
+ * only in reload_commit(), after joining this thread. */
+static int reload_prepare(void *userdata, void **ret_state, char *error, size_t errlen)
 {
-	static char error[1024]; /* why the last reload failed: for fanguardctl */
 	struct fanguard *fg = userdata;
 	struct settings *s, *old = arg_settings;
 	enum settings_action action;
@@ -284,23 +336,42 @@ static int reload(void *userdata)
 
 	log_info("Reloading the configuration%s%s", old->config ? " from " : "",
 		 old->config ? old->config : "");
-	error[0] = '\0';
 	s = settings_new();
 	if (!s)
 		r = log_error_errno(ENOMEM, "Out of memory");
 	else
-		r = settings_load(s, saved_argc, saved_argv, &action, error, sizeof(error));
+		r = settings_load(s, saved_argc, saved_argv, &action, error, errlen);
 	if (r >= 0)
-		r = reload_apply(fg, old, s, error, sizeof(error));
+		r = reload_apply(fg, old, s, error, errlen);
 	if (r >= 0)
 		r = reload_keep_restart_only(s, old);
 	if (r < 0) {
 		settings_free(s);
+		return r;
+	}
+	*ret_state = s;
+	return 0;
+}
+
+static void settings_free_state(void *state)
+{
+	settings_free(state);
+}
+
+/* On the main thread: swaps the new settings in; on any error the old one
+ * stays in force, whole. */
+static int reload_commit(int r, struct settings *s, const char *error)
+{
+	static char last_error[1024]; /* why the last reload failed: for fanguardctl */
+	struct settings *old = arg_settings;
+
+	if (r < 0) {
+		(void) snprintf(last_error, sizeof(last_error), "%s", error ? error : "");
 		ctl.reloads_failed++;
-		if (!error[0])
-			(void) snprintf(error, sizeof(error), "%s", strerror(-r));
-		ctl.reload_error = error;
-		log_error("Reload failed: keeping the previous configuration: %s", error);
+		if (!last_error[0])
+			(void) snprintf(last_error, sizeof(last_error), "%s", strerror(-r));
+		ctl.reload_error = last_error;
+		log_error("Reload failed: keeping the previous configuration: %s", last_error);
 		return r;
 	}
 	arg_settings = s;
@@ -311,6 +382,55 @@ static int reload(void *userdata)
 	log_info("Reloaded: %zu watches, %zu denylists, %zu exclusions", s->watch.n + s->watch_fs.n,
 		 s->deny_hashes.n, s->exclude.n);
 	return 0;
+}
+
+static struct reload_job *reload_job;
+
+/* A reload now, on this thread: when no reload thread can start. */
+static int reload_sync(struct fanguard *fg)
+{
+	char error[1024] = "";
+	void *state = NULL;
+	int r = reload_prepare(fg, &state, error, sizeof(error));
+
+	return reload_commit(r, state, error);
+}
+
+/* ctl.reload and SIGHUP: in the background (reload-job.h). */
+static int64_t reload_request(void *userdata)
+{
+	int64_t gen = reload_job ? reload_job_request(reload_job) : -ENOSYS;
+
+	if (gen > 0) {
+#if HAVE_LIBSYSTEMD
+		(void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading");
+#endif
+		return gen;
+	}
+	return reload_sync(userdata);
+}
+
+/* The reload thread finished: commit, answer its control clients. */
+static void reload_finished(struct control_server *srv)
+{
+	char error[1024];
+	void *state;
+	uint64_t gen;
+	int r;
+
+	if (!reload_job_collect(reload_job, &r, &state, error, sizeof(error), &gen))
+		return;
+	r = reload_commit(r, state, error);
+	/* The next run, if one was asked for meanwhile, reads what this one
+	 * committed; if it cannot start, its clients take this result. */
+	if (!reload_job_continue(reload_job))
+		gen = UINT64_MAX;
+	if (srv)
+		control_server_reload_done(srv, gen, r, ctl.reload_error);
+#if HAVE_LIBSYSTEMD
+	if (!reload_job_running(reload_job))
+		(void) sd_notify(0, "READY=1");
+#endif
 }
 
 /* fanguard_check_health(), and with on-uncovered=fail a watched mount that
@@ -329,7 +449,7 @@ static int daemon_health(struct fanguard *fg, unsigned *ret_uncovered)
 
 static void service_tick(struct fanguard *fg, bool watchdog)
 {
-	struct fanguard_stats s = {.size = sizeof(s)};
+	struct stats_table t;
 	unsigned uncovered = 0;
 	int health = daemon_health(fg, &uncovered);
 
@@ -346,26 +466,37 @@ static void service_tick(struct fanguard *fg, bool watchdog)
 		ctl.health = health;
 	}
 	events_log_tick(fg, &events_state);
-	if (fanguard_get_stats(fg, &s) < 0)
+	if (stats_table_read(fg, &t) < 0)
 		return;
 #if HAVE_LIBSYSTEMD
-	/* A failed reload stays in the status line until one succeeds: the
-	 * configuration on disk is not the one in force. */
-	(void) sd_notifyf(0,
-			  "%sSTATUS=%s%s%s%s %u mounts in %u groups%s%.0u%s: %llu events, %llu "
-			  "denied, "
-			  "%llu pending, %llu past deadline",
-			  watchdog && health == 0 ? "WATCHDOG=1\n" : "",
-			  ctl.reload_error ? "Reload failed (old configuration in force): " : "",
-			  ctl.reload_error ? ctl.reload_error : "", ctl.reload_error ? "; " : "",
-			  health == 0 ? "Watching" : "UNHEALTHY, watching", s.n_watches, s.n_groups,
-			  uncovered ? ", " : "", uncovered, uncovered ? " NOT COVERED" : "",
-			  (unsigned long long) s.events_read, (unsigned long long) s.denied,
-			  (unsigned long long) s.pending,
-			  (unsigned long long) s.by_reason[FANGUARD_REASON_DEADLINE]);
+	{
+		uint64_t overload = stats_table_get(&t, "overload", NULL);
+
+		/* The alarms first: "OVERLOAD" while a deadline or a full queue
+		 * gave a default verdict in the last 10 s; a failed reload stays
+		 * until one succeeds (the configuration on disk is not the one in
+		 * force). */
+		(void) sd_notifyf(
+			0,
+			"%sSTATUS=%s%s%s%s%s %llu mounts in %llu groups%s%.0u%s: %llu events, %llu "
+			"denied, %llu pending, %llu past deadline, %llu queue full",
+			watchdog && health == 0 ? "WATCHDOG=1\n" : "", overload ? "OVERLOAD, " : "",
+			ctl.reload_error ? "Reload failed (old configuration in force): " : "",
+			ctl.reload_error ? ctl.reload_error : "", ctl.reload_error ? "; " : "",
+			health == 0 ? "Watching" : "UNHEALTHY, watching",
+			(unsigned long long) stats_table_get(&t, "watches", NULL),
+			(unsigned long long) stats_table_get(&t, "groups", NULL),
+			uncovered ? ", " : "", uncovered, uncovered ? " NOT COVERED" : "",
+			(unsigned long long) stats_table_get(&t, "events_read", NULL),
+			(unsigned long long) stats_table_get(&t, "denied", NULL),
+			(unsigned long long) stats_table_get(&t, "pending", NULL),
+			(unsigned long long) stats_table_get(&t, "verdicts", "deadline"),
+			(unsigned long long) stats_table_get(&t, "verdicts", "queue-full"));
+	}
 #else
 	(void) watchdog;
 #endif
+	stats_table_done(&t);
 }
 
 /* After every mark is in place: the control socket, then the sandbox. */
@@ -376,7 +507,7 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	int r;
 
 	ctl.fg = fg;
-	ctl.reload = reload;
+	ctl.reload = reload_request;
 	ctl.userdata = fg;
 	ctl.started_usec = now_usec();
 	ctl.config_path = a->config;
@@ -408,9 +539,10 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 	if (wd > 0 && wd / 2 < tick)
 		tick = wd / 2;
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{.fd = sfd, .events = POLLIN},
-			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN}};
+			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN},
+			{.fd = reload_job ? reload_job_fd(reload_job) : -EBADF, .events = POLLIN}};
 		struct signalfd_siginfo si;
 		usec_t now = now_usec();
 		int timeout = (int) ((next - now) / USEC_PER_MSEC) + 1, ct;
@@ -425,11 +557,13 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 		ct = srv ? control_server_timeout_ms(srv) : -1;
 		if (ct >= 0 && ct < timeout)
 			timeout = ct;
-		if (poll(p, srv ? 2 : 1, timeout) < 0) {
+		if (poll(p, ELEMENTSOF(p), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_error_errno(errno, "poll failed: %m");
 		}
+		if (p[2].revents & POLLIN)
+			reload_finished(srv);
 		if (srv) {
 			unsigned reloads = ctl.reloads_ok + ctl.reloads_failed;
 
@@ -456,13 +590,12 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 			write_stats(fg);
 			break;
 		case SIGHUP:
+			/* In the background; reload_finished() commits it. */
+			if (reload_request(fg) == 0) {
 #if HAVE_LIBSYSTEMD
-			(void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading");
+				(void) sd_notify(0, "READY=1");
 #endif
-			(void) reload(fg);
-#if HAVE_LIBSYSTEMD
-			(void) sd_notify(0, "READY=1");
-#endif
+			}
 			next = 0;
 			break;
 		default:
@@ -601,10 +734,9 @@ static int run(struct fanguard *fg)
 	r = fanguard_set_exclude_paths(fg, ITEMS(a->exclude), a->exclude.n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the exclusions: %m");
-	r = fanguard_set_exclude_subjects(fg, a->exclude_uid.items, a->exclude_uid.n,
-					  ITEMS(a->exclude_exe), a->exclude_exe.n);
+	r = set_subject_exclusions(fg, a, NULL, 0);
 	if (r < 0)
-		return log_error_errno(r, "Failed to exclude uids and executables: %m");
+		return r;
 	r = fanguard_start(fg);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start: %m");
@@ -614,6 +746,10 @@ static int run(struct fanguard *fg)
 	r = uncovered_check_start(fg, a->on_uncovered == ON_UNCOVERED_FAIL);
 	if (r < 0)
 		return r;
+	/* Reloads run on a thread of their own; without it, synchronously. */
+	r = reload_job_new(reload_prepare, fg, &reload_job);
+	if (r < 0)
+		log_warning_errno(r, "Reloads will hold the main loop: %m");
 	/* The control socket and the sandbox, before anyone is told we are ready. */
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
@@ -736,6 +872,9 @@ int main(int argc, char **argv)
 #if HAVE_LIBSYSTEMD
 	(void) sd_notify(0, "STOPPING=1");
 #endif
+	/* A reload still running finishes first: it calls into the library. */
+	reload_job_free(reload_job, settings_free_state);
+	reload_job = NULL;
 	/* Scan sessions use fg: end them first (a scan in flight finishes). */
 	scans_done = control_scan_stop_all(2 * USEC_PER_SEC);
 	rr = fanguard_stop(fg, 5000);

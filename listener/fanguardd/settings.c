@@ -70,6 +70,11 @@ const struct setting settings_table[] = {
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
 	{"default-verdict", 0, "V", "Scan", "DefaultVerdict", VERDICT, ALL(default_verdict),
 	 .help = "allow|deny on deadline, error, shutdown [allow]"},
+	{"on-deadline", 0, "V", "Scan", "OnDeadline", VERDICT, ALL(on_deadline),
+	 .help = "allow|deny when the deadline passes [default-verdict]"},
+	{"on-queue-full", 0, "V", "Scan", "OnQueueFull", VERDICT, ALL(on_queue_full),
+	 .help = "allow|deny when the queue, or the subject uid's\nshare of it, is full "
+		 "[default-verdict]"},
 	{"deadline-ms", 0, "N", "Scan", "DeadlineMs", DEADLINE, ALL(deadline_ms),
 	 .help = "deadline for every mount class"},
 	{"local-deadline-ms", 0, "N", "Local", "DeadlineMs", DEADLINE,
@@ -117,10 +122,10 @@ const struct setting settings_table[] = {
 	 /* (uid_t) -1 is no uid (setresuid()'s "unchanged"). */
 	 .max = (uid_t) -1 - 1, .flags = SETTING_RELOAD,
 	 .help = "never scan accesses by processes of this\neffective uid (repeatable)"},
-	{"exclude-exe", 0, "PATH", "Watch", "ExcludeExe", SETTING_LIST, AT(exclude_exe),
+	{"exclude-exe", 0, "PATH[:UID]", "Watch", "ExcludeExe", SETTING_LIST, AT(exclude_exe),
 	 .flags = SETTING_RELOAD | SETTING_ABSOLUTE,
-	 .help = "never scan accesses by processes running this\nexecutable, exact path "
-		 "(repeatable)"},
+	 .help = "never scan accesses by processes running this\nexecutable (its device and "
+		 "inode) as UID [0];\n'*': any uid (repeatable)"},
 	{"access", 0, NULL, "Events", "Access", SETTING_FLAG, AT(access),
 	 .help = "also check reads (FAN_ACCESS_PERM): costly"},
 	{"no-exec", 0, NULL, "Events", "Exec", SETTING_FLAG, AT(no_exec),
@@ -516,6 +521,8 @@ void settings_to_class_options(const struct settings *s, int cls, struct fanguar
 		.size = sizeof(*o),
 		.deadline_ms = s->deadline_ms[cls],
 		.default_verdict = s->default_verdict[cls],
+		.on_deadline = s->on_deadline[cls],
+		.on_queue_full = s->on_queue_full[cls],
 		.n_workers = s->workers[cls],
 		.queue_len = s->queue_len[cls],
 	};

@@ -44,6 +44,8 @@ struct settings {
 	/* Per mount class (FANGUARD_MOUNT_*); 0 is the library's default. */
 	uint32_t deadline_ms[_FANGUARD_MOUNT_CLASS_MAX];
 	int default_verdict[_FANGUARD_MOUNT_CLASS_MAX];
+	int on_deadline[_FANGUARD_MOUNT_CLASS_MAX];
+	int on_queue_full[_FANGUARD_MOUNT_CLASS_MAX];
 	uint32_t workers[_FANGUARD_MOUNT_CLASS_MAX];
 	uint32_t queue_len[_FANGUARD_MOUNT_CLASS_MAX];
 	uint64_t max_scan_bytes;

@@ -45,6 +45,10 @@ struct fg_event {
 	_Atomic int state; /* enum event_state */
 	bool tracked;	   /* in the deadline heap until claimed (immutable) */
 
+	/* queue.c, protected by the queue's lock: its uid's FIFO */
+	struct fg_event *qnext;
+	uid_t uid; /* the subject's effective uid, or (uid_t) -1 unknown */
+
 	/* protected by domain->lock */
 	ssize_t heap_idx;      /* in domain->inflight, or -1 */
 	struct worker *worker; /* scanning it now, or NULL */

@@ -122,22 +122,33 @@ static void report_verdict(struct domain *d, const struct fg_event *ev, enum fan
 	logq_verdict(fg->logq, &info);
 }
 
-static bool report_wanted(struct domain *d, enum fanguard_verdict v, enum fanguard_reason why)
+static bool report_wanted(struct domain *d, enum fanguard_verdict v, enum fanguard_reason why,
+			  const struct scan_result *res)
 {
 	const struct fanguard_options *o = &d->fg->opts;
 
 	if (!o->verdict_fn)
 		return false;
-	return v == FANGUARD_DENY || why == FANGUARD_REASON_DEADLINE ||
-	       why == FANGUARD_REASON_QUEUE_FULL || why == FANGUARD_REASON_ERROR ||
-	       o->log_max_priority >= LOG_DEBUG;
+	if (o->log_max_priority >= LOG_DEBUG)
+		return true;
+	/* Answers without a scan (the keeper at the deadline, a full queue, a
+	 * stop) are summarised per window instead (overload.c): a flood must
+	 * not turn into a line per event. A scan that itself ran into the
+	 * deadline (res: its scanner and detail) is reported: at most one per
+	 * worker and deadline. */
+	if (!res && (why == FANGUARD_REASON_DEADLINE || why == FANGUARD_REASON_QUEUE_FULL ||
+		     why == FANGUARD_REASON_SHUTDOWN))
+		return false;
+	if (why == FANGUARD_REASON_DEADLINE)
+		return true;
+	return v == FANGUARD_DENY || why == FANGUARD_REASON_ERROR;
 }
 
 void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
 		  enum fanguard_reason why, const struct scan_result *res)
 {
 	struct subject subj, *sp = NULL;
-	bool report = report_wanted(d, v, why);
+	bool report = report_wanted(d, v, why, res);
 
 	if (atomic_load_explicit(&ev->state, memory_order_relaxed) != EVENT_CLAIMED)
 		abort(); /* only the winner of event_claim() may answer */
@@ -156,6 +167,8 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 					  memory_order_relaxed);
 		stat_inc(v == FANGUARD_DENY ? &d->stats.denied : &d->stats.allowed);
 		stat_inc(&d->stats.by_reason[why]);
+		if (reason_is_unscanned(why))
+			overload_note(d, v, why);
 	} else
 		stat_inc(&d->stats.response_errors);
 	/* Before publishing: the holder closes ev->fd (and may free ev) as

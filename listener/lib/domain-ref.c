@@ -26,7 +26,7 @@ static void domain_free(struct domain *d)
 	/* No thread runs any more, so the queue is empty: workers drain it
 	 * before they exit, and readers only fill it while they run. Should an
 	 * event be left all the same, closing the group below allows it. */
-	if (d->queue.ring) {
+	if (d->queue.cap > 0) {
 		queue_close(&d->queue);
 		while (queue_pop(&d->queue, &ev) >= 0) {
 			d->ops->close_event_fd(d->ops_userdata, ev->fd);

@@ -20,6 +20,7 @@
 #include "inflight-internal.h"
 #include "queue-internal.h"
 #include "counters-internal.h"
+#include "overload-internal.h"
 #include "time-util.h"
 
 struct fanguard;
@@ -116,6 +117,7 @@ struct domain {
 	bool unlimited_marks;	 /* FAN_UNLIMITED_MARKS: marks not counted per user */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
+	enum fanguard_verdict on_deadline, on_queue_full; /* domain_verdict_for() */
 	unsigned n_workers, max_abandoned, base_readers, max_readers;
 
 	struct queue queue;
@@ -139,8 +141,9 @@ struct domain {
 	usec_t keeper_next;
 
 	struct domain_stats stats;
-	struct domain *next; /* protected by fg->lock (registry) */
-	bool released;	     /* protected by fg->lock: out of the registry */
+	struct overload overload; /* overload.c */
+	struct domain *next;	  /* protected by fg->lock (registry) */
+	bool released;		  /* protected by fg->lock: out of the registry */
 
 	/* mountwatch.c: answer at receipt, never read content through the
 	 * daemon: its accesses to the backing files are scanned locally. */

@@ -67,6 +67,8 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 	d->one_event_per_read = cls != FANGUARD_MOUNT_LOCAL;
 	d->deadline = (usec_t) co->deadline_ms * USEC_PER_MSEC;
 	d->default_verdict = co->default_verdict;
+	d->on_deadline = co->on_deadline;
+	d->on_queue_full = co->on_queue_full;
 	d->n_workers = co->n_workers;
 	d->max_abandoned = co->max_abandoned;
 	/* The local group never holds a file whose open waits on FUSE: two
@@ -294,6 +296,9 @@ void domain_stop_begin(struct domain *d)
 	keeper_join(d);
 	/* Answer everything we hold, including events being scanned now. */
 	keeper_expire_all(d, FANGUARD_REASON_SHUTDOWN);
+	pthread_mutex_lock(&d->lock);
+	(void) overload_flush_locked(d, now_usec(), /* force= */ true);
+	pthread_mutex_unlock(&d->lock);
 	queue_close(&d->queue);
 }
 

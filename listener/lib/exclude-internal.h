@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "exe-id.h"
 #include "snapshot.h"
 
 struct subject;
@@ -20,8 +21,17 @@ struct exclusions {
 	size_t n_paths;
 	uid_t *uids; /* subjects' effective uids */
 	size_t n_uids;
-	char **exes; /* /proc/PID/exe targets, exact */
+	struct exe_rule *exes; /* executables by identity (exe-id.h) */
 	size_t n_exes;
+};
+
+/* An excluded executable: the file's device and inode, resolved when the
+ * rule is set (a replaced binary, say a package upgrade, is a new inode:
+ * scanned until the rule is set again), and the effective uid it must run
+ * as; any_uid exempts everyone who runs it. */
+struct exe_rule {
+	struct exe_id id;
+	bool any_uid;
 };
 
 /* An empty set with one reference; NULL on OOM. */

@@ -30,7 +30,7 @@ static void exclusions_free(struct snapshot *s)
 	free(x->pid_starts);
 	strv_free_n(x->paths, x->n_paths);
 	free(x->uids);
-	strv_free_n(x->exes, x->n_exes);
+	free(x->exes);
 	free(x);
 }
 
@@ -77,16 +77,13 @@ static struct exclusions *exclusions_copy(const struct exclusions *x)
 	c->pids = memdup_grow(x->pids, x->n_pids, 1, sizeof(pid_t));
 	c->pid_starts = memdup_grow(x->pid_starts, x->n_pids, 1, sizeof(uint64_t));
 	c->uids = memdup_grow(x->uids, x->n_uids, 1, sizeof(uid_t));
-	if (!c->pids || !c->pid_starts || !c->uids ||
+	c->exes = memdup_grow(x->exes, x->n_exes, 1, sizeof(struct exe_rule));
+	if (!c->pids || !c->pid_starts || !c->uids || !c->exes ||
 	    strv_copy(x->paths, x->n_paths, 1, &c->paths) < 0) {
 		snapshot_put(&c->s);
 		return NULL;
 	}
 	c->n_paths = x->n_paths;
-	if (strv_copy(x->exes, x->n_exes, 1, &c->exes) < 0) {
-		snapshot_put(&c->s);
-		return NULL;
-	}
 	c->n_exes = x->n_exes;
 	c->n_pids = x->n_pids;
 	c->n_uids = x->n_uids;
@@ -121,7 +118,22 @@ static int edit_add_path(struct exclusions *c, void *arg)
 
 static int edit_add_exe(struct exclusions *c, void *arg)
 {
-	return (c->exes[c->n_exes] = strdup(arg)) ? (int) c->n_exes++ : -ENOMEM;
+	c->exes[c->n_exes++] = *(struct exe_rule *) arg;
+	return 0;
+}
+
+/* The rule for path run as uid (FANGUARD_ANY_UID: by anyone). */
+static int exe_rule_make(const char *path, uid_t uid, struct exe_rule *ret)
+{
+	int r;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	r = exe_id_from_path(path, uid == FANGUARD_ANY_UID ? 0 : uid, &ret->id);
+	if (r < 0)
+		return r;
+	ret->any_uid = uid == FANGUARD_ANY_UID;
+	return 0;
 }
 
 static int edit_add_uid(struct exclusions *c, void *arg)
@@ -151,11 +163,22 @@ int fanguard_exclude_path(struct fanguard *fg, const char *prefix)
 	return exclusions_update(fg, edit_add_path, (void *) prefix) < 0 ? -ENOMEM : 0;
 }
 
+int fanguard_exclude_exe_uid(struct fanguard *fg, const char *path, uid_t uid)
+{
+	struct exe_rule rule;
+	int r;
+
+	if (!fg)
+		return -EINVAL;
+	r = exe_rule_make(path, uid, &rule);
+	if (r < 0)
+		return r;
+	return exclusions_update(fg, edit_add_exe, &rule) < 0 ? -ENOMEM : 0;
+}
+
 int fanguard_exclude_exe(struct fanguard *fg, const char *path)
 {
-	if (!fg || !path || path[0] != '/')
-		return -EINVAL;
-	return exclusions_update(fg, edit_add_exe, (void *) path) < 0 ? -ENOMEM : 0;
+	return fanguard_exclude_exe_uid(fg, path, 0);
 }
 
 int fanguard_exclude_uid(struct fanguard *fg, uid_t uid)
@@ -209,46 +232,73 @@ int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes,
 }
 
 struct subjects_arg {
-	const uid_t *uids;
+	const uid_t *uids; /* NULL: keep the uids */
 	size_t n_uids;
-	struct strv_arg exes;
+	struct exe_rule *exes;
+	size_t n_exes;
 };
 
 static int edit_set_subjects(struct exclusions *c, void *arg)
 {
 	struct subjects_arg *a = arg;
-	uid_t *uids = memdup_grow(a->uids, a->n_uids, 0, sizeof(uid_t));
-	char **exes;
+	uid_t *uids = NULL;
+	struct exe_rule *exes = memdup_grow(a->exes, a->n_exes, 0, sizeof(struct exe_rule));
 
-	if (!uids)
+	if (!exes)
 		return -ENOMEM;
-	if (strv_copy((char *const *) a->exes.v, a->exes.n, 0, &exes) < 0) {
-		free(uids);
-		return -ENOMEM;
+	if (a->uids) {
+		uids = memdup_grow(a->uids, a->n_uids, 0, sizeof(uid_t));
+		if (!uids) {
+			free(exes);
+			return -ENOMEM;
+		}
+		free(c->uids);
+		c->uids = uids;
+		c->n_uids = a->n_uids;
 	}
-	free(c->uids);
-	c->uids = uids;
-	c->n_uids = a->n_uids;
-	strv_free_n(c->exes, c->n_exes);
+	free(c->exes);
 	c->exes = exes;
-	c->n_exes = a->exes.n;
+	c->n_exes = a->n_exes;
 	return 0;
+}
+
+/* Resolves every rule first: on error nothing changes. */
+static int set_exes(struct fanguard *fg, const uid_t *uids, size_t n_uids, const char *const *paths,
+		    const uid_t *exe_uids, size_t n)
+{
+	_cleanup_free_ struct exe_rule *rules = calloc(n ? n : 1, sizeof(*rules));
+	struct subjects_arg a = {uids, n_uids, rules, n};
+	int r;
+
+	if (!rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		r = exe_rule_make(paths[i], exe_uids ? exe_uids[i] : 0, &rules[i]);
+		if (r < 0)
+			return r;
+	}
+	return exclusions_update(fg, edit_set_subjects, &a);
 }
 
 int fanguard_set_exclude_subjects(struct fanguard *fg, const uid_t *uids, size_t n_uids,
 				  const char *const *exes, size_t n_exes)
 {
-	struct subjects_arg a = {uids, n_uids, {exes, n_exes}};
+	static const uid_t none[1];
 
 	if (!fg || (n_uids > 0 && !uids) || (n_exes > 0 && !exes))
 		return -EINVAL;
 	for (size_t i = 0; i < n_uids; i++)
 		if (uids[i] == (uid_t) -1)
 			return -EINVAL;
-	for (size_t i = 0; i < n_exes; i++)
-		if (!exes[i] || exes[i][0] != '/')
-			return -EINVAL;
-	return exclusions_update(fg, edit_set_subjects, &a);
+	return set_exes(fg, uids ? uids : none, n_uids, exes, NULL, n_exes);
+}
+
+int fanguard_set_exclude_exes(struct fanguard *fg, const char *const *paths, const uid_t *uids,
+			      size_t n)
+{
+	if (!fg || (n > 0 && (!paths || !uids)))
+		return -EINVAL;
+	return set_exes(fg, NULL, 0, paths, uids, n);
 }
 
 /* --- matching (permission path) ------------------------------------------------ */
@@ -289,9 +339,12 @@ static bool pid_excluded(const struct exclusions *x, struct subject *subj)
 	return false;
 }
 
-/* By effective uid or executable. A match counts only if the event's pidfd
- * still names pid after the lookups. Without a pidfd, or if /proc/PID/exe
- * is unreadable, the subject is not excluded: it is scanned (fails closed). */
+/* By effective uid or executable identity (device + inode of the running
+ * image, and the effective uid unless the rule is for any uid). A match
+ * counts only if the event's pidfd still names pid after the lookups.
+ * Without a pidfd, or if /proc/PID/exe is unreadable (another uid's
+ * process: ptrace access), the subject is not excluded: it is scanned
+ * (fails closed). */
 static bool subject_excluded(const struct exclusions *x, struct subject *subj)
 {
 	bool hit = false;
@@ -303,10 +356,16 @@ static bool subject_excluded(const struct exclusions *x, struct subject *subj)
 		for (size_t i = 0; i < x->n_uids && !hit; i++)
 			hit = x->uids[i] == euid;
 	if (!hit && x->n_exes > 0) {
-		const char *exe = subject_exe(subj);
+		struct exe_id id;
 
-		for (size_t i = 0; exe[0] && i < x->n_exes && !hit; i++)
-			hit = strcmp(x->exes[i], exe) == 0;
+		if (subject_exe_id(subj, &id) >= 0)
+			for (size_t i = 0; i < x->n_exes && !hit; i++) {
+				struct exe_id want = x->exes[i].id;
+
+				if (x->exes[i].any_uid)
+					want.uid = id.uid;
+				hit = exe_id_matches(&want, &id);
+			}
 	}
 	return hit && subject_still_alive(subj);
 }

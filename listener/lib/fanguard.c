@@ -73,6 +73,13 @@ static int class_options_fill(enum fanguard_mount_class c, struct fanguard_class
 		co->default_verdict = def->default_verdict;
 	if (co->default_verdict != FANGUARD_ALLOW && co->default_verdict != FANGUARD_DENY)
 		return -EINVAL;
+	if (co->on_deadline == 0)
+		co->on_deadline = co->default_verdict;
+	if (co->on_queue_full == 0)
+		co->on_queue_full = co->default_verdict;
+	if ((co->on_deadline != FANGUARD_ALLOW && co->on_deadline != FANGUARD_DENY) ||
+	    (co->on_queue_full != FANGUARD_ALLOW && co->on_queue_full != FANGUARD_DENY))
+		return -EINVAL;
 	if (co->n_workers == 0)
 		co->n_workers = def->n_workers ? def->n_workers : (unsigned) (ncpu < 2 ? 2 : ncpu);
 	if (co->n_workers > 1024)
@@ -389,8 +396,16 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,
 		};
 
-		if (w->d)
+		if (w->d) {
+			const struct domain_stats *st = &w->d->stats;
+
 			domain_stuck_counts(w->d, stuck);
+			info.unscanned_deadline = st->by_reason[FANGUARD_REASON_DEADLINE];
+			info.unscanned_queue_full = st->by_reason[FANGUARD_REASON_QUEUE_FULL];
+			info.unscanned_error = st->by_reason[FANGUARD_REASON_ERROR];
+			info.unscanned_too_large = st->by_reason[FANGUARD_REASON_TOO_LARGE];
+			info.overloaded = overload_active(w->d, now_usec());
+		}
 		info.threads_stuck_open = stuck[WHERE_OPEN];
 		info.threads_stuck_read = stuck[WHERE_READ];
 		info.threads_stuck_close = stuck[WHERE_CLOSE];

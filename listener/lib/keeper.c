@@ -50,13 +50,17 @@ static void expire_answer(struct domain *d, struct fg_event **evs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct fg_event *ev = evs[i];
 
-		fg_log(d->fg, LOG_WARNING, "%s: %s for pid %d after %llu ms: answered %s", d->name,
+		enum fanguard_verdict v = domain_verdict_for(d, why);
+
+		/* Debug only: under a flood this is a line per event; the
+		 * summary (overload.c) says it once per 10 s. */
+		fg_log(d->fg, LOG_DEBUG, "%s: %s for pid %d after %llu ms: answered %s", d->name,
 		       why == FANGUARD_REASON_DEADLINE ? "deadline passed" : "stopping",
 		       (int) ev->pid,
 		       (unsigned long long) ((now_usec() - ev->received_usec) / USEC_PER_MSEC),
-		       d->default_verdict == FANGUARD_DENY ? "deny" : "allow");
+		       v == FANGUARD_DENY ? "deny" : "allow");
 		/* ev may be freed by its holder right after this. */
-		answer_write(d, ev, d->default_verdict, why, NULL);
+		answer_write(d, ev, v, why, NULL);
 	}
 }
 
@@ -100,7 +104,7 @@ static void *keeper_main(void *userdata)
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
 		struct fg_event *evs[EXPIRE_BATCH], *head;
-		usec_t now = now_usec(), next;
+		usec_t now = now_usec(), next, summary;
 		struct timespec ts;
 		size_t n;
 
@@ -113,6 +117,9 @@ static void *keeper_main(void *userdata)
 		}
 		head = inflight_peek(&d->inflight);
 		next = head ? head->deadline_usec : USEC_INFINITY;
+		summary = overload_flush_locked(d, now, false);
+		if (summary < next)
+			next = summary;
 		if (watch_threads) {
 			readers_check_locked(d);
 			workers_check_locked(d);
@@ -127,6 +134,8 @@ static void *keeper_main(void *userdata)
 			(void) pthread_cond_timedwait(&d->keeper_cond, &d->lock, &ts);
 		}
 	}
+	/* What the last window saw, before the stop's own answers. */
+	(void) overload_flush_locked(d, now_usec(), true);
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
 }

@@ -84,24 +84,23 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 	}
 	r = queue_push(&d->queue, ev);
 	if (r < 0) {
-		(void) event_answer(d, ev, d->default_verdict,
-				    r == -ENOBUFS ? FANGUARD_REASON_QUEUE_FULL
-						  : FANGUARD_REASON_SHUTDOWN,
-				    NULL);
+		enum fanguard_reason why =
+			r == -ENOBUFS ? FANGUARD_REASON_QUEUE_FULL : FANGUARD_REASON_SHUTDOWN;
+
+		(void) event_answer(d, ev, domain_verdict_for(d, why), why, NULL);
 		event_release(d, ev, &rd->slot, /* heap_owned= */ true);
 	}
 }
 
 /* Whether an event can be answered at receipt, without its content (and
  * how: *ret_v, *ret_why). Fills *stx for the queue otherwise. */
-static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_metadata *m, int pidfd,
-			      struct statx *stx, enum fanguard_verdict *ret_v,
+static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_metadata *m,
+			      struct subject *subj, struct statx *stx, enum fanguard_verdict *ret_v,
 			      enum fanguard_reason *ret_why)
 {
 	struct domain *d = rd->d;
 	struct fanguard *fg = d->fg;
 	struct snapshot *xs;
-	struct subject subj;
 	bool stopping, excluded;
 	int r;
 
@@ -133,10 +132,8 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	 * local group, which then fails this open (mountwatch.c). */
 	excluded = atomic_load_explicit(&d->content_at_backing, memory_order_relaxed);
 	if (!excluded) {
-		subject_init(&subj, m->pid, pidfd);
 		xs = snapshot_get(&fg->excl);
-		excluded =
-			exclusions_match(snapshot_container(xs, struct exclusions), &subj, m->fd);
+		excluded = exclusions_match(snapshot_container(xs, struct exclusions), subj, m->fd);
 		snapshot_put(xs);
 	}
 	if (excluded) {
@@ -164,6 +161,7 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 	enum fanguard_verdict v;
 	enum fanguard_reason why;
 	struct fg_event local, *ev;
+	struct subject subj;
 	struct statx stx;
 
 	if (m->fd < 0) {
@@ -184,7 +182,8 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 		return;
 	}
 	stat_inc(&d->stats.read);
-	if (answer_at_receipt(rd, m, pidfd, &stx, &v, &why)) {
+	subject_init(&subj, m->pid, pidfd);
+	if (answer_at_receipt(rd, m, &subj, &stx, &v, &why)) {
 		answer_direct(rd, &local, v, why);
 		return;
 	}
@@ -196,6 +195,10 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 	}
 	event_init(ev, m->fd, m->pid, m->mask, local.received_usec);
 	ev->tracked = true;
+	/* The fair queue's key (queue.c): by pidfd, cheap; an exclusion rule
+	 * may have read it already. Unknown uids share one FIFO. */
+	if (subject_euid(&subj, &ev->uid) < 0)
+		ev->uid = (uid_t) -1;
 	ev->size = stx.stx_size;
 	ev->deadline_usec = ev->received_usec + d->deadline;
 	/* For the verdict cache: what the file was before the scan read it. */

@@ -23,7 +23,7 @@ enum stat_agg {
 
 /* Gauges and listener-wide values, read at snapshot time. */
 struct live {
-	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX];
+	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX], overload;
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
 	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
 	uint64_t cache_evictions, max_groups;
@@ -86,6 +86,9 @@ static const struct stat_row table[] = {
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
 	DOM("answer_latency_usec", latency_usec,
 	    "Receipt-to-answer time summed over answers (divide by events_answered)."),
+	LIVE("overload", G, overload,
+	     "Groups that gave a default verdict for a passed deadline or a full queue in the "
+	     "last 10 s."),
 	LSN("groups", G, groups, "fanotify groups (domains)."),
 	LSN("watches", G, watches, "Watched mounts."),
 	LSN("threads", G, threads, "Threads the listener runs (readers, workers, keepers)."),
@@ -176,6 +179,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		domain_stuck_counts(d, stuck);
 		for (int w = 0; w < _WHERE_MAX; w++)
 			live.stuck[w] += stuck[w];
+		live.overload += overload_active(d, now_usec());
 		pthread_mutex_lock(&d->lock);
 		live.pending += d->inflight.n;
 		pthread_mutex_unlock(&d->lock);

@@ -21,12 +21,18 @@ struct subject {
 #define SUBJECT_COMM (1u << 1)
 #define SUBJECT_EXE (1u << 2)
 
+struct exe_id;
+
 void subject_init(struct subject *s, pid_t pid, int pidfd);
 /* 0 or -errno (gone, unreadable). */
 int subject_euid(struct subject *s, uid_t *ret);
 /* "" when unknown. */
 const char *subject_comm(struct subject *s);
 const char *subject_exe(struct subject *s);
+/* The executable's identity (exe-id.h): stat() of /proc/PID/exe (the
+ * running image) and the effective uid. 0 or -errno (gone, or no ptrace
+ * access to another uid's process). */
+int subject_exe_id(struct subject *s, struct exe_id *ret);
 /* Whether the event's pidfd still names pid: a pid number is not reused
  * before its process is reaped, so what was read by pid was the subject's.
  * false without a pidfd. */

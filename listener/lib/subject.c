@@ -5,7 +5,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include "exe-id.h"
 #include "macro.h"
 #include "procfs.h"
 #include "subject-internal.h"
@@ -87,6 +90,27 @@ const char *subject_exe(struct subject *s)
 		}
 	}
 	return s->exe;
+}
+
+int subject_exe_id(struct subject *s, struct exe_id *ret)
+{
+	char path[64];
+	struct stat st;
+	uid_t euid;
+	int r;
+
+	if (s->pid <= 0)
+		return -ESRCH;
+	(void) snprintf(path, sizeof(path), "/proc/%d/exe", (int) s->pid);
+	/* stat() follows the magic link to the running image itself, even if
+	 * its path was replaced or renamed since. */
+	if (stat(path, &st) < 0)
+		return -errno;
+	r = subject_euid(s, &euid);
+	if (r < 0)
+		return r;
+	*ret = (struct exe_id){.dev = st.st_dev, .ino = st.st_ino, .uid = euid};
+	return 0;
 }
 
 bool subject_still_alive(struct subject *s)

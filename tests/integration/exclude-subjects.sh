@@ -4,8 +4,9 @@
 # ExcludeUid=/ExcludeExe=): a denylisted file stays denied (EPERM) for root
 # and for another uid, and for /bin/cat itself, but is allowed at once
 # (reason "excluded") for the excluded effective uid and for a copy of cat
-# at the excluded path, which is exact: the original /bin/cat is not the
-# copy. A SIGHUP reload that drops ExcludeUid= denies that uid again.
+# excluded by identity (device + inode) for root: a hard link of it under
+# another name matches, a byte-identical copy does not, nor the original
+# /bin/cat, nor a file whose rule names another uid (PATH:UID). A SIGHUP reload that drops ExcludeUid= denies that uid again.
 # Every event is answered exactly once.
 #
 # Kernel fact: readlink(/proc/PID/exe) needs ptrace read access; fanguardd
@@ -36,6 +37,12 @@ cat_copy=$(realpath "$FG_STATE")/fg-cat
 cp /bin/cat "$cat_copy"
 chmod 0755 "$cat_copy"
 real_cat=$(realpath /bin/cat)
+cat_link=$(realpath "$FG_STATE")/fg-cat-link
+ln "$cat_copy" "$cat_link"
+cat_copy2=$(realpath "$FG_STATE")/fg-cat-copy
+cp "$cat_copy" "$cat_copy2"
+cat_uid=$(realpath "$FG_STATE")/fg-cat-uid
+cp "$cat_copy" "$cat_uid"
 
 as_uid() { # UID CMD...
 	local u=$1
@@ -73,6 +80,13 @@ check_subjects() { # UID-4242-VERDICT
 	fi
 	cat_expect "$real_cat" EPERM
 	cat_expect "$cat_copy" ok
+	# By identity, not path: a hard link of the excluded file under
+	# another name is the same file; a byte-identical copy is not.
+	cat_expect "$cat_link" ok
+	cat_expect "$cat_copy2" EPERM
+	# The rule is for root: the same file run by the uid-4343 rule's
+	# executable as root does not match that rule.
+	cat_expect "$cat_uid" EPERM
 }
 
 check_stats() {
@@ -86,7 +100,7 @@ check_stats() {
 # 1. Command line.
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch "$s" --deny-hashes "$deny" \
 	--default-verdict allow --deadline-ms 5000 --stats-file "$stats" \
-	--exclude-uid 4242 --exclude-exe "$cat_copy"
+	--exclude-uid 4242 --exclude-exe "$cat_copy" --exclude-exe "$cat_uid:4343"
 check_subjects ok
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
 check_stats
@@ -94,8 +108,9 @@ log "command line: $(stats_get "$stats" reason_excluded) excluded"
 
 # 2. fanguard.conf, then a reload without ExcludeUid=.
 rm -f "$stats"
-printf '[Watch]\nMount = %s\nExcludeUid = 4242\nExcludeExe = %s\n[Scan]\nDenyHashes = %s\n' \
-	"$s" "$cat_copy" "$deny" >"$conf"
+printf '[Watch]\nMount = %s\nExcludeUid = 4242\nExcludeExe = %s:0\nExcludeExe = %s:4343\n' \
+	"$s" "$cat_copy" "$cat_uid" >"$conf"
+printf '[Scan]\nDenyHashes = %s\n' "$deny" >>"$conf"
 printf 'DefaultVerdict = allow\nDeadlineMs = 5000\n[Daemon]\nStatsFile = %s\n' "$stats" >>"$conf"
 start_fanguardd_log "$FG_STATE/fanguardd-conf.log" --config "$conf" --control-socket ""
 check_subjects ok

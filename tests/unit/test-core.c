@@ -656,6 +656,44 @@ static void test_deadline_worker_stuck_in_read(void **state)
 	listener_done(fg);
 }
 
+/* Overload policy per reason: default allow, but deny on a full queue (one
+ * uid at its share: a quarter of 4 is 1) and at the deadline; both are
+ * counted and raise the overload gauge. */
+static void test_overload_policy(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+	size_t stuck, queued, turned_away;
+
+	(void) state;
+	fc.deadline_ms = 300;
+	fc.n_workers = 1;
+	fc.queue_len = 4;
+	fc.on_deadline = FANGUARD_DENY;
+	fc.on_queue_full = FANGUARD_DENY;
+	fg = listener_new_fuse(&o, &fc);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, 4010, 0, NULL);
+	assert_non_null(d);
+	assert_int_equal(stat_wait(fg, "overload", NULL, 0), 0);
+	stuck = inject(d, B_HANG, false, false);
+	assert_true(wait_for(hanging_scans_1, NULL));
+	queued = inject(d, B_ALLOW, false, false);	/* the uid's one slot */
+	turned_away = inject(d, B_ALLOW, false, false); /* over its share */
+	assert_true(wait_for(answered, (void *) (uintptr_t) turned_away));
+	assert_int_equal(verdict_of(turned_away), FAN_DENY);
+	assert_int_equal(stat_wait(fg, "verdicts", "queue-full", 1), 1);
+	assert_int_equal(stat_wait(fg, "overload", NULL, 1), 1);
+	assert_true(wait_for(answered, (void *) (uintptr_t) stuck));
+	assert_int_equal(verdict_of(stuck), FAN_DENY);
+	assert_true(wait_for(answered, (void *) (uintptr_t) queued));
+	assert_true(stat_wait(fg, "verdicts", "deadline", 1) >= 1);
+	domain_unref(d);
+	listener_done(fg);
+}
+
 /* Stop while a scan hangs: the event is answered (shutdown) before stop
  * returns; stop reports the stuck thread with -ETIMEDOUT. */
 static void test_shutdown_mid_scan(void **state)
@@ -1291,6 +1329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scanner_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_worker_stuck_in_read, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_overload_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_mid_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enomem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_stuck_in_open, setup, teardown),

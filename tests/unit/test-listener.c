@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "exclude-internal.h"
 #include "fanguard-internal.h"
@@ -29,7 +30,7 @@ static const struct exclusions *excl(struct fanguard *fg)
 static void test_queue_fifo_full_close(void **state)
 {
 	struct queue q;
-	struct fg_event ev[3], *out;
+	struct fg_event ev[3] = {{.uid = 1}, {.uid = 2}, {.uid = 3}}, *out;
 
 	(void) state;
 	assert_int_equal(queue_init(&q, 2), 0);
@@ -47,6 +48,44 @@ static void test_queue_fifo_full_close(void **state)
 	assert_ptr_equal(out, &ev[1]);
 	assert_int_equal(queue_pop(&q, &out), 0);
 	assert_ptr_equal(out, &ev[2]);
+	assert_int_equal(queue_pop(&q, &out), -ESHUTDOWN);
+	queue_done(&q);
+}
+
+/* One uid's flood holds at most a quarter of the queue, and another uid's
+ * event is handed out next in the round, not after the backlog. */
+static void test_queue_fair_per_uid(void **state)
+{
+	struct queue q;
+	struct fg_event a[4], b[2], *out;
+
+	(void) state;
+	for (size_t i = 0; i < 4; i++)
+		a[i] = (struct fg_event){.uid = 1000};
+	for (size_t i = 0; i < 2; i++)
+		b[i] = (struct fg_event){.uid = 1001};
+	assert_int_equal(queue_share(8), 2);
+	assert_int_equal(queue_share(2), 1);
+	assert_int_equal(queue_init(&q, 8), 0);
+	assert_int_equal(queue_push(&q, &a[0]), 0);
+	assert_int_equal(queue_push(&q, &a[1]), 0);
+	/* uid 1000 is at its share; the queue has room for others. */
+	assert_int_equal(queue_push(&q, &a[2]), -ENOBUFS);
+	assert_int_equal(queue_push(&q, &b[0]), 0);
+	assert_int_equal(queue_push(&q, &b[1]), 0);
+	/* Round-robin: a0, b0, a1, b1; FIFO within a uid. */
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &a[0]);
+	assert_int_equal(queue_push(&q, &a[2]), 0); /* room again */
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &b[0]);
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &a[1]);
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &b[1]);
+	assert_int_equal(queue_pop(&q, &out), 0);
+	assert_ptr_equal(out, &a[2]);
+	queue_close(&q);
 	assert_int_equal(queue_pop(&q, &out), -ESHUTDOWN);
 	queue_done(&q);
 }
@@ -83,15 +122,30 @@ static void test_options_border(void **state)
 	assert_int_equal(excl(fg)->n_uids, 1);
 	assert_int_equal(excl(fg)->n_exes, 1);
 	{
-		const uid_t uids[] = {1, 2};
-		const char *const exes[] = {"/a", "relative"};
+		const uid_t uids[] = {1, 2}, exe_uids[] = {0, FANGUARD_ANY_UID};
+		const char *const exes[] = {"/proc/self/exe", "relative"};
+		const char *const missing[] = {"/nonexistent/fanguard-test"};
+		struct stat st;
 
+		assert_int_equal(stat("/proc/self/exe", &st), 0);
 		/* All or nothing. */
 		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 2), -EINVAL);
+		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, missing, 1), -ENOENT);
 		assert_int_equal(excl(fg)->n_uids, 1);
 		assert_int_equal(fanguard_set_exclude_subjects(fg, uids, 2, exes, 1), 0);
 		assert_int_equal(excl(fg)->n_uids, 2);
-		assert_string_equal(excl(fg)->exes[0], "/a");
+		/* By identity, for root. */
+		assert_int_equal(excl(fg)->exes[0].id.ino, st.st_ino);
+		assert_int_equal(excl(fg)->exes[0].id.uid, 0);
+		assert_false(excl(fg)->exes[0].any_uid);
+		assert_int_equal(fanguard_set_exclude_exes(fg, exes, exe_uids, 2), -EINVAL);
+		assert_int_equal(excl(fg)->n_exes, 1);
+		assert_int_equal(fanguard_exclude_exe_uid(fg, "/proc/self/exe", 4242), 0);
+		assert_int_equal(excl(fg)->exes[1].id.uid, 4242);
+		assert_int_equal(fanguard_set_exclude_exes(fg, exes, exe_uids + 1, 1), 0);
+		assert_int_equal(excl(fg)->n_exes, 1);
+		assert_true(excl(fg)->exes[0].any_uid);
+		assert_int_equal(excl(fg)->n_uids, 2); /* kept */
 		assert_int_equal(fanguard_set_exclude_subjects(fg, NULL, 0, NULL, 0), 0);
 		assert_int_equal(excl(fg)->n_exes, 0);
 	}
@@ -221,6 +275,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_fifo_full_close),
+		cmocka_unit_test(test_queue_fair_per_uid),
 		cmocka_unit_test(test_options_border),
 		cmocka_unit_test(test_abi_growth),
 		cmocka_unit_test(test_denylist_file),
