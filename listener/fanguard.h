@@ -162,6 +162,14 @@ struct fanguard_options {
 	/* [65536] verdict cache marks held at once; at the budget the cache is
 	 * flushed (evicted) and refilled. Coverage marks are never evicted. */
 	uint32_t max_cache_marks;
+	/* [0: off] every FUSE filesystem on the host, in whichever mount
+	 * namespace it is mounted (a user's `unshare -Urm` too): poll
+	 * /sys/fs/fuse/connections every this many ms, mark each new FUSE
+	 * filesystem through a process that shows it (/proc/PID/root), in a
+	 * group of its own. Detection delay: one interval. One root cannot
+	 * enter is reported uncovered (cause namespace): a user's FUSE mount
+	 * opens to root only with the fuse module's allow_sys_admin_access. */
+	uint32_t watch_all_fuse_ms;
 };
 
 #define FANGUARD_LOOPBACK_DEFAULT 0

@@ -701,7 +701,7 @@ static int run(struct fanguard *fg)
 	 * drop them before the library starts any thread (the log thread may
 	 * start as early as loading YARA rules), or those threads keep them. */
 	if (geteuid() == 0) {
-		r = sandbox_drop_capabilities();
+		r = sandbox_drop_capabilities(a->watch_all_fuse);
 		if (r < 0)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}

@@ -51,6 +51,8 @@
 static const char *const allowed[] = {
 	/* files and fds */
 	"read",
+	"setfsuid",
+	"setfsgid",
 	"write",
 	"readv",
 	"writev",
@@ -375,12 +377,13 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
  * procfs refuses them for a target whose capabilities are not a subset of
  * ours (cap_ptrace_access_check), which a root FUSE daemon's are not. The
  * seccomp filter does not allow ptrace(2) itself. */
-static bool cap_kept(unsigned cap)
+static bool cap_kept(unsigned cap, bool keep_setid)
 {
-	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH || cap == CAP_SYS_PTRACE;
+	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH || cap == CAP_SYS_PTRACE ||
+	       (keep_setid && (cap == CAP_SETUID || cap == CAP_SETGID));
 }
 
-int sandbox_drop_capabilities(void)
+int sandbox_drop_capabilities(bool keep_setid)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {};
@@ -388,7 +391,7 @@ int sandbox_drop_capabilities(void)
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, which
 	 * the capset() below removes. */
 	for (unsigned cap = 0; cap < 64; cap++) {
-		if (cap_kept(cap))
+		if (cap_kept(cap, keep_setid))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
@@ -404,7 +407,7 @@ int sandbox_drop_capabilities(void)
 		uint32_t keep = 0;
 
 		for (unsigned b = 0; b < 32; b++)
-			if (cap_kept(i * 32 + b))
+			if (cap_kept(i * 32 + b, keep_setid))
 				keep |= 1u << b;
 		data[i].effective &= keep;
 		data[i].permitted &= keep;

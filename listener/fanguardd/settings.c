@@ -58,6 +58,9 @@ const struct setting settings_table[] = {
 	 AT(scan_through_loopback),
 	 .help = "read loopback FUSE mounts' content through the\ndaemon too, not only at the "
 		 "backing layer"},
+	{"watch-all-fuse", 0, NULL, "Watch", "AllFuse", SETTING_FLAG, AT(watch_all_fuse),
+	 .help = "watch every FUSE filesystem in every mount namespace\n(polled every 500 ms; "
+		 "users' need allow_sys_admin_access)"},
 	{"on-uncovered", 0, "P", "Watch", "OnUncovered", SETTING_ENUM, AT(on_uncovered),
 	 .parse = parse_on_uncovered, .choices = "warn, fail",
 	 .help = "warn|fail when a watched mount cannot be marked:\nfail exits at start, is "
@@ -507,6 +510,8 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 		o->events &= ~FANGUARD_EVENT_EXEC;
 	o->max_scan_bytes = s->max_scan_bytes;
 	o->no_cache = s->no_cache;
+	if (s->watch_all_fuse)
+		o->watch_all_fuse_ms = 500;
 	if (s->scan_through_loopback)
 		o->loopback_policy = FANGUARD_LOOPBACK_THROUGH;
 	o->log_max_priority = s->log_level;

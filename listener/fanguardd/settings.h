@@ -38,6 +38,7 @@ struct settings {
 	char *control_socket; /* after settings_load(): NULL for none */
 	char *config;	      /* --config, as given */
 	bool scan_through_loopback;
+	bool watch_all_fuse;
 	bool access;
 	bool no_exec;
 	bool no_cache;

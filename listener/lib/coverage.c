@@ -80,7 +80,9 @@ const char *uncovered_cause_hint(enum uncovered_cause c)
 		return "closed to root: a FUSE mount without allow_other can only be scanned with "
 		       "/sys/module/fuse/parameters/allow_sys_admin_access set to Y";
 	case UNCOVERED_NAMESPACE:
-		return "in a mount namespace the listener cannot reach";
+		return "in another mount namespace, closed to root: a user's FUSE mount made in "
+		       "their user namespace opens to root only with "
+		       "/sys/module/fuse/parameters/allow_sys_admin_access set to Y";
 	case UNCOVERED_HUNG_DAEMON:
 		return "its daemon hung in a shared group and no group of its own could be made";
 	case UNCOVERED_THREAD_BUDGET:

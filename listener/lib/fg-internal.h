@@ -71,6 +71,7 @@ struct fanguard {
 	bool started, stopped;
 	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
 	struct mountwatch *mw;			 /* mountwatch.c */
+	struct fusens *fusens;			 /* fusens.c */
 	struct domain_stats retired;		 /* counters of released domains */
 	/* Mounts under a watch that got no mark (uncovered): stats.c */
 	_Atomic uint64_t marks_failed;

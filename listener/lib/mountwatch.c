@@ -220,7 +220,8 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
 		struct fg_watch *w = *p;
 
-		if (entry_present(t, ids, w)) {
+		/* Another namespace's mount is fusens.c's to track. */
+		if (w->foreign || entry_present(t, ids, w)) {
 			prev = w;
 			p = &w->next;
 			continue;
