@@ -39,6 +39,9 @@
 #include "watch-internal.h"
 
 #define FUSE_CONNECTIONS "/sys/fs/fuse/connections"
+/* Polls a new connection may go unshown by any mount table before it is
+ * taken for a detached mount's. */
+#define NOT_SHOWN_TRIES 20
 
 static void closedirp(DIR **d)
 {
@@ -56,6 +59,8 @@ struct fusens {
 		unsigned id;
 		bool covered;
 		bool present;
+		unsigned tries;	    /* polls no process showed it */
+		uint64_t uncovered; /* the mount id reported uncovered, or 0 */
 	} * v;
 	size_t n;
 };
@@ -137,7 +142,7 @@ static void give_fs_ids(struct fanguard *fg, struct domain *d, const char *pid,
 /* Marks connection id's filesystem through the first process whose mount
  * namespace shows it. 0 (marked), 1 (no process shows it: not ours to
  * cover, e.g. a detached mount still open), -errno (reported uncovered). */
-static int cover(struct fanguard *fg, unsigned id)
+static int cover(struct fanguard *fg, unsigned id, uint64_t *ret_uncovered)
 {
 	_cleanup_closedir_ DIR *proc = opendir("/proc");
 	struct dirent *de;
@@ -222,6 +227,7 @@ static int cover(struct fanguard *fg, unsigned id)
 			       "filesystem marked through '%s'",
 			       id, de->d_name, e->mount_point, e->fstype, path);
 		} else if (r != -ESHUTDOWN) {
+			*ret_uncovered = e->mnt_id;
 			coverage_report_uncovered(fg, e->mnt_id, path,
 						  r == -EACCES || r == -EPERM
 							  ? UNCOVERED_NAMESPACE
@@ -277,6 +283,7 @@ static void poll_once(struct fanguard *fg, struct fusens *fs)
 	_cleanup_closedir_ DIR *d = opendir(FUSE_CONNECTIONS);
 	struct dirent *de;
 	size_t k = 0;
+	int r;
 
 	if (!d)
 		return;
@@ -302,16 +309,34 @@ static void poll_once(struct fanguard *fg, struct fusens *fs)
 			*c = (struct fusens_conn){.id = (unsigned) id};
 		}
 		c->present = true;
-		if (!c->covered && !own_namespace_has(c->id))
-			c->covered = cover(fg, c->id) >= 0;
-		else if (!c->covered)
+		if (c->covered)
+			continue;
+		if (own_namespace_has(c->id)) {
 			c->covered = true; /* the watches' and trees' to mark */
+			continue;
+		}
+		r = cover(fg, c->id, &c->uncovered);
+		if (r == 0) {
+			c->covered = true;
+			c->uncovered = 0;
+		} else if (r == 1 && ++c->tries >= NOT_SHOWN_TRIES) {
+			/* A connection is listed before its mount is attached:
+			 * tried for a while; then a detached mount's, whose
+			 * files only fds still open reach. */
+			c->covered = true;
+			fg_log(fg, LOG_NOTICE,
+			       "FUSE connection %u: no process shows a mount of it; not watched",
+			       c->id);
+		}
 	}
 	for (size_t i = 0; i < fs->n; i++) {
 		if (fs->v[i].present)
 			fs->v[k++] = fs->v[i];
-		else
+		else {
+			if (fs->v[i].uncovered)
+				coverage_forget(fg, fs->v[i].uncovered);
 			forget(fg, fs->v[i].id);
+		}
 	}
 	fs->n = k;
 }
