@@ -13,7 +13,14 @@
 # Flips the real module parameter (no namespace-local stand-in), restored
 # by an exit trap registered before the first write. /dev/fuse is 0600 on
 # these VMs: a 0666 node is bound over it inside our private namespace.
+# --watch-all-fuse marks every FUSE filesystem a process in view shows:
+# the test runs in a PID namespace of its own (with its own /proc), so the
+# listener finds only the test user's mount, never another test's.
 set -euo pipefail
+if [ "${FG_IN_PIDNS:-}" != 1 ]; then
+	exec env FG_IN_PIDNS=1 unshare --pid --fork --mount --propagation private --mount-proc -- \
+		bash "$0" "$@"
+fi
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 . "$FG_SRC_ROOT/tests/lib/fuse.sh"
 require_root
@@ -49,6 +56,7 @@ stats=$FG_STATE/stats
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" --watch-all-fuse \
 	--deny-hashes "$FG_STATE/denylist" --default-verdict allow --stats-file "$stats"
 log "fanguardd $FANGUARDD_PID ready"
+[ "$(ls -d /proc/[0-9]* | wc -l)" -lt 50 ] || fail "not in a PID namespace of our own"
 
 # The user's namespace: bindfs in the foreground, its own process.
 start_bg setpriv --reuid=$uid --regid=$uid --clear-groups -- \
