@@ -86,6 +86,9 @@ struct fanguard_verdict_info {
 	/* The subject's effective uid, read with comm and exe before a deny
 	 * was answered; (uid_t) -1 when unknown or for allows. */
 	uid_t uid;
+	/* Audit mode (fanguard_options.audit): the scanners' verdict was deny,
+	 * and the event was answered allow (verdict is FANGUARD_ALLOW). */
+	uint32_t would_deny;
 };
 
 typedef void (*fanguard_log_fn)(void *userdata, int priority /* LOG_ERR.. */, const char *msg);
@@ -162,6 +165,16 @@ struct fanguard_options {
 	/* [65536] verdict cache marks held at once; at the budget the cache is
 	 * flushed (evicted) and refilled. Coverage marks are never evicted. */
 	uint32_t max_cache_marks;
+	/* [0] 1: audit (permissive) mode. Every event is scanned as usual,
+	 * but a deny is answered allow: it is counted (audit_would_deny),
+	 * reported to verdict_fn with would_deny set, and never cached. */
+	uint32_t audit;
+	/* [0] 1: have the kernel write an audit record (type FANOTIFY) of
+	 * every deny, as fapolicyd does: FAN_ENABLE_AUDIT on every group and
+	 * FAN_AUDIT on deny answers. Needs CAP_AUDIT_WRITE and kernel support:
+	 * without (EPERM, EINVAL) groups are made without it, once logged;
+	 * the stat kernel_audit says whether the groups have it. */
+	uint32_t kernel_audit;
 	/* [0: off] every FUSE filesystem on the host, in whichever mount
 	 * namespace it is mounted (a user's `unshare -Urm` too): poll
 	 * /sys/fs/fuse/connections every this many ms, mark each new FUSE
@@ -324,6 +337,17 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n);
 int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
 				       size_t *ret_file, unsigned *ret_line);
 
+/** Replace the SHA-256 allowlist with the digests in these files (format as
+ * in fanguard_deny_sha256_file(); a file without digests is no error here),
+ * atomically; n = 0 empties it. A file
+ * whose content has one of these digests is allowed whatever the denylist,
+ * clamd, YARA or an embedder's scanner would say (none of them runs): an
+ * operator's override of a false positive on one file. Counted
+ * (allowlisted); clean verdicts cached before are dropped.
+ * @return as fanguard_replace_deny_sha256_files() */
+int fanguard_replace_allow_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+					size_t *ret_file, unsigned *ret_line);
+
 /** Replace every excluded path prefix (see fanguard_exclude_path()) at once. */
 int fanguard_set_exclude_paths(struct fanguard *fg, const char *const *prefixes, size_t n);
 
@@ -410,8 +434,9 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags);
 const char *fanguard_reason_to_string(enum fanguard_reason r);
 const char *fanguard_mount_class_to_string(enum fanguard_mount_class c);
 
-/* Scanners. Every event is run through the SHA-256 denylist (when it has
- * entries), then clamd, then YARA, in that order; any deny wins and stops
+/* Scanners. Every event is run through the SHA-256 lists (when they have
+ * entries: an allowlisted digest allows the file and ends the run), then
+ * clamd, then YARA, in that order; any deny wins and stops
  * the run; an engine that cannot decide in time (deadline, error, limit)
  * makes the verdict the default. The verdict names the engine (info->scanner:
  * "sha256", "clamd", "yara"). */
@@ -569,6 +594,40 @@ int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
 /** Forget every cached clean verdict, e.g. after a signature update: every
  * file is scanned again at its next open. @return 0, -EINVAL */
 int fanguard_flush_cache(struct fanguard *fg);
+
+/* Restart without a gap (see fanguard_handover(3)). A listener hands its
+ * fanotify groups, with their marks, to whatever keeps them across the
+ * restart (systemd's fd store); its successor adopts them, and the events
+ * that arrive meanwhile wait in the kernel until it reads and scans them:
+ * none is let through unscanned. Each group has a name, e.g. "local" or "fuse/53"
+ * (printable ASCII, no ':' or whitespace, at most 47 bytes). */
+typedef int (*fanguard_group_fn)(void *userdata, int fd, const char *name);
+
+/** Adopt a group that a previous listener handed over. Call before
+ * fanguard_start(), before the watches: the domain of that name (the same
+ * watches and mounts give the same names) then answers this group instead
+ * of a new one, its marks included. The group's cached verdicts (inode
+ * ignore marks) are dropped: the configuration may have changed. A group
+ * that no watch claims by the end of fanguard_start() is closed there (the
+ * kernel then allows the events it queued).
+ * @param fd a fanotify group of the permission (content) class; taken
+ * (closed by the library) on success only
+ * @return 0, -EINVAL (not such a group, bad name), -EEXIST (name adopted
+ * already), -EBUSY (after fanguard_start() or a watch), -ENOMEM */
+int fanguard_adopt_group(struct fanguard *fg, int fd, const char *name);
+
+/** Stop for a restart: as fanguard_stop(), but the marks stay, and for each
+ * group whose threads all exited (so no event it read is left unanswered)
+ * fn gets its fd and name to pass on (e.g. sd_pid_notify_with_fds() with
+ * "FDSTORE=1\nFDNAME=name"; fn must duplicate or send the fd, which is
+ * closed when fn returns). A group with a thread stuck in FUSE, or whose fn
+ * returns < 0, is stopped as by fanguard_stop() (marks removed). Events
+ * this listener had read when the stop began are answered with the default
+ * verdict (reason shutdown), as by fanguard_stop(); later ones stay queued
+ * in the group for the successor.
+ * @return as fanguard_stop(); -EINVAL without fn */
+int fanguard_handover(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn,
+		      void *userdata);
 
 #ifdef __cplusplus
 }

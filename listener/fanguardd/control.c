@@ -236,6 +236,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "config: %s (reloads: %u ok, %u failed)\n"
 		     "%s%s%s"
 		     "seccomp: %s\n"
+		     "mode: %s (%llu denies allowed by audit mode); kernel audit records: %s\n"
 		     "watches: %llu in %llu groups\n"
 		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
 		     "overload: %s (unscanned: %llu past deadline, %llu queue full, %llu error, "
@@ -257,7 +258,10 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 					 "force: "
 				       : "",
 		     ctx->reload_error ? ctx->reload_error : "", ctx->reload_error ? "\n" : "",
-		     ctx->seccomp_mode, (unsigned long long) stats_table_get(&t, "watches", NULL),
+		     ctx->seccomp_mode, ctx->audit ? "AUDIT" : "enforcing",
+		     (unsigned long long) stats_table_get(&t, "audit_would_deny", NULL),
+		     stats_table_get(&t, "kernel_audit", NULL) ? "on" : "off",
+		     (unsigned long long) stats_table_get(&t, "watches", NULL),
 		     (unsigned long long) stats_table_get(&t, "groups", NULL),
 		     (unsigned long long) stats_table_get(&t, "events_read", NULL),
 		     (unsigned long long) stats_table_get(&t, "events_answered", NULL),

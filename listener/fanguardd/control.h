@@ -49,6 +49,7 @@ struct control_ctx {
 	const char *reload_error; /* why the last reload failed ("FILE:LINE: ..."), or NULL */
 	const char *seccomp_mode;
 	int health; /* last fanguard_check_health() */
+	bool audit; /* audit (permissive) mode: denies are only logged */
 };
 
 /* Binds and listens on path (its directory is created 0700, the socket is

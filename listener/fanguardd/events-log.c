@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "events-log.h"
+#include "hook.h"
 #include "log.h"
 #include "macro.h"
 #include "message-ids.h"
@@ -27,9 +28,15 @@ static bool is_sha256_hex(const char *s)
 	return n == 64 && s[n] == '\0';
 }
 
+/* Audit mode: answered allow, and logged as the deny it would be. */
+static bool would_deny(const struct fanguard_verdict_info *v)
+{
+	return FANGUARD_HAS_FIELD(v, struct fanguard_verdict_info, would_deny) && v->would_deny;
+}
+
 static const char *message_id(const struct fanguard_verdict_info *v)
 {
-	if (v->verdict == FANGUARD_DENY)
+	if (v->verdict == FANGUARD_DENY || would_deny(v))
 		return MID(FANGUARD_MESSAGE_DENY);
 	switch (v->reason) {
 	case FANGUARD_REASON_QUEUE_FULL:
@@ -49,7 +56,10 @@ void events_log_verdict(void *userdata, const struct fanguard_verdict_info *v)
 	char f_exe[4200], f_comm[48], f_scanner[96], f_detail[160], f_sha[96], f_uid[32];
 	char exe[4096], comm[24] = "?";
 	const char *fields[16];
-	const char *verdict = v->verdict == FANGUARD_DENY ? "deny" : "allow";
+	bool denied = v->verdict == FANGUARD_DENY || would_deny(v);
+	const char *verdict = would_deny(v)		    ? "would-deny"
+			      : v->verdict == FANGUARD_DENY ? "deny"
+							    : "allow";
 	bool unscanned = v->verdict == FANGUARD_ALLOW && v->reason != FANGUARD_REASON_SCANNED &&
 			 strcmp(message_id(v), MID(FANGUARD_MESSAGE_VERDICT)) != 0;
 	uid_t uid = FANGUARD_HAS_FIELD(v, struct fanguard_verdict_info, uid) ? v->uid : (uid_t) -1;
@@ -115,7 +125,9 @@ void events_log_verdict(void *userdata, const struct fanguard_verdict_info *v)
 	 * would make a line per open. The tick sums them up (below). The path
 	 * last: a cut of a long line (log.c escapes it and caps it with a
 	 * marker) loses only the path's tail. */
-	log_struct(v->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG, 0, fields,
+	if (denied)
+		hook_deny(v, comm[0] ? comm : "?", have_exe ? exe : "?", uid);
+	log_struct(denied ? LOG_NOTICE : LOG_DEBUG, 0, fields,
 		   "%s%s pid=%d class=%s reason=%s%s%s%s%s latency_us=%llu path=%s", verdict,
 		   unscanned ? " (not scanned)" : "", (int) v->pid,
 		   fanguard_mount_class_to_string(v->mount_class),

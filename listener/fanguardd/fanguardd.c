@@ -21,6 +21,8 @@
 #include "events-log.h"
 #include "fanguard.h"
 #include "fd-util.h"
+#include "fdstore.h"
+#include "hook.h"
 #include "log-json.h"
 #include "log.h"
 #include "macro.h"
@@ -219,6 +221,27 @@ static int watch_added(struct fanguard *fg, const struct settings *old, const st
 	return 0;
 }
 
+/* The SHA-256 allowlist: replaced whole (at start and on reload). */
+static int load_allowlist(struct fanguard *fg, const struct settings *s)
+{
+	size_t file = 0;
+	unsigned line = 0;
+	int r;
+
+	r = fanguard_replace_allow_sha256_files(fg, ITEMS(s->allow_hashes), s->allow_hashes.n,
+						&file, &line);
+	if (r == -EBADMSG)
+		return log_error_errno(r, "%s:%u: not a SHA-256 hex digest",
+				       s->allow_hashes.items[file], line);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load allowlist '%s': %m",
+				       s->allow_hashes.n ? s->allow_hashes.items[file] : "");
+	if (s->allow_hashes.n > 0)
+		log_info("Allowlist: %d digests from %zu files (allowed whatever a scanner says)",
+			 r, s->allow_hashes.n);
+	return 0;
+}
+
 /* Applies what can change while running (the rows marked SETTING_RELOAD);
  * the library swaps each list atomically under its config lock, so every
  * event sees either the old or the new list and is answered exactly once
@@ -269,10 +292,14 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 		return denylist_error(err, errlen, r,
 				      s->deny_hashes.n ? s->deny_hashes.items[file] : "", line);
 	log_info("Denylist: %d digests from %zu files", r, s->deny_hashes.n);
+	r = load_allowlist(fg, s);
+	if (r < 0)
+		return r;
 	r = watch_added(fg, old, s);
 	if (r < 0)
 		return settings_error(err, errlen, r, "Failed to watch a new path: %s",
 				      strerror(-r));
+	(void) fdstore_check_watches(s);
 	for (size_t i = 0; i < old->watch.n; i++)
 		if (!listed(&s->watch, old->watch.items[i]))
 			log_notice("'%s' is no longer configured; its mark stays until restart",
@@ -512,6 +539,7 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	ctl.started_usec = now_usec();
 	ctl.config_path = a->config;
 	ctl.seccomp_mode = seccomp_mode_to_string(a->seccomp);
+	ctl.audit = a->audit;
 	if (a->control_socket) {
 		r = control_listen(a->control_socket, ret_ctl_fd);
 		if (r < 0)
@@ -701,7 +729,7 @@ static int run(struct fanguard *fg)
 	 * drop them before the library starts any thread (the log thread may
 	 * start as early as loading YARA rules), or those threads keep them. */
 	if (geteuid() == 0) {
-		r = sandbox_drop_capabilities(a->watch_all_fuse);
+		r = sandbox_drop_capabilities(a->kernel_audit, a->watch_all_fuse);
 		if (r < 0)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}
@@ -715,10 +743,22 @@ static int run(struct fanguard *fg)
 		unsigned line = 0;
 
 		r = fanguard_deny_sha256_file(fg, path, &line);
+		if (r == -ENODATA) {
+			/* The shipped /etc/fanguard/deny.sha256 starts so: a
+			 * service with an empty list still scans with its other
+			 * engines and is told digests later by a reload. */
+			log_warning("Denylist '%s' holds no digest yet: nothing is denied by hash "
+				    "until digests are added and the service reloaded",
+				    path);
+			continue;
+		}
 		if (r < 0)
 			return log_denylist_error(r, path, line);
 		log_info("Loaded %d digests from '%s'", r, path);
 	}
+	r = load_allowlist(fg, a);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < a->clamd.n; i++) {
 		r = fanguard_add_clamd(fg, a->clamd.items[i]);
 		if (r < 0)
@@ -737,12 +777,17 @@ static int run(struct fanguard *fg)
 	r = set_subject_exclusions(fg, a, NULL, 0);
 	if (r < 0)
 		return r;
-	r = fanguard_start(fg);
-	if (r < 0)
-		return log_error_errno(r, "Failed to start: %m");
+	/* Groups a previous fanguardd handed over, then the watches (which
+	 * claim them by name), then start: fanguard_start() closes the
+	 * adopted groups no watch claimed. */
+	(void) fdstore_adopt(fg, a);
 	r = watch_added(fg, NULL, a);
 	if (r < 0)
 		return r;
+	(void) fdstore_check_watches(a);
+	r = fanguard_start(fg);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start: %m");
 	r = uncovered_check_start(fg, a->on_uncovered == ON_UNCOVERED_FAIL);
 	if (r < 0)
 		return r;
@@ -783,6 +828,7 @@ int main(int argc, char **argv)
 	enum settings_action action = SETTINGS_RUN;
 	struct rlimit rl;
 	sigset_t mask;
+	unsigned stored = 0;
 	bool scans_done;
 	int r, rr;
 
@@ -803,6 +849,8 @@ int main(int argc, char **argv)
 		printf("fanguardd %s\n", FANGUARD_VERSION);
 	if (r < 0 || action != SETTINGS_RUN) {
 		/* --check-config: the errors are logged; the exit status says it. */
+		if (r < 0 && action == SETTINGS_RUN)
+			fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
@@ -815,6 +863,7 @@ int main(int argc, char **argv)
 	}
 	if (arg_settings->stats_file && !(arg_stats_file = strdup(arg_settings->stats_file))) {
 		log_error_errno(ENOMEM, "Out of memory");
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		return EXIT_FAILURE;
 	}
@@ -839,9 +888,29 @@ int main(int argc, char **argv)
 
 	/* Say which privilege is missing, rather than a bare EPERM later. */
 	if (privileges_check() < 0) {
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		free(arg_stats_file);
 		return PRIVILEGES_EXIT_STATUS;
+	}
+
+	/* The on-deny helper: forked now, while this process has one thread
+	 * and before the sandbox forbids fork and exec. */
+	if (arg_settings->on_deny) {
+		struct hook_settings hs = {
+			.program = arg_settings->on_deny,
+			.timeout_ms = arg_settings->on_deny_timeout_ms ?: 10000,
+			.per_minute = arg_settings->on_deny_per_minute ?: 60,
+		};
+
+		r = hook_start(&hs);
+		if (r < 0) {
+			log_error_errno(r, "Failed to start the on-deny helper: %m");
+			fdstore_drop();
+			arg_settings = settings_free(arg_settings);
+			free(arg_stats_file);
+			return EXIT_FAILURE;
+		}
 	}
 
 	settings_to_options(arg_settings, &opts);
@@ -850,6 +919,7 @@ int main(int argc, char **argv)
 	r = fanguard_new(&opts, &fg);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the listener: %m");
+		fdstore_drop();
 		arg_settings = settings_free(arg_settings);
 		free(arg_stats_file);
 		return EXIT_FAILURE;
@@ -863,6 +933,7 @@ int main(int argc, char **argv)
 			log_error_errno(r, "Failed to set the %s settings: %m",
 					fanguard_mount_class_to_string(i));
 			fg = fanguard_free(fg);
+			fdstore_drop();
 			arg_settings = settings_free(arg_settings);
 			free(arg_stats_file);
 			return EXIT_FAILURE;
@@ -877,7 +948,15 @@ int main(int argc, char **argv)
 	reload_job = NULL;
 	/* Scan sessions use fg: end them first (a scan in flight finishes). */
 	scans_done = control_scan_stop_all(2 * USEC_PER_SEC);
-	rr = fanguard_stop(fg, 5000);
+	/* A clean stop under systemd keeps the groups in its fd store for the
+	 * next instance; after an error they are closed (their waiters
+	 * allowed), never kept. */
+	if (r >= 0)
+		rr = fdstore_stop(fg, 5000, &stored);
+	else {
+		rr = fanguard_stop(fg, 5000);
+		fdstore_drop(); /* if run() failed before it adopted them */
+	}
 	if (rr == -ETIMEDOUT)
 		log_warning("Some threads are stuck in a FUSE request; exiting without them");
 	write_stats(fg);
@@ -885,6 +964,7 @@ int main(int argc, char **argv)
 		fg = fanguard_free(fg);
 	else
 		log_warning("An on-demand scan is still running; exiting without freeing it");
+	hook_stop();
 	/* Restart-only: still the values the daemon started with. */
 	if (arg_settings->pid_file)
 		(void) unlink(arg_settings->pid_file);

@@ -35,6 +35,7 @@
  *
  * In a static library of its own so that a test helper (seccomp-probe) can
  * apply exactly the daemon's sandbox. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,11 +58,13 @@ const char *seccomp_mode_to_string(enum fg_seccomp_mode m);
 int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags);
 
 /* Drops every capability but CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH and
- * CAP_SYS_PTRACE (see above); with keep_setid also CAP_SETUID and
- * CAP_SETGID, for --watch-all-fuse only: a FUSE filesystem of another user
- * namespace is read with the mounter's fs ids (setfsuid(2), setfsgid(2)),
- * as fuse refuses requests from ids unmapped there. */
-int sandbox_drop_capabilities(bool keep_setid);
+ * CAP_SYS_PTRACE (see above), and CAP_AUDIT_WRITE if keep_audit_write
+ * (--kernel-audit: groups made later ask for FAN_ENABLE_AUDIT); with
+ * keep_setid also CAP_SETUID and CAP_SETGID, for --watch-all-fuse only: a
+ * FUSE filesystem of another user namespace is read with the mounter's fs
+ * ids (setfsuid(2), setfsgid(2)), as fuse refuses requests from ids
+ * unmapped there. */
+int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid);
 
 struct sandbox_landlock {
 	const char *const *write_dirs; /* directories the daemon writes files in */

@@ -160,6 +160,9 @@ static const char *const allowed[] = {
 	"getpeername",
 	"shutdown",
 	"memfd_create",
+	/* sd_notify_barrier() after FDSTORE=/FDSTOREREMOVE= (fdstore.c): a
+	 * pipe whose write end goes to the service manager */
+	"pipe2",
 };
 
 #ifdef FG_SANITIZED
@@ -376,14 +379,19 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
  * loopback detector's /dev/fuse holders and their helpers, --exclude-exe):
  * procfs refuses them for a target whose capabilities are not a subset of
  * ours (cap_ptrace_access_check), which a root FUSE daemon's are not. The
- * seccomp filter does not allow ptrace(2) itself. */
-static bool cap_kept(unsigned cap, bool keep_setid)
+ * seccomp filter does not allow ptrace(2) itself.
+ * CAP_AUDIT_WRITE, with --kernel-audit only: groups made later (reload,
+ * mounts that appear) ask for FAN_ENABLE_AUDIT, which needs it.
+ * CAP_SETUID and CAP_SETGID, with --watch-all-fuse only: setfsuid(2) and
+ * setfsgid(2) in the groups of other user namespaces' FUSE filesystems. */
+static bool cap_kept(unsigned cap, bool keep_audit_write, bool keep_setid)
 {
 	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH || cap == CAP_SYS_PTRACE ||
+	       (keep_audit_write && cap == CAP_AUDIT_WRITE) ||
 	       (keep_setid && (cap == CAP_SETUID || cap == CAP_SETGID));
 }
 
-int sandbox_drop_capabilities(bool keep_setid)
+int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {};
@@ -391,7 +399,7 @@ int sandbox_drop_capabilities(bool keep_setid)
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, which
 	 * the capset() below removes. */
 	for (unsigned cap = 0; cap < 64; cap++) {
-		if (cap_kept(cap, keep_setid))
+		if (cap_kept(cap, keep_audit_write, keep_setid))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
@@ -407,7 +415,7 @@ int sandbox_drop_capabilities(bool keep_setid)
 		uint32_t keep = 0;
 
 		for (unsigned b = 0; b < 32; b++)
-			if (cap_kept(i * 32 + b, keep_setid))
+			if (cap_kept(i * 32 + b, keep_audit_write, keep_setid))
 				keep |= 1u << b;
 		data[i].effective &= keep;
 		data[i].permitted &= keep;

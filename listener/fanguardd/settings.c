@@ -71,6 +71,10 @@ const struct setting settings_table[] = {
 		 "nesting depth [fs.fanotify.max_user_groups\nless max(8, 1/8)]"},
 	{"deny-hashes", 'd', "FILE", "Scan", "DenyHashes", SETTING_LIST, AT(deny_hashes),
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
+	{"allow-hashes", 0, "FILE", "Scan", "AllowHashes", SETTING_LIST, AT(allow_hashes),
+	 .flags = SETTING_RELOAD,
+	 .help = "SHA-256 allowlist: files with these digests are\nallowed whatever a scanner "
+		 "says (repeatable)"},
 	{"default-verdict", 0, "V", "Scan", "DefaultVerdict", VERDICT, ALL(default_verdict),
 	 .help = "allow|deny on deadline, error, shutdown [allow]"},
 	{"on-deadline", 0, "V", "Scan", "OnDeadline", VERDICT, ALL(on_deadline),
@@ -139,6 +143,20 @@ const struct setting settings_table[] = {
 	{"cache-max-marks", 0, "N", "Cache", "MaxMarks", SETTING_UINT32, AT(max_cache_marks),
 	 .min = 1, .max = UINT32_MAX,
 	 .help = "clean verdicts cached at once; beyond, the cache\nis emptied [65536]"},
+	{"audit", 0, NULL, "Scan", "Audit", SETTING_FLAG, AT(audit),
+	 .help = "audit (permissive) mode: log and count what\nwould be denied, and allow it"},
+	{"kernel-audit", 0, NULL, "Scan", "KernelAudit", SETTING_FLAG, AT(kernel_audit),
+	 .help = "kernel audit records of denies (FAN_AUDIT);\nneeds CAP_AUDIT_WRITE"},
+	{"on-deny", 0, "PROGRAM", "Daemon", "OnDeny", SETTING_STRING, AT(on_deny),
+	 .flags = SETTING_ABSOLUTE,
+	 .help = "run PROGRAM for every deny, the facts in its\nenvironment (FANGUARD_PATH, "
+		 "FANGUARD_SHA256...)"},
+	{"on-deny-timeout-ms", 0, "N", "Daemon", "OnDenyTimeoutMs", SETTING_UINT32,
+	 AT(on_deny_timeout_ms), .min = 1, .max = 3600 * 1000,
+	 .help = "kill the on-deny program after N ms [10000]"},
+	{"on-deny-per-minute", 0, "N", "Daemon", "OnDenyPerMinute", SETTING_UINT32,
+	 AT(on_deny_per_minute), .min = 1, .max = 1000000,
+	 .help = "run it at most N times a minute [60]"},
 	{"pid-file", 0, "PATH", "Daemon", "PidFile", SETTING_STRING, AT(pid_file),
 	 .help = "written once every mark is in place"},
 	{"stats-file", 0, "PATH", "Daemon", "StatsFile", SETTING_STRING, AT(stats_file),
@@ -510,6 +528,8 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 		o->events &= ~FANGUARD_EVENT_EXEC;
 	o->max_scan_bytes = s->max_scan_bytes;
 	o->no_cache = s->no_cache;
+	o->audit = s->audit;
+	o->kernel_audit = s->kernel_audit;
 	if (s->watch_all_fuse)
 		o->watch_all_fuse_ms = 500;
 	if (s->scan_through_loopback)

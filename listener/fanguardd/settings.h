@@ -31,9 +31,12 @@ struct settings {
 	struct setting_uids exclude_uid;
 	struct setting_list exclude_exe;
 	struct setting_list deny_hashes;
-	struct setting_list clamd; /* socket paths and host:port, tried in order */
+	struct setting_list allow_hashes; /* override a scanner's false positive */
+	struct setting_list clamd;	  /* socket paths and host:port, tried in order */
 	char *yara_rules;
 	char *pid_file;
+	char *on_deny; /* --on-deny: a program, never a shell string */
+	uint32_t on_deny_timeout_ms, on_deny_per_minute;
 	char *stats_file;
 	char *control_socket; /* after settings_load(): NULL for none */
 	char *config;	      /* --config, as given */
@@ -42,6 +45,8 @@ struct settings {
 	bool access;
 	bool no_exec;
 	bool no_cache;
+	bool audit;	   /* --audit: deny nothing, log what would be denied */
+	bool kernel_audit; /* --kernel-audit: FAN_ENABLE_AUDIT, FAN_AUDIT */
 	/* Per mount class (FANGUARD_MOUNT_*); 0 is the library's default. */
 	uint32_t deadline_ms[_FANGUARD_MOUNT_CLASS_MAX];
 	int default_verdict[_FANGUARD_MOUNT_CLASS_MAX];

@@ -64,7 +64,8 @@ struct scan_result {
 	enum fanguard_reason reason;
 	const char *scanner;
 	char detail[72];
-	bool no_cache; /* a clean verdict the scanner said not to cache */
+	bool no_cache;	  /* a clean verdict the scanner said not to cache */
+	bool allowlisted; /* its SHA-256 is allowlisted: no later scanner may deny it */
 };
 
 /* An event the reader answers at receipt, never queued: on its stack. */

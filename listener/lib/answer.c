@@ -27,6 +27,9 @@
 #define FAN_ERRNO_MASK ((1 << FAN_ERRNO_BITS) - 1)
 #define FAN_DENY_ERRNO(err) (FAN_DENY | ((((uint32_t) (err)) & FAN_ERRNO_MASK) << FAN_ERRNO_SHIFT))
 #endif
+#ifndef FAN_AUDIT
+#define FAN_AUDIT 0x10
+#endif
 
 void event_init(struct fg_event *ev, int fd, pid_t pid, uint64_t mask, usec_t received)
 {
@@ -56,6 +59,10 @@ static int fan_respond(struct domain *d, int fd, enum fanguard_verdict v)
 		 * FAN_CLASS_PRE_CONTENT groups); plain FAN_DENY gives EPERM. */
 		if (!atomic_load_explicit(&fg->deny_errno_unsupported, memory_order_relaxed))
 			resp.response = FAN_DENY_ERRNO(fg->opts.deny_errno);
+		/* The kernel writes an audit record of the deny (fapolicyd
+		 * does the same); only in a FAN_ENABLE_AUDIT group. */
+		if (d->kernel_audit)
+			resp.response |= FAN_AUDIT;
 	}
 	pthread_rwlock_rdlock(&d->fan_fd_lock);
 	for (;;) {
@@ -71,7 +78,8 @@ static int fan_respond(struct domain *d, int fd, enum fanguard_verdict v)
 			break;
 		if (n == -EINTR)
 			continue;
-		if (n == -EINVAL && resp.response != FAN_DENY && resp.response != FAN_ALLOW) {
+		if (n == -EINVAL && (resp.response & ~(uint32_t) FAN_AUDIT) != FAN_DENY &&
+		    resp.response != FAN_ALLOW) {
 			/* FAN_DENY_ERRNO is EINVAL in a FAN_CLASS_CONTENT group and
 			 * before 6.13 (DESIGN.md §2): fall back to plain deny. */
 			if (!atomic_exchange(&fg->deny_errno_unsupported, true) &&
@@ -80,7 +88,7 @@ static int fan_respond(struct domain *d, int fd, enum fanguard_verdict v)
 				       "this kernel or group class takes no FAN_DENY_ERRNO: denied "
 				       "opens fail with EPERM, not errno %d",
 				       fg->opts.deny_errno);
-			resp.response = FAN_DENY;
+			resp.response = FAN_DENY | (resp.response & FAN_AUDIT);
 			continue;
 		}
 		r = n < 0 ? (int) n : -EIO;
@@ -95,7 +103,7 @@ static int fan_respond(struct domain *d, int fd, enum fanguard_verdict v)
  * open, and the path lookup is not free. */
 static void report_verdict(struct domain *d, const struct fg_event *ev, enum fanguard_verdict v,
 			   enum fanguard_reason why, const struct scan_result *res,
-			   struct subject *subj)
+			   struct subject *subj, bool would_deny)
 {
 	struct fanguard *fg = d->fg;
 	struct fanguard_verdict_info info = {
@@ -112,6 +120,7 @@ static void report_verdict(struct domain *d, const struct fg_event *ev, enum fan
 		.comm = subj ? subject_comm(subj) : "",
 		.exe = subj ? subject_exe(subj) : "",
 		.uid = (uid_t) -1,
+		.would_deny = would_deny,
 	};
 	char path[4096];
 
@@ -148,13 +157,21 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 		  enum fanguard_reason why, const struct scan_result *res)
 {
 	struct subject subj, *sp = NULL;
-	bool report = report_wanted(d, v, why, res);
+	bool report = report_wanted(d, v, why, res), would_deny = false;
 
 	if (atomic_load_explicit(&ev->state, memory_order_relaxed) != EVENT_CLAIMED)
 		abort(); /* only the winner of event_claim() may answer */
+	/* Audit (permissive) mode: whatever would be denied is allowed,
+	 * counted and reported as such. Callers never cache a deny, so
+	 * nothing said here turns into a cached clean verdict. */
+	if (v == FANGUARD_DENY && d->fg->opts.audit) {
+		v = FANGUARD_ALLOW;
+		would_deny = true;
+		stat_inc(&d->stats.audit_would_deny);
+	}
 	/* The subject's names for a deny, read before the answer: once
 	 * answered, a denied opener often exits at once. */
-	if (report && v == FANGUARD_DENY) {
+	if (report && (v == FANGUARD_DENY || would_deny)) {
 		subject_init(&subj, ev->pid, -EBADF);
 		(void) subject_comm(&subj);
 		(void) subject_exe(&subj);
@@ -174,7 +191,7 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 	/* Before publishing: the holder closes ev->fd (and may free ev) as
 	 * soon as it sees ANSWERED. The opener has its answer already. */
 	if (report)
-		report_verdict(d, ev, v, why, res, sp);
+		report_verdict(d, ev, v, why, res, sp, would_deny);
 	atomic_store_explicit(&ev->state, EVENT_ANSWERED, memory_order_release);
 }
 

@@ -7,21 +7,23 @@
 #include <stdint.h>
 #include "fanguard.h"
 
-#define DOMAIN_COUNTERS(X) \
-	X(read)            \
-	X(answered)        \
-	X(allowed)         \
-	X(denied)          \
-	X(response_errors) \
-	X(abandoned)       \
-	X(replaced)        \
-	X(bytes_scanned)   \
-	X(readers_added)   \
-	X(open_errors)     \
-	X(alloc_errors)    \
-	X(budget_refused)  \
-	X(close_stuck)     \
-	X(latency_usec)
+#define DOMAIN_COUNTERS(X)  \
+	X(read)             \
+	X(answered)         \
+	X(allowed)          \
+	X(denied)           \
+	X(response_errors)  \
+	X(abandoned)        \
+	X(replaced)         \
+	X(bytes_scanned)    \
+	X(readers_added)    \
+	X(open_errors)      \
+	X(alloc_errors)     \
+	X(budget_refused)   \
+	X(close_stuck)      \
+	X(latency_usec)     \
+	X(audit_would_deny) \
+	X(allowlisted)
 
 struct domain_stats {
 #define X(f) _Atomic uint64_t f;

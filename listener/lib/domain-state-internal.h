@@ -121,6 +121,8 @@ struct domain {
 	bool one_event_per_read; /* any group that can hold FUSE files (DESIGN §1) */
 	bool report_pidfd;	 /* FAN_REPORT_PIDFD: events carry a pidfd of the subject */
 	bool unlimited_marks;	 /* FAN_UNLIMITED_MARKS: marks not counted per user */
+	bool kernel_audit;	 /* FAN_ENABLE_AUDIT: denies are answered with FAN_AUDIT */
+	bool adopted;		 /* its group came from fanguard_adopt_group() */
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
 	enum fanguard_verdict on_deadline, on_queue_full; /* domain_verdict_for() */

@@ -23,6 +23,7 @@
 #include "fanops-internal.h"
 #include "fd-util.h"
 #include "fg-internal.h"
+#include "handover-internal.h"
 #include "keeper-internal.h"
 #include "mounts.h"
 #include "macro.h"
@@ -35,12 +36,61 @@
 #define FAN_REPORT_PIDFD 0x00000080
 #endif
 
+/* fanotify_init() with what the options ask for, dropping what this kernel
+ * or these privileges refuse. FAN_UNLIMITED_MARKS (CAP_SYS_ADMIN): coverage
+ * and cache marks do not count against fs.fanotify.max_user_marks; without
+ * the capability (EPERM) the cache gives way instead (mark_now()).
+ * FAN_REPORT_PIDFD before 5.15: EINVAL, subjects by pid only.
+ * FAN_ENABLE_AUDIT needs CAP_AUDIT_WRITE (EPERM) and CONFIG_AUDITSYSCALL
+ * (EINVAL): tried first when asked for, and once refused not asked again. */
+static int group_init(struct domain *d, unsigned init_flags, unsigned f_flags)
+{
+	static const unsigned extra[] = {
+		FAN_UNLIMITED_MARKS | FAN_REPORT_PIDFD,
+		FAN_REPORT_PIDFD,
+		FAN_UNLIMITED_MARKS,
+		0,
+	};
+	struct fanguard *fg = d->fg;
+	bool want_audit = fg->opts.kernel_audit && !atomic_load(&fg->kernel_audit_refused);
+	int audit_err[ELEMENTSOF(extra)] = {0};
+	int fd = -EINVAL;
+
+	for (int a = want_audit ? 1 : 0; a >= 0; a--)
+		for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+			fd = d->ops->init(d->ops_userdata,
+					  init_flags | extra[i] | (a ? FAN_ENABLE_AUDIT : 0),
+					  f_flags);
+			if (fd >= 0) {
+				if (want_audit && !a &&
+				    !atomic_exchange(&fg->kernel_audit_refused, true))
+					fg_log(fg, LOG_WARNING,
+					       "no kernel audit records of denies: "
+					       "FAN_ENABLE_AUDIT refused (%s%s)",
+					       strerror(-audit_err[i]),
+					       audit_err[i] == -EPERM ? ", needs CAP_AUDIT_WRITE"
+								      : "");
+				d->fan_fd = fd;
+				d->unlimited_marks = extra[i] & FAN_UNLIMITED_MARKS;
+				d->report_pidfd = extra[i] & FAN_REPORT_PIDFD;
+				d->kernel_audit = a;
+				return 0;
+			}
+			if (fd != -EPERM && fd != -EINVAL)
+				return fd;
+			if (a)
+				audit_err[i] = fd;
+		}
+	return fd;
+}
+
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
 	       unsigned dev_major, unsigned dev_minor, uid_t owner, struct domain **ret)
 {
 	const struct fanguard_class_options *co = &fg->cls[cls];
 	unsigned init_flags = FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE;
 	unsigned f_flags = O_RDONLY | O_LARGEFILE | O_CLOEXEC;
+	struct adopted_group *adopted;
 	pthread_condattr_t ca;
 	struct domain *d;
 	int r;
@@ -90,34 +140,23 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 		goto fail;
 	/* FAN_UNLIMITED_QUEUE: with a bounded queue the kernel silently allows
 	 * overflowing permission events (DESIGN.md §2); we count our own. */
-	/* FAN_UNLIMITED_MARKS (CAP_SYS_ADMIN): coverage and cache marks do not
-	 * count against fs.fanotify.max_user_marks; without the capability
-	 * (EPERM) the cache gives way instead (mark_now()). FAN_REPORT_PIDFD
-	 * before 5.15: EINVAL, subjects by pid only. */
-	{
-		static const unsigned extra[] = {
-			FAN_UNLIMITED_MARKS | FAN_REPORT_PIDFD,
-			FAN_REPORT_PIDFD,
-			FAN_UNLIMITED_MARKS,
-			0,
-		};
-
-		for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
-			d->fan_fd = d->ops->init(d->ops_userdata, init_flags | extra[i], f_flags);
-			if (d->fan_fd >= 0) {
-				d->unlimited_marks = extra[i] & FAN_UNLIMITED_MARKS;
-				d->report_pidfd = extra[i] & FAN_REPORT_PIDFD;
-				break;
-			}
-			if (d->fan_fd != -EPERM && d->fan_fd != -EINVAL)
-				break;
-		}
+	adopted = handover_take_locked(fg, d->name);
+	if (adopted) {
+		/* Handed over by a previous listener, with its marks and the
+		 * events queued meanwhile (handover.c). */
+		d->fan_fd = TAKE_FD(adopted->fd);
+		d->report_pidfd = adopted->init_flags & FAN_REPORT_PIDFD;
+		d->unlimited_marks = adopted->init_flags & FAN_UNLIMITED_MARKS;
+		d->kernel_audit = adopted->init_flags & FAN_ENABLE_AUDIT;
+		d->adopted = true;
+		free(adopted);
+	} else {
+		r = group_init(d, init_flags, f_flags);
+		if (r < 0)
+			goto fail;
 	}
-	if (d->fan_fd < 0) {
-		r = d->fan_fd;
-		goto fail;
-	}
-	fg_log(fg, LOG_DEBUG, "%s: new fanotify group, subjects %s, marks %s", d->name,
+	fg_log(fg, LOG_DEBUG, "%s: %s fanotify group, subjects %s, marks %s", d->name,
+	       d->adopted ? "adopted" : "new",
 	       d->report_pidfd ? "by pidfd (FAN_REPORT_PIDFD)" : "by pid only",
 	       d->unlimited_marks ? "unlimited (FAN_UNLIMITED_MARKS)"
 				  : "counted against fs.fanotify.max_user_marks");
@@ -267,6 +306,46 @@ static bool wait_threads_locked(struct domain *d, usec_t deadline)
 	return true;
 }
 
+static void flush_marks(struct domain *d)
+{
+	pthread_rwlock_rdlock(&d->fan_fd_lock);
+	if (d->fan_fd >= 0) {
+		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0,
+				    AT_FDCWD, NULL);
+		(void) d->ops->mark(d->ops_userdata, d->fan_fd,
+				    FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+	}
+	pthread_rwlock_unlock(&d->fan_fd_lock);
+}
+
+/* fanguard_handover() stops every domain still in the registry; one the
+ * mount watcher released (its mount is gone) is stopped as always. */
+static bool handing_over(struct domain *d)
+{
+	return d->fg->handover_fn && !d->released;
+}
+
+/* After every thread of d exited: nothing it read is unanswered, so the
+ * group (with its marks and what the kernel queues) may go to the caller's
+ * fn. Returns true if fn took it. */
+static bool hand_over(struct domain *d)
+{
+	struct fanguard *fg = d->fg;
+	int r;
+
+	pthread_rwlock_rdlock(&d->fan_fd_lock);
+	r = d->fan_fd < 0 ? -EBADF : fg->handover_fn(fg->handover_userdata, d->fan_fd, d->name);
+	pthread_rwlock_unlock(&d->fan_fd_lock);
+	if (r < 0) {
+		fg_log(fg, LOG_ERR, "%s: group not handed over (%s): marks removed", d->name,
+		       strerror(-r));
+		return false;
+	}
+	fg_log(fg, LOG_INFO, "%s: group handed over with its marks", d->name);
+	return true;
+}
+
 void domain_stop_begin(struct domain *d)
 {
 	uint64_t one = 1;
@@ -280,16 +359,11 @@ void domain_stop_begin(struct domain *d)
 	pthread_cond_broadcast(&d->keeper_cond);
 	pthread_mutex_unlock(&d->lock);
 
-	/* No new events: drop every mark of the group. */
-	pthread_rwlock_rdlock(&d->fan_fd_lock);
-	if (d->fan_fd >= 0) {
-		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0,
-				    AT_FDCWD, NULL);
-		(void) d->ops->mark(d->ops_userdata, d->fan_fd,
-				    FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
-		(void) d->ops->mark(d->ops_userdata, d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-	}
-	pthread_rwlock_unlock(&d->fan_fd_lock);
+	/* No new events: drop every mark of the group. Unless it is handed
+	 * over: then new events wait in the group for the successor, and
+	 * domain_stop_finish() passes it on or drops the marks then. */
+	if (!handing_over(d))
+		flush_marks(d);
 	/* Wake the polling readers. */
 	if (d->wake_fd >= 0)
 		(void) !write(d->wake_fd, &one, sizeof(one));
@@ -344,6 +418,10 @@ bool domain_stop_finish(struct domain *d, usec_t deadline)
 	pthread_mutex_unlock(&d->lock);
 	if (!all_exited)
 		domain_stuck_counts(d, stuck);
+	/* A thread still in read() may hold an event: never hand that group
+	 * over (the event would stay unanswered for as long as it lives). */
+	if (handing_over(d) && (!all_exited || !hand_over(d)))
+		flush_marks(d);
 
 	pthread_rwlock_wrlock(&d->fan_fd_lock);
 	d->fan_fd = safe_close(d->fan_fd);

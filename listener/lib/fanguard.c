@@ -16,6 +16,7 @@
 #include "fanops-internal.h"
 #include "fg-internal.h"
 #include "fusens-internal.h"
+#include "handover-internal.h"
 #include "macro.h"
 #include "mountwatch-internal.h"
 #include "registry-internal.h"
@@ -248,6 +249,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	pthread_mutex_init(&fg->lock, NULL);
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
 	denylist_slot_init(&fg->deny);
+	denylist_slot_init(&fg->allow);
 	cache_init(&fg->cache);
 	coverage_init(&fg->coverage);
 	fg->max_groups = groups_budget(&fg->opts);
@@ -317,23 +319,27 @@ int fanguard_start(struct fanguard *fg)
 	if (r >= 0)
 		r = fusens_start(fg);
 out:
+	/* An adopted group nobody answers would block every open it marks. */
+	handover_close_unclaimed_locked(fg);
 	pthread_mutex_unlock(&fg->lock);
 	return r;
 }
 
-int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
+static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, void *userdata)
 {
 	usec_t deadline = deadline_after((usec_t) timeout_ms * USEC_PER_MSEC);
 	bool all;
 
-	if (!fg)
-		return -EINVAL;
 	pthread_mutex_lock(&fg->lock);
 	if (fg->stopped) {
 		pthread_mutex_unlock(&fg->lock);
 		return 0;
 	}
 	fg->stopped = true;
+	/* Read by domain_stop_begin()/finish() (handing_over()) from here on. */
+	fg->handover_fn = fn;
+	fg->handover_userdata = userdata;
+	handover_close_unclaimed_locked(fg);
 	pthread_mutex_unlock(&fg->lock);
 	/* After this no domain is added or released by the watcher. */
 	mountwatch_stop(fg);
@@ -341,6 +347,21 @@ int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
 	all = registry_stop_all(fg, deadline);
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;
+}
+
+int fanguard_stop(struct fanguard *fg, uint32_t timeout_ms)
+{
+	if (!fg)
+		return -EINVAL;
+	return stop(fg, timeout_ms, NULL, NULL);
+}
+
+int fanguard_handover(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn,
+		      void *userdata)
+{
+	if (!fg || !fn)
+		return -EINVAL;
+	return stop(fg, timeout_ms, fn, userdata);
 }
 
 int fanguard_check_health(struct fanguard *fg, uint32_t grace_ms)

@@ -49,6 +49,7 @@ static inline void cache_done(struct fg_cache *c)
 	pthread_rwlock_destroy(&c->lock);
 }
 
+struct adopted_group;
 struct domain;
 struct fg_watch;
 struct mountwatch;
@@ -77,15 +78,22 @@ struct fanguard {
 	_Atomic uint64_t marks_failed;
 	/* Mounts that went away before they could be marked (mountwatch.c) */
 	_Atomic uint64_t mounts_gone_before_marked;
+	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */
+	/* fanguard_handover(): set once, before the stop; domains keep their
+	 * marks and pass their group to fn (domain_stop_finish()). */
+	fanguard_group_fn handover_fn;
+	void *handover_userdata;
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;
 	/* Readers: a scanner's active(), see scan-internal.h; writers: the
 	 * scanner engines' configuration calls. */
 	pthread_rwlock_t cfg_lock;
-	struct denylist_slot deny; /* the SHA-256 denylist (denylist.h, scan-sha256.c) */
+	struct denylist_slot deny;  /* the SHA-256 denylist (denylist.h, scan-sha256.c) */
+	struct denylist_slot allow; /* the SHA-256 allowlist: overrides any deny */
 
 	_Atomic bool deny_errno_unsupported;
+	_Atomic bool kernel_audit_refused; /* FAN_ENABLE_AUDIT refused once: not asked again */
 	struct logq *logq;
 	struct fg_cache cache;
 	struct budget budget;

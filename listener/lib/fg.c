@@ -70,6 +70,7 @@ static void fg_destroy(struct fanguard *fg)
 {
 	logq_stop(fg->logq);
 	denylist_slot_done(&fg->deny);
+	denylist_slot_done(&fg->allow);
 	scanners_free(fg);
 	logq_free(fg->logq);
 	if (atomic_load(&fg->excl.cur))

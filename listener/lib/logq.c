@@ -93,7 +93,7 @@ void logq_verdict(struct logq *q, const struct fanguard_verdict_info *info)
 		atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);
 		return;
 	}
-	m->prio = info->verdict == FANGUARD_DENY ? LOG_NOTICE : LOG_DEBUG;
+	m->prio = info->verdict == FANGUARD_DENY || info->would_deny ? LOG_NOTICE : LOG_DEBUG;
 	m->is_verdict = true;
 	m->info = *info;
 	memcpy(m->text, info->path, lp);

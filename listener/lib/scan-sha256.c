@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The SHA-256 denylist scanner. Content is read through the event fd
+/* The SHA-256 denylist and allowlist scanner. It runs first: a file whose
+ * digest is allowlisted is allowed, and no later scanner runs (an
+ * operator's override of a false positive); one on the denylist is denied. Content is read through the event fd
  * (FMODE_NONOTIFY: our reads raise no events), in chunks, with the event's
  * deadline checked between them. A read stuck in a FUSE daemon cannot be
  * interrupted; the keeper answers at the deadline and abandons this worker
  * (domain.c). Runs on a worker thread: never logs synchronously.
- * Also the public calls that load the list (parsing: denylist.c). */
+ * Also the public calls that load the lists (parsing: denylist.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <openssl/evp.h>
 #include "fanguard-internal.h"
 
 /* --- public API: loading and replacing the denylist ----------------------- */
 
-/* Publishes the builder's set; a file found clean before may match now. */
-static int publish(struct fanguard *fg, struct denylist_builder *b)
+/* Publishes the builder's set in slot (fg->deny or fg->allow); a file found
+ * clean before may match now, or was clean only through an allowlist entry
+ * that is gone. */
+static int publish_in(struct fanguard *fg, struct denylist_slot *slot, struct denylist_builder *b)
 {
 	struct denylist *dl = NULL;
 	int r;
@@ -23,9 +28,14 @@ static int publish(struct fanguard *fg, struct denylist_builder *b)
 	r = denylist_builder_finish(b, &dl);
 	if (r < 0)
 		return r;
-	denylist_slot_publish(&fg->deny, dl);
+	denylist_slot_publish(slot, dl);
 	cache_invalidate(fg);
 	return 0;
+}
+
+static int publish(struct fanguard *fg, struct denylist_builder *b)
+{
+	return publish_in(fg, &fg->deny, b);
 }
 
 /* The current set plus more, built off to the side: the permission path
@@ -82,8 +92,13 @@ int fanguard_deny_sha256_file(struct fanguard *fg, const char *path, unsigned *r
 	return append(fg, NULL, 0, path, ret_line);
 }
 
-int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
-				       size_t *ret_file, unsigned *ret_line)
+/* empty_ok: a file without digests is an empty list (an operator removes
+ * entries one by one until none is left; a package ships the file empty),
+ * logged as a warning, not -ENODATA. Replacing is how a service loads its
+ * lists; fanguard_deny_sha256_file() keeps -ENODATA for a caller adding one
+ * file that yields nothing. */
+static int replace_files(struct fanguard *fg, struct denylist_slot *slot, const char *const *paths,
+			 size_t n, bool empty_ok, size_t *ret_file, unsigned *ret_line)
 {
 	struct denylist_builder *b = NULL;
 	int r;
@@ -95,17 +110,23 @@ int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *p
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		r = denylist_builder_add_file(b, paths[i], ret_line);
+		if (r == -ENODATA && empty_ok) {
+			/* Said once per load: an emptied list is a choice, but
+			 * one the operator should see. */
+			fg_log(fg, LOG_WARNING, "'%s' holds no digest: it adds nothing", paths[i]);
+			continue;
+		}
 		if (r < 0) {
 			if (ret_file)
 				*ret_file = i;
 			goto out;
 		}
 	}
-	pthread_mutex_lock(&fg->deny.writers);
-	r = publish(fg, b);
-	pthread_mutex_unlock(&fg->deny.writers);
+	pthread_mutex_lock(&slot->writers);
+	r = publish_in(fg, slot, b);
+	pthread_mutex_unlock(&slot->writers);
 	if (r >= 0) {
-		struct denylist *cur = denylist_slot_acquire(&fg->deny);
+		struct denylist *cur = denylist_slot_acquire(slot);
 
 		r = (int) denylist_size(cur);
 		denylist_unref(cur);
@@ -113,6 +134,22 @@ int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *p
 out:
 	denylist_builder_free(b);
 	return r;
+}
+
+int fanguard_replace_deny_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+				       size_t *ret_file, unsigned *ret_line)
+{
+	if (!fg)
+		return -EINVAL;
+	return replace_files(fg, &fg->deny, paths, n, true, ret_file, ret_line);
+}
+
+int fanguard_replace_allow_sha256_files(struct fanguard *fg, const char *const *paths, size_t n,
+					size_t *ret_file, unsigned *ret_line)
+{
+	if (!fg)
+		return -EINVAL;
+	return replace_files(fg, &fg->allow, paths, n, true, ret_file, ret_line);
 }
 
 /* --- the scanner ------------------------------------------------------------ */
@@ -130,7 +167,7 @@ static void to_hex(const uint8_t *d, size_t n, char *out)
 
 static bool sha256_active(struct scanner *s)
 {
-	return denylist_slot_size(&s->fg->deny) > 0;
+	return denylist_slot_size(&s->fg->deny) > 0 || denylist_slot_size(&s->fg->allow) > 0;
 }
 
 static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res)
@@ -141,7 +178,7 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 	unsigned int dlen = 0;
 	struct denylist *dl;
 	uint64_t off = 0;
-	bool hit;
+	bool hit, allowed;
 
 	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 		res->reason = FANGUARD_REASON_ERROR;
@@ -172,13 +209,20 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 		goto out;
 	}
 	atomic_fetch_add_explicit(&ctx->d->stats.bytes_scanned, off, memory_order_relaxed);
+	dl = denylist_slot_acquire(&fg->allow);
+	allowed = denylist_contains(dl, digest);
+	denylist_unref(dl);
 	dl = denylist_slot_acquire(&fg->deny);
-	hit = denylist_contains(dl, digest);
+	hit = !allowed && denylist_contains(dl, digest);
 	denylist_unref(dl);
 	res->reason = FANGUARD_REASON_SCANNED;
 	res->verdict = hit ? FANGUARD_DENY : FANGUARD_ALLOW;
-	if (hit)
+	if (hit || allowed)
 		to_hex(digest, 32, res->detail);
+	if (allowed) {
+		res->allowlisted = true;
+		stat_inc(&ctx->d->stats.allowlisted);
+	}
 out:
 	EVP_MD_CTX_free(md);
 }

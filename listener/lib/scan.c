@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The scan dispatcher: runs the scanners in order on one event and composes
- * their results. Any deny wins (and stops the run); otherwise the first
+ * their results. A file allowlisted by SHA-256 is allowed (the sha256
+ * scanner runs first and stops the run). Any deny wins (and stops the run); otherwise the first
  * scanner that could not decide (deadline, error, too large) makes the
  * verdict the domain's default; otherwise the file is allowed.
  *
@@ -195,6 +196,11 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 		any = true;
 		if (outcome_rank(res) == 2 || r.reason == FANGUARD_REASON_DEADLINE)
 			break;
+		/* Allowlisted by digest: the operator's word beats any engine. */
+		if (r.allowlisted) {
+			*res = r;
+			break;
+		}
 	}
 	if (!any)
 		res->verdict = FANGUARD_ALLOW;

@@ -24,6 +24,7 @@ enum stat_agg {
 /* Gauges and listener-wide values, read at snapshot time. */
 struct live {
 	uint64_t pending, groups, watches, threads, stuck[_WHERE_MAX], overload;
+	uint64_t kernel_audit;
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
 	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
 	uint64_t cache_evictions, max_groups;
@@ -89,6 +90,11 @@ static const struct stat_row table[] = {
 	LIVE("overload", G, overload,
 	     "Groups that gave a default verdict for a passed deadline or a full queue in the "
 	     "last 10 s."),
+	DOM("audit_would_deny", audit_would_deny,
+	    "Denies answered allow in audit (permissive) mode."),
+	DOM("allowlisted", allowlisted,
+	    "Files allowed by the SHA-256 allowlist, whatever the scanners say."),
+	LSN("kernel_audit", G, kernel_audit, "1: denies write kernel audit records (FAN_AUDIT)."),
 	LSN("groups", G, groups, "fanotify groups (domains)."),
 	LSN("watches", G, watches, "Watched mounts."),
 	LSN("threads", G, threads, "Threads the listener runs (readers, workers, keepers)."),
@@ -176,6 +182,8 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		unsigned stuck[_WHERE_MAX] = {};
 
 		domain_stats_add(&sum, &d->stats);
+		if (d->kernel_audit)
+			live.kernel_audit = 1;
 		domain_stuck_counts(d, stuck);
 		for (int w = 0; w < _WHERE_MAX; w++)
 			live.stuck[w] += stuck[w];

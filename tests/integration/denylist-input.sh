@@ -47,7 +47,17 @@ expect_refused /dev/zero "Denylist '/dev/zero' is not a regular file"
 expect_refused "$d/dir" "Denylist '$d/dir' is a directory"
 expect_refused "$d/link" "Denylist '$d/link' is a symbolic link"
 expect_refused "$d/nul" "$d/nul:3: NUL byte in a denylist"
-expect_refused "$d/comments" "Denylist '$d/comments' holds no digest"
+# A file without digests (comments only: the shipped /etc/fanguard/deny.sha256)
+# is not an error for the service, but never a silent "0 loaded": a warning
+# names it, and the service runs.
+: >"$FG_STATE/comments.log"
+start_fanguardd_log "$FG_STATE/comments.log" --watch "$s" --deny-hashes "$d/comments"
+grep -q "Denylist '$d/comments' holds no digest yet" "$FG_STATE/comments.log" ||
+	fail_with_log "no warning for a denylist without digests"
+! grep -q "Loaded 0 digests" "$FG_STATE/comments.log" || fail_with_log "silent empty load"
+timeout 5 cat "$s/bad.txt" >/dev/null 2>&1 || fail_with_log "an empty denylist denied a file"
+stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
+log "comments-only denylist: warned, started, nothing denied by hash"
 expect_refused "$d/sparse" "$d/sparse:1: NUL byte in a denylist"
 expect_refused "$d/sparse-head" "$d/sparse-head:3: NUL byte in a denylist"
 

@@ -18,6 +18,9 @@
 #     SIGSTOPped daemon is killed and restarted by systemd;
 #   - removing the package on the running system stops it, installing it
 #     starts it; `systemctl stop` stops it cleanly, and the file opens again;
+#   - `systemctl restart` keeps the fanotify group in the fd store: no open
+#     in a loop gets through during the restart (measured: how long they
+#     wait); a failed restart and a final stop release the stored group;
 #   - a start without CAP_SYS_ADMIN (the unit without it, a non-root start,
 #     a container without it) and a container whose seccomp filter blocks
 #     fanotify fail and name what is missing.
@@ -319,14 +322,65 @@ wait_state 20 active || fail_in "installing on a running system did not start fa
 out=$(c cat /dev/shm/fg-payload 2>&1) && fail_in "payload opens after reinstall"
 log "dpkg -r stopped it, dpkg -i started it again"
 
-# Stop: clean exit, marks gone.
+# Restart without a gap (systemd's fd store): opens in a loop while the
+# service restarts are never let through unscanned (the listed file is
+# denied every time: with a gap, one open would have succeeded), and wait
+# at most about the restart. The loop: N opens, how many succeeded, the
+# longest in ms.
+open_loop='n=0; ok=0; max=0; end=$(($(date +%s) + $1));
+while [ "$(date +%s)" -lt $end ]; do
+	t0=$(date +%s%N); cat /dev/shm/fg-payload >/dev/null 2>&1 && ok=$((ok + 1))
+	t=$((($(date +%s%N) - t0) / 1000000)); [ $t -gt $max ] && max=$t; n=$((n + 1))
+done; echo "$n $ok $max"'
+pid=$(prop MainPID)
+c sh -c "$open_loop" sh 4 >"$FG_STATE/restart-loop.out" 2>&1 &
+loop=$!
+sleep 1 # the loop runs before, during and after the restart
+t0=$(now_ms)
+c systemctl restart fanguardd.service || fail_in "systemctl restart failed"
+restart_ms=$(($(now_ms) - t0))
+wait $loop || fail_in "the open loop failed: $(cat "$FG_STATE/restart-loop.out")"
+read -r n_opens n_ok max_ms <"$FG_STATE/restart-loop.out"
+[ "$(prop MainPID)" != "$pid" ] || fail_in "restart kept the main PID"
+[ "$n_ok" = 0 ] || fail_in "$n_ok of $n_opens opens of the listed file succeeded during the restart"
+grep -q 'Handed 1 fanotify groups to the fd store' <<<"$(journal)" ||
+	fail_in "the stopping instance did not store its group"
+grep -q 'Adopted 1 of 1 fanotify groups' <<<"$(journal)" ||
+	fail_in "the new instance did not adopt the stored group"
+[ "$(prop NFileDescriptorStore)" = 0 ] ||
+	fail_in "the running instance left $(prop NFileDescriptorStore) fds in the store"
+log "RESULT restart ${restart_ms} ms kept the group: $n_opens opens, all denied, longest ${max_ms} ms"
+# A restart that fails (the configuration broken): the new instance
+# releases the stored group, and opens do not wait through the retries.
+c cp /etc/fanguard/fanguard.conf /etc/fanguard/fanguard.conf.good
+c sh -c 'echo "NoSuchSetting = 1" >>/etc/fanguard/fanguard.conf'
+c systemctl restart fanguardd.service 2>/dev/null && fail_in "started with a broken configuration"
+t0=$(now_ms)
+c timeout 5 cat /dev/shm/fg-payload >/dev/null ||
+	fail_in "an open waited on the stored group while the restarts failed"
+[ "$(prop NFileDescriptorStore)" = 0 ] ||
+	fail_in "a failed start left $(prop NFileDescriptorStore) fds in the store"
+grep -q 'Released 1 fanotify groups of the previous instance' <<<"$(journal)" ||
+	fail_in "the failing instance did not release the stored group"
+c mv /etc/fanguard/fanguard.conf.good /etc/fanguard/fanguard.conf
+c systemctl reset-failed fanguardd.service 2>/dev/null || true
+c systemctl restart fanguardd.service || fail_in "start after the failed restarts"
+wait_state 20 active || fail_in "not active after the failed restarts"
+log "a failed restart released the stored group"
+
+# Stop: clean exit, marks gone. The instance stores its group on the way
+# out, and systemd closes the store when the unit is inactive: the open
+# below would wait forever otherwise (bounded here).
 t0=$(now_ms)
 c systemctl stop fanguardd.service || fail_in "systemctl stop failed"
 stop_ms=$(($(now_ms) - t0))
 [ "$(prop ActiveState)" = inactive ] || fail_in "not inactive after stop: $(prop ActiveState)"
 [ "$(prop Result)" = success ] || fail_in "stop result: $(prop Result)"
-c cat /dev/shm/fg-payload >/dev/null || fail_in "payload still denied after stop"
-log "stop ${stop_ms} ms"
+c timeout 5 cat /dev/shm/fg-payload >/dev/null ||
+	fail_in "payload still denied (or waiting on a stored group) after stop"
+[ "$(prop NFileDescriptorStore)" = 0 ] ||
+	fail_in "systemd kept $(prop NFileDescriptorStore) fds in the store after stop"
+log "stop ${stop_ms} ms; the fd store was closed"
 c systemd-analyze --no-pager 2>/dev/null | sed 's/^/# container: /' >&2 || true
 poweroff
 log "RESULT boot to fanguardd active ${boot_ms} ms, reload ${reload_ms} ms, stop ${stop_ms} ms," \

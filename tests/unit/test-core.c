@@ -53,6 +53,7 @@ struct ev_rec {
 };
 
 static struct fake {
+	unsigned n_flushes; /* FAN_MARK_FLUSH calls */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	char dir[64];
@@ -166,6 +167,8 @@ static int fake_mark(void *ud, int group_fd, unsigned flags, uint64_t mask, int 
 		F.n_marks++;
 	if ((flags & FAN_MARK_FLUSH) && !(flags & (FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM)))
 		F.n_inode_flushes++;
+	if (flags & FAN_MARK_FLUSH)
+		F.n_flushes++;
 	pthread_mutex_unlock(&F.lock);
 	return 0;
 }
@@ -591,6 +594,84 @@ static void test_watch_before_start_and_verdicts(void **state)
 	assert_int_equal(stat_wait(fg, "denied", NULL, 100), 100);
 	assert_int_equal(stat_wait(fg, "verdicts", "scanned", 300), 300);
 	listener_done(fg);
+}
+
+/* Audit mode: a deny is answered allow, counted, and never cached. */
+static void test_audit_mode(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o), .audit = 1};
+	struct fanguard *fg = listener_new(&o);
+	struct domain *d;
+	size_t a, b;
+
+	(void) state;
+	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = local_domain(fg);
+	assert_non_null(d);
+	a = inject(d, B_DENY, false, false);
+	b = inject(d, B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	assert_int_equal(verdict_of(a), FAN_ALLOW);
+	assert_int_equal(verdict_of(b), FAN_ALLOW);
+	assert_int_equal(stat_wait(fg, "audit_would_deny", NULL, 1), 1);
+	assert_int_equal(stat_value(fg, "denied", NULL), 0);
+	assert_int_equal(stat_wait(fg, "allowed", NULL, 2), 2);
+	listener_done(fg);
+}
+
+struct handed {
+	unsigned n;
+	char name[64];
+	int fd;
+};
+
+static int hand_fn(void *userdata, int fd, const char *name)
+{
+	struct handed *h = userdata;
+
+	h->n++;
+	h->fd = fd;
+	(void) snprintf(h->name, sizeof(h->name), "%s", name);
+	return 0;
+}
+
+/* Handover: every event read is answered, the marks stay (no flush), and
+ * the group goes to fn by name. Adoption refuses what is not a fanotify
+ * group, and bad names. */
+static void test_handover(void **state)
+{
+	struct fanguard *fg = listener_new(NULL), *fg2;
+	struct handed h = {.fd = -1};
+	struct domain *d;
+	int sv[2];
+
+	(void) state;
+	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = local_domain(fg);
+	assert_non_null(d);
+	for (int i = 0; i < 20; i++)
+		(void) inject(d, B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	assert_int_equal(fanguard_handover(fg, 2000, NULL, NULL), -EINVAL);
+	assert_int_equal(fanguard_handover(fg, 2000, hand_fn, &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.name, "local");
+	assert_true(h.fd >= 0);
+	pthread_mutex_lock(&F.lock);
+	assert_int_equal(F.n_flushes, 0);
+	pthread_mutex_unlock(&F.lock);
+	listener_done(fg);
+
+	assert_int_equal(fanguard_new(NULL, &fg2), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(fanguard_adopt_group(fg2, sv[0], "local"), -EINVAL);
+	assert_int_equal(fanguard_adopt_group(fg2, sv[0], "bad:name"), -EINVAL);
+	assert_int_equal(fanguard_adopt_group(fg2, sv[0], ""), -EINVAL);
+	(void) close(sv[0]);
+	(void) close(sv[1]);
+	assert_null(fanguard_free(fg2));
 }
 
 /* A scanner error takes the class's default verdict. */
@@ -1324,6 +1405,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_swap),
 		cmocka_unit_test(test_stats_table),
 		cmocka_unit_test_setup_teardown(test_scan_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_before_start_and_verdicts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_scanner_error, setup, teardown),

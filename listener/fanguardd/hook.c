@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The on-deny hook (hook.h).
+ *
+ * Daemon side: hook_deny() runs on the library's log thread, after the
+ * answer; it formats the facts as "FANGUARD_KEY=value" strings and sends
+ * them in one SOCK_SEQPACKET message with MSG_DONTWAIT: a helper that is
+ * behind costs a dropped run (counted, logged), never a wait.
+ *
+ * Helper side (a child forked while the daemon had one thread): reads one
+ * message at a time, runs the program with exactly those variables plus
+ * PATH (argv is the program alone: no shell, no word splitting of a file
+ * name), in a process group of its own, kills the group at the timeout,
+ * and reaps it. At most per_minute runs a minute; the rest are dropped and
+ * counted. Exits when the daemon closes its end (or dies). It is not the
+ * daemon's child (forked twice), so the sandboxed daemon never has to
+ * reap it: its parent is then systemd (or the nearest subreaper).
+ *
+ * Must never: let the helper hold a fanotify group (it closes every fd but
+ * its socket: a passed or inherited group would keep opens waiting), block
+ * the daemon, or leave a zombie. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "hook.h"
+#include "log.h"
+#include "procfs.h"
+#include "time-util.h"
+
+#define HOOK_MSG_MAX 16384
+#define HOOK_VARS_MAX 16
+
+static int hook_fd = -EBADF;
+static _Atomic unsigned long hook_dropped;
+
+/* --- helper ------------------------------------------------------------------ */
+
+static void run_one(const struct hook_settings *hs, char *msg, size_t len)
+{
+	char *envp[HOOK_VARS_MAX + 2];
+	char *argv[] = {(char *) hs->program, NULL};
+	size_t n = 0;
+	usec_t deadline;
+	pid_t pid;
+	int pidfd, st;
+
+	envp[n++] = (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (char *p = msg; p < msg + len && n < HOOK_VARS_MAX + 1; p += strlen(p) + 1)
+		if (strncmp(p, "FANGUARD_", 9) == 0 && strchr(p, '='))
+			envp[n++] = p;
+	envp[n] = NULL;
+
+	pid = fork();
+	if (pid < 0) {
+		log_warning_errno(errno, "on-deny hook: fork failed, run dropped: %m");
+		return;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		(void) sigprocmask(SIG_SETMASK, &none, NULL);
+		(void) setpgid(0, 0);
+		(void) close(3);
+		execve(hs->program, argv, envp);
+		_exit(127);
+	}
+	(void) setpgid(pid, pid); /* either side may win the race */
+	deadline = deadline_after((usec_t) hs->timeout_ms * USEC_PER_MSEC);
+	pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		usec_t now = now_usec();
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		int ms = now >= deadline ? 0 : (int) ((deadline - now + 999) / 1000);
+
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+				log_warning("on-deny hook '%s' exited with status %d", hs->program,
+					    WEXITSTATUS(st));
+			else if (WIFSIGNALED(st))
+				log_warning("on-deny hook '%s' killed by signal %d", hs->program,
+					    WTERMSIG(st));
+			break;
+		}
+		if (ms == 0) {
+			log_warning("on-deny hook '%s' still running after %u ms: killed",
+				    hs->program, hs->timeout_ms);
+			(void) kill(-pid, SIGKILL);
+			(void) kill(pid, SIGKILL);
+			(void) waitpid(pid, &st, 0);
+			break;
+		}
+		if (pidfd >= 0)
+			(void) poll(&p, 1, ms);
+		else
+			(void) usleep(ms < 10 ? (useconds_t) ms * 1000 : 10000);
+	}
+	if (pidfd >= 0)
+		(void) close(pidfd);
+}
+
+static int helper_main(const struct hook_settings *hs)
+{
+	static char msg[HOOK_MSG_MAX];
+	usec_t window = now_usec();
+	unsigned long runs = 0, dropped = 0;
+
+	(void) prctl(PR_SET_NAME, "fanguardd-hook");
+	for (;;) {
+		ssize_t n = recv(3, msg, sizeof(msg) - 1, 0);
+
+		if (n == 0)
+			return 0; /* the daemon closed its end */
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		msg[n] = '\0';
+		if (now_usec() - window >= 60 * USEC_PER_SEC) {
+			if (dropped > 0)
+				log_warning("on-deny hook: %lu runs dropped in the last minute "
+					    "(limit %u a minute)",
+					    dropped, hs->per_minute);
+			window = now_usec();
+			runs = dropped = 0;
+		}
+		if (runs >= hs->per_minute) {
+			dropped++;
+			continue;
+		}
+		runs++;
+		run_one(hs, msg, (size_t) n);
+	}
+}
+
+int hook_start(const struct hook_settings *hs)
+{
+	int sv[2], st;
+	pid_t pid;
+
+	if (!hs->program)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		(void) close(sv[0]);
+		(void) close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		/* Only our socket, as fd 3, and stdio: never a fanotify group
+		 * passed by systemd (fd store) or anything else. */
+		if (devnull >= 0)
+			(void) dup2(devnull, 0);
+		if (dup2(sv[1], 3) < 0)
+			_exit(1);
+		(void) syscall(SYS_close_range, 4, ~0U, 0);
+		/* Again, so that the daemon never has a child to reap. */
+		pid = fork();
+		if (pid != 0)
+			_exit(pid < 0 ? 1 : 0);
+		_exit(helper_main(hs));
+	}
+	(void) close(sv[1]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		(void) close(sv[0]);
+		return -ECHILD;
+	}
+	hook_fd = sv[0];
+	log_info("on-deny hook '%s' (timeout %u ms, at most %u runs a minute)", hs->program,
+		 hs->timeout_ms, hs->per_minute);
+	return 0;
+}
+
+/* --- daemon side --------------------------------------------------------------- */
+
+static void add(char *buf, size_t *len, const char *key, const char *value)
+{
+	int n = snprintf(buf + *len, HOOK_MSG_MAX - *len, "FANGUARD_%s=%s", key, value);
+
+	if (n < 0 || (size_t) n >= HOOK_MSG_MAX - *len)
+		return;		/* does not fit: left out */
+	*len += (size_t) n + 1; /* with its NUL */
+}
+
+void hook_deny(const struct fanguard_verdict_info *v, const char *comm, const char *exe, uid_t uid)
+{
+	char buf[HOOK_MSG_MAX], num[32];
+	bool would_deny =
+		FANGUARD_HAS_FIELD(v, struct fanguard_verdict_info, would_deny) && v->would_deny;
+	size_t len = 0;
+
+	if (hook_fd < 0)
+		return;
+	add(buf, &len, "VERDICT", would_deny ? "would-deny" : "deny");
+	add(buf, &len, "PATH", v->path);
+	(void) snprintf(num, sizeof(num), "%d", (int) v->pid);
+	add(buf, &len, "PID", num);
+	/* The library read it before the answer; else try now. */
+	if (uid != (uid_t) -1 || proc_read_euid(v->pid, &uid) >= 0) {
+		(void) snprintf(num, sizeof(num), "%u", (unsigned) uid);
+		add(buf, &len, "UID", num);
+	}
+	add(buf, &len, "COMM", comm);
+	add(buf, &len, "EXE", exe);
+	add(buf, &len, "SCANNER", v->scanner);
+	add(buf, &len, "DETAIL", v->detail);
+	if (strcmp(v->scanner, "sha256") == 0)
+		add(buf, &len, "SHA256", v->detail);
+	add(buf, &len, "REASON", fanguard_reason_to_string(v->reason));
+	add(buf, &len, "MOUNT_CLASS", fanguard_mount_class_to_string(v->mount_class));
+	if (send(hook_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		unsigned long d = ++hook_dropped;
+
+		/* 1, 2, 4, 8...: a flood is visible without flooding the log. */
+		if ((d & (d - 1)) == 0)
+			log_warning_errno(errno,
+					  "on-deny hook: %lu runs dropped (helper behind): %m", d);
+	}
+}
+
+void hook_stop(void)
+{
+	if (hook_fd >= 0)
+		(void) close(hook_fd);
+	hook_fd = -EBADF;
+}
