@@ -78,7 +78,9 @@ user_open clean >/dev/null || fail_with_log "the user cannot read its clean file
 
 # 1. Switch off: reported uncovered, cause namespace, naming the switch.
 wait_until 10 grep -qE "/proc/$user_pid/root$c/m.*namespace.*allow_sys_admin_access" \
-	"$FANGUARDD_LOG" || fail_with_log "the user's mount was not reported uncovered"
+	"$FANGUARDD_LOG" ||
+	fail_with_log "the user's mount was not reported uncovered ($sw is $(cat "$sw") now:" \
+		"another test on this host may have flipped it)"
 log "switch off: $(grep -E "/proc/$user_pid/root$c/m" "$FANGUARDD_LOG" | tail -1 | sed 's/^[^:]*: //')"
 fanguardd_stats_now "$stats"
 n=$(stats_get "$stats" uncovered_cause_namespace)
