@@ -57,6 +57,8 @@ static const char *const allowed[] = {
 	"readv",
 	"writev",
 	"pread64",
+	"fadvise64", /* POSIX_FADV_SEQUENTIAL on large files being hashed */
+	"preadv2",   /* RWF_NOWAIT: readers scan small files in memory (reader.c) */
 	"pwrite64",
 	"close",
 	"close_range",

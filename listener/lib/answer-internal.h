@@ -65,6 +65,7 @@ struct scan_result {
 	const char *scanner;
 	char detail[72];
 	bool no_cache;	  /* a clean verdict the scanner said not to cache */
+	bool would_block; /* ctx->nowait: content not in memory, nothing decided */
 	bool allowlisted; /* its SHA-256 is allowlisted: no later scanner may deny it */
 };
 

@@ -23,7 +23,8 @@
 	X(close_stuck)      \
 	X(latency_usec)     \
 	X(audit_would_deny) \
-	X(allowlisted)
+	X(allowlisted)      \
+	X(scanned_inline)
 
 struct domain_stats {
 #define X(f) _Atomic uint64_t f;

@@ -82,6 +82,11 @@ struct reader {
 	bool extra;	     /* added while the others were stuck; leaves when done */
 	bool exited;	     /* protected by d->lock */
 	struct reader *next; /* protected by d->lock */
+	/* reader.c's inline scans: the buffer, and the last device seen
+	 * with whether its content lives in memory (tmpfs, ramfs) */
+	uint8_t *buf;
+	uint64_t memfs_dev;
+	bool memfs_known, memfs;
 };
 
 /* A mark asked for before the domain started: placed by domain_start(). */

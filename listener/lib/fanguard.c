@@ -19,6 +19,7 @@
 #include "handover-internal.h"
 #include "macro.h"
 #include "mountwatch-internal.h"
+#include "scanstate-internal.h"
 #include "registry-internal.h"
 #include "scan-internal.h"
 #include "watch-internal.h"
@@ -247,6 +248,15 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	fg->ops = &fan_ops_kernel;
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
+	pthread_mutex_init(&fg->state_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&fg->state_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
 	denylist_slot_init(&fg->deny);
 	denylist_slot_init(&fg->allow);
@@ -318,6 +328,9 @@ int fanguard_start(struct fanguard *fg)
 	r = mountwatch_start(fg);
 	if (r >= 0)
 		r = fusens_start(fg);
+	/* Signature updates flush the cache. */
+	if (r >= 0)
+		r = scanstate_ensure_locked(fg);
 out:
 	/* An adopted group nobody answers would block every open it marks. */
 	handover_close_unclaimed_locked(fg);
@@ -344,6 +357,7 @@ static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, 
 	/* After this no domain is added or released by the watcher. */
 	mountwatch_stop(fg);
 	fusens_stop(fg);
+	scanstate_stop(fg);
 	all = registry_stop_all(fg, deadline);
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;

@@ -80,6 +80,8 @@ static void fg_destroy(struct fanguard *fg)
 	budget_done(&fg->budget);
 	coverage_done(&fg->coverage);
 	pthread_mutex_destroy(&fg->lock);
+	pthread_mutex_destroy(&fg->state_lock);
+	pthread_cond_destroy(&fg->state_cond);
 	free(fg);
 }
 

@@ -66,7 +66,7 @@ static void *worker_main(void *userdata)
 			gen = cache_gen(fg); /* before the scan looks at the denylist */
 			slot_set(&w->slot, WHERE_READ);
 			if (buf)
-				scan_event(d, ev, buf, SCAN_BUF_SIZE, &res);
+				scan_event(d, ev, buf, SCAN_BUF_SIZE, false, &res);
 			else
 				res = (struct scan_result){.verdict = d->default_verdict,
 							   .reason = FANGUARD_REASON_ERROR,

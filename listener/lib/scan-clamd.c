@@ -41,11 +41,13 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include "fanguard-internal.h"
 #include "macro.h"
 #include "scan-clamd.h"
+#include "scanstate-internal.h"
 #include "sockpeer.h"
 
 #define CLAMD_MAX_ENDPOINTS 8
@@ -67,6 +69,7 @@ struct clamd_endpoint {
 	struct clamd_conn idle[CLAMD_POOL_MAX];
 	unsigned n_idle;
 	_Atomic pid_t excluded_pid;
+	char version[128]; /* the last VERSION reply (scanstate.c's thread only) */
 };
 
 struct clamd_scanner {
@@ -457,7 +460,18 @@ static void clamd_scan(struct scanner *s, const struct scan_ctx *ctx, struct sca
 {
 	struct clamd_scanner *cs = (struct clamd_scanner *) s;
 	unsigned n = atomic_load_explicit(&cs->n_ep, memory_order_acquire);
+	struct stat st;
 
+	/* An empty local file has no content for a signature to match: no
+	 * round trip (tar -x opens every file it creates while it is empty,
+	 * and that was half of the clamd round trips of an extraction). Its
+	 * size now, not at receipt: it may have been written since. */
+	if (ctx->size == 0 && ctx->d->cls == FANGUARD_MOUNT_LOCAL && fstat(ctx->fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size == 0) {
+		res->reason = FANGUARD_REASON_SCANNED;
+		res->verdict = FANGUARD_ALLOW;
+		return;
+	}
 	res->reason = FANGUARD_REASON_ERROR;
 	for (unsigned i = 0; i < n; i++) {
 		struct clamd_endpoint *ep = atomic_load_explicit(&cs->ep[i], memory_order_acquire);
@@ -467,6 +481,79 @@ static void clamd_scan(struct scanner *s, const struct scan_ctx *ctx, struct sca
 	}
 	/* Every endpoint failed: res->detail holds the last one's failure. */
 	res->reason = FANGUARD_REASON_ERROR;
+}
+
+/* clamd's VERSION reply, "ClamAV 1.4.6/27103/Thu Dec  3 08:00:00 2026": the
+ * engine, then the signature database's version and date, which change
+ * when clamd loads new signatures (freshclam, RELOAD, SelfCheck). Over a
+ * pooled session like any scan, within a second. */
+#define CLAMD_STATE_TIMEOUT_USEC (1 * USEC_PER_SEC)
+
+static int query_version(struct fanguard *fg, struct clamd_endpoint *ep, char *out, size_t size)
+{
+	usec_t deadline = deadline_after(CLAMD_STATE_TIMEOUT_USEC);
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct clamd_conn c = {.fd = -EBADF};
+		char buf[CLAMD_REPLY_MAX + 1], *end;
+		bool pooled = pool_take(ep, &c) == 0;
+		unsigned long id;
+		size_t len = 0;
+		int r;
+
+		if (!pooled) {
+			r = conn_open(fg, ep, deadline, &c);
+			if (r < 0)
+				return r;
+		}
+		id = c.next_id++;
+		r = send_all(c.fd, "zVERSION", sizeof("zVERSION"), deadline);
+		if (r >= 0)
+			r = recv_reply(c.fd, buf, sizeof(buf) - 1, &len, deadline);
+		if (r < 0) {
+			safe_close(c.fd);
+			if (pooled && r != -ETIMEDOUT)
+				continue; /* a session clamd had closed: once more, fresh */
+			return r;
+		}
+		/* "<id>: ClamAV ..." */
+		errno = 0;
+		if (strtoul(buf, &end, 10) != id || errno || end[0] != ':' || end[1] != ' ') {
+			safe_close(c.fd);
+			return -EPROTO;
+		}
+		if (!pooled && ep->local)
+			exclude_peer(fg, ep, c.fd);
+		pool_put(ep, &c);
+		(void) snprintf(out, size, "%s", end + 2);
+		return 0;
+	}
+	return -ECONNRESET;
+}
+
+/* The scanner's state (scanstate.c): every endpoint's VERSION reply. One
+ * that does not answer now counts with its last reply. */
+static int clamd_state(struct scanner *s, char *buf, size_t len)
+{
+	struct clamd_scanner *cs = (struct clamd_scanner *) s;
+	unsigned n = atomic_load_explicit(&cs->n_ep, memory_order_acquire);
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		struct clamd_endpoint *ep = atomic_load_explicit(&cs->ep[i], memory_order_acquire);
+		char v[sizeof(ep->version)];
+
+		if (query_version(s->fg, ep, v, sizeof(v)) >= 0)
+			memcpy(ep->version, v, sizeof(v));
+		if (!ep->version[0])
+			return -EAGAIN; /* never answered yet: nothing to compare */
+		used += (size_t) snprintf(buf + used, len - used, "%s%s", i ? "; " : "",
+					  ep->version);
+		if (used >= len)
+			return -ENOBUFS;
+	}
+	return 0;
 }
 
 static void clamd_free(struct scanner *s)
@@ -573,6 +660,7 @@ int fanguard_add_clamd(struct fanguard *fg, const char *address)
 		cs->s.fg = fg;
 		cs->s.scan = clamd_scan;
 		cs->s.free = clamd_free;
+		cs->s.state = clamd_state;
 		scanner_append_locked(fg, &cs->s);
 	}
 	n = atomic_load(&cs->n_ep);
@@ -584,6 +672,8 @@ int fanguard_add_clamd(struct fanguard *fg, const char *address)
 	}
 	atomic_store_explicit(&cs->ep[n], ep, memory_order_release);
 	atomic_store_explicit(&cs->n_ep, n + 1, memory_order_release);
+	/* Signature updates flush the cache (scanstate.c); not fatal. */
+	(void) scanstate_ensure_locked(fg);
 	pthread_mutex_unlock(&fg->lock);
 	cache_invalidate(fg);
 	return 0;

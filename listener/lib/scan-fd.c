@@ -87,7 +87,7 @@ int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
 					   .reason = FANGUARD_REASON_TOO_LARGE,
 					   .scanner = ""};
 	else
-		scan_event(d, &ev, buf, SCAN_FD_BUF_SIZE, &res);
+		scan_event(d, &ev, buf, SCAN_FD_BUF_SIZE, false, &res);
 
 	pthread_mutex_lock(&fg->lock);
 	domain_stats_add(&fg->retired, &d->stats);

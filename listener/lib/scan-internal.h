@@ -12,6 +12,8 @@
 struct fanguard;
 struct domain;
 
+#define SCANNER_STATE_MAX 256
+
 /* What a scanner gets for one event. buf is the worker's scratch buffer. */
 struct scan_ctx {
 	struct fanguard *fg;
@@ -24,6 +26,9 @@ struct scan_ctx {
 	enum fanguard_verdict default_verdict;
 	uint8_t *buf;
 	size_t buflen;
+	/* On a reader (reader.c): reads never wait for I/O (RWF_NOWAIT); one
+	 * that would sets res->would_block and the event goes to a worker. */
+	bool nowait;
 };
 
 /* A scanning engine. scan() must return by ctx->deadline (every connect,
@@ -36,9 +41,18 @@ struct scan_ctx {
 struct scanner {
 	const char *name;
 	struct fanguard *fg;
+	/* Cheap, in-process, reads through scan_read_at() only: may run on a
+	 * reader for small files whose content is in memory (reader.c). */
+	bool inline_ok;
 	bool (*active)(struct scanner *s);
 	void (*scan)(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res);
 	void (*free)(struct scanner *s);
+	/* Optional: what its clean verdicts depend on besides the file (clamd:
+	 * the signature version), as a string; < 0 if it cannot tell now.
+	 * Polled by scanstate.c; a change flushes the verdict cache. */
+	int (*state)(struct scanner *s, char *buf, size_t len);
+	char last_state[SCANNER_STATE_MAX]; /* scanstate.c's thread only */
+	bool state_known;
 	struct scanner *_Atomic next;
 };
 
@@ -46,10 +60,13 @@ void scanner_append(struct fanguard *fg, struct scanner *s);
 void scanner_append_locked(struct fanguard *fg, struct scanner *s); /* fg->lock held */
 struct scanner *scanner_find(struct fanguard *fg, const char *name);
 void scanners_free(struct fanguard *fg);
-/* Scans ev's content until its deadline. Reads only ev's immutable fields. */
+/* Scans ev's content until its deadline. Reads only ev's immutable fields.
+ * nowait: see struct scan_ctx (ret->would_block: nothing decided). */
 void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
-		struct scan_result *ret);
-bool scan_needed(struct fanguard *fg);
+		bool nowait, struct scan_result *ret);
+/* Called with cfg_lock held for reading: whether any scanner is active, and
+ * (*ret_inline, may be NULL) whether every active one is inline_ok. */
+bool scan_needed(struct fanguard *fg, bool *ret_inline);
 /* Sets res->detail, truncated to fit (details are for the log). */
 void scan_detail(struct scan_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -8,6 +8,7 @@
  * (domain.c). Runs on a worker thread: never logs synchronously.
  * Also the public calls that load the lists (parsing: denylist.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,24 +171,44 @@ static bool sha256_active(struct scanner *s)
 	return denylist_slot_size(&s->fg->deny) > 0 || denylist_slot_size(&s->fg->allow) > 0;
 }
 
+/* Local files are hashed in chunks that stay in the CPU's cache between the
+ * copy and the hash (measured on a 512 MiB tmpfs file: 32 KiB reads hash
+ * about 20% faster than 256 KiB reads). FUSE files keep the whole buffer:
+ * every O_DIRECT read is a round trip to the daemon. */
+#define LOCAL_CHUNK (32 * 1024)
+/* Above this, ask for the larger sequential readahead window. */
+#define SEQUENTIAL_FROM (1024 * 1024)
+
+struct sha256_scanner {
+	struct scanner s;
+	EVP_MD *sha256; /* fetched once: an implicit fetch per init takes a lock */
+};
+
 static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res)
 {
+	struct sha256_scanner *h = (struct sha256_scanner *) s;
 	struct fanguard *fg = ctx->fg;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t digest[32];
 	unsigned int dlen = 0;
 	struct denylist *dl;
 	uint64_t off = 0;
+	size_t chunk = ctx->buflen;
 	bool hit, allowed;
 
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+	if (ctx->d->cls == FANGUARD_MOUNT_LOCAL) {
+		chunk = chunk < LOCAL_CHUNK ? chunk : LOCAL_CHUNK;
+		if (ctx->size >= SEQUENTIAL_FROM)
+			(void) posix_fadvise(ctx->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	if (!md || EVP_DigestInit_ex(md, h->sha256, NULL) != 1) {
 		res->reason = FANGUARD_REASON_ERROR;
 		scan_detail(res, "libcrypto: cannot init sha256");
 		EVP_MD_CTX_free(md);
 		return;
 	}
 	for (;;) {
-		int n = scan_read_at(ctx, ctx->buf, ctx->buflen, off, res);
+		int n = scan_read_at(ctx, ctx->buf, chunk, off, res);
 
 		if (n < 0)
 			goto out;
@@ -229,17 +250,26 @@ out:
 
 static void sha256_free(struct scanner *s)
 {
+	EVP_MD_free(((struct sha256_scanner *) s)->sha256);
 	free(s);
 }
 
 int scan_sha256_new(struct fanguard *fg, struct scanner **ret)
 {
-	struct scanner *s = calloc(1, sizeof(*s));
+	struct sha256_scanner *h = calloc(1, sizeof(*h));
+	struct scanner *s;
 
-	if (!s)
+	if (!h)
 		return -ENOMEM;
+	h->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!h->sha256) {
+		free(h);
+		return -ENOSYS;
+	}
+	s = &h->s;
 	s->name = "sha256";
 	s->fg = fg;
+	s->inline_ok = true;
 	s->active = sha256_active;
 	s->scan = sha256_scan;
 	s->free = sha256_free;

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/uio.h>
 #include <string.h>
 #include <unistd.h>
 #include "domain-state-internal.h"
@@ -62,14 +63,19 @@ void scanners_free(struct fanguard *fg)
 	}
 }
 
-/* Called with cfg_lock held for reading. */
-bool scan_needed(struct fanguard *fg)
+bool scan_needed(struct fanguard *fg, bool *ret_inline)
 {
+	bool any = false, all_inline = true;
+
 	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire); s;
 	     s = atomic_load_explicit(&s->next, memory_order_acquire))
-		if (!s->active || s->active(s))
-			return true;
-	return false;
+		if (!s->active || s->active(s)) {
+			any = true;
+			all_inline = all_inline && s->inline_ok;
+		}
+	if (ret_inline)
+		*ret_inline = any && all_inline;
+	return any;
 }
 
 /* On FUSE (and network) files, read around the page cache. A buffered READ
@@ -107,7 +113,17 @@ int scan_read_at(const struct scan_ctx *ctx, uint8_t *buf, size_t len, uint64_t 
 			res->reason = FANGUARD_REASON_DEADLINE;
 			return -ETIMEDOUT;
 		}
-		n = pread(ctx->fd, buf, len, (off_t) off);
+		if (ctx->nowait) {
+			struct iovec iov = {.iov_base = buf, .iov_len = len};
+
+			n = preadv2(ctx->fd, &iov, 1, (off_t) off, RWF_NOWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) {
+				res->would_block = true;
+				res->reason = FANGUARD_REASON_ERROR;
+				return -EAGAIN;
+			}
+		} else
+			n = pread(ctx->fd, buf, len, (off_t) off);
 		if (n >= 0)
 			return (int) n;
 		if (errno == EINTR)
@@ -127,7 +143,7 @@ static int outcome_rank(const struct scan_result *r)
 }
 
 void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
-		struct scan_result *res)
+		bool nowait, struct scan_result *res)
 {
 	struct fanguard *fg = d->fg;
 	/* Scanners give up a little before the event's deadline, so that this
@@ -149,6 +165,7 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 		.default_verdict = d->default_verdict,
 		.buf = buf,
 		.buflen = buflen,
+		.nowait = nowait,
 	};
 	uint64_t active = 0;
 	unsigned i = 0;
@@ -181,6 +198,10 @@ void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_
 			(void) snprintf(r.detail, sizeof(r.detail), "not started");
 		} else
 			s->scan(s, &ctx, &r);
+		if (r.would_block) {
+			*res = r;
+			return;
+		}
 		/* A scanner may name who decided (scan-callback.c names the
 		 * embedder's scanner); the name must outlive the listener's
 		 * use of the verdict. */

@@ -85,6 +85,8 @@ static const struct stat_row table[] = {
 	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
 	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),
+	DOM("scanned_inline", scanned_inline,
+	    "Events scanned by their reader (small, in memory: no queue hop)."),
 	DOM("answer_latency_usec", latency_usec,
 	    "Receipt-to-answer time summed over answers (divide by events_answered)."),
 	LIVE("overload", G, overload,

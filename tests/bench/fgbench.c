@@ -3,7 +3,12 @@
  * tests).
  *   fgbench make DIR N SIZE            N files DIR/fNNNNN of SIZE bytes, distinct content
  *   fgbench open DIR N PROCS [read]    every file once, split over PROCS processes that
- *                                      start together; prints latency and throughput
+ *                                      start together; prints latency and throughput;
+ *                                      FGBENCH_QUANTILES=FILE: also writes "q µs" lines
+ *                                      (q = 0..100 by 1, and 99.9) for the chart
+ *   fgbench clamd-floor SOCK DIR N C   clamd's own floor: N files DIR/fNNNNN scanned over
+ *                                      C persistent IDSESSION connections in parallel
+ *                                      (FILDES, one in flight per connection)
  *   fgbench floor DIR [pidfd]          the floor: a trivial single-threaded allow-all
  *                                      fanotify listener on DIR's mount; "ready" on stdout;
  *                                      pidfd: with FAN_REPORT_PIDFD (what that costs)
@@ -21,6 +26,8 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,11 +125,102 @@ static int cmd_open(const char *dir, unsigned n, unsigned procs, bool rd)
 	for (unsigned i = 0; i < n; i++)
 		failed += lat[i] == UINT32_MAX;
 	qsort(lat, n, sizeof(*lat), cmp_u32);
+	if (getenv("FGBENCH_QUANTILES")) {
+		FILE *q = fopen(getenv("FGBENCH_QUANTILES"), "we");
+
+		if (!q)
+			return 1;
+		for (unsigned k = 0; k <= 100; k++)
+			fprintf(q, "%u %.2f\n", k, lat[(size_t) ((n - 1) * (k / 100.0))] / 1e3);
+		fprintf(q, "99.9 %.2f\n", lat[(size_t) ((n - 1) * 0.999)] / 1e3);
+		fclose(q);
+	}
 	printf("opens=%u failed=%" PRIu64 " procs=%u wall_ms=%.1f opens_per_s=%.0f "
 	       "p50_us=%.2f p90_us=%.2f p99_us=%.2f\n",
 	       n, failed, procs, (double) (t_max - t_min) / 1e6,
 	       (double) n / ((double) (t_max - t_min) / 1e9), lat[n / 2] / 1e3,
 	       lat[(size_t) (n * 0.9)] / 1e3, lat[(size_t) (n * 0.99)] / 1e3);
+	return failed ? 2 : 0;
+}
+
+/* One FILDES request over an IDSESSION, as scan-clamd.c sends it: the
+ * command "zFILDES\0", then one byte carrying the fd (SCM_RIGHTS) in a
+ * message of its own; the reply is "N: fd[M]: OK\0". */
+static int clamd_fildes(int s, int fd, char *reply, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, byte = '\0';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	size_t got = 0;
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (write(s, "zFILDES", 8) != 8 || sendmsg(s, &mh, MSG_NOSIGNAL) != 1)
+		return -1;
+	while (got < len - 1) {
+		ssize_t r = read(s, reply + got, len - 1 - got);
+
+		if (r <= 0)
+			return -1;
+		got += (size_t) r;
+		if (memchr(reply, '\0', got)) /* one reply per request in flight */
+			return strstr(reply, ": OK") ? 0 : -1;
+	}
+	return -1;
+}
+
+static int cmd_clamd_floor(const char *sock, const char *dir, unsigned n, unsigned conns)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	uint64_t *bad = mmap(NULL, sizeof(uint64_t) * conns, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint64_t t0, t1, failed = 0;
+
+	if (bad == MAP_FAILED || conns == 0 || strlen(sock) >= sizeof(sa.sun_path))
+		return 1;
+	strcpy(sa.sun_path, sock);
+	t0 = now_ns();
+	for (unsigned p = 0; p < conns; p++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			char path[4096], reply[512];
+
+			if (s < 0 || connect(s, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+			    write(s, "zIDSESSION", 11) != 11)
+				_exit(1);
+			for (unsigned i = p; i < n; i += conns) {
+				int fd;
+
+				(void) snprintf(path, sizeof(path), "%s/f%05u", dir, i);
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+				if (fd < 0 || clamd_fildes(s, fd, reply, sizeof(reply)) < 0)
+					bad[p]++;
+				if (fd >= 0)
+					close(fd);
+			}
+			(void) !write(s, "zEND", 5);
+			_exit(0);
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+	t1 = now_ns();
+	for (unsigned p = 0; p < conns; p++)
+		failed += bad[p];
+	printf("scans=%u failed=%" PRIu64 " conns=%u wall_ms=%.1f scans_per_s=%.0f "
+	       "us_per_scan=%.2f\n",
+	       n, failed, conns, (double) (t1 - t0) / 1e6, (double) n / ((double) (t1 - t0) / 1e9),
+	       (double) (t1 - t0) / 1e3 / n);
 	return failed ? 2 : 0;
 }
 
@@ -248,8 +346,11 @@ int main(int argc, char **argv)
 				argc == 6 && strcmp(argv[5], "read") == 0);
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "floor") == 0)
 		return cmd_floor(argv[2], argc == 4 && strcmp(argv[3], "pidfd") == 0);
+	if (argc == 6 && strcmp(argv[1], "clamd-floor") == 0)
+		return cmd_clamd_floor(argv[2], argv[3], (unsigned) atoi(argv[4]),
+				       (unsigned) atoi(argv[5]));
 	if (argc == 3 && strcmp(argv[1], "lib") == 0)
 		return cmd_lib(argv[2]);
-	fprintf(stderr, "usage: fgbench make|open|floor|lib ... (see the source)\n");
+	fprintf(stderr, "usage: fgbench make|open|floor|clamd-floor|lib ... (see the source)\n");
 	return 1;
 }

@@ -37,6 +37,7 @@ mkfiles() { # SUFFIX: a fresh set (clean verdicts are cached per inode)
 	echo "clean file $1" >"$s/clean$1.txt"
 }
 deadline=1500
+: >"$s/empty2" # made before the start: its first open is fgcheck's (section 2)
 
 start_fanguardd_log "$FG_STATE/fanguardd.log" -v --watch "$s" --clamd-socket "$CLAMD_SOCKET" \
 	--default-verdict allow --deadline-ms $deadline --stats-file "$stats"
@@ -72,19 +73,28 @@ ms=$(printf '%s\n' "$FGCHECK_OUT" | grep -o '[0-9.]* ms' | head -1 | cut -d' ' -
 fgcheck_ok open "$s/clean2.txt" ok 5000
 # The scanner gives up just before the deadline, so the worker answers
 # (naming clamd), not the keeper (which would abandon the worker).
-wait_until 5 grep -q "allow pid=.* reason=deadline scanner=clamd.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "allow\( (not scanned)\)\? pid=.* reason=deadline scanner=clamd.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" ||
 	fail_with_log "eicar2.com was not answered by the clamd scanner at its deadline"
 lat=$(grep ".*reason=deadline.* path=$s/eicar2.com\$" "$FANGUARDD_LOG" | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
 log "stalled clamd: answered after $((lat / 1000)) ms (deadline $deadline ms) ${ms:+, open took $ms ms}"
 [ "$lat" -ge $(((deadline - 50) * 1000)) ] && [ "$lat" -lt $(((deadline + 700) * 1000)) ] ||
 	fail_with_log "stalled clamd: latency ${lat} us, expected about ${deadline} ms"
+# An empty local file needs no round trip: answered at once, scanned, while
+# clamd is still stopped. Once it has content, it is clamd's again.
+fgcheck_ok open "$s/empty2" ok 5000
+wait_until 5 grep -q "allow pid=.* reason=scanned scanner=clamd.* path=$s/empty2\$" "$FANGUARDD_LOG" ||
+	fail_with_log "the empty file was not answered as scanned"
+lat=$(grep ".*reason=scanned.* path=$s/empty2\$" "$FANGUARDD_LOG" | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
+[ "$lat" -lt $((deadline * 1000 / 2)) ] || fail_with_log "empty file: waited ${lat} us for a stopped clamd"
 kill -CONT "$CLAMD_PID"
+printf '%s\n' "$CLAMD_MARKER" >>"$s/empty2"
+fgcheck_ok open "$s/empty2" EPERM 5000
 
 # 3. clamd killed: the default verdict at once; back when it restarts.
 stop_clamd
 mkfiles 3
 fgcheck_ok open "$s/eicar3.com" ok 5000
-wait_until 5 grep -q "allow pid=.* reason=error scanner=clamd.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" ||
+wait_until 5 grep -q "allow\( (not scanned)\)\? pid=.* reason=error scanner=clamd.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" ||
 	fail_with_log "eicar3.com: no error verdict from a dead clamd"
 lat=$(grep ".*reason=error.* path=$s/eicar3.com\$" "$FANGUARDD_LOG" | tail -1 | grep -o 'latency_us=[0-9]*' | cut -d= -f2)
 log "dead clamd: answered after $((lat / 1000)) ms"
@@ -100,7 +110,7 @@ wait_until 5 grep -q "excluding its process $CLAMD_PID" "$FANGUARDD_LOG" ||
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
 assert_stats_balanced "$stats"
 [ "$(stats_get "$stats" workers_abandoned)" = 0 ] || fail_with_log "a stalled clamd made workers look stuck"
-[ "$(stats_get "$stats" denied)" = 4 ] || fail_with_log "denied=$(stats_get "$stats" denied), expected 4"
+[ "$(stats_get "$stats" denied)" = 5 ] || fail_with_log "denied=$(stats_get "$stats" denied), expected 5 (eicar1, marked1 twice, empty2 once marked, eicar4)"
 
 # 4. Remote clamd (INSTREAM); the first endpoint is dead, the second answers.
 rm -f "$stats"
@@ -118,7 +128,7 @@ wait_until 5 grep -q "deny pid=.* scanner=clamd detail=Fanguard.Test.EICAR.* pat
 # verdict, at once; the session is dropped and the next scan works.
 head -c 3M /dev/urandom >"$s/big5"
 fgcheck_ok open "$s/big5" ok 5000
-wait_until 5 grep -q "allow pid=.* reason=error scanner=clamd detail=clamd: INSTREAM size limit exceeded.* path=$s/big5\$" \
+wait_until 5 grep -q "allow\( (not scanned)\)\? pid=.* reason=error scanner=clamd detail=clamd: INSTREAM size limit exceeded.* path=$s/big5\$" \
 	"$FANGUARDD_LOG" || fail_with_log "no size-limit error line for big5"
 printf '%s' "$EICAR" >"$s/eicar6.com"
 fgcheck_ok open "$s/eicar6.com" EPERM 5000

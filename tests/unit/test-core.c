@@ -40,7 +40,9 @@
 #define WAIT_USEC (20 * USEC_PER_SEC)
 
 enum ev_state { EV_FREE = 0, EV_INJECTED, EV_READ, EV_ANSWERED, EV_CLOSED };
-enum behave { B_ALLOW = 0, B_DENY, B_ERROR, B_HANG };
+/* B_NOT_IN_MEMORY: on a reader (an inline scan), the content would need I/O
+ * (res->would_block); on a worker, allowed. */
+enum behave { B_ALLOW = 0, B_DENY, B_ERROR, B_HANG, B_NOT_IN_MEMORY };
 
 struct ev_rec {
 	int fd;
@@ -50,6 +52,7 @@ struct ev_rec {
 	enum behave behave;
 	bool hang_open, hang_close;
 	bool closed_before_answer;
+	bool scanned_by_reader; /* inline (reader.c), not by a worker */
 };
 
 static struct fake {
@@ -69,6 +72,7 @@ static struct fake {
 	unsigned n_not_covered_lines, n_summary_lines;
 	bool release; /* lets every hang go */
 	unsigned hanging_scans, hanging_opens, hanging_closes;
+	unsigned would_block; /* inline scans that found no content in memory */
 } F;
 
 static struct ev_rec *ev_of_fd_locked(int fd)
@@ -230,10 +234,14 @@ static bool test_active(struct scanner *s)
 
 static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan_result *res)
 {
+	char name[16] = "";
 	struct ev_rec *e;
 	enum behave b;
+	bool on_reader;
 
 	(void) s;
+	(void) pthread_getname_np(pthread_self(), name, sizeof(name));
+	on_reader = strncmp(name, "fg-read", 7) == 0;
 	pthread_mutex_lock(&F.lock);
 	e = ev_of_fd_locked(ctx->fd);
 	b = e ? e->behave : B_ERROR;
@@ -245,9 +253,18 @@ static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan
 			pthread_cond_wait(&F.cond, &F.lock);
 		F.hanging_scans--;
 	}
+	if (b == B_NOT_IN_MEMORY && on_reader) {
+		F.would_block++;
+		pthread_mutex_unlock(&F.lock);
+		res->would_block = true;
+		return;
+	}
+	if (e)
+		e->scanned_by_reader = on_reader;
 	pthread_mutex_unlock(&F.lock);
 	switch (b) {
 	case B_ALLOW:
+	case B_NOT_IN_MEMORY:
 	case B_HANG:
 		res->reason = FANGUARD_REASON_SCANNED;
 		res->verdict = FANGUARD_ALLOW;
@@ -672,6 +689,55 @@ static void test_handover(void **state)
 	(void) close(sv[0]);
 	(void) close(sv[1]);
 	assert_null(fanguard_free(fg2));
+}
+
+/* A cheap scanner (inline_ok) runs on the reader for local files: no queue
+ * hop. One whose content is not in memory goes to a worker instead, and is
+ * scanned there; FUSE domains never scan inline. Exactly once throughout. */
+static void test_inline_scan(void **state)
+{
+	struct fanguard *fg = listener_new(NULL);
+	struct scanner *s = scanner_find(fg, "test");
+	struct domain *d, *fd;
+	size_t first = F.n_ev, blocked[20], fuse_ev;
+	unsigned nb = 0;
+
+	(void) state;
+	assert_non_null(s);
+	s->inline_ok = true;
+	assert_int_equal(fanguard_watch(fg, F.dir, 0), 0);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = local_domain(fg);
+	assert_non_null(d);
+	for (int i = 0; i < 200; i++) {
+		enum behave b = i % 10 == 5 ? B_NOT_IN_MEMORY : i % 4 == 0 ? B_DENY : B_ALLOW;
+		size_t k = inject(d, b, false, false);
+
+		if (b == B_NOT_IN_MEMORY)
+			blocked[nb++] = k;
+	}
+	fd = fuse_domain(fg, 4002, 0, NULL);
+	assert_non_null(fd);
+	fuse_ev = inject(fd, B_ALLOW, false, false);
+	assert_true(wait_for(all_answered, NULL));
+	for (size_t i = first; i < first + 200; i++) {
+		size_t k = i - first;
+
+		assert_int_equal(verdict_of(i), k % 10 != 5 && k % 4 == 0 ? FAN_DENY : FAN_ALLOW);
+	}
+	pthread_mutex_lock(&F.lock);
+	assert_int_equal(F.would_block, nb);
+	for (unsigned j = 0; j < nb; j++)
+		assert_false(F.ev[blocked[j]].scanned_by_reader); /* a worker did */
+	for (size_t i = first; i < first + 200; i++)
+		if ((i - first) % 10 != 5)
+			assert_true(F.ev[i].scanned_by_reader);
+	assert_false(F.ev[fuse_ev].scanned_by_reader);
+	pthread_mutex_unlock(&F.lock);
+	assert_int_equal(stat_wait(fg, "scanned_inline", NULL, 200 - nb), 200 - nb);
+	assert_int_equal(stat_wait(fg, "verdicts", "scanned", 201), 201);
+	domain_unref(fd);
+	listener_done(fg);
 }
 
 /* A scanner error takes the class's default verdict. */
@@ -1409,6 +1475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_handover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_before_start_and_verdicts, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_inline_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scanner_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_worker_stuck_in_read, setup,
 						teardown),

@@ -255,7 +255,7 @@ static void test_denylist_file(void **state)
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
 	close(fd);
 	assert_int_equal(fanguard_deny_sha256_file(fg, path, &line), 1);
-	assert_true(scan_needed(fg));
+	assert_true(scan_needed(fg, NULL));
 	assert_int_equal(fanguard_deny_sha256_file(fg, "/nonexistent/x", NULL), -ENOENT);
 	unlink(path);
 	fanguard_free(fg);

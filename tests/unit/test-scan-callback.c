@@ -47,7 +47,7 @@ static void scan_fd(struct fanguard *fg, int fd, enum fanguard_mount_class cls,
 	ev.size = (uint64_t) st.st_size;
 	ev.received_usec = now_usec();
 	ev.deadline_usec = ev.received_usec + deadline_ms * USEC_PER_MSEC;
-	scan_event(d, &ev, buf, sizeof(buf), res);
+	scan_event(d, &ev, buf, sizeof(buf), false, res);
 	free(d);
 }
 
@@ -124,7 +124,7 @@ static void test_deny_then_remove(void **state)
 	/* Files found clean before were never shown to the new scanner. */
 	assert_true(cache_gen(fg) != gen);
 	pthread_rwlock_rdlock(&fg->cfg_lock);
-	assert_true(scan_needed(fg));
+	assert_true(scan_needed(fg, NULL));
 	pthread_rwlock_unlock(&fg->cfg_lock);
 
 	before = now_usec();
@@ -155,7 +155,7 @@ static void test_deny_then_remove(void **state)
 	assert_int_equal(m.releases, 1);
 	assert_int_equal(fanguard_remove_scanner(fg, id), -ENOENT);
 	pthread_rwlock_rdlock(&fg->cfg_lock);
-	assert_false(scan_needed(fg));
+	assert_false(scan_needed(fg, NULL));
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	scan_fd(fg, evil, FANGUARD_MOUNT_LOCAL, 1000, &res);
 	assert_int_equal(res.verdict, FANGUARD_ALLOW);

@@ -70,7 +70,9 @@ struct fake {
 	int stop_pipe[2];
 	unsigned commands;
 	size_t stream_bytes;
-	int got_fd_size; /* FILDES: size of the file behind the passed fd */
+	int got_fd_size;     /* FILDES: size of the file behind the passed fd */
+	const char *version; /* VERSION's reply (atomic: the test changes it) */
+	unsigned versions;   /* VERSION commands answered */
 };
 
 /* Reads one z-command (up to its NUL), and for FILDES the passed fd. */
@@ -176,6 +178,15 @@ static void *fake_main(void *userdata)
 					}
 				}
 			}
+			if (strcmp(cmd, "zVERSION") == 0) {
+				n = snprintf(reply, sizeof(reply), "%lu: %s", id,
+					     __atomic_load_n(&f->version, __ATOMIC_SEQ_CST)) +
+				    1;
+				if (send(c, reply, (size_t) n, MSG_NOSIGNAL) != n)
+					break;
+				__atomic_add_fetch(&f->versions, 1, __ATOMIC_SEQ_CST);
+				continue;
+			}
 			switch (f->mode) {
 			case FAKE_OK:
 				n = snprintf(reply, sizeof(reply), "%lu: fd[9]: OK", id) + 1;
@@ -213,7 +224,7 @@ static void *fake_main(void *userdata)
 
 static void fake_start(struct fake *f, enum fake_mode mode, bool tcp, char *ret_addr, size_t size)
 {
-	*f = (struct fake){.mode = mode, .tcp = tcp};
+	*f = (struct fake){.mode = mode, .tcp = tcp, .version = "ClamAV 1.4.6"};
 	assert_int_equal(pipe2(f->stop_pipe, O_CLOEXEC), 0);
 	if (tcp) {
 		struct sockaddr_in a = {.sin_family = AF_INET,
@@ -282,7 +293,7 @@ static usec_t scan_fd_class(struct fanguard *fg, int fd, enum fanguard_mount_cla
 	d->default_verdict = FANGUARD_ALLOW;
 	ev.size = (uint64_t) st.st_size;
 	ev.deadline_usec = t0 + deadline_ms * USEC_PER_MSEC;
-	scan_event(d, &ev, buf, sizeof(buf), res);
+	scan_event(d, &ev, buf, sizeof(buf), false, res);
 	free(d);
 	return now_usec() - t0;
 }
@@ -308,7 +319,7 @@ static void test_no_scanner(void **state)
 
 	(void) state;
 	pthread_rwlock_rdlock(&fg->cfg_lock);
-	assert_false(scan_needed(fg));
+	assert_false(scan_needed(fg, NULL));
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	scan_fd(fg, fd, 1000, &res);
 	assert_int_equal(res.verdict, FANGUARD_ALLOW);
@@ -348,6 +359,49 @@ static void run_clamd(enum fake_mode mode, bool tcp, enum fanguard_verdict want_
 	fanguard_free(fg); /* closes pooled sessions: the fake sees EOF */
 	fake_stop(&f, addr);
 	close(fd);
+}
+
+/* A running listener asks clamd for its VERSION every second; new
+ * signatures (the database version in the reply changes) flush the verdict
+ * cache, within about a second. Same version: no flush. */
+static void test_clamd_signature_update(void **state)
+{
+	struct fanguard *fg = new_fg();
+	struct fake f;
+	char addr[128];
+	uint64_t flushes;
+	usec_t t0, end;
+
+	(void) state;
+	fake_start(&f, FAKE_OK, false, addr, sizeof(addr));
+	__atomic_store_n(&f.version, "ClamAV 1.4.6/27000/Thu Dec  3 08:00:00 2026",
+			 __ATOMIC_SEQ_CST);
+	assert_int_equal(fanguard_add_clamd(fg, addr), 0);
+	assert_int_equal(fanguard_start(fg), 0);
+	end = deadline_after(10 * USEC_PER_SEC);
+	while (__atomic_load_n(&f.versions, __ATOMIC_SEQ_CST) < 2 && !deadline_passed(end))
+		(void) usleep(10 * 1000);
+	assert_true(__atomic_load_n(&f.versions, __ATOMIC_SEQ_CST) >= 2);
+	flushes = atomic_load(&fg->cache.flushes);
+	/* Asked again, unchanged: nothing flushed. */
+	end = deadline_after(10 * USEC_PER_SEC);
+	while (__atomic_load_n(&f.versions, __ATOMIC_SEQ_CST) < 3 && !deadline_passed(end))
+		(void) usleep(10 * 1000);
+	assert_int_equal(atomic_load(&fg->cache.flushes), flushes);
+	t0 = now_usec();
+	__atomic_store_n(&f.version, "ClamAV 1.4.6/27001/Thu Dec  3 09:00:00 2026",
+			 __ATOMIC_SEQ_CST);
+	end = deadline_after(10 * USEC_PER_SEC);
+	while (atomic_load(&fg->cache.flushes) == flushes && !deadline_passed(end))
+		(void) usleep(2 * 1000);
+	assert_int_equal(atomic_load(&fg->cache.flushes), flushes + 1);
+	print_message("signature update: cache flushed %llu ms after clamd's version changed\n",
+		      (unsigned long long) ((now_usec() - t0) / USEC_PER_MSEC));
+	/* Within the poll interval, with margin for a loaded machine. */
+	assert_true(now_usec() - t0 < 5 * USEC_PER_SEC);
+	assert_int_equal(fanguard_stop(fg, 2000), 0);
+	fanguard_free(fg);
+	fake_stop(&f, addr);
 }
 
 static void test_clamd_unix_ok(void **state)
@@ -496,7 +550,7 @@ static void test_yara_growing(void **state)
 	d->fg = fg;
 	d->default_verdict = FANGUARD_ALLOW;
 	ev.deadline_usec = now_usec() + USEC_PER_SEC;
-	scan_event(d, &ev, buf, sizeof(buf), &res);
+	scan_event(d, &ev, buf, sizeof(buf), false, &res);
 	assert_int_equal(res.verdict, FANGUARD_DENY);
 	free(d);
 	(void) unlink(rules);
@@ -538,6 +592,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_no_scanner),
+		cmocka_unit_test(test_clamd_signature_update),
 		cmocka_unit_test(test_clamd_unix_ok),
 		cmocka_unit_test(test_clamd_unix_found),
 		cmocka_unit_test(test_clamd_tcp_found),
