@@ -79,33 +79,3 @@ int proc_read_fd_link(pid_t pid, int fd, char **ret)
 	(void) snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) pid, fd);
 	return read_link(path, ret);
 }
-
-int net_udp_load(struct net_sock **ret, size_t *ret_n)
-{
-	static const struct {
-		const char *path;
-		int family;
-	} files[] = {{"/proc/net/udp", AF_INET}, {"/proc/net/udp6", AF_INET6}};
-	struct net_sock *socks = NULL;
-	size_t n = 0;
-	int r;
-
-	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-		_cleanup_free_ char *text = NULL;
-		size_t len;
-
-		r = read_full_file(files[i].path, 64U << 20, &text, &len);
-		if (r == -ENOENT)
-			continue; /* no IPv6 */
-		/* The same columns as /proc/net/tcp, up to the inode. */
-		if (r >= 0)
-			r = net_tcp_parse(text, len, files[i].family, &socks, &n);
-		if (r < 0) {
-			free(socks);
-			return r;
-		}
-	}
-	*ret = socks;
-	*ret_n = n;
-	return 0;
-}

@@ -524,21 +524,25 @@ int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len)
 	return read_full_file(path, PROC_FILE_MAX, ret, ret_len);
 }
 
-int net_tcp_load(struct net_sock **ret, size_t *ret_n)
+/* /proc/net/PROTO and PROTO6: tcp and udp share the columns up to the
+ * inode. */
+static int net_socks_load(const char *proto, struct net_sock **ret, size_t *ret_n)
 {
 	static const struct {
-		const char *path;
+		const char *suffix;
 		int family;
-	} files[] = {{"/proc/net/tcp", AF_INET}, {"/proc/net/tcp6", AF_INET6}};
+	} files[] = {{"", AF_INET}, {"6", AF_INET6}};
 	struct net_sock *socks = NULL;
 	size_t n = 0;
 	int r;
 
 	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
 		_cleanup_free_ char *text = NULL;
+		char path[32];
 		size_t len;
 
-		r = read_full_file(files[i].path, 64U << 20, &text, &len);
+		(void) snprintf(path, sizeof(path), "/proc/net/%s%s", proto, files[i].suffix);
+		r = read_full_file(path, 64U << 20, &text, &len);
 		if (r == -ENOENT)
 			continue; /* no IPv6 */
 		if (r >= 0)
@@ -551,6 +555,16 @@ int net_tcp_load(struct net_sock **ret, size_t *ret_n)
 	*ret = socks;
 	*ret_n = n;
 	return 0;
+}
+
+int net_tcp_load(struct net_sock **ret, size_t *ret_n)
+{
+	return net_socks_load("tcp", ret, ret_n);
+}
+
+int net_udp_load(struct net_sock **ret, size_t *ret_n)
+{
+	return net_socks_load("udp", ret, ret_n);
 }
 
 int addr_is_local(int family, const uint8_t addr[16])

@@ -21,6 +21,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
+#include "sock-util.h"
 #include "time-util.h"
 
 #define SCAN_ANSWER_TIMEOUT_SEC 40 /* the daemon's scan deadline is 30 s */
@@ -64,32 +65,6 @@ static void progress(struct scan_state *s, bool final)
 	(void) fflush(stderr);
 }
 
-static int send_fd(int sock, int fd)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control = {};
-	char byte = 'F';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = control.buf,
-			    .msg_controllen = sizeof(control.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	for (;;) {
-		if (sendmsg(sock, &mh, MSG_NOSIGNAL) == 1)
-			return 0;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
 /* Scans the regular file behind path_fd (O_PATH). < 0 only when the
  * session is broken. */
 static int scan_file(struct scan_state *s, int path_fd, const char *path)
@@ -114,7 +89,7 @@ static int scan_file(struct scan_state *s, int path_fd, const char *path)
 		result(s, path, what, true);
 		return 0;
 	}
-	r = send_fd(s->sock, fd);
+	r = sock_send_fd(s->sock, fd, 'F', USEC_INFINITY);
 	if (r < 0)
 		return log_error_errno(r, "Failed to pass a file to fanguardd: %m");
 	r = ctl_read_line(s->sock, line, sizeof(line));

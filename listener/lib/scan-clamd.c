@@ -48,6 +48,7 @@
 #include "macro.h"
 #include "scan-clamd.h"
 #include "scanstate-internal.h"
+#include "sock-util.h"
 #include "sockpeer.h"
 
 #define CLAMD_MAX_ENDPOINTS 8
@@ -83,129 +84,6 @@ static void set_detail(struct scan_result *res, const struct clamd_endpoint *ep,
 		       int err)
 {
 	scan_detail(res, "%s: %s%s%s", ep->label, what, err ? ": " : "", err ? strerror(err) : "");
-}
-
-static int wait_fd(int fd, short events, usec_t deadline)
-{
-	struct pollfd p = {.fd = fd, .events = events};
-
-	for (;;) {
-		int r, ms = deadline_poll_ms(deadline);
-
-		if (deadline_passed(deadline))
-			return -ETIMEDOUT;
-		r = poll(&p, 1, ms);
-		if (r > 0)
-			return 0;
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
-/* more: MSG_MORE, the next send follows at once (TCP: one segment, not a
- * small one that Nagle and a delayed ACK would hold for 40 ms). */
-static int send_all_flags(int fd, const void *buf, size_t len, usec_t deadline, bool more)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
-
-		if (n < 0) {
-			int r;
-
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			r = wait_fd(fd, POLLOUT, deadline);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		p += n;
-		len -= (size_t) n;
-	}
-	return 0;
-}
-
-static int send_all(int fd, const void *buf, size_t len, usec_t deadline)
-{
-	return send_all_flags(fd, buf, len, deadline, false);
-}
-
-static int send_fd(int sock, int fd, usec_t deadline)
-{
-	char byte = '\0';
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control = {0};
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	for (;;) {
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n == 1)
-			return 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			int r = wait_fd(sock, POLLOUT, deadline);
-
-			if (r < 0)
-				return r;
-			continue;
-		}
-		return n < 0 ? -errno : -EIO;
-	}
-}
-
-/* Reads one NUL-terminated reply. -ECONNRESET on EOF before any byte. */
-static int recv_reply(int fd, char *buf, size_t size, size_t *ret_len, usec_t deadline)
-{
-	size_t len = 0;
-
-	for (;;) {
-		ssize_t n;
-		int r;
-
-		if (len > 0 && memchr(buf, '\0', len))
-			break;
-		if (len >= size)
-			return -EMSGSIZE;
-		n = recv(fd, buf + len, size - len, MSG_DONTWAIT);
-		if (n > 0) {
-			len += (size_t) n;
-			continue;
-		}
-		if (n == 0)
-			return len == 0 ? -ECONNRESET : -EPROTO;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		r = wait_fd(fd, POLLIN, deadline);
-		if (r < 0)
-			return r;
-	}
-	*ret_len = strnlen(buf, len);
-	/* Bytes after the NUL would be a reply to nothing we asked: the
-	 * connection is not reused (the caller checks *ret_len + 1 == len). */
-	return len == *ret_len + 1 ? 0 : -EPROTO;
 }
 
 /* Excludes the clamd serving this endpoint, once per clamd process (a
@@ -264,7 +142,7 @@ static int conn_open(struct fanguard *fg, struct clamd_endpoint *ep, usec_t dead
 		 * (a stalled clamd): no point waiting, fail now. */
 		if (errno == EAGAIN)
 			return -EAGAIN;
-		r = wait_fd(fd, POLLOUT, deadline);
+		r = sock_wait(fd, POLLOUT, deadline);
 		if (r < 0)
 			return r;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
@@ -272,7 +150,7 @@ static int conn_open(struct fanguard *fg, struct clamd_endpoint *ep, usec_t dead
 		if (err)
 			return -err;
 	}
-	r = send_all(fd, "zIDSESSION", sizeof("zIDSESSION"), deadline);
+	r = sock_send_all(fd, "zIDSESSION", sizeof("zIDSESSION"), deadline, false);
 	if (r < 0)
 		return r;
 	*ret = (struct clamd_conn){.fd = TAKE_FD(fd), .next_id = 1};
@@ -328,14 +206,14 @@ static int send_request(struct clamd_endpoint *ep, struct clamd_conn *c, const s
 	int r;
 
 	if (ep->local && ctx->d->cls == FANGUARD_MOUNT_LOCAL) {
-		r = send_all(c->fd, "zFILDES", sizeof("zFILDES"), ctx->deadline);
+		r = sock_send_all(c->fd, "zFILDES", sizeof("zFILDES"), ctx->deadline, false);
 		if (r < 0)
 			return r;
 		/* A separate message: clamd takes the fd from the data
 		 * after the command (sent together it refuses it). */
-		return send_fd(c->fd, ctx->fd, ctx->deadline);
+		return sock_send_fd(c->fd, ctx->fd, '\0', ctx->deadline);
 	}
-	r = send_all_flags(c->fd, "zINSTREAM", sizeof("zINSTREAM"), ctx->deadline, true);
+	r = sock_send_all(c->fd, "zINSTREAM", sizeof("zINSTREAM"), ctx->deadline, true);
 	if (r < 0)
 		return r;
 	for (;;) {
@@ -350,12 +228,12 @@ static int send_request(struct clamd_endpoint *ep, struct clamd_conn *c, const s
 			return -ECANCELED;
 		}
 		be = htonl((uint32_t) n);
-		r = send_all_flags(c->fd, &be, sizeof(be), ctx->deadline, n > 0);
+		r = sock_send_all(c->fd, &be, sizeof(be), ctx->deadline, n > 0);
 		if (r < 0)
 			return r;
 		if (n == 0)
 			break;
-		r = send_all_flags(c->fd, ctx->buf, (size_t) n, ctx->deadline, true);
+		r = sock_send_all(c->fd, ctx->buf, (size_t) n, ctx->deadline, true);
 		if (r < 0)
 			return r;
 	}
@@ -399,7 +277,7 @@ static int scan_endpoint(struct fanguard *fg, struct clamd_endpoint *ep, const s
 		}
 		/* clamd may have answered and closed early (a size limit):
 		 * read what it said even if the send failed. */
-		r = recv_reply(c.fd, buf, sizeof(buf) - 1, &len, ctx->deadline);
+		r = sock_recv_nul(c.fd, buf, sizeof(buf) - 1, &len, ctx->deadline);
 		if (r == -ETIMEDOUT) {
 			safe_close(c.fd);
 			goto timeout;
@@ -507,9 +385,9 @@ static int query_version(struct fanguard *fg, struct clamd_endpoint *ep, char *o
 				return r;
 		}
 		id = c.next_id++;
-		r = send_all(c.fd, "zVERSION", sizeof("zVERSION"), deadline);
+		r = sock_send_all(c.fd, "zVERSION", sizeof("zVERSION"), deadline, false);
 		if (r >= 0)
-			r = recv_reply(c.fd, buf, sizeof(buf) - 1, &len, deadline);
+			r = sock_recv_nul(c.fd, buf, sizeof(buf) - 1, &len, deadline);
 		if (r < 0) {
 			safe_close(c.fd);
 			if (pooled && r != -ETIMEDOUT)
