@@ -181,6 +181,14 @@ struct fanguard_options {
 	 * whatever the class's default verdict); FANGUARD_FUSE_USER_EXEC_DENY
 	 * denies every exec from them (reason "policy"). */
 	uint32_t fuse_user_exec;
+	/* [0: off] every FUSE filesystem on the host, in whichever mount
+	 * namespace it is mounted (a user's `unshare -Urm` too): poll
+	 * /sys/fs/fuse/connections every this many ms, mark each new FUSE
+	 * filesystem through a process that shows it (/proc/PID/root), in a
+	 * group of its own. Detection delay: one interval. One root cannot
+	 * enter is reported uncovered (cause namespace): a user's FUSE mount
+	 * opens to root only with the fuse module's allow_sys_admin_access. */
+	uint32_t watch_all_fuse_ms;
 };
 
 #define FANGUARD_FUSE_USER_EXEC_SCAN 0

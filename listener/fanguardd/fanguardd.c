@@ -765,7 +765,7 @@ static int run(struct fanguard *fg)
 			    a->scan_at_backing.items[i]);
 	}
 	if (geteuid() == 0) {
-		r = sandbox_drop_capabilities(a->kernel_audit);
+		r = sandbox_drop_capabilities(a->kernel_audit, a->watch_all_fuse);
 		if (r < 0)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
+#include <stdbool.h>
 /* fanguardd's sandbox, three layers, each in force in every thread:
  *
  * 1. Capabilities (sandbox_drop_capabilities(), before any thread starts):
@@ -58,8 +59,12 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags);
 
 /* Drops every capability but CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH and
  * CAP_SYS_PTRACE (see above), and CAP_AUDIT_WRITE if keep_audit_write
- * (--kernel-audit: groups made later ask for FAN_ENABLE_AUDIT). */
-int sandbox_drop_capabilities(bool keep_audit_write);
+ * (--kernel-audit: groups made later ask for FAN_ENABLE_AUDIT); with
+ * keep_setid also CAP_SETUID and CAP_SETGID, for --watch-all-fuse only: a
+ * FUSE filesystem of another user namespace is read with the mounter's fs
+ * ids (setfsuid(2), setfsgid(2)), as fuse refuses requests from ids
+ * unmapped there. */
+int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid);
 
 struct sandbox_landlock {
 	const char *const *write_dirs; /* directories the daemon writes files in */

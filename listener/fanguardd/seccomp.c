@@ -51,6 +51,8 @@
 static const char *const allowed[] = {
 	/* files and fds */
 	"read",
+	"setfsuid",
+	"setfsgid",
 	"write",
 	"readv",
 	"writev",
@@ -381,14 +383,17 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
  * ours (cap_ptrace_access_check), which a root FUSE daemon's are not. The
  * seccomp filter does not allow ptrace(2) itself.
  * CAP_AUDIT_WRITE, with --kernel-audit only: groups made later (reload,
- * mounts that appear) ask for FAN_ENABLE_AUDIT, which needs it. */
-static bool cap_kept(unsigned cap, bool keep_audit_write)
+ * mounts that appear) ask for FAN_ENABLE_AUDIT, which needs it.
+ * CAP_SETUID and CAP_SETGID, with --watch-all-fuse only: setfsuid(2) and
+ * setfsgid(2) in the groups of other user namespaces' FUSE filesystems. */
+static bool cap_kept(unsigned cap, bool keep_audit_write, bool keep_setid)
 {
 	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH || cap == CAP_SYS_PTRACE ||
-	       (keep_audit_write && cap == CAP_AUDIT_WRITE);
+	       (keep_audit_write && cap == CAP_AUDIT_WRITE) ||
+	       (keep_setid && (cap == CAP_SETUID || cap == CAP_SETGID));
 }
 
-int sandbox_drop_capabilities(bool keep_audit_write)
+int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {};
@@ -396,7 +401,7 @@ int sandbox_drop_capabilities(bool keep_audit_write)
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, which
 	 * the capset() below removes. */
 	for (unsigned cap = 0; cap < 64; cap++) {
-		if (cap_kept(cap, keep_audit_write))
+		if (cap_kept(cap, keep_audit_write, keep_setid))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
@@ -412,7 +417,7 @@ int sandbox_drop_capabilities(bool keep_audit_write)
 		uint32_t keep = 0;
 
 		for (unsigned b = 0; b < 32; b++)
-			if (cap_kept(i * 32 + b, keep_audit_write))
+			if (cap_kept(i * 32 + b, keep_audit_write, keep_setid))
 				keep |= 1u << b;
 		data[i].effective &= keep;
 		data[i].permitted &= keep;

@@ -82,6 +82,9 @@ const struct setting settings_table[] = {
 	 AT(fuse_allow_sys_admin_access),
 	 .help = "turn on the fuse module's allow_sys_admin_access\nat start, so users' "
 		 "private FUSE mounts can be\nscanned (root may then enter them)"},
+	{"watch-all-fuse", 0, NULL, "Watch", "AllFuse", SETTING_FLAG, AT(watch_all_fuse),
+	 .help = "watch every FUSE filesystem in every mount namespace\n(polled every 500 ms; "
+		 "users' need allow_sys_admin_access)"},
 	{"on-uncovered", 0, "P", "Watch", "OnUncovered", SETTING_ENUM, AT(on_uncovered),
 	 .parse = parse_on_uncovered, .choices = "warn, fail",
 	 .help = "warn|fail when a watched mount cannot be marked:\nfail exits at start, is "
@@ -552,6 +555,8 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 	o->fuse_user_exec = (uint32_t) s->fuse_user_exec;
 	o->audit = s->audit;
 	o->kernel_audit = s->kernel_audit;
+	if (s->watch_all_fuse)
+		o->watch_all_fuse_ms = 500;
 	o->log_max_priority = s->log_level;
 	o->max_groups = s->max_groups;
 	o->max_cache_marks = s->max_cache_marks;

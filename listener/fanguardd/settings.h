@@ -46,6 +46,7 @@ struct settings {
 	bool watch_root_fs;		  /* FANGUARD_WATCH_ROOT_FS for every watch */
 	bool fuse_allow_sys_admin_access; /* turn the fuse module's switch on at start */
 	int fuse_user_exec;		  /* FANGUARD_FUSE_USER_EXEC_* */
+	bool watch_all_fuse;		  /* FUSE in every mount namespace (polled) */
 	bool access;
 	bool no_exec;
 	bool no_cache;

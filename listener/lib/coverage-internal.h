@@ -62,6 +62,9 @@ void coverage_report_uncovered(struct fanguard *fg, uint64_t mnt_id, const char 
 void coverage_report_covered(struct fanguard *fg, uint64_t mnt_id);
 /* Forgets the mounts no longer in t (by id and mount point). */
 void coverage_prune(struct fanguard *fg, const struct mount_table *t);
+/* Drops the report of a mount that went away (fusens.c: mounts of other
+ * namespaces, named /proc/PID/root/..., which coverage_prune() keeps). */
+void coverage_forget(struct fanguard *fg, uint64_t mnt_id);
 /* Logs the reports suppressed so far, with the totals, once per call at
  * most (the mount watcher calls it after each scan). */
 void coverage_summarise(struct fanguard *fg);

@@ -80,7 +80,9 @@ const char *uncovered_cause_hint(enum uncovered_cause c)
 		return "closed to root: a FUSE mount without allow_other can only be scanned with "
 		       "/sys/module/fuse/parameters/allow_sys_admin_access set to Y";
 	case UNCOVERED_NAMESPACE:
-		return "in a mount namespace the listener cannot reach";
+		return "in another mount namespace, closed to root: a user's FUSE mount made in "
+		       "their user namespace opens to root only with "
+		       "/sys/module/fuse/parameters/allow_sys_admin_access set to Y";
 	case UNCOVERED_HUNG_DAEMON:
 		return "its daemon hung in a shared group and no group of its own could be made";
 	case UNCOVERED_THREAD_BUDGET:
@@ -198,12 +200,28 @@ void coverage_prune(struct fanguard *fg, const struct mount_table *t)
 	for (size_t i = 0; i < c->n;) {
 		const struct mount_entry *m = mount_table_find_id(t, c->v[i].mnt_id);
 
-		if (m && m->mount_point && c->v[i].mount_point &&
-		    strcmp(m->mount_point, c->v[i].mount_point) == 0)
+		/* Another namespace's (fusens.c), in no table of ours. */
+		if (c->v[i].mount_point && strncmp(c->v[i].mount_point, "/proc/", 6) == 0)
+			i++;
+		else if (m && m->mount_point && c->v[i].mount_point &&
+			 strcmp(m->mount_point, c->v[i].mount_point) == 0)
 			i++;
 		else
 			remove_at_locked(c, i);
 	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void coverage_forget(struct fanguard *fg, uint64_t mnt_id)
+{
+	struct coverage *c = &fg->coverage;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n;)
+		if (c->v[i].mnt_id == mnt_id)
+			remove_at_locked(c, i);
+		else
+			i++;
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/fsuid.h>
 #include <syslog.h>
 #include <unistd.h>
 #include "answer-internal.h"
@@ -69,6 +70,18 @@ static int domain_thread_enter(struct domain *d)
 	domain_ref(d);
 	d->n_running_threads++;
 	return 0;
+}
+
+void domain_take_fs_ids(struct domain *d, bool *taken)
+{
+	if (*taken || !atomic_load_explicit(&d->fs_ids, memory_order_acquire))
+		return;
+	/* Group first: CAP_SETGID stays; the uid change drops only the
+	 * capabilities of file access, not CAP_SYS_ADMIN (fuse's
+	 * allow_sys_admin_access). */
+	(void) setfsgid(d->fs_gid);
+	(void) setfsuid(d->fs_uid);
+	*taken = true;
 }
 
 void domain_thread_exit(struct domain *d)

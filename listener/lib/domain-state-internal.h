@@ -105,6 +105,12 @@ struct domain {
 	uint64_t mnt_id;	       /* non-local domains: the mount they hold */
 	unsigned dev_major, dev_minor; /* with mnt_id: the mount (ids are reused) */
 	uid_t owner;		       /* who mounted it (FUSE user_id=), 0 for local */
+	/* A FUSE filesystem of another user namespace (fusens.c): fuse fails
+	 * every request from fs ids unmapped there (EOVERFLOW), so its
+	 * readers and workers take these (the mounter's, mapped) once set. */
+	_Atomic bool fs_ids;
+	uid_t fs_uid;
+	gid_t fs_gid;
 	/* Beyond the group budget (fg->max_groups), FUSE and network mounts
 	 * share one group per FUSE nesting depth (registry.c); mnt_id is 0. */
 	bool shared;
@@ -182,6 +188,9 @@ static inline enum fanguard_verdict domain_fallback(const struct domain *d, uint
 int domain_thread_spawn_locked(struct domain *d, pthread_t *ret, const char *name,
 			       void *(*fn)(void *), void *arg);
 void domain_thread_exit(struct domain *d);
+/* A reader's or worker's: takes d's fs ids once they are set (*taken
+ * remembers it; setfsuid(2) is per thread). */
+void domain_take_fs_ids(struct domain *d, bool *taken);
 
 void domain_ref(struct domain *d);
 /* The last reference frees d (its threads are gone by then) and drops its

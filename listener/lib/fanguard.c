@@ -15,6 +15,7 @@
 #include "exclude-internal.h"
 #include "fanops-internal.h"
 #include "fg-internal.h"
+#include "fusens-internal.h"
 #include "handover-internal.h"
 #include "macro.h"
 #include "mountwatch-internal.h"
@@ -143,6 +144,9 @@ static int options_fill(const struct fanguard_options *in, struct fanguard_optio
 		return -EINVAL;
 	if (o->max_cache_marks == 0)
 		o->max_cache_marks = 65536;
+	if (o->watch_all_fuse_ms > 0 &&
+	    (o->watch_all_fuse_ms < 10 || o->watch_all_fuse_ms > 3600000))
+		return -EINVAL;
 	return 0;
 }
 
@@ -299,6 +303,7 @@ struct fanguard *fanguard_free(struct fanguard *fg)
 	watch_records_clear(fg);
 	registry_clear(fg);
 	mountwatch_free(fg); /* its thread was joined by the stop */
+	fusens_free(fg);
 	fg_unref(fg);
 	return NULL;
 }
@@ -326,6 +331,8 @@ int fanguard_start(struct fanguard *fg)
 		goto out;
 	/* New mounts under fanguard_watch_tree() paths. */
 	r = mountwatch_start(fg);
+	if (r >= 0)
+		r = fusens_start(fg);
 	/* Signature updates flush the cache. */
 	if (r >= 0)
 		r = scanstate_ensure_locked(fg);
@@ -354,6 +361,7 @@ static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, 
 	pthread_mutex_unlock(&fg->lock);
 	/* After this no domain is added or released by the watcher. */
 	mountwatch_stop(fg);
+	fusens_stop(fg);
 	scanstate_stop(fg);
 	all = registry_stop_all(fg, deadline);
 	logq_stop(fg->logq);

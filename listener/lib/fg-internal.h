@@ -73,6 +73,7 @@ struct fanguard {
 	bool started, stopped;
 	struct fg_watch *watches, *watches_tail; /* fanguard_foreach_watch() */
 	struct mountwatch *mw;			 /* mountwatch.c */
+	struct fusens *fusens;			 /* fusens.c */
 	struct domain_stats retired;		 /* counters of released domains */
 	/* Mounts under a watch that got no mark (uncovered): stats.c */
 	_Atomic uint64_t marks_failed;
@@ -80,6 +81,8 @@ struct fanguard {
 	 * layer (an administrator's per-mount policy; watch.c) */
 	char **at_backing;
 	size_t n_at_backing;
+	/* Mounts that went away before they could be marked (mountwatch.c) */
+	_Atomic uint64_t mounts_gone_before_marked;
 	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */
 	/* fanguard_handover(): set once, before the stop; domains keep their
 	 * marks and pass their group to fn (domain_stop_finish()). */

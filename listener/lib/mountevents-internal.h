@@ -9,5 +9,20 @@
 /* A non-blocking fd readable when mounts changed, or -errno (EINVAL:
  * the kernel has no mount events). */
 int mount_events_open(void);
-/* Reads every queued event; returns how many mount events it read. */
-unsigned mount_events_drain(int fd);
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What one drain read: the unique ids (statmount's mnt_id) of the mounts
+ * attached, as many as fit; lost when some did not fit or the kernel's
+ * queue overflowed (FAN_Q_OVERFLOW): ids were then not seen. */
+#define MOUNT_EVENTS_MAX_IDS 256
+struct mount_events_batch {
+	uint64_t attached[MOUNT_EVENTS_MAX_IDS];
+	size_t n_attached;
+	bool lost;
+};
+
+/* Reads every queued event into *b (emptied first); returns how many
+ * mount events it read. */
+unsigned mount_events_drain(int fd, struct mount_events_batch *b);

@@ -5,6 +5,7 @@
  * listener, inside the headroom registry.c leaves). */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/fanotify.h>
 #include <unistd.h>
 #include "macro.h"
@@ -22,6 +23,38 @@
 #ifndef FAN_MNT_DETACH
 #define FAN_MNT_DETACH 0x02000000
 #endif
+#ifndef FAN_EVENT_INFO_TYPE_MNT
+#define FAN_EVENT_INFO_TYPE_MNT 7
+#endif
+
+/* include/uapi/linux/fanotify.h (6.15) */
+struct fg_event_info_mnt {
+	struct fanotify_event_info_header hdr;
+	uint64_t mnt_id;
+};
+
+static void batch_add(struct mount_events_batch *b, const struct fanotify_event_metadata *m)
+{
+	const char *p = (const char *) m + m->metadata_len, *end = (const char *) m + m->event_len;
+
+	while (p + sizeof(struct fanotify_event_info_header) <= end) {
+		const struct fanotify_event_info_header *h = (const void *) p;
+		struct fg_event_info_mnt info;
+
+		if (h->len < sizeof(*h) || p + h->len > end)
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_MNT && h->len >= sizeof(info)) {
+			memcpy(&info, p, sizeof(info));
+			if (b->n_attached < MOUNT_EVENTS_MAX_IDS)
+				b->attached[b->n_attached++] = info.mnt_id;
+			else
+				b->lost = true;
+			return;
+		}
+		p += h->len;
+	}
+	b->lost = true; /* an attach without its id */
+}
 
 int mount_events_open(void)
 {
@@ -40,11 +73,13 @@ int mount_events_open(void)
 	return fd;
 }
 
-unsigned mount_events_drain(int fd)
+unsigned mount_events_drain(int fd, struct mount_events_batch *b)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	unsigned n = 0;
 
+	b->n_attached = 0;
+	b->lost = false;
 	for (;;) {
 		ssize_t len = read(fd, buf, sizeof(buf));
 
@@ -55,6 +90,10 @@ unsigned mount_events_drain(int fd)
 			/* FAN_REPORT_MNT events carry no fd (FAN_NOFD). */
 			if (m->fd >= 0)
 				safe_close(m->fd);
+			if (m->mask & FAN_Q_OVERFLOW)
+				b->lost = true;
+			if (m->mask & FAN_MNT_ATTACH)
+				batch_add(b, m);
 			if (m->mask & (FAN_MNT_ATTACH | FAN_MNT_DETACH))
 				n++;
 		}

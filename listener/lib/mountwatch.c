@@ -63,6 +63,10 @@ struct mountwatch {
 		unsigned major, minor;
 	} * ignored;
 	size_t n_ignored;
+	/* The unique ids the last scan saw (sorted), to tell a mount attached
+	 * and gone between two scans from one a scan handled. */
+	uint64_t *seen;
+	size_t n_seen;
 
 	int wake_fd;
 	pthread_t thread;
@@ -175,10 +179,15 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	else /* frees w on failure */
 		r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor, owner,
 				registry_depth_of(e->class), w, flags, &d, &created);
-	if (r == -ESTALE || r == -ESHUTDOWN) {
-		fg_log(fg, LOG_INFO, "mount %llu '%s' (%s) under '%s': not marked: %s",
-		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
-		       strerror(-r));
+	if (r == -ESHUTDOWN)
+		return;
+	if (r == -ESTALE) {
+		/* Unmounted between the table and the mark: nothing was left
+		 * to cover, but say so, counted (never silently missed). */
+		atomic_fetch_add_explicit(&fg->mounts_gone_before_marked, 1, memory_order_relaxed);
+		fg_log(fg, LOG_NOTICE,
+		       "mount %llu '%s' (%s) under '%s' went away before it could be marked",
+		       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path);
 		return;
 	}
 	if (r < 0) {
@@ -220,7 +229,8 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
 		struct fg_watch *w = *p;
 
-		if (entry_present(t, ids, w)) {
+		/* Another namespace's mount is fusens.c's to track. */
+		if (w->foreign || entry_present(t, ids, w)) {
 			prev = w;
 			p = &w->next;
 			continue;
@@ -277,7 +287,62 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 	coverage_summarise(fg);
 }
 
-static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool seen_has(const uint64_t *v, size_t n, uint64_t id)
+{
+	return n > 0 && bsearch(&id, v, n, sizeof(*v), cmp_u64);
+}
+
+/* Mounts the kernel announced (FAN_MNT_ATTACH) that neither this scan nor
+ * the last one saw: they came and went between two scans, unmarked. Their
+ * place is gone with them, so whether a watched tree held one is not
+ * known: counted and reported all the same. Called with scan_lock held. */
+static void account_vanished(struct fanguard *fg, struct mountwatch *mw,
+			     const struct mount_ids *ids, const struct mount_events_batch *b)
+{
+	_cleanup_free_ uint64_t *now = NULL;
+	unsigned vanished = 0;
+
+	if (ids && ids->n > 0) {
+		now = malloc(ids->n * sizeof(*now));
+		if (now) {
+			memcpy(now, ids->unique, ids->n * sizeof(*now));
+			qsort(now, ids->n, sizeof(*now), cmp_u64);
+		}
+	}
+	for (size_t i = 0; b && now && i < b->n_attached; i++)
+		if (!seen_has(now, ids->n, b->attached[i]) &&
+		    !seen_has(mw->seen, mw->n_seen, b->attached[i]))
+			vanished++;
+	if (vanished > 0) {
+		atomic_fetch_add_explicit(&fg->mounts_gone_before_marked, vanished,
+					  memory_order_relaxed);
+		fg_log(fg, LOG_NOTICE,
+		       "%u mount(s) came and went before they could be marked (where is not "
+		       "known: they may have been under a watched tree)",
+		       vanished);
+	}
+	if (b && b->lost)
+		fg_log(fg, LOG_WARNING,
+		       "mount events were lost (queue overflow): mounts that came and went "
+		       "since the last scan are not counted");
+	if (now) {
+		free(mw->seen);
+		mw->seen = TAKE_PTR(now);
+		mw->n_seen = ids->n;
+	} else if (ids) {
+		mw->n_seen = 0;
+	}
+}
+
+static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed,
+		    const struct mount_events_batch *b)
 {
 	struct mount_table *t = NULL;
 	struct mount_ids ids = {};
@@ -294,6 +359,7 @@ static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed)
 	have_ids = mount_ids_load(&ids) >= 0;
 	pthread_mutex_lock(&mw->scan_lock);
 	scan_table(fg, mw, t, have_ids ? &ids : NULL, changed);
+	account_vanished(fg, mw, have_ids ? &ids : NULL, b);
 	pthread_mutex_unlock(&mw->scan_lock);
 	mount_ids_done(&ids);
 	mount_table_free(t);
@@ -306,6 +372,7 @@ static void *watcher_main(void *userdata)
 	struct mountwatch *mw = fg->mw;
 	_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int ev = mount_events_open();
+	struct mount_events_batch batch;
 
 	if (fd < 0) {
 		fg_log(fg, LOG_ERR,
@@ -316,7 +383,7 @@ static void *watcher_main(void *userdata)
 	       ev >= 0 ? "mount events from the kernel (FAN_MNT_ATTACH/DETACH)"
 		       : "no mount events from this kernel: POLLPRI on /proc/self/mountinfo");
 	/* Mounts made between the rules' first scan and now. */
-	(void) scan_now(fg, mw, 0);
+	(void) scan_now(fg, mw, 0, NULL);
 	for (usec_t next_hung = now_usec();;) {
 		struct pollfd p[2] = {
 			{.fd = ev >= 0 ? ev : fd, .events = ev >= 0 ? POLLIN : POLLPRI},
@@ -341,10 +408,10 @@ static void *watcher_main(void *userdata)
 			break;
 		if (ev >= 0 && (p[0].revents & POLLIN)) {
 			/* Every event queued so far: one scan covers them all. */
-			(void) mount_events_drain(ev);
-			(void) scan_now(fg, mw, now_usec());
+			(void) mount_events_drain(ev, &batch);
+			(void) scan_now(fg, mw, now_usec(), &batch);
 		} else if (ev < 0 && (p[0].revents & (POLLPRI | POLLERR)))
-			(void) scan_now(fg, mw, now_usec());
+			(void) scan_now(fg, mw, now_usec(), NULL);
 	}
 	return NULL;
 }
@@ -387,6 +454,7 @@ void mountwatch_free(struct fanguard *fg)
 		free(mw->rules[i].path);
 	free(mw->rules);
 	free(mw->ignored);
+	free(mw->seen);
 	safe_close(mw->wake_fd);
 	pthread_mutex_destroy(&mw->scan_lock);
 	free(mw);
@@ -446,7 +514,7 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags)
 	pthread_mutex_unlock(&mw->scan_lock);
 
 	/* The mounts below it now; later ones are the watcher's. */
-	r = scan_now(fg, mw, 0);
+	r = scan_now(fg, mw, 0, NULL);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&fg->lock);

@@ -44,6 +44,7 @@ static void *worker_main(void *userdata)
 	struct fanguard *fg = d->fg;
 	_cleanup_free_ uint8_t *buf = malloc(SCAN_BUF_SIZE);
 	bool counted = true; /* in d->n_active_workers */
+	bool fs_ids = false;
 
 	for (;;) {
 		struct scan_result res;
@@ -54,6 +55,7 @@ static void *worker_main(void *userdata)
 		slot_set(&w->slot, WHERE_IDLE);
 		if (queue_pop(&d->queue, &ev) < 0)
 			break;
+		domain_take_fs_ids(d, &fs_ids);
 		slot_set(&w->slot, WHERE_BUSY);
 		pthread_mutex_lock(&d->lock);
 		if (atomic_load(&ev->state) == EVENT_PENDING)

@@ -400,6 +400,7 @@ static void *reader_main(void *userdata)
 	struct domain *d = rd->d;
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	size_t len = d->one_event_per_read ? ONE_EVENT_BUF : sizeof(buf);
+	bool fs_ids = false;
 	/* With poll(), every event wakes every idle reader and all but one
 	 * find nothing to read (measured: ~1.5 us of CPU per event with two
 	 * local readers). EPOLLEXCLUSIVE (4.5) wakes one; the wake fd, not
@@ -417,6 +418,7 @@ static void *reader_main(void *userdata)
 	while (reader_wait(rd, ep)) {
 		bool surplus;
 
+		domain_take_fs_ids(d, &fs_ids);
 		reader_read_one(rd, buf, len);
 		/* Readers added while others were stuck leave once they are
 		 * no longer needed. */

@@ -28,7 +28,7 @@ struct live {
 	uint64_t log_dropped, cache_added, cache_revoked, cache_failed, cache_flushes;
 	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
 	uint64_t cache_evictions, max_groups;
-	uint64_t marks_failed;
+	uint64_t marks_failed, mounts_gone;
 };
 
 struct stat_row {
@@ -122,6 +122,8 @@ static const struct stat_row table[] = {
 	UNCOV("mark-error", UNCOVERED_MARK_ERROR),
 	LSN("marks_failed", C, marks_failed,
 	    "Mounts under a watch left without a mark (uncovered)."),
+	LSN("mounts_gone_before_marked", C, mounts_gone,
+	    "Mounts that came and went before they could be marked."),
 	REASON(FANGUARD_REASON_SCANNED),
 	REASON(FANGUARD_REASON_SELF),
 	REASON(FANGUARD_REASON_NOT_REGULAR),
@@ -209,6 +211,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	for (int c = 0; c < _UNCOVERED_CAUSE_MAX; c++)
 		live.uncovered_reports += load(&fg->coverage.reports[c]);
 	live.marks_failed = load(&fg->marks_failed);
+	live.mounts_gone = load(&fg->mounts_gone_before_marked);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];

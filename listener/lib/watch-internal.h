@@ -28,6 +28,7 @@ struct fg_watch {
 	uid_t owner;		       /* FUSE: user_id= (who mounted it), else 0 */
 	struct domain *d;	       /* the group answering it (a reference) */
 	bool from_tree;		       /* found under a fanguard_watch_tree() rule */
+	bool foreign;		       /* another mount namespace's (fusens.c): not in our table */
 	bool loopback;		       /* FUSE served from this host (loopback.c) */
 	bool content_at_backing;       /* policy: its domain scans nothing itself */
 	char *origin;		       /* loopback.c's evidence, or NULL */

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* FUSE in other mount namespaces (issue 13, finding 8). A FUSE mount an
+ * unprivileged user makes inside `unshare -Urm` is in no table of ours, and
+ * no kernel event announces a new mount namespace. So, every
+ * watch_all_fuse_ms, a thread lists /sys/fs/fuse/connections (one entry per
+ * FUSE superblock, named by its device minor). For a connection not seen
+ * before it finds a process whose mountinfo holds a mount of device 0:N
+ * (one mountinfo per mount namespace), and marks the whole filesystem
+ * (FAN_MARK_FILESYSTEM: the superblock, whichever mount shows it) through
+ * that process's view, /proc/PID/root/MOUNTPOINT, in a group of its own as
+ * for any FUSE mount. Detection delay: at most one interval plus the /proc
+ * walk. A mount root cannot reach (a user's FUSE mount without allow_other,
+ * made in their user namespace: fuse lets root in only with the module
+ * parameter allow_sys_admin_access) is reported uncovered, cause
+ * "namespace", and tried again at every poll. A connection that goes away
+ * releases its group. Mounts in our own namespace are left to the watches
+ * and trees, which mark them by path. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
+#include <unistd.h>
+#include "coverage-internal.h"
+#include "domain-state-internal.h"
+#include "fanguard.h"
+#include "fg-internal.h"
+#include "fusens-internal.h"
+#include "macro.h"
+#include "mark-internal.h"
+#include "mounts.h"
+#include "registry-internal.h"
+#include "watch-internal.h"
+
+#define FUSE_CONNECTIONS "/sys/fs/fuse/connections"
+/* Polls a new connection may go unshown by any mount table before it is
+ * taken for a detached mount's. */
+#define NOT_SHOWN_TRIES 20
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		(void) closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
+struct fusens {
+	pthread_t thread;
+	int wake_fd;
+	bool running;
+	/* Connections seen, and whether their filesystem is marked. */
+	struct fusens_conn {
+		unsigned id;
+		bool covered;
+		bool present;
+		unsigned tries;	    /* polls no process showed it */
+		uint64_t uncovered; /* the mount id reported uncovered, or 0 */
+	} * v;
+	size_t n;
+};
+
+static struct fusens_conn *conn_find(struct fusens *fs, unsigned id)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (fs->v[i].id == id)
+			return &fs->v[i];
+	return NULL;
+}
+
+static bool own_namespace_has(unsigned id)
+{
+	struct mount_table *t = NULL;
+	bool found = false;
+
+	if (mount_table_load(NULL, &t) < 0)
+		return false;
+	for (size_t i = 0; i < t->n_entries && !found; i++)
+		found = t->entries[i].major == 0 && t->entries[i].minor == id &&
+			mount_class_is_fuse(fstype_class(t->entries[i].fstype));
+	mount_table_free(t);
+	return found;
+}
+
+/* id (in the user namespace of pid, per its uid_map or gid_map) as the
+ * kernel's id; -1 if unmapped. */
+static long long map_out(const char *pid, const char *map, unsigned long long id)
+{
+	char p[sizeof("/proc//gid_map") + 256];
+	unsigned long long in, out, count;
+	long long r = -1;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%s/%s", pid, map);
+	f = fopen(p, "re");
+	if (!f)
+		return -1;
+	while (r < 0 && fscanf(f, "%llu %llu %llu", &in, &out, &count) == 3)
+		if (id >= in && id - in < count)
+			r = (long long) (out + (id - in));
+	fclose(f);
+	return r;
+}
+
+/* The number after "key=" in a mount's super options, or -1. */
+static long long super_opt(const struct mount_entry *e, const char *key)
+{
+	const char *s = e->super_opts ? strstr(e->super_opts, key) : NULL;
+
+	return s ? strtoll(s + strlen(key), NULL, 10) : -1;
+}
+
+/* The FUSE filesystem's group reads and scans it as the mounter, whose ids
+ * map into its user namespace (fuse fails requests from ids that do not). */
+static void give_fs_ids(struct fanguard *fg, struct domain *d, const char *pid,
+			const struct mount_entry *e)
+{
+	long long uid = super_opt(e, "user_id="), gid = super_opt(e, "group_id=");
+
+	uid = uid < 0 ? -1 : map_out(pid, "uid_map", (unsigned long long) uid);
+	gid = gid < 0 ? -1 : map_out(pid, "gid_map", (unsigned long long) gid);
+	if (uid < 0 || gid < 0 || d->shared) {
+		fg_log(fg, LOG_WARNING,
+		       "%s: the mounter's ids of '%s' %s: reads by root may fail (the kernel "
+		       "then denies)",
+		       d->name, e->mount_point,
+		       d->shared ? "cannot be taken in a shared group" : "are not mapped");
+		return;
+	}
+	d->fs_uid = (uid_t) uid;
+	d->fs_gid = (gid_t) gid;
+	atomic_store_explicit(&d->fs_ids, true, memory_order_release);
+	fg_log(fg, LOG_INFO, "%s: reads and scans as uid %lld gid %lld (the mounter's)", d->name,
+	       uid, gid);
+}
+
+/* Marks connection id's filesystem through the first process whose mount
+ * namespace shows it. 0 (marked), 1 (no process shows it: not ours to
+ * cover, e.g. a detached mount still open), -errno (reported uncovered). */
+static int cover(struct fanguard *fg, unsigned id, uint64_t *ret_uncovered)
+{
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	struct dirent *de;
+	struct stat self;
+	ino_t seen[64];
+	size_t n_seen = 0;
+
+	if (!proc)
+		return -errno;
+	if (stat("/proc/self/ns/mnt", &self) < 0)
+		return -errno;
+	while ((de = readdir(proc))) {
+		char p[sizeof("/proc//mountinfo") + 256], path[PATH_MAX];
+		struct mount_table *t = NULL;
+		const struct mount_entry *e = NULL;
+		enum fanguard_mount_class cls;
+		_cleanup_close_ int fd = -EBADF;
+		struct fg_watch *w;
+		struct domain *d = NULL;
+		struct stat ns;
+		uint64_t unique = 0;
+		bool dup = false;
+		int r;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/ns/mnt", de->d_name);
+		if (stat(p, &ns) < 0 || ns.st_ino == self.st_ino)
+			continue;
+		for (size_t i = 0; i < n_seen && !dup; i++)
+			dup = seen[i] == ns.st_ino;
+		if (dup)
+			continue;
+		if (n_seen < ELEMENTSOF(seen))
+			seen[n_seen++] = ns.st_ino;
+		snprintf(p, sizeof(p), "/proc/%s/mountinfo", de->d_name);
+		if (mount_table_load(p, &t) < 0)
+			continue;
+		mount_table_classify(t);
+		for (size_t i = 0; i < t->n_entries && !e; i++)
+			if (t->entries[i].major == 0 && t->entries[i].minor == id &&
+			    t->entries[i].class == MOUNT_CLASS_FUSE)
+				e = &t->entries[i];
+		if (!e || domain_class_of(e->class, &cls) < 0 ||
+		    snprintf(path, sizeof(path), "/proc/%s/root%s", de->d_name,
+			     strcmp(e->mount_point, "/") == 0 ? "" : e->mount_point) >=
+			    (int) sizeof(path)) {
+			mount_table_free(t);
+			continue;
+		}
+		r = open_mount_with_deadline(
+			path, e->mnt_id,
+			deadline_after((usec_t) fg->cls[cls].deadline_ms * USEC_PER_MSEC), &fd,
+			&unique);
+		if (r == 0) {
+			w = watch_record_new(path, e, cls, FANGUARD_WATCH_FILESYSTEM);
+			long long kuid = super_opt(e, "user_id=");
+
+			kuid = kuid < 0 ? -1
+					: map_out(de->d_name, "uid_map", (unsigned long long) kuid);
+			if (w) {
+				/* The mounter as this host knows them (thread shares
+				 * are per owner), not as their namespace does. */
+				w->owner = kuid < 0 ? (uid_t) 65534 : (uid_t) kuid;
+				w->unique = unique;
+				w->foreign = true;
+			}
+			r = watch_place(fg, fd, cls, e->mnt_id, e->major, e->minor,
+					w ? w->owner : 0, registry_depth_of(e->class), w,
+					FANGUARD_WATCH_FILESYSTEM, &d, NULL);
+			if (r >= 0 && w)
+				watch_record_commit(fg, w);
+			if (r >= 0 && d) {
+				give_fs_ids(fg, d, de->d_name, e);
+				domain_unref(d);
+			}
+		}
+		if (r == 0) {
+			coverage_report_covered(fg, e->mnt_id);
+			fg_log(fg, LOG_NOTICE,
+			       "FUSE connection %u in the mount namespace of pid %s ('%s', %s): "
+			       "filesystem marked through '%s'",
+			       id, de->d_name, e->mount_point, e->fstype, path);
+		} else if (r != -ESHUTDOWN) {
+			*ret_uncovered = e->mnt_id;
+			coverage_report_uncovered(fg, e->mnt_id, path,
+						  r == -EACCES || r == -EPERM
+							  ? UNCOVERED_NAMESPACE
+							  : uncovered_cause_of_errno(r),
+						  r);
+		}
+		mount_table_free(t);
+		return r;
+	}
+	return 1;
+}
+
+/* Connection id went away: its records, and its group if nobody else's. */
+static void forget(struct fanguard *fg, unsigned id)
+{
+	struct fg_watch *gone = NULL;
+
+	pthread_mutex_lock(&fg->lock);
+	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
+		struct fg_watch *w = *p;
+
+		if (!w->foreign || w->dev_major != 0 || w->dev_minor != id) {
+			prev = w;
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		if (fg->watches_tail == w)
+			fg->watches_tail = prev;
+		fg->n_watches--;
+		w->next = gone;
+		gone = w;
+	}
+	pthread_mutex_unlock(&fg->lock);
+	while (gone) {
+		struct fg_watch *w = gone;
+		bool shared = false;
+
+		gone = w->next;
+		fg_log(fg, LOG_NOTICE, "FUSE connection %u ('%s') is gone", id, w->mount_point);
+		pthread_mutex_lock(&fg->lock);
+		for (struct fg_watch *o = fg->watches; o && !shared; o = o->next)
+			shared = o->d == w->d;
+		pthread_mutex_unlock(&fg->lock);
+		if (w->d && !shared && w->d->cls != FANGUARD_MOUNT_LOCAL)
+			registry_release(fg, w->d);
+		watch_record_free(w);
+	}
+}
+
+static void poll_once(struct fanguard *fg, struct fusens *fs)
+{
+	_cleanup_closedir_ DIR *d = opendir(FUSE_CONNECTIONS);
+	struct dirent *de;
+	size_t k = 0;
+	int r;
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < fs->n; i++)
+		fs->v[i].present = false;
+	while ((de = readdir(d))) {
+		struct fusens_conn *c;
+		char *end;
+		unsigned long id;
+
+		errno = 0;
+		id = strtoul(de->d_name, &end, 10);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || errno || id > UINT_MAX)
+			continue;
+		c = conn_find(fs, (unsigned) id);
+		if (!c) {
+			struct fusens_conn *n = realloc(fs->v, (fs->n + 1) * sizeof(*n));
+
+			if (!n)
+				continue;
+			fs->v = n;
+			c = &fs->v[fs->n++];
+			*c = (struct fusens_conn){.id = (unsigned) id};
+		}
+		c->present = true;
+		if (c->covered)
+			continue;
+		if (own_namespace_has(c->id)) {
+			c->covered = true; /* the watches' and trees' to mark */
+			continue;
+		}
+		r = cover(fg, c->id, &c->uncovered);
+		if (r == 0) {
+			c->covered = true;
+			c->uncovered = 0;
+		} else if (r == 1 && ++c->tries >= NOT_SHOWN_TRIES) {
+			/* A connection is listed before its mount is attached:
+			 * tried for a while; then a detached mount's, whose
+			 * files only fds still open reach. */
+			c->covered = true;
+			fg_log(fg, LOG_NOTICE,
+			       "FUSE connection %u: no process shows a mount of it; not watched",
+			       c->id);
+		}
+	}
+	for (size_t i = 0; i < fs->n; i++) {
+		if (fs->v[i].present)
+			fs->v[k++] = fs->v[i];
+		else {
+			if (fs->v[i].uncovered)
+				coverage_forget(fg, fs->v[i].uncovered);
+			forget(fg, fs->v[i].id);
+		}
+	}
+	fs->n = k;
+}
+
+static void *fusens_main(void *userdata)
+{
+	struct fanguard *fg = userdata;
+	struct fusens *fs = fg->fusens;
+	int ms = (int) fg->opts.watch_all_fuse_ms;
+
+	fg_log(fg, LOG_INFO,
+	       "watching every FUSE filesystem in every mount namespace: " FUSE_CONNECTIONS
+	       " polled every %d ms",
+	       ms);
+	for (;;) {
+		struct pollfd p = {.fd = fs->wake_fd, .events = POLLIN};
+
+		poll_once(fg, fs);
+		if (poll(&p, 1, ms) < 0 && errno != EINTR)
+			break;
+		if (p.revents)
+			break;
+	}
+	return NULL;
+}
+
+int fusens_start(struct fanguard *fg)
+{
+	struct fusens *fs;
+	int r;
+
+	if (fg->opts.watch_all_fuse_ms == 0 || (fg->fusens && fg->fusens->running))
+		return 0;
+	if (!fg->fusens) {
+		fs = calloc(1, sizeof(*fs));
+		if (!fs)
+			return -ENOMEM;
+		fs->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fs->wake_fd < 0) {
+			r = -errno;
+			free(fs);
+			return r;
+		}
+		fg->fusens = fs;
+	}
+	fs = fg->fusens;
+	r = fg_thread_start(&fs->thread, "fg-fusens", fusens_main, fg, /* detached= */ false);
+	if (r < 0)
+		return r;
+	fs->running = true;
+	return 0;
+}
+
+void fusens_stop(struct fanguard *fg)
+{
+	struct fusens *fs = fg->fusens;
+	uint64_t one = 1;
+
+	if (!fs || !fs->running)
+		return;
+	(void) !write(fs->wake_fd, &one, sizeof(one));
+	(void) pthread_join(fs->thread, NULL);
+	fs->running = false;
+}
+
+void fusens_free(struct fanguard *fg)
+{
+	struct fusens *fs = fg->fusens;
+
+	if (!fs)
+		return;
+	safe_close(fs->wake_fd);
+	free(fs->v);
+	free(fs);
+	fg->fusens = NULL;
+}
