@@ -735,8 +735,8 @@ static const char *strna(const char *s)
 	return s ? s : "?";
 }
 
-static const struct mount_entry *fuse_origin(const struct mount_table *t, const size_t *fuse,
-					     size_t n_fuse, unsigned major, unsigned minor)
+static const struct mount_entry *fuse_mount_behind(const struct mount_table *t, const size_t *fuse,
+						   size_t n_fuse, unsigned major, unsigned minor)
 {
 	for (size_t k = 0; k < n_fuse; k++) {
 		const struct mount_entry *f = &t->entries[fuse[k]];
@@ -883,7 +883,7 @@ static int classify(struct mount_table *t)
 
 		if (shows_whole_fs(e))
 			continue;
-		o = fuse_origin(t, fuse, n_fuse, e->major, e->minor);
+		o = fuse_mount_behind(t, fuse, n_fuse, e->major, e->minor);
 		e->class = MOUNT_CLASS_FUSE_BACKED;
 		if (o) {
 			e->fuse_mnt_id = o->mnt_id;
