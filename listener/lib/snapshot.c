@@ -32,10 +32,25 @@ struct snapshot *snapshot_ref(struct snapshot *s)
 
 struct snapshot *snapshot_get(struct snapshot_slot *slot)
 {
-	unsigned e = atomic_load(&slot->epoch) & 1;
 	struct snapshot *s;
+	unsigned e;
 
-	atomic_fetch_add(&slot->active[e], 1);
+	for (;;) {
+		unsigned epoch = atomic_load(&slot->epoch);
+
+		e = epoch & 1;
+		atomic_fetch_add(&slot->active[e], 1);
+		/* Counted only if the epoch did not move since it was read: a
+		 * reader counted in a stale epoch's counter is waited for by
+		 * no writer, and two publishes later it could reference a
+		 * snapshot already freed (found by ASan in test-core). With
+		 * the check, our increment precedes the next writer's epoch
+		 * flip, so that writer waits for us; writers take turns, so
+		 * no later writer starts before we are done. */
+		if (atomic_load(&slot->epoch) == epoch)
+			break;
+		atomic_fetch_sub(&slot->active[e], 1);
+	}
 	s = snapshot_ref(atomic_load(&slot->cur));
 	atomic_fetch_sub(&slot->active[e], 1);
 	return s;

@@ -19,8 +19,8 @@
  *            snapshot_write_unlock(&slot);
  *
  * How a reader is safe without a lock: it announces itself in the counter
- * of the current epoch, loads the pointer, takes a reference, and leaves
- * the counter. A writer swaps the pointer first, then flips the epoch, then
+ * of the current epoch (and announces again if the epoch moved meanwhile),
+ * loads the pointer, takes a reference, and leaves the counter. A writer swaps the pointer first, then flips the epoch, then
  * waits (spinning: the window is a few instructions) until the old epoch's
  * counter is zero before it drops the slot's reference on the old object.
  * A reader that announced itself after that check loads the new pointer.
