@@ -11,6 +11,7 @@
  * /sys/fs/fuse/connections/N/abort), after which it returns -ENOTCONN without
  * ever having replied, so that libfuse can join its workers and we can exit. */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include "fd-util.h"
 #include "fusetest-internal.h"
 #include "log.h"
@@ -274,6 +276,29 @@ void fault_config_format(const struct fault_config *c, char *buf, size_t size)
 			ops);
 }
 
+/* Writes the control text just applied to "<control>.applied" (a new file
+ * renamed over the old), so that a test that changes the faults can wait
+ * until they are in force instead of racing the signal. */
+static int write_applied(const char *control_path, const char *text)
+{
+	_cleanup_free_ char *path = NULL, *tmp = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (asprintf(&path, "%s.applied", control_path) < 0 ||
+	    asprintf(&tmp, "%s.applied.tmp", control_path) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	r = loop_write(fd, text, strlen(text));
+	if (r < 0)
+		return r;
+	if (rename(tmp, path) < 0)
+		return -errno;
+	return 0;
+}
+
 int faults_reload(struct faults *f)
 {
 	_cleanup_free_ char *text = NULL;
@@ -307,5 +332,8 @@ int faults_reload(struct faults *f)
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	log_notice("Control: %s (after %" PRIu64 " operations, %u hung)", desc, n, hung);
+	r = write_applied(f->control_path, text);
+	if (r < 0)
+		log_warning_errno(r, "Cannot write '%s.applied': %m", f->control_path);
 	return 0;
 }

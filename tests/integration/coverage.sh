@@ -218,8 +218,7 @@ print(int(len(m) == 1 and m[0]["group_shared"] is True and m[0]["group_name"] ==
 if [ "$shared" = 1 ]; then
 	# The last mount is in the shared group (the own groups ran out long before).
 	hung=$((${#conns[@]} - 1))
-	printf 'hang-path=*\n' >"${ctls[$hung]}"
-	kill -USR1 "${fpids[$hung]}"
+	fusetest_control_of "${ctls[$hung]}" "${fpids[$hung]}" 'hang-path=*'
 	openers=()
 	for f in bad clean; do
 		"$FGCHECK" open "$s/u/m$n_mounts/$f" ok 120000 >/dev/null 2>&1 &

@@ -97,8 +97,7 @@ done
 
 # Every daemon now hangs every request.
 for i in "${!mnts[@]}"; do
-	printf 'hang-path=*\n' >"${ctls[$i]}"
-	kill -USR1 "${pids[$i]}"
+	fusetest_control_of "${ctls[$i]}" "${pids[$i]}" 'hang-path=*'
 done
 openers=()
 for m in "${mnts[@]}"; do

@@ -100,10 +100,28 @@ start_fusetest() {
 }
 
 # fusetest_control [KEY=VALUE...]: replaces the fault configuration of the
-# last fusetest started (no arguments: every fault off) and tells it.
+# last fusetest started (no arguments: every fault off), tells it, and waits
+# until it is in force.
 fusetest_control() {
-	printf '%s\n' "$@" >"$FUSETEST_CONTROL"
-	kill -USR1 "$FUSETEST_PID"
+	fusetest_control_of "$FUSETEST_CONTROL" "$FUSETEST_PID" "$@"
+}
+
+# fusetest_control_of CONTROL PID [KEY=VALUE...]: the same for any fusetest.
+# The text carries a fresh comment line, and fusetest writes what it applied
+# to CONTROL.applied: equal texts mean this very configuration is in force.
+FUSETEST_CONTROL_SEQ=0
+fusetest_control_of() {
+	local control=$1 pid=$2 text i
+	shift 2
+	FUSETEST_CONTROL_SEQ=$((FUSETEST_CONTROL_SEQ + 1))
+	text="# $$.$FUSETEST_CONTROL_SEQ"$'\n'"$(printf '%s\n' "$@")"
+	printf '%s\n' "$text" >"$control"
+	kill -USR1 "$pid"
+	for ((i = 0; i < 200; i++)); do
+		[ "$(cat "$control.applied" 2>/dev/null)" = "$text" ] && return 0
+		sleep 0.025
+	done
+	fail "fusetest $pid did not apply '$control' within 5 s"
 }
 
 # stop_fusetest MOUNTPOINT [SECONDS]: SIGTERM, then fails unless the daemon,
