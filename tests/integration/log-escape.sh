@@ -134,7 +134,7 @@ err=$FG_STATE/stderr2
 JOURNAL_STREAM=$(stat -c '%d:%i' "$err") start_fanguardd_log "$err" --watch "$s" \
 	--deny-hashes "$FG_STATE/deny.txt"
 open_all
-wait_until 10 test "$(grep -c 'FANGUARD_VERDICT' "$FG_STATE/journal.json")" -ge "$n_files" ||
+wait_until 30 test "$(grep -c 'FANGUARD_VERDICT' "$FG_STATE/journal.json")" -ge "$n_files" ||
 	fail_with_log "expected $n_files verdict entries; $(cat "$FG_STATE/journal.err")"
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
 printf '%s\0' "${names[@]/#/$s/}" "$long/deep" >"$FG_STATE/paths"
