@@ -24,7 +24,12 @@
 	X(latency_usec)     \
 	X(audit_would_deny) \
 	X(allowlisted)      \
-	X(scanned_inline)
+	X(scanned_inline)   \
+	X(open_refusals)    \
+	X(emask_switches)   \
+	X(dedup_marks)      \
+	X(dedup_flushes)    \
+	X(dedup_coalesced)
 
 struct domain_stats {
 #define X(f) _Atomic uint64_t f;
