@@ -48,7 +48,7 @@ struct settings {
 	int fuse_user_exec;		  /* FANGUARD_FUSE_USER_EXEC_* */
 	int fuse_event_mask;		  /* FANGUARD_FUSE_EVENT_MASK_*: the default */
 	struct setting_list fuse_event_mask_open, fuse_event_mask_access; /* per mount */
-	bool watch_all_fuse;		  /* FUSE in every mount namespace (polled) */
+	bool watch_all_fuse; /* FUSE in every mount namespace (polled) */
 	bool access;
 	bool no_exec;
 	bool no_cache;

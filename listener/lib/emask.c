@@ -177,7 +177,8 @@ int domain_emask_to_access(struct domain *d, int path_fd, uint32_t flags, const 
 
 			if (k < 0)
 				fg_log(fg, LOG_WARNING,
-				       "%s: access events added, but FAN_OPEN_PERM not removed (%s): "
+				       "%s: access events added, but FAN_OPEN_PERM not removed "
+				       "(%s): "
 				       "creates may still wait on the daemon",
 				       d->name, strerror(-k));
 		}
@@ -221,8 +222,7 @@ void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec)
 		       "%s: the daemon refused the kernel's open of an event's file after %llu ms "
 		       "(%s); %u more within %llu s switches this mount to the access event mask",
 		       d->name, (unsigned long long) (blocked_usec / USEC_PER_MSEC), strerror(-err),
-		       EMASK_REFUSALS - n,
-		       (unsigned long long) (EMASK_WINDOW_USEC / USEC_PER_SEC));
+		       EMASK_REFUSALS - n, (unsigned long long) (EMASK_WINDOW_USEC / USEC_PER_SEC));
 		return;
 	}
 	(void) snprintf(why, sizeof(why),
@@ -233,8 +233,9 @@ void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec)
 					    &unique)
 		 : -ENOENT;
 	if (r < 0) {
-		fg_log(d->fg, LOG_ERR, "%s: %s; its mount point cannot be opened (%s): not switched",
-		       d->name, why, strerror(-r));
+		fg_log(d->fg, LOG_ERR,
+		       "%s: %s; its mount point cannot be opened (%s): not switched", d->name, why,
+		       strerror(-r));
 		return;
 	}
 	(void) domain_emask_to_access(d, fd, flags, why);
@@ -254,8 +255,7 @@ bool emask_argv_hint(const char *argv, size_t len, char *why, size_t why_len)
 	for (size_t i = strlen(a0) + 1; i < len; i += strlen(argv + i) + 1) {
 		const char *a = argv + i;
 
-		if (strcmp(a, "mount") == 0 || strcmp(a, "cmount") == 0 ||
-		    strcmp(a, "mount2") == 0)
+		if (strcmp(a, "mount") == 0 || strcmp(a, "cmount") == 0 || strcmp(a, "mount2") == 0)
 			mount = true;
 		else if (strncmp(a, "--vfs-cache-mode=", 17) == 0)
 			mode = a + 17;

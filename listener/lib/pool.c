@@ -81,8 +81,9 @@ static void *worker_main(void *userdata)
 			/* Access-mask FUSE groups: an ignore mark for the next
 			 * reads of this open session before the answer, so
 			 * the reader's next read() finds it (dedup.c). */
-			if (res.verdict == FANGUARD_ALLOW && res.reason == FANGUARD_REASON_SCANNED &&
-			    !res.no_cache && d->cls != FANGUARD_MOUNT_LOCAL)
+			if (res.verdict == FANGUARD_ALLOW &&
+			    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache &&
+			    d->cls != FANGUARD_MOUNT_LOCAL)
 				dedup_note_clean(d, ev, gen);
 			if (event_answer(d, ev, res.verdict, res.reason, &res) &&
 			    res.verdict == FANGUARD_ALLOW &&

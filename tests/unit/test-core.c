@@ -1059,7 +1059,7 @@ static void test_emask_rules(void **state)
 	assert_true(emask_is_refusal(-ENOENT, EMASK_REFUSAL_USEC));
 	assert_true(emask_is_refusal(-EIO, 5 * USEC_PER_SEC));
 	assert_false(emask_is_refusal(-ENOENT, EMASK_REFUSAL_USEC - 1)); /* quick: not a wait */
-	assert_false(emask_is_refusal(-EMFILE, 5 * USEC_PER_SEC));	  /* ours */
+	assert_false(emask_is_refusal(-EMFILE, 5 * USEC_PER_SEC));	 /* ours */
 	assert_false(emask_is_refusal(-ECONNABORTED, 5 * USEC_PER_SEC)); /* aborted */
 	/* Two within the window switch; one, or two a window apart, do not. */
 	assert_false(emask_refusal_note(1000, &first, &n));
@@ -1749,8 +1749,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_stuck_in_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_hangs, setup, teardown),
 		cmocka_unit_test(test_emask_rules),
-		cmocka_unit_test_setup_teardown(test_emask_auto_switch_and_dedup, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_emask_auto_switch_and_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_and_partial_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_planned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_limit_falls_back, setup, teardown),
