@@ -28,8 +28,7 @@
 	X(open_refusals)    \
 	X(emask_switches)   \
 	X(dedup_marks)      \
-	X(dedup_flushes)    \
-	X(dedup_coalesced)
+	X(dedup_flushes)
 
 struct domain_stats {
 #define X(f) _Atomic uint64_t f;

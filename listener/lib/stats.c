@@ -147,8 +147,6 @@ static const struct stat_row table[] = {
 	DOM("dedup_marks", dedup_marks,
 	    "Access-mask groups: short-lived ignore marks added after a clean read scan."),
 	DOM("dedup_flushes", dedup_flushes, "Access-mask groups: ignore marks dropped at the TTL."),
-	DOM("dedup_coalesced", dedup_coalesced,
-	    "Access-mask groups: events answered by a scan of the same file already running."),
 };
 
 _Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
