@@ -33,6 +33,7 @@ touch "$s/rclone.conf"
 MATRIX_RUN=()
 FANGUARDCTL=${FANGUARDCTL:-$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl}
 # argv[0] is not "rclone": no hint, auto must learn from the daemon itself.
+# shellcheck disable=SC2016 # expanded by the inner bash
 start_bg bash -c 'exec -a fg-rclone-nohint rclone mount --config "$1/rclone.conf" \
 	--vfs-cache-mode off --cache-dir "$1/rclone-cache" --file-perms 0755 \
 	--log-level ERROR --log-file "$1/rclone.log" "$1/back" "$2"' _ "$s" "$m"
