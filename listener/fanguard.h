@@ -264,6 +264,33 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags);
  * @return 0, -EINVAL, -ENOMEM */
 int fanguard_scan_at_backing(struct fanguard *fg, const char *mount_point);
 
+/* The events a FUSE-backed mount's group is marked for (fanguard_set_fuse_event_mask()). */
+enum fanguard_fuse_event_mask {
+	/* open, switched to access (once, logged, counted) when the mount's
+	 * daemon refuses the kernel's open of an event's file (a read() on
+	 * the mount's own group blocks > 1 s and fails twice within a
+	 * minute), or from the start when the daemon's argv hints at it
+	 * (rclone mount without --vfs-cache-mode writes|full) */
+	FANGUARD_FUSE_EVENT_MASK_AUTO = 0,
+	/* FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM: a verdict before any byte is read */
+	FANGUARD_FUSE_EVENT_MASK_OPEN = 1,
+	/* FAN_ACCESS_PERM | FAN_OPEN_EXEC_PERM: a verdict at the first read()
+	 * and at exec; opens are not seen, so a daemon that cannot open a file
+	 * twice while it is created is never asked to. A file mapped and
+	 * never read() is not scanned. */
+	FANGUARD_FUSE_EVENT_MASK_ACCESS = 2,
+};
+
+/** Choose the event mask of the groups of FUSE-backed mounts: for the mount
+ * at mount_point, or the default for every other one (mount_point NULL;
+ * FANGUARD_FUSE_EVENT_MASK_AUTO unless set). Applies to mounts marked after
+ * the call. Nothing here removes scanning: an access-mask mount is scanned at
+ * the first read() and at exec (fanguard_watch(3)).
+ * @param mount_point absolute, as the mount table spells it, or NULL
+ * @return 0, -EINVAL, -ENOMEM */
+int fanguard_set_fuse_event_mask(struct fanguard *fg, const char *mount_point,
+				 enum fanguard_fuse_event_mask mask);
+
 /** Never scan files under this absolute path prefix (answered at receipt). */
 int fanguard_exclude_path(struct fanguard *fg, const char *prefix);
 
@@ -430,6 +457,11 @@ struct fanguard_watch_info {
 	/* FUSE-backed and owner_uid != 0: the daemon is a user's, the mount is
 	 * untrusted (a failed or late scan of an exec denies it). */
 	int untrusted;
+	/* FUSE-backed: the events its group is marked for, "open" or
+	 * "access" ("" otherwise), and why (configuration, a hint from the
+	 * daemon's argv, or the daemon refusing the kernel's opens). */
+	const char *event_mask;
+	const char *event_mask_why;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

@@ -125,6 +125,16 @@ int verb_mounts(const struct ctl_args *a)
 				       "", "unscanned", flag(o, "overload") ? "OVERLOAD now: " : "",
 				       field(o, "unscanned_deadline"),
 				       field(o, "unscanned_queue_full"));
+			if (field(o, "event_mask")[0] && strcmp(field(o, "event_mask"), "?") != 0) {
+				const char *why = field(o, "event_mask_why");
+
+				printf("%-28s   %-9s %s: ", "", "events",
+				       strcmp(field(o, "event_mask"), "access") == 0
+					       ? "access (first read() and exec)"
+					       : "open (open and exec)");
+				put_safe(why, strlen(why));
+				(void) putchar('\n');
+			}
 			if (!origin[0] || strcmp(origin, "?") == 0)
 				continue;
 			printf("%-28s   %-9s %s\n", "", "served",

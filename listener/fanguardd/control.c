@@ -183,6 +183,11 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 		json_object_new_boolean(
 			FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, untrusted) &&
 			w->untrusted > 0));
+	if (FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, event_mask_why)) {
+		json_object_object_add(o, "event_mask",
+				       json_object_new_string(w->event_mask ? w->event_mask : ""));
+		json_object_object_add(o, "event_mask_why", json_escaped(w->event_mask_why));
+	}
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
 	json_object_object_add(o, "covered", json_object_new_boolean(!w->unmarked));

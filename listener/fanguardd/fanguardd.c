@@ -764,6 +764,18 @@ static int run(struct fanguard *fg)
 			    "backing layer, not read through its daemon",
 			    a->scan_at_backing.items[i]);
 	}
+	r = fanguard_set_fuse_event_mask(fg, NULL, a->fuse_event_mask);
+	for (int m = 0; m < 2 && r >= 0; m++) {
+		const struct setting_list *l =
+			m ? &a->fuse_event_mask_access : &a->fuse_event_mask_open;
+
+		for (size_t i = 0; i < l->n && r >= 0; i++)
+			r = fanguard_set_fuse_event_mask(fg, l->items[i],
+							 m ? FANGUARD_FUSE_EVENT_MASK_ACCESS
+							   : FANGUARD_FUSE_EVENT_MASK_OPEN);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Failed to set the FUSE event mask: %m");
 	if (geteuid() == 0) {
 		r = sandbox_drop_capabilities(a->kernel_audit, a->watch_all_fuse);
 		if (r < 0)

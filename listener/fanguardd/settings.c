@@ -35,6 +35,17 @@ static int parse_user_exec(const char *s)
 	return -EINVAL;
 }
 
+static int parse_event_mask(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return FANGUARD_FUSE_EVENT_MASK_AUTO;
+	if (strcmp(s, "open") == 0)
+		return FANGUARD_FUSE_EVENT_MASK_OPEN;
+	if (strcmp(s, "access") == 0)
+		return FANGUARD_FUSE_EVENT_MASK_ACCESS;
+	return -EINVAL;
+}
+
 static int parse_on_uncovered(const char *s)
 {
 	if (strcmp(s, "warn") == 0)
@@ -78,6 +89,16 @@ const struct setting settings_table[] = {
 	{"fuse-user-exec", 0, "P", "FUSE", "UserExec", SETTING_ENUM, AT(fuse_user_exec),
 	 .parse = parse_user_exec, .choices = "scan, deny",
 	 .help = "scan|deny execs from FUSE mounts of users\n(daemon not root) [scan]"},
+	{"fuse-event-mask", 0, "M", "FUSE", "EventMask", SETTING_ENUM, AT(fuse_event_mask),
+	 .parse = parse_event_mask, .choices = "auto, open, access",
+	 .help = "auto|open|access: FUSE mounts are checked at open\n(and exec), or at the first "
+		 "read() and exec;\nauto switches a mount whose daemon refuses our\nopens [auto]"},
+	{"fuse-event-mask-open", 0, "MOUNTPOINT", "FUSE", "EventMaskOpen", SETTING_LIST,
+	 AT(fuse_event_mask_open), .flags = SETTING_ABSOLUTE,
+	 .help = "check this FUSE mount at open, never switch it\n(repeatable)"},
+	{"fuse-event-mask-access", 0, "MOUNTPOINT", "FUSE", "EventMaskAccess", SETTING_LIST,
+	 AT(fuse_event_mask_access), .flags = SETTING_ABSOLUTE,
+	 .help = "check this FUSE mount at the first read() and exec\n(repeatable)"},
 	{"fuse-allow-sys-admin-access", 0, NULL, "FUSE", "AllowSysAdminAccess", SETTING_FLAG,
 	 AT(fuse_allow_sys_admin_access),
 	 .help = "turn on the fuse module's allow_sys_admin_access\nat start, so users' "

@@ -46,7 +46,9 @@ struct settings {
 	bool watch_root_fs;		  /* FANGUARD_WATCH_ROOT_FS for every watch */
 	bool fuse_allow_sys_admin_access; /* turn the fuse module's switch on at start */
 	int fuse_user_exec;		  /* FANGUARD_FUSE_USER_EXEC_* */
-	bool watch_all_fuse;		  /* FUSE in every mount namespace (polled) */
+	int fuse_event_mask;		  /* FANGUARD_FUSE_EVENT_MASK_*: the default */
+	struct setting_list fuse_event_mask_open, fuse_event_mask_access; /* per mount */
+	bool watch_all_fuse; /* FUSE in every mount namespace (polled) */
 	bool access;
 	bool no_exec;
 	bool no_cache;

@@ -24,7 +24,11 @@
 	X(latency_usec)     \
 	X(audit_would_deny) \
 	X(allowlisted)      \
-	X(scanned_inline)
+	X(scanned_inline)   \
+	X(open_refusals)    \
+	X(emask_switches)   \
+	X(dedup_marks)      \
+	X(dedup_flushes)
 
 struct domain_stats {
 #define X(f) _Atomic uint64_t f;

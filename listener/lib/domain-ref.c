@@ -49,6 +49,7 @@ static void domain_free(struct domain *d)
 	pthread_rwlock_destroy(&d->fan_fd_lock);
 	pthread_cond_destroy(&d->keeper_cond);
 	pthread_cond_destroy(&d->exit_cond);
+	free(d->mark_path);
 	free(d);
 	fg_unref(fg);
 }

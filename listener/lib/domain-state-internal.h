@@ -167,6 +167,25 @@ struct domain {
 	 * answer at receipt, never read content through the daemon: its
 	 * accesses to the backing files are scanned locally. */
 	_Atomic bool content_at_backing;
+
+	/* emask.c: the event mask of this group's marks. FUSE-backed domains
+	 * start with open (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM) or access
+	 * (FAN_ACCESS_PERM | FAN_OPEN_EXEC_PERM); auto ones switch to access,
+	 * once, when the daemon refuses the kernel's open of an event fd. */
+	_Atomic uint64_t emask;
+	_Atomic bool emask_access; /* set after emask_why[1] is written */
+	bool emask_auto;	   /* set before start: may switch itself */
+	_Atomic bool emask_switching;
+	char emask_why[2][160]; /* [access]: why; each written once, before use */
+	/* protected by lock: the first mark's target, to re-mark it */
+	char *mark_path;
+	uint32_t mark_flags;
+	usec_t refusal_first; /* protected by lock */
+	unsigned refusals;    /* protected by lock */
+	/* dedup.c: ignore marks added on access-mask domains since the last
+	 * flush, and when the oldest of them went in */
+	_Atomic uint64_t dedup_held;
+	_Atomic usec_t dedup_oldest;
 };
 
 /* The verdict for an event of d that could not be scanned (deadline, error,

@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include "domain-internal.h"
+#include "emask-internal.h"
 #include "fanops-internal.h"
 #include "fd-util.h"
 #include "fg-internal.h"
@@ -116,6 +117,8 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 		(void) snprintf(d->name, sizeof(d->name), "%s/%llu",
 				fanguard_mount_class_to_string(cls), (unsigned long long) mnt_id);
 	d->one_event_per_read = cls != FANGUARD_MOUNT_LOCAL;
+	/* emask_domain_init() chooses for FUSE-backed mounts (watch_place()). */
+	atomic_init(&d->emask, fan_mask_for(fg));
 	d->deadline = (usec_t) co->deadline_ms * USEC_PER_MSEC;
 	d->default_verdict = co->default_verdict;
 	d->on_deadline = co->on_deadline;
@@ -189,7 +192,7 @@ static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 		pthread_rwlock_rdlock(&d->fan_fd_lock);
 		r = d->fan_fd < 0
 			    ? -ESHUTDOWN
-			    : d->ops->mark(d->ops_userdata, d->fan_fd, how, fan_mask_for(d->fg),
+			    : d->ops->mark(d->ops_userdata, d->fan_fd, how, atomic_load(&d->emask),
 					   AT_FDCWD, fd_proc_path(path_fd, proc));
 		pthread_rwlock_unlock(&d->fan_fd_lock);
 		/* Out of marks (fs.fanotify.max_user_marks; a group without
@@ -212,8 +215,11 @@ int domain_unmark(struct domain *d, int path_fd, uint32_t flags)
 	int r;
 
 	pthread_rwlock_rdlock(&d->fan_fd_lock);
+	/* Both masks: a switch (emask.c) may be half done. */
 	r = d->fan_fd < 0 ? -ESHUTDOWN
-			  : d->ops->mark(d->ops_userdata, d->fan_fd, how, fan_mask_for(d->fg),
+			  : d->ops->mark(d->ops_userdata, d->fan_fd, how,
+					 atomic_load(&d->emask) | emask_fan_mask(d->fg, true) |
+						 fan_mask_for(d->fg),
 					 AT_FDCWD, fd_proc_path(path_fd, proc));
 	pthread_rwlock_unlock(&d->fan_fd_lock);
 	return r;
@@ -272,6 +278,15 @@ int domain_mark(struct domain *d, int path_fd, uint32_t flags)
 	if (d->stopping) {
 		pthread_mutex_unlock(&d->lock);
 		return -ESHUTDOWN;
+	}
+	/* The first mark's target, for a switch of the event mask later
+	 * (emask.c): a path, never an fd, which would keep the mount busy. */
+	if (!d->mark_path && d->cls != FANGUARD_MOUNT_LOCAL) {
+		char path[4096];
+
+		if (fd_get_path(path_fd, path, sizeof(path)) >= 0)
+			d->mark_path = strdup(path);
+		d->mark_flags = flags;
 	}
 	if (d->started) {
 		pthread_mutex_unlock(&d->lock);

@@ -443,6 +443,8 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.group_answer_latency_usec =
 				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,
 			.untrusted = w->d ? w->d->untrusted : 0,
+			.event_mask = "",
+			.event_mask_why = "",
 		};
 
 		if (w->d) {
@@ -454,6 +456,14 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			info.unscanned_error = st->by_reason[FANGUARD_REASON_ERROR];
 			info.unscanned_too_large = st->by_reason[FANGUARD_REASON_TOO_LARGE];
 			info.overloaded = overload_active(w->d, now_usec());
+			if (w->d->cls != FANGUARD_MOUNT_LOCAL) {
+				/* Each why is written once, before its flag. */
+				bool a = atomic_load_explicit(&w->d->emask_access,
+							      memory_order_acquire);
+
+				info.event_mask = a ? "access" : "open";
+				info.event_mask_why = w->d->emask_why[a];
+			}
 		}
 		info.threads_stuck_open = stuck[WHERE_OPEN];
 		info.threads_stuck_read = stuck[WHERE_READ];

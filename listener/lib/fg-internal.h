@@ -52,6 +52,12 @@ static inline void cache_done(struct fg_cache *c)
 
 struct adopted_group;
 struct domain;
+
+/* fanguard_set_fuse_event_mask() for one mount point (emask.c) */
+struct fg_emask_mount {
+	char *mount_point;
+	enum fanguard_fuse_event_mask mask;
+};
 struct fg_watch;
 struct mountwatch;
 struct scanner;
@@ -81,6 +87,10 @@ struct fanguard {
 	 * layer (an administrator's per-mount policy; watch.c) */
 	char **at_backing;
 	size_t n_at_backing;
+	/* fanguard_set_fuse_event_mask(): protected by lock (emask.c) */
+	enum fanguard_fuse_event_mask emask_default;
+	struct fg_emask_mount *emask_mounts;
+	size_t n_emask_mounts;
 	/* Mounts that went away before they could be marked (mountwatch.c) */
 	_Atomic uint64_t mounts_gone_before_marked;
 	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */

@@ -83,6 +83,9 @@ static void fg_destroy(struct fanguard *fg)
 	for (size_t i = 0; i < fg->n_at_backing; i++)
 		free(fg->at_backing[i]);
 	free(fg->at_backing);
+	for (size_t i = 0; i < fg->n_emask_mounts; i++)
+		free(fg->emask_mounts[i].mount_point);
+	free(fg->emask_mounts);
 	coverage_done(&fg->coverage);
 	pthread_mutex_destroy(&fg->lock);
 	pthread_mutex_destroy(&fg->state_lock);

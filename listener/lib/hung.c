@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include "coverage-internal.h"
 #include "domain-internal.h"
+#include "domain-state-internal.h"
+#include "emask-internal.h"
 #include "fg-internal.h"
 #include "hung-internal.h"
 #include "macro.h"
@@ -58,8 +60,12 @@ static void move_out(struct fanguard *fg, struct fg_watch *w, uint64_t since)
 	pthread_mutex_lock(&fg->lock);
 	r = registry_new_own_locked(fg, w->domain_class, w->mnt_id, w->dev_major, w->dev_minor,
 				    w->owner, &own);
-	if (r >= 0)
+	if (r >= 0) {
+		/* Its own event mask (configuration, auto), as for a new mount;
+		 * a shared group's switch never applied to it (emask.c). */
+		emask_domain_init(own, w->mount_point);
 		r = domain_mark(own, fd, w->flags);
+	}
 	/* Out of the shared group either way: it traps its readers there. */
 	k = domain_unmark(shared, fd, w->flags);
 	if (r >= 0) {

@@ -15,6 +15,7 @@
 #include <syslog.h>
 #include "answer-internal.h"
 #include "domain-state-internal.h"
+#include "emask-internal.h"
 #include "fg-internal.h"
 #include "keeper-internal.h"
 #include "pool-internal.h"
@@ -123,6 +124,7 @@ static void *keeper_main(void *userdata)
 		if (summary < next)
 			next = summary;
 		if (watch_threads) {
+			dedup_tick(d, now);
 			readers_check_locked(d);
 			workers_check_locked(d);
 			if (next > now + THREAD_STUCK_USEC / 2)

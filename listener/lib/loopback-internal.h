@@ -16,6 +16,7 @@ struct fuse_origin {
 	char **backing; /* absolute local paths its data comes from */
 	size_t n_backing;
 	pid_t *helpers; /* the daemon, its children, its peers on this host */
+	pid_t daemon;	/* the first process holding /dev/fuse for it, or 0 */
 	size_t n_helpers;
 };
 

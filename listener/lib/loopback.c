@@ -384,6 +384,8 @@ static int classify_once(const struct mount_table *t, const struct mount_entry *
 		if (!p->fuse_fd && !(p->fuse_fd_other && argv_names(p->pid, f->mount_point)))
 			continue;
 		facts.daemon = p->helper = true;
+		if (!o.daemon && p->fuse_fd)
+			o.daemon = p->pid;
 		(void) origin_note(&o,
 				   p->fuse_fd
 					   ? "daemon pid %d (%s) holds /dev/fuse for connection %u"

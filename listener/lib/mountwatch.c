@@ -205,6 +205,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	marked = now_usec();
 	watch_origin_fill(fg, w, t, e);
 	watch_record_commit(fg, w);
+	watch_emask_apply(fg, w, fd);
 	fg_log(fg, LOG_NOTICE,
 	       "mount %llu '%s' (%s) under '%s' is %s (%s)%s%s: group %s%s, marked in %llu us "
 	       "(%llu us after the table changed)",

@@ -14,6 +14,7 @@
 #include "answer-internal.h"
 #include "cache-internal.h"
 #include "domain-state-internal.h"
+#include "emask-internal.h"
 #include "fg-internal.h"
 #include "macro.h"
 #include "pool-internal.h"
@@ -77,6 +78,13 @@ static void *worker_main(void *userdata)
 			leave = worker_back_locked(d, w, &counted);
 			pthread_mutex_unlock(&d->lock);
 
+			/* Access-mask FUSE groups: an ignore mark for the next
+			 * reads of this open session before the answer, so
+			 * the reader's next read() finds it (dedup.c). */
+			if (res.verdict == FANGUARD_ALLOW &&
+			    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache &&
+			    d->cls != FANGUARD_MOUNT_LOCAL)
+				dedup_note_clean(d, ev, gen);
 			if (event_answer(d, ev, res.verdict, res.reason, &res) &&
 			    res.verdict == FANGUARD_ALLOW &&
 			    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)

@@ -23,6 +23,7 @@
 #include "answer-internal.h"
 #include "cache-internal.h"
 #include "domain-state-internal.h"
+#include "emask-internal.h"
 #include "exclude-internal.h"
 #include "fanops-internal.h"
 #include "fg-internal.h"
@@ -361,6 +362,7 @@ static void reader_read_one(struct reader *rd, char *buf, size_t len)
 {
 	struct domain *d = rd->d;
 	struct fanotify_event_metadata *m;
+	usec_t t0 = now_usec();
 	ssize_t n;
 
 	slot_set(&rd->slot, WHERE_OPEN);
@@ -377,6 +379,9 @@ static void reader_read_one(struct reader *rd, char *buf, size_t len)
 		fg_log(d->fg, n == -EMFILE || n == -ENFILE ? LOG_ERR : LOG_INFO,
 		       "%s: the kernel could not open an event's file (%s); it denied that event",
 		       d->name, strerror((int) -n));
+		/* A daemon refusing that open after a long wait (rclone's
+		 * second open of a file being created): emask.c. */
+		emask_note_read_error(d, (int) n, now_usec() - t0);
 		return;
 	}
 	for (m = (struct fanotify_event_metadata *) buf; FAN_EVENT_OK(m, n);

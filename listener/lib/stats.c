@@ -29,6 +29,7 @@ struct live {
 	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
 	uint64_t cache_evictions, max_groups;
 	uint64_t marks_failed, mounts_gone;
+	uint64_t access_mask;
 };
 
 struct stat_row {
@@ -136,6 +137,16 @@ static const struct stat_row table[] = {
 	REASON(FANGUARD_REASON_NO_SCANNER),
 	/* Appended later: keep the table's order stable. */
 	REASON(FANGUARD_REASON_POLICY),
+	LIVE("mounts_access_mask", G, access_mask,
+	     "FUSE groups marked FAN_ACCESS_PERM | FAN_OPEN_EXEC_PERM (fuse-event-mask)."),
+	DOM("open_refusals", open_refusals,
+	    "read() on a FUSE group blocked > 1 s and failed: the daemon refused the kernel's "
+	    "open of an event's file (that event was denied by the kernel)."),
+	DOM("event_mask_switches", emask_switches,
+	    "FUSE groups switched from the open to the access event mask (auto)."),
+	DOM("dedup_marks", dedup_marks,
+	    "Access-mask groups: short-lived ignore marks added after a clean read scan."),
+	DOM("dedup_flushes", dedup_flushes, "Access-mask groups: ignore marks dropped at the TTL."),
 };
 
 _Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
@@ -192,6 +203,7 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		for (int w = 0; w < _WHERE_MAX; w++)
 			live.stuck[w] += stuck[w];
 		live.overload += overload_active(d, now_usec());
+		live.access_mask += atomic_load(&d->emask_access);
 		pthread_mutex_lock(&d->lock);
 		live.pending += d->inflight.n;
 		pthread_mutex_unlock(&d->lock);

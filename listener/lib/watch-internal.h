@@ -32,6 +32,7 @@ struct fg_watch {
 	bool loopback;		       /* FUSE served from this host (loopback.c) */
 	bool content_at_backing;       /* policy: its domain scans nothing itself */
 	char *origin;		       /* loopback.c's evidence, or NULL */
+	pid_t daemon;		       /* holds /dev/fuse for its connection, or 0 */
 	uint64_t *backing_mnt_ids;     /* local mounts its data comes from */
 	size_t n_backing;
 };
@@ -67,5 +68,8 @@ void watch_record_commit(struct fanguard *fg, struct fg_watch *w);
 int watch_flags_check(uint32_t flags);
 /* Whether me is a mount of the filesystem of PID 1's "/" (or ours). */
 bool mount_is_root_fs(const struct mount_entry *me);
+/* After commit: a hint from w's daemon's argv may switch its group to the
+ * access event mask (emask.c), re-marking path_fd. */
+void watch_emask_apply(struct fanguard *fg, struct fg_watch *w, int path_fd);
 /* Drops all records (fanguard_free()). */
 void watch_records_clear(struct fanguard *fg);

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <syslog.h>
 #include "domain-internal.h"
+#include "emask-internal.h"
 #include "fg-internal.h"
 #include "loopback-internal.h"
 #include "macro.h"
@@ -149,6 +150,11 @@ int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls,
 		watch_record_free(w);
 		return r;
 	}
+	/* A new FUSE-backed group: its event mask from the configuration,
+	 * before its first mark (a configured access mask never has an open
+	 * one). Shared groups take the default and never switch. */
+	if (created)
+		emask_domain_init(d, d->shared ? NULL : w ? w->mount_point : NULL);
 	r = domain_mark(d, path_fd, flags);
 	if (r >= 0) {
 		fg->n_watches++;
@@ -183,6 +189,7 @@ void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mou
 	if (loopback_classify(t, me, &o) < 0)
 		return;
 	w->loopback = o.loopback;
+	w->daemon = o.daemon;
 	w->origin = TAKE_PTR(o.evidence);
 	if (o.n_backing > 0) {
 		w->backing_mnt_ids = calloc(o.n_backing, sizeof(uint64_t));
@@ -197,6 +204,17 @@ void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mou
 	       me->mount_point, me->fstype, w->loopback ? "loopback-served" : "remote or unknown",
 	       w->origin ? w->origin : "");
 	fuse_origin_done(&o);
+}
+
+void watch_emask_apply(struct fanguard *fg, struct fg_watch *w, int path_fd)
+{
+	char why[160];
+
+	(void) fg;
+	if (!w->d || w->unmarked || !w->d->emask_auto || atomic_load(&w->d->emask_access) ||
+	    !emask_daemon_hint(w->daemon, why, sizeof(why)))
+		return;
+	(void) domain_emask_to_access(w->d, path_fd, w->flags, why);
 }
 
 int fanguard_scan_at_backing(struct fanguard *fg, const char *mount_point)
@@ -348,8 +366,10 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	mp = strdup(me->mount_point ? me->mount_point : path);
 	mount_table_free(table); /* me points into it */
 	r = watch_place(fg, fd, cls, mnt_id, major, minor, owner, depth, w, flags, NULL, NULL);
-	if (r >= 0 && w)
+	if (r >= 0 && w) {
 		watch_record_commit(fg, w);
+		watch_emask_apply(fg, w, fd);
+	}
 	if (r < 0 && r != -ESHUTDOWN)
 		coverage_report_uncovered(fg, mnt_id, mp ? mp : path, uncovered_cause_of_errno(r),
 					  r);

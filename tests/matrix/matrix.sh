@@ -135,14 +135,15 @@ ok() {
 	awk -v k="$2" '$1 == "check" && $2 == k { print $3 }' "$out/$1"
 }
 {
-	printf '\n%-22s %9s %9s %7s %7s %-9s %-9s %-8s %-9s %s\n' FILESYSTEM "BASE-MS" "FG-MS" RATIO \
-		DENIED UNMOUNT WORKLOAD CLASS POLICY SCAN-ERRS
+	printf '\n%-22s %9s %9s %7s %7s %-9s %-9s %-8s %-9s %-7s %s\n' FILESYSTEM "BASE-MS" "FG-MS" \
+		RATIO DENIED UNMOUNT WORKLOAD CLASS POLICY EVENTS SCAN-ERRS
 	for c in "${cells[@]}"; do
 		[ -s "$out/$c" ] || continue
-		printf '%-22s %9s %9s %7s %7s %-9s %-9s %-8s %-9s %s\n' "$c" "$(info "$c" base_ms)" \
-			"$(info "$c" fg_ms)" "$(info "$c" ratio)" "$(info "$c" denied)" \
-			"$(ok "$c" unmount)($(info "$c" umount_ms))" "$(ok "$c" workload)" \
-			"$(info "$c" class)" "$(info "$c" policy)" "$(info "$c" reason_error)"
+		printf '%-22s %9s %9s %7s %7s %-9s %-9s %-8s %-9s %-7s %s\n' "$c" \
+			"$(info "$c" base_ms)" "$(info "$c" fg_ms)" "$(info "$c" ratio)" \
+			"$(info "$c" denied)" "$(ok "$c" unmount)($(info "$c" umount_ms))" \
+			"$(ok "$c" workload)" "$(info "$c" class)" "$(info "$c" policy)" \
+			"$(info "$c" emask)" "$(info "$c" reason_error)"
 	done
 	echo "matrix: ${#cells[@]} cells in $((total_ms / 1000)) s${skipped[*]:+, skipped (missing programs): ${skipped[*]}}"
 } | tee "$out/table.txt" >&2

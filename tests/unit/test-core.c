@@ -26,9 +26,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "domain-internal.h"
+#include "domain-state-internal.h"
+#include "emask-internal.h"
 #include "fanguard-internal.h"
 #include "fanops-internal.h"
 #include "inflight-internal.h"
+#include "macro.h"
+#include "mounts.h"
 #include "registry-internal.h"
 #include "snapshot.h"
 #include "watch-internal.h"
@@ -73,7 +77,20 @@ static struct fake {
 	bool release; /* lets every hang go */
 	unsigned hanging_scans, hanging_opens, hanging_closes;
 	unsigned would_block; /* inline scans that found no content in memory */
+	/* Every fanotify_mark() call, in order (emask.c, dedup.c). */
+	struct {
+		unsigned flags;
+		uint64_t mask;
+	} mark_log[256];
+	unsigned n_mark_log;
+	unsigned n_refused; /* REFUSE_FD records read: read() failed */
 } F;
+
+/* An injected record with this fd: the kernel's open of the event's file
+ * failed after the daemon kept it waiting (rclone's second open of a file
+ * being created): read() blocks REFUSE_USEC, then fails with ENOENT. */
+#define REFUSE_FD (-77)
+#define REFUSE_USEC (EMASK_REFUSAL_USEC + 50 * USEC_PER_MSEC)
 
 static struct ev_rec *ev_of_fd_locked(int fd)
 {
@@ -114,6 +131,14 @@ static ssize_t fake_read(void *ud, int group_fd, void *buf, size_t len)
 		return -errno;
 	if ((size_t) n < sizeof(*m))
 		return n;
+	if (m->fd == REFUSE_FD) {
+		(void) usleep(REFUSE_USEC);
+		pthread_mutex_lock(&F.lock);
+		F.n_refused++;
+		pthread_cond_broadcast(&F.cond);
+		pthread_mutex_unlock(&F.lock);
+		return -ENOENT;
+	}
 	pthread_mutex_lock(&F.lock);
 	e = ev_of_fd_locked(m->fd);
 	if (e) {
@@ -161,6 +186,10 @@ static int fake_mark(void *ud, int group_fd, unsigned flags, uint64_t mask, int 
 	(void) dirfd;
 	(void) path;
 	pthread_mutex_lock(&F.lock);
+	if (F.n_mark_log < ELEMENTSOF(F.mark_log)) {
+		F.mark_log[F.n_mark_log].flags = flags;
+		F.mark_log[F.n_mark_log++].mask = mask;
+	}
 	if ((flags & FAN_MARK_ADD) && (flags & (FAN_MARK_MOUNT | FAN_MARK_FILESYSTEM)) &&
 	    F.fail_mark_enospc > 0) {
 		F.fail_mark_enospc--;
@@ -1011,6 +1040,159 @@ static void test_reader_stuck_in_open(void **state)
 	listener_done(fg);
 }
 
+/* The pure parts of the event-mask choice (emask.c). */
+static void test_emask_rules(void **state)
+{
+	static const char off[] = "rclone\0mount\0r:/x\0/mnt\0--vfs-cache-mode\0off";
+	static const char dflt[] = "/usr/bin/rclone\0mount\0r:/x\0/mnt";
+	static const char wr[] = "rclone\0mount\0r:/x\0/mnt\0--vfs-cache-mode=writes";
+	static const char full[] = "rclone\0cmount\0--vfs-cache-mode\0full\0r:/x\0/mnt";
+	static const char other[] = "sshfs\0mount\0h:/x\0/mnt";
+	static const char copy[] = "rclone\0copy\0a\0b";
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard *fg;
+	char why[160];
+	usec_t first = 0;
+	unsigned n = 0;
+
+	(void) state;
+	assert_true(emask_is_refusal(-ENOENT, EMASK_REFUSAL_USEC));
+	assert_true(emask_is_refusal(-EIO, 5 * USEC_PER_SEC));
+	assert_false(emask_is_refusal(-ENOENT, EMASK_REFUSAL_USEC - 1)); /* quick: not a wait */
+	assert_false(emask_is_refusal(-EMFILE, 5 * USEC_PER_SEC));	 /* ours */
+	assert_false(emask_is_refusal(-ECONNABORTED, 5 * USEC_PER_SEC)); /* aborted */
+	/* Two within the window switch; one, or two a window apart, do not. */
+	assert_false(emask_refusal_note(1000, &first, &n));
+	assert_false(emask_refusal_note(1000 + EMASK_WINDOW_USEC + 1, &first, &n));
+	assert_true(emask_refusal_note(2000 + EMASK_WINDOW_USEC, &first, &n));
+	assert_true(emask_argv_hint(off, sizeof(off), why, sizeof(why)));
+	assert_non_null(strstr(why, "--vfs-cache-mode off"));
+	assert_true(emask_argv_hint(dflt, sizeof(dflt), why, sizeof(why)));
+	assert_false(emask_argv_hint(wr, sizeof(wr), why, sizeof(why)));
+	assert_false(emask_argv_hint(full, sizeof(full), why, sizeof(why)));
+	assert_false(emask_argv_hint(other, sizeof(other), why, sizeof(why)));
+	assert_false(emask_argv_hint(copy, sizeof(copy), why, sizeof(why)));
+	assert_false(emask_argv_hint(NULL, 0, why, sizeof(why)));
+	assert_int_equal(fanguard_new(&o, &fg), 0);
+	assert_int_equal(emask_fan_mask(fg, false), FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM);
+	assert_int_equal(emask_fan_mask(fg, true), FAN_ACCESS_PERM | FAN_OPEN_EXEC_PERM);
+	assert_int_equal(fanguard_set_fuse_event_mask(fg, "rel", FANGUARD_FUSE_EVENT_MASK_OPEN),
+			 -EINVAL);
+	assert_int_equal(fanguard_set_fuse_event_mask(fg, NULL, 7), -EINVAL);
+	assert_int_equal(fanguard_set_fuse_event_mask(fg, "/a", FANGUARD_FUSE_EVENT_MASK_ACCESS),
+			 0);
+	assert_int_equal(fanguard_set_fuse_event_mask(fg, NULL, FANGUARD_FUSE_EVENT_MASK_OPEN), 0);
+	assert_int_equal(emask_configured(fg, "/a"), FANGUARD_FUSE_EVENT_MASK_ACCESS);
+	assert_int_equal(emask_configured(fg, "/b"), FANGUARD_FUSE_EVENT_MASK_OPEN);
+	assert_null(fanguard_free(fg));
+}
+
+static bool refused_2(void *arg)
+{
+	(void) arg;
+	return F.n_refused >= 2;
+}
+
+/* The index in F.mark_log of the first call with these flags and mask bits
+ * after `from`, or -1. */
+static int mark_logged(unsigned from, unsigned flags, uint64_t mask)
+{
+	int r = -1;
+
+	pthread_mutex_lock(&F.lock);
+	for (unsigned i = from; i < F.n_mark_log && r < 0; i++)
+		if ((F.mark_log[i].flags & flags) == flags && (F.mark_log[i].mask & mask) == mask)
+			r = (int) i;
+	pthread_mutex_unlock(&F.lock);
+	return r;
+}
+
+/* auto: two read()s of a FUSE group that block > 1 s and fail (the daemon
+ * refused the kernel's open) switch it to the access mask, the new mark in
+ * before the old events go; then a clean read scan adds a short-lived
+ * ignore mark (never for an exec or a deny), flushed at the TTL. */
+static void test_emask_auto_switch_and_dedup(void **state)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanotify_event_metadata m = {
+		.event_len = sizeof(m),
+		.vers = FANOTIFY_METADATA_VERSION,
+		.metadata_len = sizeof(m),
+		.fd = REFUSE_FD,
+		.pid = 1,
+	};
+	uint64_t mnt_id = 0, unique = 0;
+	size_t rd, ex, bad;
+	struct fanguard *fg;
+	struct domain *d;
+	int fd, add, rem, sock;
+	unsigned from;
+
+	(void) state;
+	fc.deadline_ms = 15000;
+	fg = listener_new_fuse(&o, &fc);
+	/* A real mount id and path, so the switch can re-open the "mount". */
+	fd = open(F.dir, O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fd_mount_id(fd, &mnt_id, &unique), 0);
+	assert_int_equal(fanguard_start(fg), 0);
+	d = fuse_domain(fg, mnt_id, 0, NULL);
+	assert_non_null(d);
+	pthread_mutex_lock(&fg->lock);
+	emask_domain_init(d, F.dir);
+	pthread_mutex_unlock(&fg->lock);
+	assert_true(d->emask_auto);
+	assert_false(atomic_load(&d->emask_access));
+	assert_int_equal(domain_mark(d, fd, 0), 0);
+	(void) close(fd);
+	assert_int_equal(mark_logged(0, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_PERM), 0);
+	from = F.n_mark_log;
+
+	pthread_mutex_lock(&F.lock);
+	sock = F.inject[d->group_fd];
+	pthread_mutex_unlock(&F.lock);
+	assert_int_equal(send(sock, &m, sizeof(m), 0), (ssize_t) sizeof(m));
+	assert_int_equal(send(sock, &m, sizeof(m), 0), (ssize_t) sizeof(m));
+	assert_true(wait_for(refused_2, NULL));
+	assert_int_equal(stat_wait(fg, "event_mask_switches", NULL, 1), 1);
+	assert_int_equal(stat_value(fg, "open_refusals", NULL), 2);
+	assert_int_equal(stat_value(fg, "mounts_access_mask", NULL), 1);
+	assert_true(atomic_load(&d->emask_access));
+	assert_non_null(strstr(d->emask_why[1], "refused"));
+	add = mark_logged(from, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_ACCESS_PERM);
+	rem = mark_logged(from, FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM, FAN_OPEN_PERM);
+	assert_true(add >= 0);
+	assert_true(rem > add); /* no gap: added first */
+	pthread_mutex_lock(&F.lock);
+	assert_false(F.mark_log[rem].mask & (FAN_ACCESS_PERM | FAN_OPEN_EXEC_PERM));
+	pthread_mutex_unlock(&F.lock);
+
+	/* Dedup: an allowed read gets an ignore mark; an exec and a denied
+	 * read do not. */
+	from = F.n_mark_log;
+	ex = inject_mask(d, B_ALLOW, false, false, FAN_OPEN_EXEC_PERM);
+	bad = inject_mask(d, B_DENY, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(answered, (void *) (uintptr_t) ex));
+	assert_true(wait_for(answered, (void *) (uintptr_t) bad));
+	assert_int_equal(mark_logged(from, FAN_MARK_ADD | FAN_MARK_IGNORE, 0), -1);
+	rd = inject_mask(d, B_ALLOW, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(answered, (void *) (uintptr_t) rd));
+	assert_int_equal(verdict_of(rd), FAN_ALLOW);
+	assert_int_equal(verdict_of(bad), FAN_DENY);
+	assert_int_equal(stat_wait(fg, "dedup_marks", NULL, 1), 1);
+	add = mark_logged(from, FAN_MARK_ADD | FAN_MARK_IGNORE, FAN_ACCESS_PERM);
+	assert_true(add >= 0);
+	pthread_mutex_lock(&F.lock);
+	assert_int_equal(F.mark_log[add].mask, FAN_ACCESS_PERM);
+	pthread_mutex_unlock(&F.lock);
+	/* Gone at the TTL. */
+	assert_int_equal(stat_wait(fg, "dedup_flushes", NULL, 1), 1);
+	assert_true(mark_logged((unsigned) add, FAN_MARK_FLUSH, 0) > add);
+	domain_unref(d);
+	listener_done(fg);
+}
+
 /* A worker stuck in close() of an event fd (FUSE_FLUSH): visible, counted,
  * replaced; the next events are scanned. */
 static void test_close_hangs(void **state)
@@ -1566,6 +1748,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enomem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_stuck_in_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_hangs, setup, teardown),
+		cmocka_unit_test(test_emask_rules),
+		cmocka_unit_test_setup_teardown(test_emask_auto_switch_and_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_and_partial_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_planned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_limit_falls_back, setup, teardown),
