@@ -18,11 +18,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
@@ -51,9 +49,7 @@ static void closedirp(DIR **d)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 struct fusens {
-	pthread_t thread;
-	int wake_fd;
-	bool running;
+	struct fg_bg_thread bt;
 	/* Connections seen, and whether their filesystem is marked. */
 	struct fusens_conn {
 		unsigned id;
@@ -351,55 +347,28 @@ static void *fusens_main(void *userdata)
 	       "watching every FUSE filesystem in every mount namespace: " FUSE_CONNECTIONS
 	       " polled every %d ms",
 	       ms);
-	for (;;) {
-		struct pollfd p = {.fd = fs->wake_fd, .events = POLLIN};
-
+	do
 		poll_once(fg, fs);
-		if (poll(&p, 1, ms) < 0 && errno != EINTR)
-			break;
-		if (p.revents)
-			break;
-	}
+	while (fg_bg_thread_wait(&fs->bt, -1, 0, ms, NULL) >= 0);
 	return NULL;
 }
 
 int fusens_start(struct fanguard *fg)
 {
-	struct fusens *fs;
-	int r;
-
-	if (fg->opts.watch_all_fuse_ms == 0 || (fg->fusens && fg->fusens->running))
+	if (fg->opts.watch_all_fuse_ms == 0)
 		return 0;
 	if (!fg->fusens) {
-		fs = calloc(1, sizeof(*fs));
-		if (!fs)
+		fg->fusens = calloc(1, sizeof(*fg->fusens));
+		if (!fg->fusens)
 			return -ENOMEM;
-		fs->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (fs->wake_fd < 0) {
-			r = -errno;
-			free(fs);
-			return r;
-		}
-		fg->fusens = fs;
 	}
-	fs = fg->fusens;
-	r = fg_thread_start(&fs->thread, "fg-fusens", fusens_main, fg, /* detached= */ false);
-	if (r < 0)
-		return r;
-	fs->running = true;
-	return 0;
+	return fg_bg_thread_start(&fg->fusens->bt, "fg-fusens", fusens_main, fg);
 }
 
 void fusens_stop(struct fanguard *fg)
 {
-	struct fusens *fs = fg->fusens;
-	uint64_t one = 1;
-
-	if (!fs || !fs->running)
-		return;
-	(void) !write(fs->wake_fd, &one, sizeof(one));
-	(void) pthread_join(fs->thread, NULL);
-	fs->running = false;
+	if (fg->fusens)
+		fg_bg_thread_stop(&fg->fusens->bt);
 }
 
 void fusens_free(struct fanguard *fg)
@@ -408,7 +377,7 @@ void fusens_free(struct fanguard *fg)
 
 	if (!fs)
 		return;
-	safe_close(fs->wake_fd);
+	fg_bg_thread_done(&fs->bt);
 	free(fs->v);
 	free(fs);
 	fg->fusens = NULL;

@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -68,9 +67,7 @@ struct mountwatch {
 	uint64_t *seen;
 	size_t n_seen;
 
-	int wake_fd;
-	pthread_t thread;
-	bool running; /* protected by the caller's serialization (fg->lock) */
+	struct fg_bg_thread bt; /* started and stopped under fg->lock's serialization */
 };
 
 /* --- scanning the table --------------------------------------------------------- */
@@ -385,11 +382,9 @@ static void *watcher_main(void *userdata)
 	/* Mounts made between the rules' first scan and now. */
 	(void) scan_now(fg, mw, 0, NULL);
 	for (usec_t next_hung = now_usec();;) {
-		struct pollfd p[2] = {
-			{.fd = ev >= 0 ? ev : fd, .events = ev >= 0 ? POLLIN : POLLPRI},
-			{.fd = mw->wake_fd, .events = POLLIN},
-		};
 		usec_t now = now_usec();
+		short rev = 0;
+		int r;
 
 		/* Hung daemons in shared groups (hung.c), every tick. */
 		if (now >= next_hung) {
@@ -398,19 +393,21 @@ static void *watcher_main(void *userdata)
 			pthread_mutex_unlock(&mw->scan_lock);
 			next_hung = now + (usec_t) HUNG_TICK_MS * USEC_PER_MSEC;
 		}
-		if (poll(p, 2, HUNG_TICK_MS) < 0) {
-			if (errno == EINTR)
-				continue;
-			fg_log(fg, LOG_ERR, "mount watcher: poll failed: %m");
+		r = fg_bg_thread_wait(&mw->bt, ev >= 0 ? ev : fd, ev >= 0 ? POLLIN : POLLPRI,
+				      HUNG_TICK_MS, &rev);
+		if (r == -ESHUTDOWN)
+			break;
+		if (r < 0) {
+			fg_log(fg, LOG_ERR, "mount watcher: poll failed: %s", strerror(-r));
 			break;
 		}
-		if (p[1].revents)
-			break;
-		if (ev >= 0 && (p[0].revents & POLLIN)) {
+		if (r == 0)
+			continue;
+		if (ev >= 0 && (rev & POLLIN)) {
 			/* Every event queued so far: one scan covers them all. */
 			(void) mount_events_drain(ev, &batch);
 			(void) scan_now(fg, mw, now_usec(), &batch);
-		} else if (ev < 0 && (p[0].revents & (POLLPRI | POLLERR)))
+		} else if (ev < 0 && (rev & (POLLPRI | POLLERR)))
 			(void) scan_now(fg, mw, now_usec(), NULL);
 	}
 	return NULL;
@@ -420,28 +417,15 @@ static void *watcher_main(void *userdata)
 
 int mountwatch_start(struct fanguard *fg)
 {
-	struct mountwatch *mw = fg->mw;
-	int r;
-
-	if (!mw || mw->running)
+	if (!fg->mw)
 		return 0;
-	r = fg_thread_start(&mw->thread, "fg-mountwatch", watcher_main, fg, /* detached= */ false);
-	if (r < 0)
-		return r;
-	mw->running = true;
-	return 0;
+	return fg_bg_thread_start(&fg->mw->bt, "fg-mountwatch", watcher_main, fg);
 }
 
 void mountwatch_stop(struct fanguard *fg)
 {
-	struct mountwatch *mw = fg->mw;
-	uint64_t one = 1;
-
-	if (!mw || !mw->running)
-		return;
-	(void) !write(mw->wake_fd, &one, sizeof(one));
-	(void) pthread_join(mw->thread, NULL);
-	mw->running = false;
+	if (fg->mw)
+		fg_bg_thread_stop(&fg->mw->bt);
 }
 
 void mountwatch_free(struct fanguard *fg)
@@ -455,7 +439,7 @@ void mountwatch_free(struct fanguard *fg)
 	free(mw->rules);
 	free(mw->ignored);
 	free(mw->seen);
-	safe_close(mw->wake_fd);
+	fg_bg_thread_done(&mw->bt);
 	pthread_mutex_destroy(&mw->scan_lock);
 	free(mw);
 	fg->mw = NULL;
@@ -487,13 +471,6 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags)
 		if (!mw) {
 			pthread_mutex_unlock(&fg->lock);
 			return -ENOMEM;
-		}
-		mw->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (mw->wake_fd < 0) {
-			r = -errno;
-			free(mw);
-			pthread_mutex_unlock(&fg->lock);
-			return r;
 		}
 		pthread_mutex_init(&mw->scan_lock, NULL);
 		fg->mw = mw;
