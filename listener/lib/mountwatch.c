@@ -31,6 +31,7 @@
 #include <sys/fanotify.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "classifier-internal.h"
 #include "domain-state-internal.h"
 #include "fanguard.h"
 #include "fg-internal.h"
@@ -68,6 +69,7 @@ struct mountwatch {
 	size_t n_seen;
 
 	struct fg_bg_thread bt; /* started and stopped under fg->lock's serialization */
+	struct classifier *cl;	/* explains new FUSE mounts after they are marked */
 };
 
 /* --- scanning the table --------------------------------------------------------- */
@@ -197,18 +199,27 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		return;
 	}
 	coverage_report_covered(fg, e->mnt_id);
-	/* Marked first, classified after: until the policy applies, the new
-	 * group reads content through the daemon, as for any FUSE mount. */
+	/* Marked first, classified after, on the classifier's thread: until
+	 * the policy applies, the new group reads content through the daemon,
+	 * as for any FUSE mount, and a slow classification (a user's fake
+	 * sshfs) holds up no later mount. */
 	marked = now_usec();
-	watch_origin_fill(fg, w, t, e);
+	w->dev_major = e->major;
+	w->dev_minor = e->minor;
+	w->classify_pending = mount_class_is_fuse(e->class);
 	watch_record_commit(fg, w);
+	if (w->classify_pending &&
+	    (r = classifier_queue(mw->cl, e->mnt_id, e->major, e->minor, unique)) < 0)
+		fg_log(fg, LOG_WARNING,
+		       "mount %llu '%s': cannot queue it for classification (%s): read through "
+		       "its daemon, unexplained",
+		       (unsigned long long) e->mnt_id, e->mount_point, strerror(-r));
 	fg_log(fg, LOG_NOTICE,
-	       "mount %llu '%s' (%s) under '%s' is %s (%s)%s%s: group %s%s, marked in %llu us "
+	       "mount %llu '%s' (%s) under '%s' is %s (%s): group %s%s, marked in %llu us "
 	       "(%llu us after the table changed)",
 	       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
-	       mount_class_to_string(e->class), e->class_reason ? e->class_reason : "",
-	       w->origin ? "; " : "", w->origin ? w->origin : "", d->name, created ? " (new)" : "",
-	       (unsigned long long) (marked - t0),
+	       mount_class_to_string(e->class), e->class_reason ? e->class_reason : "", d->name,
+	       created ? " (new)" : "", (unsigned long long) (marked - t0),
 	       (unsigned long long) (changed ? marked - changed : 0));
 	domain_unref(d);
 }
@@ -417,15 +428,23 @@ static void *watcher_main(void *userdata)
 
 int mountwatch_start(struct fanguard *fg)
 {
+	int r;
+
 	if (!fg->mw)
 		return 0;
-	return fg_bg_thread_start(&fg->mw->bt, "fg-mountwatch", watcher_main, fg);
+	r = classifier_start(fg, fg->mw->cl);
+	if (r >= 0)
+		r = fg_bg_thread_start(&fg->mw->bt, "fg-mountwatch", watcher_main, fg);
+	return r;
 }
 
 void mountwatch_stop(struct fanguard *fg)
 {
-	if (fg->mw)
-		fg_bg_thread_stop(&fg->mw->bt);
+	if (!fg->mw)
+		return;
+	/* The watcher queues to the classifier: stopped first. */
+	fg_bg_thread_stop(&fg->mw->bt);
+	classifier_stop(fg->mw->cl);
 }
 
 void mountwatch_free(struct fanguard *fg)
@@ -440,6 +459,7 @@ void mountwatch_free(struct fanguard *fg)
 	free(mw->ignored);
 	free(mw->seen);
 	fg_bg_thread_done(&mw->bt);
+	classifier_free(mw->cl);
 	pthread_mutex_destroy(&mw->scan_lock);
 	free(mw);
 	fg->mw = NULL;
@@ -469,6 +489,12 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags)
 	if (!fg->mw) {
 		mw = calloc(1, sizeof(*mw));
 		if (!mw) {
+			pthread_mutex_unlock(&fg->lock);
+			return -ENOMEM;
+		}
+		mw->cl = classifier_new();
+		if (!mw->cl) {
+			free(mw);
 			pthread_mutex_unlock(&fg->lock);
 			return -ENOMEM;
 		}

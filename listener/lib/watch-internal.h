@@ -3,6 +3,7 @@
 /* Watch records (watch.c): what fanguard_watch() and the mount watcher
  * placed, for enumeration, the loopback policy and releasing groups of
  * mounts that go away. Each record holds a reference on its domain. */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct fg_watch {
 	bool from_tree;		       /* found under a fanguard_watch_tree() rule */
 	bool foreign;		       /* another mount namespace's (fusens.c): not in our table */
 	bool loopback;		       /* FUSE served from this host (loopback.c) */
+	bool classify_pending;	       /* queued for classifier.c: no policy yet */
 	bool content_at_backing;       /* policy: its domain scans nothing itself */
 	char *origin;		       /* loopback.c's evidence, or NULL */
 	uint64_t *backing_mnt_ids;     /* local mounts its data comes from */
@@ -45,9 +47,10 @@ struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me
 void watch_record_append_locked(struct fanguard *fg, struct fg_watch *w);
 /* The domain class for a mount's class; -EINVAL for pseudo filesystems. */
 int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret);
-/* Fills w's loopback fields for a FUSE or FUSE-backed mount (reads /proc). */
+/* Fills w's loopback fields for a FUSE or FUSE-backed mount (reads /proc;
+ * up to ~2 s for an sshfs, less once *cancel, may be NULL, is set). */
 void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
-		       const struct mount_entry *me);
+		       const struct mount_entry *me, const _Atomic bool *cancel);
 /* Called with fg->lock held once w's domain is known: applies the loopback
  * policy (content_at_backing) to it. */
 void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct domain *d);

@@ -172,7 +172,7 @@ int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls,
 }
 
 void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
-		       const struct mount_entry *me)
+		       const struct mount_entry *me, const _Atomic bool *cancel)
 {
 	struct fuse_origin o = {};
 
@@ -180,7 +180,7 @@ void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mou
 	w->dev_minor = me->minor;
 	if (!mount_class_is_fuse(me->class))
 		return;
-	if (loopback_classify(t, me, &o) < 0)
+	if (loopback_classify(t, me, cancel, &o) < 0)
 		return;
 	w->loopback = o.loopback;
 	w->origin = TAKE_PTR(o.evidence);
@@ -236,7 +236,7 @@ void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct d
 	 * kernel's fact: fusermount3 refuses user_id= from users) and whose
 	 * backing mounts are watched locally, is scanned at the backing layer. */
 	if (!d || d->cls == FANGUARD_MOUNT_LOCAL || d->untrusted || w->owner != 0 ||
-	    !at_backing_named_locked(fg, w->mount_point))
+	    w->classify_pending || !at_backing_named_locked(fg, w->mount_point))
 		return;
 	if (!w->loopback || w->n_backing == 0) {
 		fg_log(fg, LOG_WARNING,
@@ -343,7 +343,7 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	w = watch_record_new(path, me, cls, flags);
 	if (w) {
 		w->owner = owner;
-		watch_origin_fill(fg, w, table, me);
+		watch_origin_fill(fg, w, table, me, NULL);
 	}
 	mp = strdup(me->mount_point ? me->mount_point : path);
 	mount_table_free(table); /* me points into it */
