@@ -430,6 +430,10 @@ struct fanguard_watch_info {
 	/* FUSE-backed and owner_uid != 0: the daemon is a user's, the mount is
 	 * untrusted (a failed or late scan of an exec denies it). */
 	int untrusted;
+	/* Another watched mount of the same filesystem (superblock) whose
+	 * group answers this one too: one filesystem, one group, whatever
+	 * number of mounts show it (a bind of a FUSE mount); 0 if none. */
+	uint64_t same_fs_as_mnt_id;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

@@ -434,6 +434,7 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.group_answer_latency_usec =
 				w->d ? atomic_load(&w->d->stats.latency_usec) : 0,
 			.untrusted = w->d ? w->d->untrusted : 0,
+			.same_fs_as_mnt_id = w->same_fs_as,
 		};
 
 		if (w->d) {

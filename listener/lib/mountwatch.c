@@ -144,6 +144,8 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	uid_t owner;
 	int r;
 	usec_t t0, marked;
+	uint64_t same_fs;
+	char same_fs_note[64] = "";
 
 	if (domain_class_of(e->class, &cls) < 0) {
 		fg_log(fg, LOG_INFO,
@@ -207,6 +209,7 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	w->dev_major = e->major;
 	w->dev_minor = e->minor;
 	w->classify_pending = mount_class_is_fuse(e->class);
+	same_fs = w->same_fs_as;
 	watch_record_commit(fg, w);
 	if (w->classify_pending &&
 	    (r = classifier_queue(mw->cl, e->mnt_id, e->major, e->minor, unique)) < 0)
@@ -214,12 +217,15 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		       "mount %llu '%s': cannot queue it for classification (%s): read through "
 		       "its daemon, unexplained",
 		       (unsigned long long) e->mnt_id, e->mount_point, strerror(-r));
+	if (same_fs)
+		(void) snprintf(same_fs_note, sizeof(same_fs_note),
+				" (the filesystem of mount %llu)", (unsigned long long) same_fs);
 	fg_log(fg, LOG_NOTICE,
-	       "mount %llu '%s' (%s) under '%s' is %s (%s): group %s%s, marked in %llu us "
+	       "mount %llu '%s' (%s) under '%s' is %s (%s): group %s%s%s, marked in %llu us "
 	       "(%llu us after the table changed)",
 	       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
 	       mount_class_to_string(e->class), e->class_reason ? e->class_reason : "", d->name,
-	       created ? " (new)" : "", (unsigned long long) (marked - t0),
+	       created ? " (new)" : "", same_fs_note, (unsigned long long) (marked - t0),
 	       (unsigned long long) (changed ? marked - changed : 0));
 	domain_unref(d);
 }

@@ -31,6 +31,7 @@ struct fg_watch {
 	bool from_tree;		       /* found under a fanguard_watch_tree() rule */
 	bool foreign;		       /* another mount namespace's (fusens.c): not in our table */
 	bool loopback;		       /* FUSE served from this host (loopback.c) */
+	uint64_t same_fs_as;	       /* the mount whose group it joined (same superblock) */
 	bool classify_pending;	       /* queued for classifier.c: no policy yet */
 	bool content_at_backing;       /* policy: its domain scans nothing itself */
 	char *origin;		       /* loopback.c's evidence, or NULL */
@@ -61,6 +62,12 @@ uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me);
  * its domain (depth: registry_depth_of() its mount class), marks it (now, or when it starts), and points w (may be NULL
  * on OOM) at the domain; on failure frees w, and releases a domain it
  * created. On success the caller commits w (watch_record_commit()). */
+/* A domain (FUSE or network) that answers the filesystem (superblock) of
+ * device dev_major:dev_minor already: the watch placed first on it,
+ * another mount of the same superblock joins its group (watch_place()).
+ * Called with fg->lock held; NULL if none. */
+struct fg_watch *watch_of_superblock_locked(struct fanguard *fg, enum fanguard_mount_class cls,
+					    unsigned dev_major, unsigned dev_minor);
 int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
 		unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
 		struct fg_watch *w, uint32_t flags, struct domain **ret_d, bool *ret_created);

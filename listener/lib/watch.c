@@ -134,16 +134,45 @@ uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me)
 	return (uid_t) 65534;
 }
 
+struct fg_watch *watch_of_superblock_locked(struct fanguard *fg, enum fanguard_mount_class cls,
+					    unsigned dev_major, unsigned dev_minor)
+{
+	/* The device number of a mount (mountinfo's major:minor) is its
+	 * superblock's s_dev: unique among live superblocks, and records of
+	 * mounts gone are dropped before new mounts are placed. */
+	if (cls == FANGUARD_MOUNT_LOCAL)
+		return NULL; /* one local group anyway */
+	for (struct fg_watch *o = fg->watches; o; o = o->next)
+		if (o->d && !o->unmarked && o->domain_class == cls && o->dev_major == dev_major &&
+		    o->dev_minor == dev_minor)
+			return o;
+	return NULL;
+}
+
 int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
 		unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
 		struct fg_watch *w, uint32_t flags, struct domain **ret_d, bool *ret_created)
 {
+	struct fg_watch *first;
 	struct domain *d;
-	bool created;
+	bool created = false;
 	int r;
 
 	pthread_mutex_lock(&fg->lock);
-	r = registry_get_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, depth, &d, &created);
+	/* One superblock, one group: a second mount of a filesystem already
+	 * answered (a bind of a FUSE mount, of part of it) joins that group,
+	 * shared or not; a second group would see, and scan, every event of
+	 * the filesystem again, and count against the group limit. */
+	first = watch_of_superblock_locked(fg, cls, dev_major, dev_minor);
+	if (first && !fg->stopped) {
+		d = first->d;
+		domain_ref(d);
+		if (w)
+			w->same_fs_as = first->mnt_id;
+		r = 0;
+	} else
+		r = registry_get_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, depth, &d,
+					&created);
 	if (r < 0) {
 		pthread_mutex_unlock(&fg->lock);
 		watch_record_free(w);
