@@ -328,6 +328,24 @@ const struct mount_entry *mount_table_find_id(const struct mount_table *t, uint6
 	return NULL;
 }
 
+bool mount_on_superblock(const struct mount_entry *me, const struct sb_id *sbs, size_t n)
+{
+	for (size_t i = 0; me && i < n; i++)
+		if (sbs[i].major == me->major && sbs[i].minor == me->minor)
+			return true;
+	return false;
+}
+
+int mount_table_sb_of(const struct mount_table *t, uint64_t mnt_id, struct sb_id *ret)
+{
+	const struct mount_entry *e = mount_table_find_id(t, mnt_id);
+
+	if (!e)
+		return -ENOENT;
+	*ret = (struct sb_id){e->major, e->minor};
+	return 0;
+}
+
 /* Lexically: collapses "//", drops "." and trailing '/', and lets ".." drop
  * the previous component. Symlinks are not followed (that would be I/O). */
 static char *path_normalize(const char *path)

@@ -139,12 +139,13 @@ struct fg_watch *watch_of_superblock_locked(struct fanguard *fg, enum fanguard_m
 {
 	/* The device number of a mount (mountinfo's major:minor) is its
 	 * superblock's s_dev: unique among live superblocks, and records of
-	 * mounts gone are dropped before new mounts are placed. */
+	 * mounts gone are dropped before new mounts are placed. A released
+	 * group (out of the registry) is never joined. */
 	if (cls == FANGUARD_MOUNT_LOCAL)
 		return NULL; /* one local group anyway */
 	for (struct fg_watch *o = fg->watches; o; o = o->next)
-		if (o->d && !o->unmarked && o->domain_class == cls && o->dev_major == dev_major &&
-		    o->dev_minor == dev_minor)
+		if (o->d && !o->d->released && !o->unmarked && o->domain_class == cls &&
+		    o->dev_major == dev_major && o->dev_minor == dev_minor)
 			return o;
 	return NULL;
 }
@@ -308,17 +309,49 @@ int watch_flags_check(uint32_t flags)
 	return 0;
 }
 
+/* The superblock of the filesystem at root, whose mount is listed in
+ * mountinfo (the table of root's mount namespace). */
+static int root_sb(const char *root, const char *mountinfo, struct sb_id *ret)
+{
+	_cleanup_close_ int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct mount_table *t = NULL;
+	uint64_t id;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = fd_mount_id(fd, &id, NULL);
+	if (r < 0)
+		return r;
+	r = mount_table_load(mountinfo, &t);
+	if (r < 0)
+		return r;
+	r = mount_table_sb_of(t, id, ret);
+	mount_table_free(t);
+	return r;
+}
+
 bool mount_is_root_fs(const struct mount_entry *me)
 {
-	/* PID 1's root (the host's, or a container's init), and our own. */
-	static const char *const roots[] = {"/proc/1/root/", "/"};
-	struct stat st;
+	/* PID 1's root (the host's, or a container's init), and our own: by
+	 * superblock (mount_on_superblock()), so that another btrfs subvolume
+	 * of "/" (another st_dev, the same filesystem) is refused too. */
+	static const char *const roots[][2] = {{"/proc/1/root/", "/proc/1/mountinfo"},
+					       {"/", "/proc/self/mountinfo"}};
+	struct sb_id sbs[ELEMENTSOF(roots) * 2];
+	size_t n = 0;
 
-	for (size_t i = 0; i < ELEMENTSOF(roots); i++)
-		if (stat(roots[i], &st) == 0 && major(st.st_dev) == me->major &&
-		    minor(st.st_dev) == me->minor)
-			return true;
-	return false;
+	for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+		struct stat st;
+
+		if (root_sb(roots[i][0], roots[i][1], &sbs[n]) == 0)
+			n++;
+		/* Also by st_dev, as before: what cannot be read is refused
+		 * rather than marked whole. */
+		if (stat(roots[i][0], &st) == 0)
+			sbs[n++] = (struct sb_id){major(st.st_dev), minor(st.st_dev)};
+	}
+	return mount_on_superblock(me, sbs, n);
 }
 
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
