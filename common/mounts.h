@@ -77,6 +77,14 @@ const struct mount_entry *mount_table_find_id(const struct mount_table *t, uint6
  * (the last one mounted wins when several share a mount point). */
 const struct mount_entry *mount_table_find_path(const struct mount_table *t, const char *path);
 
+/* Appends e (taking its strings; *e is zeroed) as the last mounted; the
+ * caller classifies again. 0 or -ENOMEM (e untouched). */
+int mount_table_append(struct mount_table *t, struct mount_entry *e);
+/* Removes the entry with that id; false if there is none. */
+bool mount_table_remove_id(struct mount_table *t, uint64_t mnt_id);
+/* Frees the strings of an entry not in a table, and zeroes it. */
+void mount_entry_free_fields(struct mount_entry *e);
+
 /* A filesystem as the kernel names it: the superblock's s_dev, which is
  * what mountinfo's major:minor shows (show_mountinfo() in
  * fs/proc_namespace.c) for every mount of it. stat()'s st_dev is not that:

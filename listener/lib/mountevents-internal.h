@@ -17,9 +17,16 @@ int mount_events_open(void);
  * attached, as many as fit; lost when some did not fit or the kernel's
  * queue overflowed (FAN_Q_OVERFLOW): ids were then not seen. */
 #define MOUNT_EVENTS_MAX_IDS 256
+struct mount_event_op {
+	uint64_t id;	     /* unique mount id */
+	bool attach, detach; /* both: moved (detached, then attached) */
+};
 struct mount_events_batch {
 	uint64_t attached[MOUNT_EVENTS_MAX_IDS];
 	size_t n_attached;
+	/* Every attach and detach, in the order the kernel queued them. */
+	struct mount_event_op ops[MOUNT_EVENTS_MAX_IDS];
+	size_t n_ops;
 	bool lost;
 };
 

@@ -45,15 +45,24 @@ static void batch_add(struct mount_events_batch *b, const struct fanotify_event_
 			break;
 		if (h->info_type == FAN_EVENT_INFO_TYPE_MNT && h->len >= sizeof(info)) {
 			memcpy(&info, p, sizeof(info));
-			if (b->n_attached < MOUNT_EVENTS_MAX_IDS)
-				b->attached[b->n_attached++] = info.mnt_id;
+			if (m->mask & FAN_MNT_ATTACH) {
+				if (b->n_attached < MOUNT_EVENTS_MAX_IDS)
+					b->attached[b->n_attached++] = info.mnt_id;
+				else
+					b->lost = true;
+			}
+			if (b->n_ops < MOUNT_EVENTS_MAX_IDS)
+				b->ops[b->n_ops++] =
+					(struct mount_event_op){.id = info.mnt_id,
+								.attach = m->mask & FAN_MNT_ATTACH,
+								.detach = m->mask & FAN_MNT_DETACH};
 			else
 				b->lost = true;
 			return;
 		}
 		p += h->len;
 	}
-	b->lost = true; /* an attach without its id */
+	b->lost = true; /* an event without its id */
 }
 
 int mount_events_open(void)
@@ -79,6 +88,7 @@ unsigned mount_events_drain(int fd, struct mount_events_batch *b)
 	unsigned n = 0;
 
 	b->n_attached = 0;
+	b->n_ops = 0;
 	b->lost = false;
 	for (;;) {
 		ssize_t len = read(fd, buf, sizeof(buf));
@@ -92,7 +102,7 @@ unsigned mount_events_drain(int fd, struct mount_events_batch *b)
 				safe_close(m->fd);
 			if (m->mask & FAN_Q_OVERFLOW)
 				b->lost = true;
-			if (m->mask & FAN_MNT_ATTACH)
+			if (m->mask & (FAN_MNT_ATTACH | FAN_MNT_DETACH))
 				batch_add(b, m);
 			if (m->mask & (FAN_MNT_ATTACH | FAN_MNT_DETACH))
 				n++;

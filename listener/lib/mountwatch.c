@@ -38,6 +38,7 @@
 #include "macro.h"
 #include "hung-internal.h"
 #include "mark-internal.h"
+#include "mountcache-internal.h"
 #include "mountevents-internal.h"
 #include "mountids-internal.h"
 #include "mountwatch-internal.h"
@@ -68,8 +69,11 @@ struct mountwatch {
 	uint64_t *seen;
 	size_t n_seen;
 
-	struct fg_bg_thread bt; /* started and stopped under fg->lock's serialization */
-	struct classifier *cl;	/* explains new FUSE mounts after they are marked */
+	struct fg_bg_thread bt;	  /* started and stopped under fg->lock's serialization */
+	struct classifier *cl;	  /* explains new FUSE mounts after they are marked */
+	struct mount_cache cache; /* protected by scan_lock */
+	struct sb_id root_sbs[4]; /* the root filesystem's superblocks (watch.c) */
+	size_t n_root_sbs;
 };
 
 /* --- scanning the table --------------------------------------------------------- */
@@ -157,7 +161,8 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	/* The tree covers this mount; its filesystem is the root one only if
 	 * asked (a bind of part of "/" under the tree): then this mount only. */
 	flags = rule->flags;
-	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) && mount_is_root_fs(e)) {
+	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) &&
+	    mount_on_superblock(e, mw->root_sbs, mw->n_root_sbs)) {
 		flags |= FANGUARD_WATCH_MOUNT;
 		fg_log(fg, LOG_NOTICE,
 		       "mount %llu '%s' (%s) under '%s' is of the root filesystem: marking this "
@@ -355,28 +360,31 @@ static void account_vanished(struct fanguard *fg, struct mountwatch *mw,
 	}
 }
 
+/* b: the mount events since the last scan (NULL: no events, or none with
+ * ids): applied one mount at a time where the kernel can (mountcache.c),
+ * else the whole table is read again. */
 static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed,
 		    const struct mount_events_batch *b)
 {
-	struct mount_table *t = NULL;
-	struct mount_ids ids = {};
-	bool have_ids;
-	int r;
+	struct mount_cache *c = &mw->cache;
+	int r = -EAGAIN;
 
-	r = mount_table_load(NULL, &t);
-	if (r < 0) {
-		fg_log(fg, LOG_ERR, "cannot read the mount table: %s", strerror(-r));
-		return r;
-	}
-	/* After the table: a mount made in between is new to both, or only
-	 * to the ids (then it is found at the next change). */
-	have_ids = mount_ids_load(&ids) >= 0;
 	pthread_mutex_lock(&mw->scan_lock);
-	scan_table(fg, mw, t, have_ids ? &ids : NULL, changed);
-	account_vanished(fg, mw, have_ids ? &ids : NULL, b);
+	if (b)
+		r = mount_cache_apply(c, b);
+	if (r < 0) {
+		r = mount_cache_reload(c);
+		if (r < 0) {
+			pthread_mutex_unlock(&mw->scan_lock);
+			fg_log(fg, LOG_ERR, "cannot read the mount table: %s", strerror(-r));
+			return r;
+		}
+		/* The root filesystem is looked up again with the table. */
+		mw->n_root_sbs = root_fs_superblocks(mw->root_sbs, ELEMENTSOF(mw->root_sbs));
+	}
+	scan_table(fg, mw, c->t, c->have_ids ? &c->ids : NULL, changed);
+	account_vanished(fg, mw, c->have_ids ? &c->ids : NULL, b);
 	pthread_mutex_unlock(&mw->scan_lock);
-	mount_ids_done(&ids);
-	mount_table_free(t);
 	return 0;
 }
 
@@ -427,6 +435,10 @@ static void *watcher_main(void *userdata)
 		} else if (ev < 0 && (rev & (POLLPRI | POLLERR)))
 			(void) scan_now(fg, mw, now_usec(), NULL);
 	}
+	fg_log(fg, LOG_INFO,
+	       "mount watcher: %u full reads of the mount table, %u mount events applied one "
+	       "mount at a time (statmount)",
+	       mw->cache.full_reads, mw->cache.mounts_applied);
 	return NULL;
 }
 
@@ -466,6 +478,7 @@ void mountwatch_free(struct fanguard *fg)
 	free(mw->seen);
 	fg_bg_thread_done(&mw->bt);
 	classifier_free(mw->cl);
+	mount_cache_done(&mw->cache);
 	pthread_mutex_destroy(&mw->scan_lock);
 	free(mw);
 	fg->mw = NULL;

@@ -75,6 +75,10 @@ int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls,
 void watch_record_commit(struct fanguard *fg, struct fg_watch *w);
 /* 0, or -EINVAL for unknown or contradictory FANGUARD_WATCH_* flags. */
 int watch_flags_check(uint32_t flags);
+/* The superblocks of PID 1's "/" and ours (by mountinfo, and by st_dev),
+ * at most max; how many. Reads two mount tables: callers that look often
+ * keep the result (the mount watcher, per full read of the table). */
+size_t root_fs_superblocks(struct sb_id *ret, size_t max);
 /* Whether me is a mount of the filesystem of PID 1's "/" (or ours). */
 bool mount_is_root_fs(const struct mount_entry *me);
 /* Drops all records (fanguard_free()). */

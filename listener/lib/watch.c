@@ -331,27 +331,33 @@ static int root_sb(const char *root, const char *mountinfo, struct sb_id *ret)
 	return r;
 }
 
-bool mount_is_root_fs(const struct mount_entry *me)
+size_t root_fs_superblocks(struct sb_id *ret, size_t max)
 {
 	/* PID 1's root (the host's, or a container's init), and our own: by
 	 * superblock (mount_on_superblock()), so that another btrfs subvolume
 	 * of "/" (another st_dev, the same filesystem) is refused too. */
 	static const char *const roots[][2] = {{"/proc/1/root/", "/proc/1/mountinfo"},
 					       {"/", "/proc/self/mountinfo"}};
-	struct sb_id sbs[ELEMENTSOF(roots) * 2];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
 		struct stat st;
 
-		if (root_sb(roots[i][0], roots[i][1], &sbs[n]) == 0)
+		if (n < max && root_sb(roots[i][0], roots[i][1], &ret[n]) == 0)
 			n++;
-		/* Also by st_dev, as before: what cannot be read is refused
-		 * rather than marked whole. */
-		if (stat(roots[i][0], &st) == 0)
-			sbs[n++] = (struct sb_id){major(st.st_dev), minor(st.st_dev)};
+		/* Also by st_dev, as before: kept even where the superblock
+		 * could be read (a filesystem whose st_dev is its s_dev). */
+		if (n < max && stat(roots[i][0], &st) == 0)
+			ret[n++] = (struct sb_id){major(st.st_dev), minor(st.st_dev)};
 	}
-	return mount_on_superblock(me, sbs, n);
+	return n;
+}
+
+bool mount_is_root_fs(const struct mount_entry *me)
+{
+	struct sb_id sbs[4];
+
+	return mount_on_superblock(me, sbs, root_fs_superblocks(sbs, ELEMENTSOF(sbs)));
 }
 
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
