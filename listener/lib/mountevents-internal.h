@@ -9,6 +9,11 @@
 /* A non-blocking fd readable when mounts changed, or -errno (EINVAL:
  * the kernel has no mount events). */
 int mount_events_open(void);
+/* A mount events group marking nothing yet (-errno: no mount events), and
+ * a mark on one more mount namespace (ns_path: /proc/PID/ns/mnt). A group
+ * may mark several namespaces; a namespace's mark goes with it. */
+int mount_events_new(void);
+int mount_events_watch_ns(int fd, const char *ns_path);
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -65,17 +65,30 @@ static void batch_add(struct mount_events_batch *b, const struct fanotify_event_
 	b->lost = true; /* an event without its id */
 }
 
-int mount_events_open(void)
+int mount_events_new(void)
 {
 	int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_MNT | FAN_CLOEXEC | FAN_NONBLOCK,
 			       O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return -errno;
-	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH | FAN_MNT_DETACH,
-			  AT_FDCWD, "/proc/self/ns/mnt") < 0) {
-		int r = -errno;
+	return fd < 0 ? -errno : fd;
+}
 
+int mount_events_watch_ns(int fd, const char *ns_path)
+{
+	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH | FAN_MNT_DETACH,
+			  AT_FDCWD, ns_path) < 0)
+		return -errno;
+	return 0;
+}
+
+int mount_events_open(void)
+{
+	int fd = mount_events_new(), r;
+
+	if (fd < 0)
+		return fd;
+	r = mount_events_watch_ns(fd, "/proc/self/ns/mnt");
+	if (r < 0) {
 		safe_close(fd);
 		return r;
 	}
