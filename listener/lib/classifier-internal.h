@@ -23,5 +23,3 @@ void classifier_stop(struct classifier *cl);
  * read through, unexplained, and the caller says so). */
 int classifier_queue(struct classifier *cl, uint64_t mnt_id, unsigned major, unsigned minor,
 		     uint64_t unique);
-/* Mounts waiting (for tests and the log). */
-unsigned classifier_pending(struct classifier *cl);

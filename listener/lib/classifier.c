@@ -76,16 +76,6 @@ int classifier_queue(struct classifier *cl, uint64_t mnt_id, unsigned major, uns
 	return r;
 }
 
-unsigned classifier_pending(struct classifier *cl)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&cl->lock);
-	n = (unsigned) cl->n;
-	pthread_mutex_unlock(&cl->lock);
-	return n;
-}
-
 /* Called with fg->lock held: the record the watcher committed for j. */
 static struct fg_watch *record_of_locked(struct fanguard *fg, const struct classify_job *j)
 {
