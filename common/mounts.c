@@ -328,6 +328,54 @@ const struct mount_entry *mount_table_find_id(const struct mount_table *t, uint6
 	return NULL;
 }
 
+int mount_table_append(struct mount_table *t, struct mount_entry *e)
+{
+	struct mount_entry *ne = reallocarray(t->entries, t->n_entries + 1, sizeof(*ne));
+
+	if (!ne)
+		return -ENOMEM;
+	t->entries = ne;
+	t->entries[t->n_entries++] = *e;
+	*e = (struct mount_entry){};
+	return 0;
+}
+
+bool mount_table_remove_id(struct mount_table *t, uint64_t mnt_id)
+{
+	for (size_t i = 0; i < t->n_entries; i++)
+		if (t->entries[i].mnt_id == mnt_id) {
+			mount_entry_done(&t->entries[i]);
+			memmove(&t->entries[i], &t->entries[i + 1],
+				(t->n_entries - i - 1) * sizeof(t->entries[0]));
+			t->n_entries--;
+			return true;
+		}
+	return false;
+}
+
+void mount_entry_free_fields(struct mount_entry *e)
+{
+	mount_entry_done(e);
+}
+
+bool mount_on_superblock(const struct mount_entry *me, const struct sb_id *sbs, size_t n)
+{
+	for (size_t i = 0; me && i < n; i++)
+		if (sbs[i].major == me->major && sbs[i].minor == me->minor)
+			return true;
+	return false;
+}
+
+int mount_table_sb_of(const struct mount_table *t, uint64_t mnt_id, struct sb_id *ret)
+{
+	const struct mount_entry *e = mount_table_find_id(t, mnt_id);
+
+	if (!e)
+		return -ENOENT;
+	*ret = (struct sb_id){e->major, e->minor};
+	return 0;
+}
+
 /* Lexically: collapses "//", drops "." and trailing '/', and lets ".." drop
  * the previous component. Symlinks are not followed (that would be I/O). */
 static char *path_normalize(const char *path)

@@ -77,6 +77,30 @@ const struct mount_entry *mount_table_find_id(const struct mount_table *t, uint6
  * (the last one mounted wins when several share a mount point). */
 const struct mount_entry *mount_table_find_path(const struct mount_table *t, const char *path);
 
+/* Appends e (taking its strings; *e is zeroed) as the last mounted; the
+ * caller classifies again. 0 or -ENOMEM (e untouched). */
+int mount_table_append(struct mount_table *t, struct mount_entry *e);
+/* Removes the entry with that id; false if there is none. */
+bool mount_table_remove_id(struct mount_table *t, uint64_t mnt_id);
+/* Frees the strings of an entry not in a table, and zeroes it. */
+void mount_entry_free_fields(struct mount_entry *e);
+
+/* A filesystem as the kernel names it: the superblock's s_dev, which is
+ * what mountinfo's major:minor shows (show_mountinfo() in
+ * fs/proc_namespace.c) for every mount of it. stat()'s st_dev is not that:
+ * btrfs gives each subvolume a device number of its own (btrfs_getattr()),
+ * so two subvolumes of one filesystem (one superblock, which one
+ * FAN_MARK_FILESYSTEM marks whole) differ by st_dev. statfs()'s f_fsid
+ * mixes the subvolume in too; FS_IOC_GETFSUUID needs a readable fd and
+ * filesystems that set a UUID, and clones of one image share theirs. */
+struct sb_id {
+	unsigned major, minor;
+};
+/* The superblock of the mount with id mnt_id in t; -ENOENT if not in t. */
+int mount_table_sb_of(const struct mount_table *t, uint64_t mnt_id, struct sb_id *ret);
+/* Whether me is a mount of one of the n superblocks sbs. */
+bool mount_on_superblock(const struct mount_entry *me, const struct sb_id *sbs, size_t n);
+
 const char *mount_class_to_string(enum mount_class c); /* "local", "fuse", ... */
 bool mount_class_is_fuse(enum mount_class c);	       /* FUSE or FUSE_BACKED */
 /* Classifies a bare fstype string: fuse/fuseblk/fuse.* -> FUSE, nfs -> NETWORK,... */

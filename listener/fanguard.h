@@ -462,6 +462,10 @@ struct fanguard_watch_info {
 	 * daemon's argv, or the daemon refusing the kernel's opens). */
 	const char *event_mask;
 	const char *event_mask_why;
+	/* Another watched mount of the same filesystem (superblock) whose
+	 * group answers this one too: one filesystem, one group, whatever
+	 * number of mounts show it (a bind of a FUSE mount); 0 if none. */
+	uint64_t same_fs_as_mnt_id;
 };
 
 typedef int (*fanguard_watch_fn)(void *userdata, const struct fanguard_watch_info *info);

@@ -117,6 +117,12 @@ int verb_mounts(const struct ctl_args *a)
 				       "", "trust", field(o, "owner_uid"));
 			else if (strcmp(field(o, "group"), "fuse") == 0)
 				printf("%-28s   %-9s root's daemon (user_id=0)\n", "", "trust");
+			if (strcmp(field(o, "same_fs_as_mount_id"), "0") != 0 &&
+			    strcmp(field(o, "same_fs_as_mount_id"), "?") != 0)
+				printf("%-28s   %-9s by group %s of mount %s (the same "
+				       "filesystem)\n",
+				       "", "covered", field(o, "group_name"),
+				       field(o, "same_fs_as_mount_id"));
 			if (flag(o, "overload") ||
 			    strcmp(field(o, "unscanned_deadline"), "0") != 0 ||
 			    strcmp(field(o, "unscanned_queue_full"), "0") != 0)

@@ -191,6 +191,12 @@ static int add_watch(void *userdata, const struct fanguard_watch_info *w)
 	json_object_object_add(o, "group_events_read",
 			       json_object_new_uint64(w->group_events_read));
 	json_object_object_add(o, "covered", json_object_new_boolean(!w->unmarked));
+	json_object_object_add(
+		o, "same_fs_as_mount_id",
+		json_object_new_uint64(
+			FANGUARD_HAS_FIELD(w, struct fanguard_watch_info, same_fs_as_mnt_id)
+				? w->same_fs_as_mnt_id
+				: 0));
 	json_object_object_add(o, "group_name",
 			       json_object_new_string(w->group_name ? w->group_name : ""));
 	json_object_object_add(o, "group_shared", json_object_new_boolean(w->group_shared > 0));

@@ -114,6 +114,10 @@ const struct setting settings_table[] = {
 	 .max = 1u << 20,
 	 .help = "fanotify groups to use at most; beyond, FUSE mounts\nshare a group per "
 		 "nesting depth [fs.fanotify.max_user_groups\nless max(8, 1/8)]"},
+	{"max-threads", 0, "N", "Watch", "MaxThreads", SETTING_UINT32, AT(max_threads), .min = 4,
+	 .max = 65536,
+	 .help = "threads to run at most; a FUSE or network mount\nwhose group would not fit "
+		 "is uncovered [512]"},
 	{"deny-hashes", 'd', "FILE", "Scan", "DenyHashes", SETTING_LIST, AT(deny_hashes),
 	 .flags = SETTING_RELOAD, .help = "SHA-256 denylist: hex digest per line (repeatable)"},
 	{"allow-hashes", 0, "FILE", "Scan", "AllowHashes", SETTING_LIST, AT(allow_hashes),
@@ -580,6 +584,7 @@ void settings_to_options(const struct settings *s, struct fanguard_options *o)
 		o->watch_all_fuse_ms = 500;
 	o->log_max_priority = s->log_level;
 	o->max_groups = s->max_groups;
+	o->max_threads = s->max_threads;
 	o->max_cache_marks = s->max_cache_marks;
 }
 

@@ -63,6 +63,7 @@ struct settings {
 	uint32_t queue_len[_FANGUARD_MOUNT_CLASS_MAX];
 	uint64_t max_scan_bytes;
 	uint32_t max_groups;	  /* 0: the library's default (from the sysctl) */
+	uint32_t max_threads;	  /* 0: the library's default */
 	uint32_t max_cache_marks; /* 0: the library's default */
 	int on_uncovered;	  /* ON_UNCOVERED_* */
 	int seccomp;		  /* FG_SECCOMP_* */

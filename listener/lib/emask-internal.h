@@ -55,6 +55,10 @@ bool emask_daemon_hint(pid_t daemon, char *why, size_t why_len);
  * first, then removes FAN_OPEN_PERM, so coverage never lapses. 0, or
  * -errno (then the old mask stays). */
 int domain_emask_to_access(struct domain *d, int path_fd, uint32_t flags, const char *why);
+/* After classification: a hint from the daemon's argv (emask_daemon_hint())
+ * switches an auto domain to the access mask, marking through its mount
+ * point. */
+void domain_emask_hint(struct domain *d, pid_t daemon);
 
 /* dedup.c: after a clean scan of a read (FAN_ACCESS_PERM) on an
  * access-mask domain, an evictable ignore mark for FAN_ACCESS_PERM on the

@@ -194,16 +194,48 @@ int domain_emask_to_access(struct domain *d, int path_fd, uint32_t flags, const 
 	return 0;
 }
 
-void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec)
+/* Switches d to the access mask, marking through its mount point opened
+ * afresh (bounded: the daemon may hang). */
+static void emask_switch_at_mount(struct domain *d, const char *why)
 {
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *path = NULL;
-	char why[160];
 	uint64_t unique;
 	uint32_t flags;
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	flags = d->mark_flags;
+	if (d->mark_path)
+		path = strdup(d->mark_path);
+	pthread_mutex_unlock(&d->lock);
+	r = path ? open_mount_with_deadline(path, d->mnt_id, deadline_after(USEC_PER_SEC), &fd,
+					    &unique)
+		 : -ENOENT;
+	if (r < 0) {
+		fg_log(d->fg, LOG_ERR,
+		       "%s: %s; its mount point cannot be opened (%s): not switched", d->name, why,
+		       strerror(-r));
+		return;
+	}
+	(void) domain_emask_to_access(d, fd, flags, why);
+}
+
+void domain_emask_hint(struct domain *d, pid_t daemon)
+{
+	char why[160];
+
+	if (!d || d->cls == FANGUARD_MOUNT_LOCAL || !d->emask_auto ||
+	    atomic_load(&d->emask_access) || !emask_daemon_hint(daemon, why, sizeof(why)))
+		return;
+	emask_switch_at_mount(d, why);
+}
+
+void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec)
+{
+	char why[160];
 	unsigned n;
 	bool go;
-	int r;
 
 	if (!emask_is_refusal(err, blocked_usec) || d->cls == FANGUARD_MOUNT_LOCAL)
 		return;
@@ -213,9 +245,6 @@ void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec)
 	pthread_mutex_lock(&d->lock);
 	go = emask_refusal_note(now_usec(), &d->refusal_first, &d->refusals);
 	n = d->refusals;
-	flags = d->mark_flags;
-	if (go && d->mark_path)
-		path = strdup(d->mark_path);
 	pthread_mutex_unlock(&d->lock);
 	if (!go) {
 		fg_log(d->fg, LOG_NOTICE,
@@ -229,16 +258,7 @@ void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec)
 			"auto: the daemon refused the kernel's open of an event's file %u times "
 			"(last: %s after %llu ms)",
 			n, strerror(-err), (unsigned long long) (blocked_usec / USEC_PER_MSEC));
-	r = path ? open_mount_with_deadline(path, d->mnt_id, deadline_after(USEC_PER_SEC), &fd,
-					    &unique)
-		 : -ENOENT;
-	if (r < 0) {
-		fg_log(d->fg, LOG_ERR,
-		       "%s: %s; its mount point cannot be opened (%s): not switched", d->name, why,
-		       strerror(-r));
-		return;
-	}
-	(void) domain_emask_to_access(d, fd, flags, why);
+	emask_switch_at_mount(d, why);
 }
 
 bool emask_argv_hint(const char *argv, size_t len, char *why, size_t why_len)

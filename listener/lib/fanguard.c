@@ -252,15 +252,6 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	fg->ops = &fan_ops_kernel;
 	atomic_store(&fg->refs, 1);
 	pthread_mutex_init(&fg->lock, NULL);
-	pthread_mutex_init(&fg->state_lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&fg->state_cond, &ca);
-		pthread_condattr_destroy(&ca);
-	}
 	pthread_rwlock_init(&fg->cfg_lock, NULL);
 	denylist_slot_init(&fg->deny);
 	denylist_slot_init(&fg->allow);
@@ -445,6 +436,7 @@ int fanguard_foreach_watch(struct fanguard *fg, fanguard_watch_fn fn, void *user
 			.untrusted = w->d ? w->d->untrusted : 0,
 			.event_mask = "",
 			.event_mask_why = "",
+			.same_fs_as_mnt_id = w->same_fs_as,
 		};
 
 		if (w->d) {

@@ -98,12 +98,8 @@ struct fanguard {
 	 * marks and pass their group to fn (domain_stop_finish()). */
 	fanguard_group_fn handover_fn;
 	void *handover_userdata;
-	/* scanstate.c: the thread (state_running under lock), its stop */
-	pthread_t state_thread;
-	bool state_running;
-	pthread_mutex_t state_lock;
-	pthread_cond_t state_cond; /* CLOCK_MONOTONIC */
-	bool state_stop;	   /* under state_lock */
+	/* scanstate.c: the thread (started under fg->lock) */
+	struct fg_bg_thread state_thread;
 
 	/* Exclusions: struct exclusions (exclude-internal.h). */
 	struct snapshot_slot excl;

@@ -88,8 +88,7 @@ static void fg_destroy(struct fanguard *fg)
 	free(fg->emask_mounts);
 	coverage_done(&fg->coverage);
 	pthread_mutex_destroy(&fg->lock);
-	pthread_mutex_destroy(&fg->state_lock);
-	pthread_cond_destroy(&fg->state_cond);
+	fg_bg_thread_done(&fg->state_thread);
 	free(fg);
 }
 

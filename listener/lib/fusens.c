@@ -8,8 +8,11 @@
  * (one mountinfo per mount namespace), and marks the whole filesystem
  * (FAN_MARK_FILESYSTEM: the superblock, whichever mount shows it) through
  * that process's view, /proc/PID/root/MOUNTPOINT, in a group of its own as
- * for any FUSE mount. Detection delay: at most one interval plus the /proc
- * walk. A mount root cannot reach (a user's FUSE mount without allow_other,
+ * for any FUSE mount. Every other mount namespace a process is in is also
+ * subscribed to for mount events (FAN_MARK_MNTNS): a mount there wakes the
+ * poller at once. Detection delay: at once for a mount in a namespace known
+ * at the last poll; else (a namespace made since, no mount events) at most
+ * one interval plus the /proc walk. A mount root cannot reach (a user's FUSE mount without allow_other,
  * made in their user namespace: fuse lets root in only with the module
  * parameter allow_sys_admin_access) is reported uncovered, cause
  * "namespace", and tried again at every poll. A connection that goes away
@@ -22,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
@@ -34,6 +36,7 @@
 #include "fusens-internal.h"
 #include "macro.h"
 #include "mark-internal.h"
+#include "mountevents-internal.h"
 #include "mounts.h"
 #include "registry-internal.h"
 #include "watch-internal.h"
@@ -50,10 +53,24 @@ static void closedirp(DIR **d)
 }
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
+/* After a mount event, a connection not covered yet is tried again every
+ * RETRY_MS, RETRIES times, before it waits for the poll. */
+#define RETRY_MS 20
+#define RETRIES 25
+/* Mount namespaces subscribed to (FAN_MARK_MNTNS), at most this many. */
+#define NS_MARKS_MAX 1024
+
 struct fusens {
-	pthread_t thread;
-	int wake_fd;
-	bool running;
+	struct fg_bg_thread bt;
+	/* Mount events of the other namespaces (mountevents.c), or -errno
+	 * where the kernel has none: then only the poll finds mounts. */
+	int ev_fd;
+	struct ns_mark {
+		ino_t ino;
+		bool seen;
+	} * ns;
+	size_t n_ns;
+	bool ns_full_logged;
 	/* Connections seen, and whether their filesystem is marked. */
 	struct fusens_conn {
 		unsigned id;
@@ -142,7 +159,7 @@ static void give_fs_ids(struct fanguard *fg, struct domain *d, const char *pid,
 /* Marks connection id's filesystem through the first process whose mount
  * namespace shows it. 0 (marked), 1 (no process shows it: not ours to
  * cover, e.g. a detached mount still open), -errno (reported uncovered). */
-static int cover(struct fanguard *fg, unsigned id, uint64_t *ret_uncovered)
+static int cover(struct fanguard *fg, unsigned id, const char *how, uint64_t *ret_uncovered)
 {
 	_cleanup_closedir_ DIR *proc = opendir("/proc");
 	struct dirent *de;
@@ -224,8 +241,8 @@ static int cover(struct fanguard *fg, unsigned id, uint64_t *ret_uncovered)
 			coverage_report_covered(fg, e->mnt_id);
 			fg_log(fg, LOG_NOTICE,
 			       "FUSE connection %u in the mount namespace of pid %s ('%s', %s): "
-			       "filesystem marked through '%s'",
-			       id, de->d_name, e->mount_point, e->fstype, path);
+			       "filesystem marked through '%s' (found %s)",
+			       id, de->d_name, e->mount_point, e->fstype, path, how);
 		} else if (r != -ESHUTDOWN) {
 			*ret_uncovered = e->mnt_id;
 			coverage_report_uncovered(fg, e->mnt_id, path,
@@ -278,15 +295,80 @@ static void forget(struct fanguard *fg, unsigned id)
 	}
 }
 
-static void poll_once(struct fanguard *fg, struct fusens *fs)
+/* Subscribes to mount events of every mount namespace a process here is
+ * in (but ours: the mount watcher's), so that a FUSE mount made in one of
+ * them later wakes the poller at once. No event announces a new
+ * namespace: one made since the last poll is found by this walk, and a
+ * FUSE mount made in it before then by the poll. */
+static void subscribe_namespaces(struct fanguard *fg, struct fusens *fs)
 {
+	_cleanup_closedir_ DIR *proc = NULL;
+	struct dirent *de;
+	struct stat self;
+	size_t k = 0;
+
+	if (fs->ev_fd < 0 || stat("/proc/self/ns/mnt", &self) < 0)
+		return;
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	for (size_t i = 0; i < fs->n_ns; i++)
+		fs->ns[i].seen = false;
+	while ((de = readdir(proc))) {
+		char p[sizeof("/proc//ns/mnt") + 256];
+		struct stat ns;
+		bool known = false;
+		int r;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/ns/mnt", de->d_name);
+		if (stat(p, &ns) < 0 || ns.st_ino == self.st_ino)
+			continue;
+		for (size_t i = 0; i < fs->n_ns && !known; i++)
+			if (fs->ns[i].ino == ns.st_ino)
+				known = fs->ns[i].seen = true;
+		if (known)
+			continue;
+		if (fs->n_ns >= NS_MARKS_MAX) {
+			if (!fs->ns_full_logged)
+				fg_log(fg, LOG_WARNING,
+				       "more than %d other mount namespaces: FUSE mounts in the "
+				       "rest are found by the poll only",
+				       NS_MARKS_MAX);
+			fs->ns_full_logged = true;
+			continue;
+		}
+		r = mount_events_watch_ns(fs->ev_fd, p);
+		if (r < 0) {
+			fg_log(fg, LOG_DEBUG, "mount events of the namespace of pid %s: %s",
+			       de->d_name, strerror(-r));
+			continue; /* gone meanwhile, or refused: the poll finds it */
+		}
+		fs->ns[fs->n_ns++] = (struct ns_mark){.ino = ns.st_ino, .seen = true};
+		fg_log(fg, LOG_DEBUG, "mount events of the namespace of pid %s: subscribed",
+		       de->d_name);
+	}
+	/* A namespace no process is in is gone, and its mark with it (an
+	 * inode number seen again is a new namespace: marked again). */
+	for (size_t i = 0; i < fs->n_ns; i++)
+		if (fs->ns[i].seen)
+			fs->ns[k++] = fs->ns[i];
+	fs->n_ns = k;
+}
+
+/* True if a connection seen is not covered yet (tried again later). */
+static bool poll_once(struct fanguard *fg, struct fusens *fs, const char *how)
+{
+	bool pending = false;
+
 	_cleanup_closedir_ DIR *d = opendir(FUSE_CONNECTIONS);
 	struct dirent *de;
 	size_t k = 0;
 	int r;
 
 	if (!d)
-		return;
+		return false;
 	for (size_t i = 0; i < fs->n; i++)
 		fs->v[i].present = false;
 	while ((de = readdir(d))) {
@@ -315,7 +397,7 @@ static void poll_once(struct fanguard *fg, struct fusens *fs)
 			c->covered = true; /* the watches' and trees' to mark */
 			continue;
 		}
-		r = cover(fg, c->id, &c->uncovered);
+		r = cover(fg, c->id, how, &c->uncovered);
 		if (r == 0) {
 			c->covered = true;
 			c->uncovered = 0;
@@ -328,6 +410,7 @@ static void poll_once(struct fanguard *fg, struct fusens *fs)
 			       "FUSE connection %u: no process shows a mount of it; not watched",
 			       c->id);
 		}
+		pending = pending || !c->covered;
 	}
 	for (size_t i = 0; i < fs->n; i++) {
 		if (fs->v[i].present)
@@ -339,6 +422,7 @@ static void poll_once(struct fanguard *fg, struct fusens *fs)
 		}
 	}
 	fs->n = k;
+	return pending;
 }
 
 static void *fusens_main(void *userdata)
@@ -347,59 +431,70 @@ static void *fusens_main(void *userdata)
 	struct fusens *fs = fg->fusens;
 	int ms = (int) fg->opts.watch_all_fuse_ms;
 
+	const char *how = "by the poll";
+	unsigned retries = 0;
+	int r;
+
+	if (!fs->ns) {
+		fs->ns = calloc(NS_MARKS_MAX, sizeof(*fs->ns));
+		fs->ev_fd = fs->ns ? mount_events_new() : -ENOMEM;
+	}
 	fg_log(fg, LOG_INFO,
 	       "watching every FUSE filesystem in every mount namespace: " FUSE_CONNECTIONS
-	       " polled every %d ms",
-	       ms);
-	for (;;) {
-		struct pollfd p = {.fd = fs->wake_fd, .events = POLLIN};
+	       " polled every %d ms%s",
+	       ms,
+	       fs->ev_fd >= 0 ? ", and at once on a mount event in a namespace known by then"
+			      : " (no mount events from this kernel)");
+	do {
+		short rev = 0;
+		bool pending;
 
-		poll_once(fg, fs);
-		if (poll(&p, 1, ms) < 0 && errno != EINTR)
-			break;
-		if (p.revents)
-			break;
-	}
+		subscribe_namespaces(fg, fs);
+		pending = poll_once(fg, fs, how);
+		/* Right after a mount event a new FUSE mount may not take a mark
+		 * yet (its daemon still starting: EOVERFLOW seen here): looked
+		 * at again every RETRY_MS for a while, not only at the poll. */
+		if (!pending || strcmp(how, "by the poll") == 0)
+			retries = 0;
+		else
+			retries++;
+		r = fg_bg_thread_wait(
+			&fs->bt, fs->ev_fd, POLLIN,
+			retries > 0 && retries <= RETRIES && RETRY_MS < ms ? RETRY_MS : ms, &rev);
+		if (r == 0 && retries > 0 && retries <= RETRIES)
+			continue; /* "how" stays: the event found it */
+		how = "by the poll";
+		if (r == 1) {
+			struct mount_events_batch *b = malloc(sizeof(*b));
+
+			/* Which mount does not matter: the connections tell. */
+			if (b)
+				fg_log(fg, LOG_DEBUG, "%u mount event(s) in other namespaces",
+				       mount_events_drain(fs->ev_fd, b));
+			free(b);
+			how = "after a mount event in its namespace";
+		}
+	} while (r >= 0);
 	return NULL;
 }
 
 int fusens_start(struct fanguard *fg)
 {
-	struct fusens *fs;
-	int r;
-
-	if (fg->opts.watch_all_fuse_ms == 0 || (fg->fusens && fg->fusens->running))
+	if (fg->opts.watch_all_fuse_ms == 0)
 		return 0;
 	if (!fg->fusens) {
-		fs = calloc(1, sizeof(*fs));
-		if (!fs)
+		fg->fusens = calloc(1, sizeof(*fg->fusens));
+		if (!fg->fusens)
 			return -ENOMEM;
-		fs->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (fs->wake_fd < 0) {
-			r = -errno;
-			free(fs);
-			return r;
-		}
-		fg->fusens = fs;
+		fg->fusens->ev_fd = -EBADF;
 	}
-	fs = fg->fusens;
-	r = fg_thread_start(&fs->thread, "fg-fusens", fusens_main, fg, /* detached= */ false);
-	if (r < 0)
-		return r;
-	fs->running = true;
-	return 0;
+	return fg_bg_thread_start(&fg->fusens->bt, "fg-fusens", fusens_main, fg);
 }
 
 void fusens_stop(struct fanguard *fg)
 {
-	struct fusens *fs = fg->fusens;
-	uint64_t one = 1;
-
-	if (!fs || !fs->running)
-		return;
-	(void) !write(fs->wake_fd, &one, sizeof(one));
-	(void) pthread_join(fs->thread, NULL);
-	fs->running = false;
+	if (fg->fusens)
+		fg_bg_thread_stop(&fg->fusens->bt);
 }
 
 void fusens_free(struct fanguard *fg)
@@ -408,7 +503,10 @@ void fusens_free(struct fanguard *fg)
 
 	if (!fs)
 		return;
-	safe_close(fs->wake_fd);
+	fg_bg_thread_done(&fs->bt);
+	if (fs->ev_fd >= 0)
+		safe_close(fs->ev_fd);
+	free(fs->ns);
 	free(fs->v);
 	free(fs);
 	fg->fusens = NULL;

@@ -2,6 +2,7 @@
 #pragma once
 /* loopback.c and loopback-backing.c: who serves a FUSE mount and where its
  * data comes from. */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +21,11 @@ struct fuse_origin {
 	size_t n_helpers;
 };
 
+/* Who serves me and where its data comes from. Looks again for up to 2 s
+ * while an sshfs chain is incomplete; gives up at once when *cancel (may be
+ * NULL) is set. */
 int loopback_classify(const struct mount_table *t, const struct mount_entry *me,
-		      struct fuse_origin *ret);
+		      const _Atomic bool *cancel, struct fuse_origin *ret);
 void fuse_origin_done(struct fuse_origin *o);
 
 /* One process, from one pass over /proc. */

@@ -438,7 +438,7 @@ decide:
 }
 
 int loopback_classify(const struct mount_table *t, const struct mount_entry *me,
-		      struct fuse_origin *ret)
+		      const _Atomic bool *cancel, struct fuse_origin *ret)
 {
 	bool complete = false;
 	int r;
@@ -446,11 +446,11 @@ int loopback_classify(const struct mount_table *t, const struct mount_entry *me,
 	/* sshfs shows its mount before its ssh is connected (or even exec'd):
 	 * look again, 50 ms apart, for up to 2 s (400 ms was too short on a
 	 * loaded 2-CPU machine under ASan). Never on the permission path: the
-	 * mount is already marked; but the watcher waits, so keep it bounded: a
-	 * remote sshfs costs the watcher those 2 s once. */
+	 * mount is already marked, and classification runs on a thread of its
+	 * own (classifier.c), never on the mount watcher's path. */
 	for (int i = 0;; i++) {
 		r = classify_once(t, me, ret, &complete);
-		if (r < 0 || complete || i == 40)
+		if (r < 0 || complete || i == 40 || (cancel && atomic_load(cancel)))
 			return r;
 		fuse_origin_done(ret);
 		(void) usleep(50 * 1000);

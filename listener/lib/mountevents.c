@@ -45,28 +45,50 @@ static void batch_add(struct mount_events_batch *b, const struct fanotify_event_
 			break;
 		if (h->info_type == FAN_EVENT_INFO_TYPE_MNT && h->len >= sizeof(info)) {
 			memcpy(&info, p, sizeof(info));
-			if (b->n_attached < MOUNT_EVENTS_MAX_IDS)
-				b->attached[b->n_attached++] = info.mnt_id;
+			if (m->mask & FAN_MNT_ATTACH) {
+				if (b->n_attached < MOUNT_EVENTS_MAX_IDS)
+					b->attached[b->n_attached++] = info.mnt_id;
+				else
+					b->lost = true;
+			}
+			if (b->n_ops < MOUNT_EVENTS_MAX_IDS)
+				b->ops[b->n_ops++] =
+					(struct mount_event_op){.id = info.mnt_id,
+								.attach = m->mask & FAN_MNT_ATTACH,
+								.detach = m->mask & FAN_MNT_DETACH};
 			else
 				b->lost = true;
 			return;
 		}
 		p += h->len;
 	}
-	b->lost = true; /* an attach without its id */
+	b->lost = true; /* an event without its id */
 }
 
-int mount_events_open(void)
+int mount_events_new(void)
 {
 	int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_MNT | FAN_CLOEXEC | FAN_NONBLOCK,
 			       O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return -errno;
-	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH | FAN_MNT_DETACH,
-			  AT_FDCWD, "/proc/self/ns/mnt") < 0) {
-		int r = -errno;
+	return fd < 0 ? -errno : fd;
+}
 
+int mount_events_watch_ns(int fd, const char *ns_path)
+{
+	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH | FAN_MNT_DETACH,
+			  AT_FDCWD, ns_path) < 0)
+		return -errno;
+	return 0;
+}
+
+int mount_events_open(void)
+{
+	int fd = mount_events_new(), r;
+
+	if (fd < 0)
+		return fd;
+	r = mount_events_watch_ns(fd, "/proc/self/ns/mnt");
+	if (r < 0) {
 		safe_close(fd);
 		return r;
 	}
@@ -79,6 +101,7 @@ unsigned mount_events_drain(int fd, struct mount_events_batch *b)
 	unsigned n = 0;
 
 	b->n_attached = 0;
+	b->n_ops = 0;
 	b->lost = false;
 	for (;;) {
 		ssize_t len = read(fd, buf, sizeof(buf));
@@ -92,7 +115,7 @@ unsigned mount_events_drain(int fd, struct mount_events_batch *b)
 				safe_close(m->fd);
 			if (m->mask & FAN_Q_OVERFLOW)
 				b->lost = true;
-			if (m->mask & FAN_MNT_ATTACH)
+			if (m->mask & (FAN_MNT_ATTACH | FAN_MNT_DETACH))
 				batch_add(b, m);
 			if (m->mask & (FAN_MNT_ATTACH | FAN_MNT_DETACH))
 				n++;

@@ -28,16 +28,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "classifier-internal.h"
 #include "domain-state-internal.h"
 #include "fanguard.h"
 #include "fg-internal.h"
 #include "macro.h"
 #include "hung-internal.h"
 #include "mark-internal.h"
+#include "mountcache-internal.h"
 #include "mountevents-internal.h"
 #include "mountids-internal.h"
 #include "mountwatch-internal.h"
@@ -68,9 +69,11 @@ struct mountwatch {
 	uint64_t *seen;
 	size_t n_seen;
 
-	int wake_fd;
-	pthread_t thread;
-	bool running; /* protected by the caller's serialization (fg->lock) */
+	struct fg_bg_thread bt;	  /* started and stopped under fg->lock's serialization */
+	struct classifier *cl;	  /* explains new FUSE mounts after they are marked */
+	struct mount_cache cache; /* protected by scan_lock */
+	struct sb_id root_sbs[4]; /* the root filesystem's superblocks (watch.c) */
+	size_t n_root_sbs;
 };
 
 /* --- scanning the table --------------------------------------------------------- */
@@ -145,6 +148,8 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	uid_t owner;
 	int r;
 	usec_t t0, marked;
+	uint64_t same_fs;
+	char same_fs_note[64] = "";
 
 	if (domain_class_of(e->class, &cls) < 0) {
 		fg_log(fg, LOG_INFO,
@@ -156,7 +161,8 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	/* The tree covers this mount; its filesystem is the root one only if
 	 * asked (a bind of part of "/" under the tree): then this mount only. */
 	flags = rule->flags;
-	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) && mount_is_root_fs(e)) {
+	if (!(flags & (FANGUARD_WATCH_MOUNT | FANGUARD_WATCH_ROOT_FS)) &&
+	    mount_on_superblock(e, mw->root_sbs, mw->n_root_sbs)) {
 		flags |= FANGUARD_WATCH_MOUNT;
 		fg_log(fg, LOG_NOTICE,
 		       "mount %llu '%s' (%s) under '%s' is of the root filesystem: marking this "
@@ -200,19 +206,31 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 		return;
 	}
 	coverage_report_covered(fg, e->mnt_id);
-	/* Marked first, classified after: until the policy applies, the new
-	 * group reads content through the daemon, as for any FUSE mount. */
+	/* Marked first, classified after, on the classifier's thread: until
+	 * the policy applies, the new group reads content through the daemon,
+	 * as for any FUSE mount, and a slow classification (a user's fake
+	 * sshfs) holds up no later mount. */
 	marked = now_usec();
-	watch_origin_fill(fg, w, t, e);
+	w->dev_major = e->major;
+	w->dev_minor = e->minor;
+	w->classify_pending = mount_class_is_fuse(e->class);
+	same_fs = w->same_fs_as;
 	watch_record_commit(fg, w);
-	watch_emask_apply(fg, w, fd);
+	if (w->classify_pending &&
+	    (r = classifier_queue(mw->cl, e->mnt_id, e->major, e->minor, unique)) < 0)
+		fg_log(fg, LOG_WARNING,
+		       "mount %llu '%s': cannot queue it for classification (%s): read through "
+		       "its daemon, unexplained",
+		       (unsigned long long) e->mnt_id, e->mount_point, strerror(-r));
+	if (same_fs)
+		(void) snprintf(same_fs_note, sizeof(same_fs_note),
+				" (the filesystem of mount %llu)", (unsigned long long) same_fs);
 	fg_log(fg, LOG_NOTICE,
-	       "mount %llu '%s' (%s) under '%s' is %s (%s)%s%s: group %s%s, marked in %llu us "
+	       "mount %llu '%s' (%s) under '%s' is %s (%s): group %s%s%s, marked in %llu us "
 	       "(%llu us after the table changed)",
 	       (unsigned long long) e->mnt_id, e->mount_point, e->fstype, rule->path,
-	       mount_class_to_string(e->class), e->class_reason ? e->class_reason : "",
-	       w->origin ? "; " : "", w->origin ? w->origin : "", d->name, created ? " (new)" : "",
-	       (unsigned long long) (marked - t0),
+	       mount_class_to_string(e->class), e->class_reason ? e->class_reason : "", d->name,
+	       created ? " (new)" : "", same_fs_note, (unsigned long long) (marked - t0),
 	       (unsigned long long) (changed ? marked - changed : 0));
 	domain_unref(d);
 }
@@ -342,28 +360,31 @@ static void account_vanished(struct fanguard *fg, struct mountwatch *mw,
 	}
 }
 
+/* b: the mount events since the last scan (NULL: no events, or none with
+ * ids): applied one mount at a time where the kernel can (mountcache.c),
+ * else the whole table is read again. */
 static int scan_now(struct fanguard *fg, struct mountwatch *mw, usec_t changed,
 		    const struct mount_events_batch *b)
 {
-	struct mount_table *t = NULL;
-	struct mount_ids ids = {};
-	bool have_ids;
-	int r;
+	struct mount_cache *c = &mw->cache;
+	int r = -EAGAIN;
 
-	r = mount_table_load(NULL, &t);
-	if (r < 0) {
-		fg_log(fg, LOG_ERR, "cannot read the mount table: %s", strerror(-r));
-		return r;
-	}
-	/* After the table: a mount made in between is new to both, or only
-	 * to the ids (then it is found at the next change). */
-	have_ids = mount_ids_load(&ids) >= 0;
 	pthread_mutex_lock(&mw->scan_lock);
-	scan_table(fg, mw, t, have_ids ? &ids : NULL, changed);
-	account_vanished(fg, mw, have_ids ? &ids : NULL, b);
+	if (b)
+		r = mount_cache_apply(c, b);
+	if (r < 0) {
+		r = mount_cache_reload(c);
+		if (r < 0) {
+			pthread_mutex_unlock(&mw->scan_lock);
+			fg_log(fg, LOG_ERR, "cannot read the mount table: %s", strerror(-r));
+			return r;
+		}
+		/* The root filesystem is looked up again with the table. */
+		mw->n_root_sbs = root_fs_superblocks(mw->root_sbs, ELEMENTSOF(mw->root_sbs));
+	}
+	scan_table(fg, mw, c->t, c->have_ids ? &c->ids : NULL, changed);
+	account_vanished(fg, mw, c->have_ids ? &c->ids : NULL, b);
 	pthread_mutex_unlock(&mw->scan_lock);
-	mount_ids_done(&ids);
-	mount_table_free(t);
 	return 0;
 }
 
@@ -386,11 +407,9 @@ static void *watcher_main(void *userdata)
 	/* Mounts made between the rules' first scan and now. */
 	(void) scan_now(fg, mw, 0, NULL);
 	for (usec_t next_hung = now_usec();;) {
-		struct pollfd p[2] = {
-			{.fd = ev >= 0 ? ev : fd, .events = ev >= 0 ? POLLIN : POLLPRI},
-			{.fd = mw->wake_fd, .events = POLLIN},
-		};
 		usec_t now = now_usec();
+		short rev = 0;
+		int r;
 
 		/* Hung daemons in shared groups (hung.c), every tick. */
 		if (now >= next_hung) {
@@ -399,21 +418,27 @@ static void *watcher_main(void *userdata)
 			pthread_mutex_unlock(&mw->scan_lock);
 			next_hung = now + (usec_t) HUNG_TICK_MS * USEC_PER_MSEC;
 		}
-		if (poll(p, 2, HUNG_TICK_MS) < 0) {
-			if (errno == EINTR)
-				continue;
-			fg_log(fg, LOG_ERR, "mount watcher: poll failed: %m");
+		r = fg_bg_thread_wait(&mw->bt, ev >= 0 ? ev : fd, ev >= 0 ? POLLIN : POLLPRI,
+				      HUNG_TICK_MS, &rev);
+		if (r == -ESHUTDOWN)
+			break;
+		if (r < 0) {
+			fg_log(fg, LOG_ERR, "mount watcher: poll failed: %s", strerror(-r));
 			break;
 		}
-		if (p[1].revents)
-			break;
-		if (ev >= 0 && (p[0].revents & POLLIN)) {
+		if (r == 0)
+			continue;
+		if (ev >= 0 && (rev & POLLIN)) {
 			/* Every event queued so far: one scan covers them all. */
 			(void) mount_events_drain(ev, &batch);
 			(void) scan_now(fg, mw, now_usec(), &batch);
-		} else if (ev < 0 && (p[0].revents & (POLLPRI | POLLERR)))
+		} else if (ev < 0 && (rev & (POLLPRI | POLLERR)))
 			(void) scan_now(fg, mw, now_usec(), NULL);
 	}
+	fg_log(fg, LOG_INFO,
+	       "mount watcher: %u full reads of the mount table, %u mount events applied one "
+	       "mount at a time (statmount)",
+	       mw->cache.full_reads, mw->cache.mounts_applied);
 	return NULL;
 }
 
@@ -421,28 +446,23 @@ static void *watcher_main(void *userdata)
 
 int mountwatch_start(struct fanguard *fg)
 {
-	struct mountwatch *mw = fg->mw;
 	int r;
 
-	if (!mw || mw->running)
+	if (!fg->mw)
 		return 0;
-	r = fg_thread_start(&mw->thread, "fg-mountwatch", watcher_main, fg, /* detached= */ false);
-	if (r < 0)
-		return r;
-	mw->running = true;
-	return 0;
+	r = classifier_start(fg, fg->mw->cl);
+	if (r >= 0)
+		r = fg_bg_thread_start(&fg->mw->bt, "fg-mountwatch", watcher_main, fg);
+	return r;
 }
 
 void mountwatch_stop(struct fanguard *fg)
 {
-	struct mountwatch *mw = fg->mw;
-	uint64_t one = 1;
-
-	if (!mw || !mw->running)
+	if (!fg->mw)
 		return;
-	(void) !write(mw->wake_fd, &one, sizeof(one));
-	(void) pthread_join(mw->thread, NULL);
-	mw->running = false;
+	/* The watcher queues to the classifier: stopped first. */
+	fg_bg_thread_stop(&fg->mw->bt);
+	classifier_stop(fg->mw->cl);
 }
 
 void mountwatch_free(struct fanguard *fg)
@@ -456,7 +476,9 @@ void mountwatch_free(struct fanguard *fg)
 	free(mw->rules);
 	free(mw->ignored);
 	free(mw->seen);
-	safe_close(mw->wake_fd);
+	fg_bg_thread_done(&mw->bt);
+	classifier_free(mw->cl);
+	mount_cache_done(&mw->cache);
 	pthread_mutex_destroy(&mw->scan_lock);
 	free(mw);
 	fg->mw = NULL;
@@ -489,12 +511,11 @@ int fanguard_watch_tree(struct fanguard *fg, const char *path, uint32_t flags)
 			pthread_mutex_unlock(&fg->lock);
 			return -ENOMEM;
 		}
-		mw->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (mw->wake_fd < 0) {
-			r = -errno;
+		mw->cl = classifier_new();
+		if (!mw->cl) {
 			free(mw);
 			pthread_mutex_unlock(&fg->lock);
-			return r;
+			return -ENOMEM;
 		}
 		pthread_mutex_init(&mw->scan_lock, NULL);
 		fg->mw = mw;

@@ -58,49 +58,22 @@ static void *scanstate_main(void *userdata)
 {
 	struct fanguard *fg = userdata;
 
-	pthread_mutex_lock(&fg->state_lock);
-	while (!fg->state_stop) {
-		struct timespec ts;
-
-		pthread_mutex_unlock(&fg->state_lock);
+	do
 		poll_once(fg);
-		pthread_mutex_lock(&fg->state_lock);
-		ts = usec_to_timespec(now_usec() + SCANSTATE_POLL_MSEC * USEC_PER_MSEC);
-		while (!fg->state_stop &&
-		       pthread_cond_timedwait(&fg->state_cond, &fg->state_lock, &ts) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&fg->state_lock);
+	while (fg_bg_thread_wait(&fg->state_thread, -1, 0, SCANSTATE_POLL_MSEC, NULL) >= 0);
 	return NULL;
 }
 
 int scanstate_ensure_locked(struct fanguard *fg)
 {
-	int r;
-
-	if (!fg->started || fg->stopped || fg->state_running || !any_stateful_locked(fg))
+	if (!fg->started || fg->stopped || fg->state_thread.running || !any_stateful_locked(fg))
 		return 0;
-	r = fg_thread_start(&fg->state_thread, "fg-scanstate", scanstate_main, fg,
-			    /* detached= */ false);
-	if (r < 0)
-		return r;
-	fg->state_running = true;
-	return 0;
+	return fg_bg_thread_start(&fg->state_thread, "fg-scanstate", scanstate_main, fg);
 }
 
 void scanstate_stop(struct fanguard *fg)
 {
-	bool running;
-
-	pthread_mutex_lock(&fg->lock);
-	running = fg->state_running;
-	fg->state_running = false;
-	pthread_mutex_unlock(&fg->lock);
-	if (!running)
-		return;
-	pthread_mutex_lock(&fg->state_lock);
-	fg->state_stop = true;
-	pthread_cond_broadcast(&fg->state_cond);
-	pthread_mutex_unlock(&fg->state_lock);
-	(void) pthread_join(fg->state_thread, NULL);
+	/* Called from fanguard_stop() only, after fg->stopped is set under
+	 * fg->lock: no new start races with it. */
+	fg_bg_thread_stop(&fg->state_thread);
 }

@@ -3,6 +3,7 @@
 /* Watch records (watch.c): what fanguard_watch() and the mount watcher
  * placed, for enumeration, the loopback policy and releasing groups of
  * mounts that go away. Each record holds a reference on its domain. */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,8 @@ struct fg_watch {
 	bool from_tree;		       /* found under a fanguard_watch_tree() rule */
 	bool foreign;		       /* another mount namespace's (fusens.c): not in our table */
 	bool loopback;		       /* FUSE served from this host (loopback.c) */
+	uint64_t same_fs_as;	       /* the mount whose group it joined (same superblock) */
+	bool classify_pending;	       /* queued for classifier.c: no policy yet */
 	bool content_at_backing;       /* policy: its domain scans nothing itself */
 	char *origin;		       /* loopback.c's evidence, or NULL */
 	pid_t daemon;		       /* holds /dev/fuse for its connection, or 0 */
@@ -46,9 +49,10 @@ struct fg_watch *watch_record_new(const char *path, const struct mount_entry *me
 void watch_record_append_locked(struct fanguard *fg, struct fg_watch *w);
 /* The domain class for a mount's class; -EINVAL for pseudo filesystems. */
 int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret);
-/* Fills w's loopback fields for a FUSE or FUSE-backed mount (reads /proc). */
+/* Fills w's loopback fields for a FUSE or FUSE-backed mount (reads /proc;
+ * up to ~2 s for an sshfs, less once *cancel, may be NULL, is set). */
 void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
-		       const struct mount_entry *me);
+		       const struct mount_entry *me, const _Atomic bool *cancel);
 /* Called with fg->lock held once w's domain is known: applies the loopback
  * policy (content_at_backing) to it. */
 void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct domain *d);
@@ -59,6 +63,12 @@ uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me);
  * its domain (depth: registry_depth_of() its mount class), marks it (now, or when it starts), and points w (may be NULL
  * on OOM) at the domain; on failure frees w, and releases a domain it
  * created. On success the caller commits w (watch_record_commit()). */
+/* A domain (FUSE or network) that answers the filesystem (superblock) of
+ * device dev_major:dev_minor already: the watch placed first on it,
+ * another mount of the same superblock joins its group (watch_place()).
+ * Called with fg->lock held; NULL if none. */
+struct fg_watch *watch_of_superblock_locked(struct fanguard *fg, enum fanguard_mount_class cls,
+					    unsigned dev_major, unsigned dev_minor);
 int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
 		unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
 		struct fg_watch *w, uint32_t flags, struct domain **ret_d, bool *ret_created);
@@ -66,6 +76,10 @@ int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls,
 void watch_record_commit(struct fanguard *fg, struct fg_watch *w);
 /* 0, or -EINVAL for unknown or contradictory FANGUARD_WATCH_* flags. */
 int watch_flags_check(uint32_t flags);
+/* The superblocks of PID 1's "/" and ours (by mountinfo, and by st_dev),
+ * at most max; how many. Reads two mount tables: callers that look often
+ * keep the result (the mount watcher, per full read of the table). */
+size_t root_fs_superblocks(struct sb_id *ret, size_t max);
 /* Whether me is a mount of the filesystem of PID 1's "/" (or ours). */
 bool mount_is_root_fs(const struct mount_entry *me);
 /* After commit: a hint from w's daemon's argv may switch its group to the

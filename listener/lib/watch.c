@@ -135,16 +135,46 @@ uid_t mount_owner(const struct mount_table *t, const struct mount_entry *me)
 	return (uid_t) 65534;
 }
 
+struct fg_watch *watch_of_superblock_locked(struct fanguard *fg, enum fanguard_mount_class cls,
+					    unsigned dev_major, unsigned dev_minor)
+{
+	/* The device number of a mount (mountinfo's major:minor) is its
+	 * superblock's s_dev: unique among live superblocks, and records of
+	 * mounts gone are dropped before new mounts are placed. A released
+	 * group (out of the registry) is never joined. */
+	if (cls == FANGUARD_MOUNT_LOCAL)
+		return NULL; /* one local group anyway */
+	for (struct fg_watch *o = fg->watches; o; o = o->next)
+		if (o->d && !o->d->released && !o->unmarked && o->domain_class == cls &&
+		    o->dev_major == dev_major && o->dev_minor == dev_minor)
+			return o;
+	return NULL;
+}
+
 int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls, uint64_t mnt_id,
 		unsigned dev_major, unsigned dev_minor, uid_t owner, unsigned depth,
 		struct fg_watch *w, uint32_t flags, struct domain **ret_d, bool *ret_created)
 {
+	struct fg_watch *first;
 	struct domain *d;
-	bool created;
+	bool created = false;
 	int r;
 
 	pthread_mutex_lock(&fg->lock);
-	r = registry_get_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, depth, &d, &created);
+	/* One superblock, one group: a second mount of a filesystem already
+	 * answered (a bind of a FUSE mount, of part of it) joins that group,
+	 * shared or not; a second group would see, and scan, every event of
+	 * the filesystem again, and count against the group limit. */
+	first = watch_of_superblock_locked(fg, cls, dev_major, dev_minor);
+	if (first && !fg->stopped) {
+		d = first->d;
+		domain_ref(d);
+		if (w)
+			w->same_fs_as = first->mnt_id;
+		r = 0;
+	} else
+		r = registry_get_locked(fg, cls, mnt_id, dev_major, dev_minor, owner, depth, &d,
+					&created);
 	if (r < 0) {
 		pthread_mutex_unlock(&fg->lock);
 		watch_record_free(w);
@@ -178,7 +208,7 @@ int watch_place(struct fanguard *fg, int path_fd, enum fanguard_mount_class cls,
 }
 
 void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mount_table *t,
-		       const struct mount_entry *me)
+		       const struct mount_entry *me, const _Atomic bool *cancel)
 {
 	struct fuse_origin o = {};
 
@@ -186,7 +216,7 @@ void watch_origin_fill(struct fanguard *fg, struct fg_watch *w, const struct mou
 	w->dev_minor = me->minor;
 	if (!mount_class_is_fuse(me->class))
 		return;
-	if (loopback_classify(t, me, &o) < 0)
+	if (loopback_classify(t, me, cancel, &o) < 0)
 		return;
 	w->loopback = o.loopback;
 	w->daemon = o.daemon;
@@ -254,7 +284,7 @@ void watch_policy_apply_locked(struct fanguard *fg, struct fg_watch *w, struct d
 	 * kernel's fact: fusermount3 refuses user_id= from users) and whose
 	 * backing mounts are watched locally, is scanned at the backing layer. */
 	if (!d || d->cls == FANGUARD_MOUNT_LOCAL || d->untrusted || w->owner != 0 ||
-	    !at_backing_named_locked(fg, w->mount_point))
+	    w->classify_pending || !at_backing_named_locked(fg, w->mount_point))
 		return;
 	if (!w->loopback || w->n_backing == 0) {
 		fg_log(fg, LOG_WARNING,
@@ -297,17 +327,55 @@ int watch_flags_check(uint32_t flags)
 	return 0;
 }
 
+/* The superblock of the filesystem at root, whose mount is listed in
+ * mountinfo (the table of root's mount namespace). */
+static int root_sb(const char *root, const char *mountinfo, struct sb_id *ret)
+{
+	_cleanup_close_ int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct mount_table *t = NULL;
+	uint64_t id;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = fd_mount_id(fd, &id, NULL);
+	if (r < 0)
+		return r;
+	r = mount_table_load(mountinfo, &t);
+	if (r < 0)
+		return r;
+	r = mount_table_sb_of(t, id, ret);
+	mount_table_free(t);
+	return r;
+}
+
+size_t root_fs_superblocks(struct sb_id *ret, size_t max)
+{
+	/* PID 1's root (the host's, or a container's init), and our own: by
+	 * superblock (mount_on_superblock()), so that another btrfs subvolume
+	 * of "/" (another st_dev, the same filesystem) is refused too. */
+	static const char *const roots[][2] = {{"/proc/1/root/", "/proc/1/mountinfo"},
+					       {"/", "/proc/self/mountinfo"}};
+	size_t n = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+		struct stat st;
+
+		if (n < max && root_sb(roots[i][0], roots[i][1], &ret[n]) == 0)
+			n++;
+		/* Also by st_dev, as before: kept even where the superblock
+		 * could be read (a filesystem whose st_dev is its s_dev). */
+		if (n < max && stat(roots[i][0], &st) == 0)
+			ret[n++] = (struct sb_id){major(st.st_dev), minor(st.st_dev)};
+	}
+	return n;
+}
+
 bool mount_is_root_fs(const struct mount_entry *me)
 {
-	/* PID 1's root (the host's, or a container's init), and our own. */
-	static const char *const roots[] = {"/proc/1/root/", "/"};
-	struct stat st;
+	struct sb_id sbs[4];
 
-	for (size_t i = 0; i < ELEMENTSOF(roots); i++)
-		if (stat(roots[i], &st) == 0 && major(st.st_dev) == me->major &&
-		    minor(st.st_dev) == me->minor)
-			return true;
-	return false;
+	return mount_on_superblock(me, sbs, root_fs_superblocks(sbs, ELEMENTSOF(sbs)));
 }
 
 int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
@@ -361,7 +429,7 @@ int fanguard_watch(struct fanguard *fg, const char *path, uint32_t flags)
 	w = watch_record_new(path, me, cls, flags);
 	if (w) {
 		w->owner = owner;
-		watch_origin_fill(fg, w, table, me);
+		watch_origin_fill(fg, w, table, me, NULL);
 	}
 	mp = strdup(me->mount_point ? me->mount_point : path);
 	mount_table_free(table); /* me points into it */

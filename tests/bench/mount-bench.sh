@@ -12,15 +12,21 @@
 # Memory and threads at 10/100/300 FUSE mounts come from
 #   FG_COV_MOUNTS=N tests/integration/coverage.sh   (its RESULT line).
 #
+# --unrelated N first makes N tmpfs mounts outside the tree (default 150):
+# what each mount event costs must not grow with mounts nobody watches.
+#
 # Usage (root): tests/bench/mount-bench.sh [--smoke] [--cycles N] [--samples N]
+#                                          [--fuse-cycles N] [--unrelated N]
 args=("$@")
-smoke=0 cycles=500 samples=50 fuse_cycles=50
+smoke=0 cycles=500 samples=50 fuse_cycles=50 unrelated=150
 while [ $# -gt 0 ]; do
 	case $1 in
-	--smoke) smoke=1 cycles=40 samples=8 fuse_cycles=5 ;;
+	--smoke) smoke=1 cycles=40 samples=8 fuse_cycles=5 unrelated=20 ;;
 	--cycles) cycles=$2 && shift ;;
 	--samples) samples=$2 && shift ;;
-	*) echo "usage: $0 [--smoke] [--cycles N] [--samples N]" >&2 && exit 2 ;;
+	--fuse-cycles) fuse_cycles=$2 && shift ;;
+	--unrelated) unrelated=$2 && shift ;;
+	*) echo "usage: $0 [--smoke] [--cycles N] [--samples N] [--fuse-cycles N] [--unrelated N]" >&2 && exit 2 ;;
 	esac
 	shift
 done
@@ -43,6 +49,12 @@ echo "denylisted content, mount bench $$" >"$o/bad"
 sha256sum "$o/bad" | awk '{print $1}' >"$FG_STATE/denylist"
 mkdir "$s/t" "$s/f" "$o/b"
 echo x >"$o/b/f1"
+# Unrelated mounts, outside the tree (undone with $o's lazy unmount).
+for ((i = 0; i < unrelated; i++)); do
+	mkdir "$o/u$i"
+	mount -t tmpfs -o size=64k fg-unrelated "$o/u$i" || fail "mount unrelated tmpfs $i"
+done
+log "$unrelated unrelated mounts; $(wc -l </proc/self/mountinfo) mounts in this namespace"
 
 start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
 	--deny-hashes "$FG_STATE/denylist" --default-verdict allow --no-cache --log-level ${FG_BENCH_LOG_LEVEL:-info}
@@ -129,6 +141,7 @@ for ((i = 0; i < fuse_cycles; i++)); do
 done
 sleep 0.5
 c1=$(cpu_ticks)
+fuse_cycles=$((fuse_cycles > 0 ? fuse_cycles : 1))
 fuse_ms=$(awk -v c=$((c1 - c0)) -v n="$fuse_cycles" -v hz="$hz" 'BEGIN { printf "%.3f", c * 1000 / hz / n }')
 fsorted=$(printf '%s\n' "${fl[@]}" | sort -n)
 fp50=$(sed -n "$(((fuse_cycles + 1) / 2))p" <<<"$fsorted")
@@ -137,6 +150,7 @@ log "fuse-cycle: fanguardd CPU $((c1 - c0)) ticks over $fuse_cycles FUSE mount+m
 log "fuse-marked: fusetest started -> denied (includes the daemon's start): p50 $fp50 ms, max $fmax ms"
 
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
+grep -o "mount watcher: [0-9]* full reads.*" "$FANGUARDD_LOG" | sed 's/^/# /' >&2 || true
 log "RESULT tmpfs-cycle ${tmpfs_ms} ms CPU/cycle (paced: ${paced_ms} ms); marked p50 ${lp50} us p99 ${lp99} us;" \
 	"fuse-cycle ${fuse_ms} ms CPU/cycle; fuse-marked p50 ${fp50} ms max ${fmax} ms"
 log "PASS"

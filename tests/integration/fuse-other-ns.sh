@@ -10,6 +10,9 @@
 #  2. Switch on (the next poll tries again): the user's own open of its
 #     denylisted file is denied within the stated delay (500 ms poll; the
 #     test allows 5 s under load and prints what it measured).
+#  3. A second FUSE mount in that namespace, now known: found at once by
+#     the namespace's mount event (FAN_MARK_MNTNS), not by the poll; the
+#     time from its daemon's start to the denied open is printed.
 # Flips the real module parameter (no namespace-local stand-in), restored
 # by an exit trap registered before the first write. /dev/fuse is 0600 on
 # these VMs: a 0666 node is bound over it inside our private namespace.
@@ -108,6 +111,32 @@ user_open clean >/dev/null || fail_with_log "the user's clean file is not readab
 ! grep -q "could not open an event's file" "$FANGUARDD_LOG" ||
 	fail_with_log "the listener could not open the user's files"
 
+# 3. A second FUSE mount in the same (by now known) namespace: the mount
+# event of that namespace (FAN_MARK_MNTNS) wakes the poller at once, no
+# waiting for the next poll. The user's open of its denylisted file there
+# is denied; the log says how the mount was found.
+mkdir "$c/m2"
+chown "$uid:$uid" "$c/m2"
+t3=$(now_ms)
+start_bg nsenter -t "$user_pid" -U -m -- bindfs -f "$c/src" "$c/m2"
+user2_pid=$LAST_PID
+denied=0
+while [ $(($(now_ms) - t3)) -lt $delay_ms ]; do
+	if nsenter -t "$user_pid" -U -m -- grep -q " $c/m2 .* - fuse" /proc/self/mountinfo &&
+		! user_open ../m2/evil >/dev/null 2>&1; then
+		denied=1
+		break
+	fi
+	sleep 0.01
+done
+[ $denied = 1 ] || fail_with_log "second mount: the user's open was not denied within $delay_ms ms"
+log "second mount in a known namespace: the user's open denied $(($(now_ms) - t3)) ms after bindfs started (poll interval 500 ms)"
+grep -E "in the mount namespace of pid [0-9]+ \('$c/m2'" "$FANGUARDD_LOG" | tail -1 | sed 's/^/# /' >&2
+grep -qE "in the mount namespace of pid [0-9]+ \('$c/m2'.*\(found after a mount event in its namespace\)" \
+	"$FANGUARDD_LOG" || fail_with_log "the second mount was not found by its namespace's mount event"
+kill "$user2_pid" 2>/dev/null || true
+wait_pid_exited "$user2_pid" 5 || fail_with_log "the second bindfs did not exit"
+untrack_pid "$user2_pid"
 kill "$user_pid"
 wait_pid_exited "$user_pid" 5 || fail_with_log "bindfs did not exit"
 untrack_pid "$user_pid"

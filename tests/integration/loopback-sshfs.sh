@@ -45,6 +45,11 @@ wait_until 10 grep -qE "mount [0-9]+ '$m' .*group fuse/[0-9]+ \(new\), marked in
 	"$FANGUARDD_LOG" || fail_with_log "sshfs mount not tracked within 10s"
 line=$(grep -E "mount [0-9]+ '$m' .*group fuse/" "$FANGUARDD_LOG" | tail -1)
 log "sshfs tracked ($(($(now_ms) - t0)) ms after starting sshfs); $(grep -oE 'marked in [0-9]+ us \([0-9]+ us after the table changed\)' <<<"$line")"
+# Classified after it is marked, on the classifier's thread (up to ~2 s).
+wait_until 10 grep -qE "mount [0-9]+ '$m' \(fuse.sshfs\) is (loopback-served|remote or unknown): " \
+	"$FANGUARDD_LOG" || fail_with_log "sshfs mount not classified within 10s"
+wait_until 5 grep -qE "mount [0-9]+ '$m' \(fuse/[0-9]+\): loopback-served.*scanned at the backing layer" \
+	"$FANGUARDD_LOG" || true
 ev=$(grep -E "mount [0-9]+ '$m' \(fuse.sshfs\) is (loopback-served|remote or unknown): " \
 	"$FANGUARDD_LOG" | tail -1)
 log "sshfs evidence: ${ev#*: }"

@@ -63,6 +63,11 @@ check_mount() {
 	ms=$(($(now_ms) - t0))
 	line=$(grep -E "mount [0-9]+ '$m' .*group fuse/" "$FANGUARDD_LOG" | tail -1)
 	log "$name: tracked ${ms} ms after mountpoint(1) saw it; $(grep -oE 'marked in [0-9]+ us \([0-9]+ us after the table changed\)' <<<"$line")"
+	# Classified after it is marked, on the classifier's thread.
+	wait_log "mount [0-9]+ '$m' \(fuse[^)]*\) is (loopback-served|remote or unknown): " 10 ||
+		fail_with_log "$name on $m: not classified within 10s"
+	wait_log "mount [0-9]+ '$m' \(fuse/[0-9]+\): loopback-served.*scanned at the backing layer" 5 ||
+		true
 	ev=$(grep -E "mount [0-9]+ '$m' \(fuse[^)]*\) is (loopback-served|remote or unknown): " \
 		"$FANGUARDD_LOG" | tail -1)
 	log "$name evidence: ${ev#*: }"
@@ -114,6 +119,9 @@ mount -t overlay fg-test-ovl -o "lowerdir=$s/m1,upperdir=$s/ovu,workdir=$s/ovw" 
 at_exit "umount -l '$s/ov' 2>/dev/null"
 wait_log "mount [0-9]+ '$s/ov' \(overlay\) under '$s' is fuse-backed .*group fuse/[0-9]+ \(new\)" 10 ||
 	fail_with_log "overlay over FUSE not tracked"
+# Classified after it is marked (classifier thread); read through until then.
+wait_log "mount [0-9]+ '$s/ov' \(fuse/[0-9]+\): loopback-served.*scanned at the backing layer" 10 ||
+	fail_with_log "overlay over FUSE: not scanned at the backing layer"
 log "overlay over bindfs: $(grep -E "mount [0-9]+ '$s/ov' \(overlay\) is " "$FANGUARDD_LOG" | tail -1 | sed 's/^[^:]*: //')"
 [ "$(groups_now)" = 3 ] || fail_with_log "overlay: want 3 groups, got $(stats_get "$stats" groups)"
 fgcheck_ok open "$s/ov/clean" ok $op_limit_ms

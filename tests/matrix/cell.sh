@@ -162,9 +162,11 @@ start_fanguardd_log "$FG_STATE/fanguardd.log" --watch-tree "$s" \
 	--deny-hashes "$FG_STATE/denylist" --stats-file "$stats" \
 	--control-socket "$FG_STATE/control"
 # Ready (its pid file) means every mount under S is marked; '$m' was there.
-# Its log lines come from the library's log thread, a moment later.
-wait_until 5 grep -qE "mount [0-9]+ '$m' (\(fuse|is NOT covered)" "$FANGUARDD_LOG" ||
-	fail_with_log "fanguardd did not see '$m'"
+# Its log lines come from the library's log thread, a moment later; its
+# classification from the classifier's thread (up to ~2 s for sshfs).
+wait_until 10 grep -qE "mount [0-9]+ '$m' (\([^)]*\) is (loopback-served|remote or unknown): |is NOT covered|.*not marked)" \
+	"$FANGUARDD_LOG" || fail_with_log "fanguardd did not see '$m'"
+wait_until 3 grep -qE "mount [0-9]+ '$m' .*scanned at the backing layer" "$FANGUARDD_LOG" || true
 cls=$(grep -E "mount [0-9]+ '$m' \([^)]*\) is (loopback-served|remote or unknown): " \
 	"$FANGUARDD_LOG" | tail -1) || true
 evidence=$(sed -E 's/.* is (loopback-served|remote or unknown): //' <<<"$cls")

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include "exclude-internal.h"
 #include "fanguard-internal.h"
+#include "mountids-internal.h"
+#include "mounts.h"
 
 /* The current exclusions; the snapshot stays alive while fg holds it
  * (single-threaded here). */
@@ -279,6 +281,74 @@ static void test_strings(void **state)
 	assert_string_equal(fanguard_mount_class_to_string(99), "?");
 }
 
+/* statmount(2) of each mount of our namespace describes it as mountinfo
+ * does (the mount watcher's per-mount path, mountcache.c, relies on it):
+ * ids, device (the superblock), root, mount point, type with subtype,
+ * source, and a classification that agrees. Skipped without statmount's
+ * string fields. */
+static void test_statmount_entry(void **state)
+{
+	struct mount_table *t = NULL, *one = NULL;
+	struct mount_ids ids = {};
+	size_t checked = 0;
+
+	(void) state;
+	if (mount_ids_load(&ids) < 0)
+		skip();
+	assert_int_equal(mount_table_load(NULL, &t), 0);
+	for (size_t i = 0; i < t->n_entries; i++) {
+		const struct mount_entry *me = &t->entries[i];
+		uint64_t u = mount_ids_unique_of(&ids, me->mnt_id);
+		struct mount_entry e = {};
+		int r;
+
+		if (u == 0)
+			continue; /* mounted after listmount */
+		r = mount_entry_statmount(u, &e);
+		if (r == -EOPNOTSUPP) {
+			mount_table_free(t);
+			mount_ids_done(&ids);
+			skip();
+		}
+		if (r == -ENOENT)
+			continue;
+		assert_int_equal(r, 0);
+		assert_true(e.mnt_id == me->mnt_id);
+		assert_true(e.parent_id == me->parent_id);
+		assert_int_equal(e.major, me->major);
+		assert_int_equal(e.minor, me->minor);
+		assert_string_equal(e.root, me->root);
+		assert_string_equal(e.mount_point, me->mount_point);
+		assert_string_equal(e.fstype, me->fstype);
+		assert_string_equal(e.source, me->source);
+		mount_entry_free_fields(&e);
+		checked++;
+	}
+	assert_true(checked > 0);
+	/* The same table built from statmount classifies the same. */
+	one = calloc(1, sizeof(*one));
+	assert_non_null(one);
+	for (size_t i = 0; i < t->n_entries; i++) {
+		uint64_t u = mount_ids_unique_of(&ids, t->entries[i].mnt_id);
+		struct mount_entry e = {};
+
+		if (u && mount_entry_statmount(u, &e) == 0)
+			assert_int_equal(mount_table_append(one, &e), 0);
+	}
+	mount_table_classify(one);
+	for (size_t i = 0; i < one->n_entries; i++) {
+		const struct mount_entry *a = &one->entries[i],
+					 *b = mount_table_find_id(t, a->mnt_id);
+
+		assert_non_null(b);
+		assert_string_equal(mount_class_to_string(a->class),
+				    mount_class_to_string(b->class));
+	}
+	mount_table_free(one);
+	mount_table_free(t);
+	mount_ids_done(&ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_abi_growth),
 		cmocka_unit_test(test_denylist_file),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_statmount_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -339,6 +339,38 @@ static void test_empty(void **state)
 }
 
 /* Every way a line can be wrong, each at a known line number. */
+/* A btrfs root on subvolume @: stat("/") would give @'s own device number
+ * (btrfs_getattr()), another for @home; mountinfo shows the superblock's
+ * s_dev (0:26) for both, and both are the root filesystem. A bind of part
+ * of "/" is too; /boot (ext4) and a tmpfs are not. */
+static void test_root_superblock(void **state)
+{
+	static const char text[] =
+		"29 1 0:26 /@ / rw,relatime shared:1 - btrfs /dev/vda2 rw,subvol=/@\n"
+		"30 29 0:26 /@home /home rw,relatime shared:2 - btrfs /dev/vda2 rw,subvol=/@home\n"
+		"31 29 8:1 / /boot rw shared:3 - ext4 /dev/vda1 rw\n"
+		"32 29 0:40 / /tmp rw shared:4 - tmpfs tmpfs rw\n"
+		"33 29 0:26 /@/srv /mnt/srv rw shared:1 - btrfs /dev/vda2 rw,subvol=/@\n";
+	struct mount_table *t = NULL;
+	struct sb_id root, by_st_dev = {0, 27};
+
+	(void) state;
+	assert_int_equal(parse_str(text, &t, NULL), 0);
+	assert_int_equal(mount_table_sb_of(t, 29, &root), 0);
+	assert_int_equal(root.major, 0);
+	assert_int_equal(root.minor, 26);
+	assert_int_equal(mount_table_sb_of(t, 99, &root), -ENOENT);
+	assert_true(mount_on_superblock(id(t, 29), &root, 1));
+	assert_true(mount_on_superblock(id(t, 30), &root, 1)); /* another subvolume */
+	assert_true(mount_on_superblock(id(t, 33), &root, 1)); /* a bind of part of "/" */
+	assert_false(mount_on_superblock(id(t, 31), &root, 1));
+	assert_false(mount_on_superblock(id(t, 32), &root, 1));
+	assert_false(mount_on_superblock(NULL, &root, 1));
+	/* What the st_dev comparison missed: @home is not @'s st_dev. */
+	assert_false(mount_on_superblock(id(t, 30), &by_st_dev, 1));
+	mount_table_free(t);
+}
+
 static void test_malformed_inline(void **state)
 {
 	static const char good[] = "1 0 8:1 / / rw - ext4 /dev/sda rw\n";
@@ -773,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_fstype_class),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_fd_mount),
+		cmocka_unit_test(test_root_superblock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
