@@ -940,9 +940,10 @@ int main(int argc, char **argv)
 			.per_minute = arg_settings->on_deny_per_minute ?: 60,
 		};
 
-		r = hook_start(&hs);
-		if (r < 0) {
+		r = hook_user(arg_settings->on_deny_user, &hs.uid, &hs.gid); /* logs */
+		if (r >= 0 && (r = hook_start(&hs)) < 0)
 			log_error_errno(r, "Failed to start the on-deny helper: %m");
+		if (r < 0) {
 			fdstore_drop();
 			arg_settings = settings_free(arg_settings);
 			free(arg_stats_file);

@@ -15,6 +15,9 @@ s=$(scratch_tmpfs 16m)
 assert_own_mount "$s"
 out=$FG_STATE/hook-out
 mkdir "$out"
+# The hook runs as nobody: it must be able to write its report here.
+chmod 1777 "$out"
+chmod 755 "$FG_STATE"
 tag=$RANDOM$RANDOM
 evil="$s/evil \$(echo PWNED) \`id\`; x *"
 printf 'fanguard on-deny test %s\n' "$tag" >"$evil"
@@ -27,7 +30,13 @@ cat >"$FG_STATE/hook" <<EOF2
 case "\$FANGUARD_PATH" in
 */slow) echo \$\$ >"$out/slow.pid"; exec sleep 60 ;;
 esac
-env | grep '^FANGUARD_' | sort >"$out/run.\$\$.tmp" && mv "$out/run.\$\$.tmp" "$out/run.\$\$"
+{ env | grep '^FANGUARD_' | sort
+  echo "HOOK_UID=\$(id -u)"
+  grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs|Groups):' /proc/self/status | tr -d '\t' | sed 's/:/=/; s/ *$//'
+  echo "HOOK_ENV_COUNT=\$(env | grep -vc '^FANGUARD_')"
+  echo "HOOK_FDS=\$(ls /proc/self/fd | tr '\n' ' ')"
+  echo "HOOK_PGID_IS_PID=\$([ "\$(ps -o pgid= \$\$ | tr -d ' ')" = "\$\$" ] && echo yes || echo no)"
+} >"$out/tmp.\$\$" && mv "$out/tmp.\$\$" "$out/run.\$\$"
 EOF2
 chmod 755 "$FG_STATE/hook"
 
@@ -46,6 +55,21 @@ grep -qxF "FANGUARD_SCANNER=sha256" "$f" || fail_with_log "FANGUARD_SCANNER wron
 grep -qxF "FANGUARD_VERDICT=deny" "$f" || fail_with_log "FANGUARD_VERDICT wrong"
 grep -q "^FANGUARD_PID=[0-9][0-9]*$" "$f" || fail_with_log "no FANGUARD_PID"
 grep -qxF "FANGUARD_UID=0" "$f" || grep -q '^FANGUARD_UID=' "$f" || log "no FANGUARD_UID (opener gone)"
+# The hook is nobody, with no capability at all, no_new_privs, its own
+# process group, and only the facts (plus PATH and what sh itself sets).
+nobody=$(id -u nobody)
+grep -qxF "HOOK_UID=$nobody" "$f" || fail_with_log "the hook did not run as nobody ($nobody)"
+for c in CapEff CapPrm CapBnd CapAmb; do
+	grep -qxF "$c=0000000000000000" "$f" || fail_with_log "the hook has capabilities ($c)"
+done
+grep -qxF "NoNewPrivs=1" "$f" || fail_with_log "the hook runs without no_new_privs"
+grep -qxF "Groups=" "$f" || fail_with_log "the hook kept supplementary groups"
+# stdio, and the fd ls itself opens to list the directory (3): nothing else.
+grep -qxF "HOOK_FDS=0 1 2 3 " "$f" || fail_with_log "the hook inherited file descriptors"
+grep -qxF "HOOK_PGID_IS_PID=yes" "$f" || fail_with_log "the hook is not in a process group of its own"
+# sh adds PWD (and dash nothing else): PATH + PWD, nothing from the daemon.
+n=$(sed -n 's/^HOOK_ENV_COUNT=//p' "$f")
+[ "$n" -le 3 ] || fail_with_log "the hook's environment has $n non-FANGUARD variables"
 
 # A hook that hangs: killed at 1 s with its group, the daemon unaffected.
 fgcheck_ok open "$s/slow" EPERM 5000
