@@ -50,6 +50,7 @@ struct control_ctx {
 	const char *seccomp_mode;
 	int health; /* last fanguard_check_health() */
 	bool audit; /* audit (permissive) mode: denies are only logged */
+	const char *quarantine; /* --quarantine directory, or NULL */
 };
 
 /* Binds and listens on path (its directory is created 0700, the socket is

@@ -54,6 +54,7 @@ struct adopted_group;
 struct domain;
 struct fg_watch;
 struct mountwatch;
+struct quarantine;
 struct scanner;
 struct fan_ops;
 
@@ -114,6 +115,9 @@ struct fanguard {
 	uint64_t group_limit_logged; /* usec; protected by lock (registry.c) */
 	_Atomic uint64_t cache_marks_evicted;
 	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
+
+	/* fanguard_set_quarantine() (quarantine.c): set before start, or NULL */
+	struct quarantine *quar;
 
 	/* The kernel calls (fanops-internal.h); tests install fakes. */
 	const struct fan_ops *ops;

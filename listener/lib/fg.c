@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/fanotify.h>
 #include "fg-internal.h"
+#include "quarantine-internal.h"
 #include "scan-internal.h"
 
 const char *fanguard_reason_to_string(enum fanguard_reason r)
@@ -84,6 +85,7 @@ static void fg_destroy(struct fanguard *fg)
 		free(fg->at_backing[i]);
 	free(fg->at_backing);
 	coverage_done(&fg->coverage);
+	quarantine_free(fg->quar);
 	pthread_mutex_destroy(&fg->lock);
 	pthread_mutex_destroy(&fg->state_lock);
 	pthread_cond_destroy(&fg->state_cond);

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# --quarantine: a denied file is copied from the event's fd into a root-only
+# directory and removed, with a JSON record; a name that no longer names
+# the denied file is not touched (copy kept, counted); an over-size file is
+# not copied (counted); a directory that is not root's 0700 stops the start
+# with a clear error. Under --landlock and the default seccomp (kill): the
+# rules must allow what quarantine does (openat2, unlinkat under the watch).
+set -euo pipefail
+. "$FG_SRC_ROOT/tests/lib/common.sh"
+require_root
+require_fanotify_perm
+require_cmd jq
+enter_private_mountns "$@"
+
+s=$(scratch_tmpfs 64m)
+assert_own_tmpfs "$s"
+qfs=$(scratch_tmpfs 64m) # not watched: where the copies go
+q=$qfs/q
+install -d -m 0700 "$q"
+stats=$FG_STATE/stats
+deny=$FG_STATE/deny
+ctlsock=$FG_STATE/control
+CTL=$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl
+
+head -c 50000 /dev/urandom >"$s/evil"
+head -c 100000 /dev/urandom >"$s/big"
+mkdir -p "$s/m/d"
+head -c 1000 /dev/urandom >"$s/m/d/swapped"
+cp "$s/evil" "$FG_STATE/evil.orig"
+cp "$s/m/d/swapped" "$FG_STATE/swapped.orig"
+sha256sum "$s/evil" "$s/big" "$s/m/d/swapped" | cut -d' ' -f1 >"$deny"
+sha_evil=$(sha256sum "$s/evil" | cut -d' ' -f1)
+ino_evil=$(stat -c %i "$s/evil")
+ino_swapped=$(stat -c %i "$s/m/d/swapped")
+dev_evil=$(stat -c '%Hd:%Ld' "$s/evil")
+common=(--watch "$s" --deny-hashes "$deny" --quarantine-max-bytes 65536
+	--quarantine-min-free-bytes 1048576 --landlock)
+
+# 1. Not root's 0700: a clear error at start, nothing watched.
+mkdir -m 0755 "$qfs/open"
+mkdir -m 0700 "$qfs/users"
+chown nobody "$qfs/users"
+for bad in open users; do
+	rc=0
+	timeout 20 "$FANGUARDD" "${common[@]}" --quarantine "$qfs/$bad" 2>"$FG_STATE/bad.log" || rc=$?
+	sed 's/^/# bad: /' "$FG_STATE/bad.log" >&2
+	[ $rc != 0 ] && [ $rc != 124 ] || fail "fanguardd started with quarantine dir $bad (rc $rc)"
+	grep -q "Quarantine directory '$qfs/$bad' is owned by uid [0-9]* with mode 0[0-7]*: it must be root's with mode 0700" \
+		"$FG_STATE/bad.log" || fail "no clear error for quarantine dir $bad"
+done
+rc=0
+timeout 20 "$FANGUARDD" "${common[@]}" --quarantine "$qfs/missing" 2>"$FG_STATE/bad.log" || rc=$?
+[ $rc != 0 ] && grep -q "Quarantine directory '$qfs/missing': No such file" "$FG_STATE/bad.log" ||
+	fail "no clear error for a missing quarantine dir"
+
+start_fanguardd_log "$FG_STATE/fanguardd.log" "${common[@]}" --quarantine "$q" \
+	--stats-file "$stats" --control-socket "$ctlsock"
+
+# 2. Denied, then quarantined: the copy is the content, the name is gone.
+fgcheck_ok open "$s/evil" EPERM 5000
+rec() { jq -c --arg p "$1" 'select(.path == $p)' "$q/records.jsonl" 2>/dev/null; }
+wait_until 10 bash -c "[ -n \"\$(jq -c --arg p '$s/evil' 'select(.path == \$p)' '$q/records.jsonl')\" ]" ||
+	fail_with_log "no quarantine record for $s/evil"
+r=$(rec "$s/evil")
+log "record: $r"
+id=$(jq -r .id <<<"$r")
+[ "$(jq -r .outcome <<<"$r")" = removed ] || fail_with_log "outcome is not removed"
+[ "$(jq -r .sha256 <<<"$r")" = "$sha_evil" ] || fail_with_log "record sha256 wrong"
+[ "$(jq -r .size <<<"$r")" = 50000 ] || fail_with_log "record size wrong"
+[ "$(jq -r .ino <<<"$r")" = "$ino_evil" ] || fail_with_log "record ino wrong"
+[ "$(jq -r .dev <<<"$r")" = "$dev_evil" ] || fail_with_log "record dev wrong"
+[ "$(jq -r .comm <<<"$r")" = fgcheck ] || fail_with_log "record comm wrong"
+# Under Landlock /proc/PID/exe of a process outside the daemon's domain is
+# unreadable (ptrace access is refused across Landlock domains): "" then.
+case "$(jq -r .exe <<<"$r")" in "$FGCHECK" | "") ;; *) fail_with_log "record exe wrong" ;; esac
+[ "$(jq -r .uid <<<"$r")" = 0 ] || fail_with_log "record uid wrong"
+[ "$(jq -r .scanner <<<"$r")" = sha256 ] || fail_with_log "record scanner wrong"
+[ "$(jq -r .path_hex <<<"$r")" = "$(printf '%s' "$s/evil" | od -An -tx1 | tr -d ' \n')" ] ||
+	fail_with_log "record path_hex wrong"
+[ ! -e "$s/evil" ] || fail_with_log "the original $s/evil is still there"
+cmp "$q/$id" "$FG_STATE/evil.orig" || fail_with_log "the copy differs from the original"
+[ "$(stat -c '%u %a' "$q/$id")" = "0 600" ] || fail_with_log "the copy is not root's 0600"
+
+# 3. Over-size: denied, not copied, counted; the original stays.
+fgcheck_ok open "$s/big" EPERM 5000
+wait_until 10 grep -q "Quarantine of '$s/big' skipped (too-large" "$FANGUARDD_LOG" ||
+	fail_with_log "no log line for the over-size file"
+[ -e "$s/big" ] || fail_with_log "the over-size original was removed"
+[ -z "$(rec "$s/big")" ] || fail_with_log "the over-size file has a record"
+
+# 4. The name no longer names the file: the opener holds its directory (its
+# cwd), then a mount covers that directory with a decoy of the same name.
+# The daemon's path for the event fd is the same string; it resolves to the
+# decoy now. Nothing may be removed: not the decoy, not the original.
+(
+	cd "$s/m/d"
+	mount -t tmpfs decoy "$s/m"
+	mkdir "$s/m/d"
+	echo decoy >"$s/m/d/swapped"
+	"$FGCHECK" open swapped EPERM 5000 | sed 's/^/# /' >&2
+) || fail_with_log "the open under the covered directory was not denied"
+at_exit "umount -l '$s/m' 2>/dev/null"
+wait_until 10 bash -c "[ -n \"\$(jq -c --arg p '$s/m/d/swapped' 'select(.path == \$p)' '$q/records.jsonl')\" ]" ||
+	fail_with_log "no quarantine record for the swapped path"
+r=$(rec "$s/m/d/swapped")
+log "record: $r"
+[ "$(jq -r .outcome <<<"$r")" = path-changed ] || fail_with_log "outcome is not path-changed"
+[ "$(cat "$s/m/d/swapped")" = decoy ] || fail_with_log "the decoy was touched"
+cmp "$q/$(jq -r .id <<<"$r")" "$FG_STATE/swapped.orig" || fail_with_log "the copy differs"
+umount "$s/m"
+# (stat, not cmp: an open of it is denied)
+[ "$(stat -c '%i %s' "$s/m/d/swapped")" = "$ino_swapped 1000" ] ||
+	fail_with_log "the original was touched"
+
+status=$("$CTL" --socket "$ctlsock" status) || fail_with_log "fanguardctl status failed"
+printf '%s\n' "$status" | sed 's/^/# status: /' >&2
+printf '%s\n' "$status" | grep -qF "quarantine: $q: 1 files (not copied: 0 not local, 1 too large," ||
+	fail_with_log "status does not show the quarantine"
+printf '%s\n' "$status" | grep -qF "copied, not removed: 1 path changed, 0 remove errors" ||
+	fail_with_log "status does not show the path-changed one"
+"$CTL" --socket "$ctlsock" metrics | grep -q '^fanguard_quarantine_failed_total{quarantine_cause="too-large"} 1$' ||
+	fail_with_log "metrics lack quarantine_failed{too-large}"
+stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
+assert_stats_balanced "$stats"
+[ "$(stats_get "$stats" quarantined)" = 1 ] || fail_with_log "quarantined != 1"
+[ "$(stats_get "$stats" quarantine_cause_too_large)" = 1 ] || fail_with_log "too_large != 1"
+[ "$(stats_get "$stats" quarantine_cause_path_changed)" = 1 ] || fail_with_log "path_changed != 1"
+[ "$(stats_get "$stats" denied)" = 3 ] || fail_with_log "denied != 3"
+log "PASS: quarantined from the fd, swapped path untouched, over-size counted, bad dir refused"
