@@ -85,6 +85,9 @@ struct fanguard {
 	/* Mounts that went away before they could be marked (mountwatch.c) */
 	_Atomic uint64_t mounts_gone_before_marked;
 	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */
+	/* handover.c: watchers whose first pass may still claim an adopted
+	 * group (protected by lock) */
+	unsigned handover_passes_pending;
 	/* fanguard_handover(): set once, before the stop; domains keep their
 	 * marks and pass their group to fn (domain_stop_finish()). */
 	fanguard_group_fn handover_fn;

@@ -32,6 +32,7 @@
 #include "fanguard.h"
 #include "fg-internal.h"
 #include "fusens-internal.h"
+#include "handover-internal.h"
 #include "macro.h"
 #include "mark-internal.h"
 #include "mounts.h"
@@ -54,6 +55,7 @@ struct fusens {
 	pthread_t thread;
 	int wake_fd;
 	bool running;
+	bool first_pass_armed; /* report the first poll (handover.c); fg->lock */
 	/* Connections seen, and whether their filesystem is marked. */
 	struct fusens_conn {
 		unsigned id;
@@ -351,10 +353,14 @@ static void *fusens_main(void *userdata)
 	       "watching every FUSE filesystem in every mount namespace: " FUSE_CONNECTIONS
 	       " polled every %d ms",
 	       ms);
-	for (;;) {
+	for (bool first = true;; first = false) {
 		struct pollfd p = {.fd = fs->wake_fd, .events = POLLIN};
 
 		poll_once(fg, fs);
+		/* Groups handed over for FUSE mounts of other namespaces
+		 * waited for this poll; the ones it did not claim close now. */
+		if (first)
+			handover_first_pass_done(fg, &fs->first_pass_armed);
 		if (poll(&p, 1, ms) < 0 && errno != EINTR)
 			break;
 		if (p.revents)
@@ -388,6 +394,14 @@ int fusens_start(struct fanguard *fg)
 		return r;
 	fs->running = true;
 	return 0;
+}
+
+unsigned fusens_arm_first_pass_locked(struct fanguard *fg)
+{
+	if (!fg->fusens || !fg->fusens->running)
+		return 0;
+	fg->fusens->first_pass_armed = true;
+	return 1;
 }
 
 void fusens_stop(struct fanguard *fg)
