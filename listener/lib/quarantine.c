@@ -374,11 +374,13 @@ static int write_record(struct quarantine *q, const struct record *rc)
 	n = snprintf(line, cap,
 		     "{\"id\":\"%s\",\"time\":\"%s\",\"path\":\"%s\",\"path_hex\":\"%s\","
 		     "\"sha256\":\"%s\",\"size\":%llu,\"dev\":\"%u:%u\",\"ino\":%llu,"
+		     "\"owner_uid\":%u,\"owner_gid\":%u,\"mode\":%u,"
 		     "\"uid\":%lld,\"pid\":%d,\"comm\":\"%s\",\"exe\":\"%s\",\"scanner\":\"%s\","
 		     "\"detail\":\"%s\",\"outcome\":\"%s\"}\n",
 		     rc->id, when, jpath, phex, sha, (unsigned long long) rc->size,
 		     major(rc->st->st_dev), minor(rc->st->st_dev),
-		     (unsigned long long) rc->st->st_ino,
+		     (unsigned long long) rc->st->st_ino, (unsigned) rc->st->st_uid,
+		     (unsigned) rc->st->st_gid, (unsigned) (rc->st->st_mode & 07777),
 		     uid == (uid_t) -1 ? -1LL : (long long) uid, (int) rc->pid, jcomm, jexe,
 		     rc->res->scanner ? rc->res->scanner : "", jdetail, rc->outcome);
 	if (n < 0 || (size_t) n >= cap)

@@ -4,7 +4,8 @@
 # directory and removed, with a JSON record; a name that no longer names
 # the denied file is not touched (copy kept, counted); an over-size file is
 # not copied (counted); a directory that is not root's 0700 stops the start
-# with a clear error. Under --landlock and the default seccomp (kill): the
+# with a clear error; fanguardctl quarantine lists, restores (never over a
+# file) and deletes. Under --landlock and the default seccomp (kill): the
 # rules must allow what quarantine does (openat2, unlinkat under the watch).
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
@@ -31,6 +32,9 @@ cp "$s/evil" "$FG_STATE/evil.orig"
 cp "$s/m/d/swapped" "$FG_STATE/swapped.orig"
 sha256sum "$s/evil" "$s/big" "$s/m/d/swapped" | cut -d' ' -f1 >"$deny"
 sha_evil=$(sha256sum "$s/evil" | cut -d' ' -f1)
+chown 4242:4343 "$s/evil"
+chmod 0640 "$s/evil"
+owner_evil=4242:4343 mode_evil=640
 ino_evil=$(stat -c %i "$s/evil")
 ino_swapped=$(stat -c %i "$s/m/d/swapped")
 dev_evil=$(stat -c '%Hd:%Ld' "$s/evil")
@@ -121,6 +125,28 @@ printf '%s\n' "$status" | grep -qF "copied, not removed: 1 path changed, 0 remov
 	fail_with_log "status does not show the path-changed one"
 "$CTL" --socket "$ctlsock" metrics | grep -q '^fanguard_quarantine_failed_total{quarantine_cause="too-large"} 1$' ||
 	fail_with_log "metrics lack quarantine_failed{too-large}"
+# 5. fanguardctl quarantine: list (directory from the daemon's status),
+# restore (never over an existing file, owner and mode back), delete.
+id_sw=$(jq -r .id <<<"$r")
+list=$("$CTL" --socket "$ctlsock" quarantine list) || fail_with_log "quarantine list failed"
+printf '%s\n' "$list" | sed 's/^/# list: /' >&2
+grep -q "^$id .* 50000  removed  *$s/evil\$" <<<"$list" || fail_with_log "list lacks $id"
+grep -q "^$id_sw .* path-changed  *$s/m/d/swapped\$" <<<"$list" || fail_with_log "list lacks $id_sw"
+rc=0
+"$CTL" --dir "$q" quarantine restore "$id_sw" 2>"$FG_STATE/restore.err" || rc=$?
+[ $rc = 1 ] && grep -q "File exists (nothing overwritten)" "$FG_STATE/restore.err" ||
+	fail_with_log "restore over an existing file: rc $rc, $(cat "$FG_STATE/restore.err")"
+[ "$(stat -c '%i' "$s/m/d/swapped")" = "$ino_swapped" ] || fail_with_log "restore touched the original"
+! "$CTL" --dir "$q" quarantine restore ../records.jsonl 2>/dev/null || fail "restore took a path as ID"
+"$CTL" --dir "$q" quarantine restore "$id" || fail_with_log "restore $id failed"
+[ "$(stat -c '%s %u:%g %a' "$s/evil")" = "50000 $owner_evil $mode_evil" ] ||
+	fail_with_log "restored file: $(stat -c '%s %u:%g %a' "$s/evil"), want 50000 $owner_evil $mode_evil"
+[ ! -e "$q/$id" ] || fail_with_log "the restored copy is still in the quarantine"
+"$CTL" --dir "$q" quarantine delete "$id_sw" || fail_with_log "delete $id_sw failed"
+[ ! -e "$q/$id_sw" ] || fail_with_log "the deleted copy is still there"
+[ -z "$("$CTL" --socket "$ctlsock" quarantine list)" ] || fail_with_log "list not empty at the end"
+rm -f "$s/evil" # (the denylisted file is denied again at its next open)
+
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
 assert_stats_balanced "$stats"
 [ "$(stats_get "$stats" quarantined)" = 1 ] || fail_with_log "quarantined != 1"
