@@ -645,7 +645,9 @@ typedef int (*fanguard_group_fn)(void *userdata, int fd, const char *name);
  * of a new one, its marks included. The group's cached verdicts (inode
  * ignore marks) are dropped: the configuration may have changed. A group
  * that no watch claims by the end of fanguard_start() is closed there (the
- * kernel then allows the events it queued).
+ * kernel then allows the events it queued); one named "fuse/<mount id>" or
+ * "network/<mount id>" waits for the mount watchers' first pass instead
+ * (a mount they find after start keeps its group across a restart).
  * @param fd a fanotify group of the permission (content) class; taken
  * (closed by the library) on success only
  * @return 0, -EINVAL (not such a group, bad name), -EEXIST (name adopted
