@@ -153,4 +153,29 @@ assert_stats_balanced "$stats"
 [ "$(stats_get "$stats" quarantine_cause_too_large)" = 1 ] || fail_with_log "too_large != 1"
 [ "$(stats_get "$stats" quarantine_cause_path_changed)" = 1 ] || fail_with_log "path_changed != 1"
 [ "$(stats_get "$stats" denied)" = 3 ] || fail_with_log "denied != 3"
-log "PASS: quarantined from the fd, swapped path untouched, over-size counted, bad dir refused"
+
+# 6. The rate limit and the disk floor: not copied, counted, originals stay.
+for f in r1 r2; do head -c 3000 /dev/urandom >"$s/$f"; done
+sha256sum "$s/r1" "$s/r2" | cut -d' ' -f1 >>"$deny"
+start_fanguardd_log "$FG_STATE/rate.log" --watch "$s" --deny-hashes "$deny" --quarantine "$q" \
+	--quarantine-per-minute 1 --quarantine-min-free-bytes 1048576 --stats-file "$stats"
+fgcheck_ok open "$s/r1" EPERM 5000
+fgcheck_ok open "$s/r2" EPERM 5000
+wait_until 10 grep -q "Quarantine of '$s/r[12]' skipped (rate-limit" "$FANGUARDD_LOG" ||
+	fail_with_log "no rate-limit line"
+stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
+[ "$(stats_get "$stats" quarantined)" = 1 ] || fail_with_log "rate: quarantined != 1"
+[ "$(stats_get "$stats" quarantine_cause_rate_limit)" = 1 ] || fail_with_log "rate_limit != 1"
+[ -e "$s/r1" ] || [ -e "$s/r2" ] || fail_with_log "the file over the rate was removed"
+rm -f "$s/r1" "$s/r2"
+head -c 3000 /dev/urandom >"$s/r3"
+sha256sum "$s/r3" | cut -d' ' -f1 >>"$deny"
+start_fanguardd_log "$FG_STATE/floor.log" --watch "$s" --deny-hashes "$deny" --quarantine "$q" \
+	--quarantine-min-free-bytes $((1 << 40)) --stats-file "$stats"
+fgcheck_ok open "$s/r3" EPERM 5000
+wait_until 10 grep -q "Quarantine of '$s/r3' skipped (disk-floor" "$FANGUARDD_LOG" ||
+	fail_with_log "no disk-floor line"
+stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
+[ "$(stats_get "$stats" quarantine_cause_disk_floor)" = 1 ] || fail_with_log "disk_floor != 1"
+[ -e "$s/r3" ] || fail_with_log "the file under the disk floor was removed"
+log "PASS: quarantined from the fd, swapped path untouched, over-size, rate and floor counted, bad dir refused"
