@@ -958,7 +958,7 @@ int main(int argc, char **argv)
 		};
 
 		r = hook_user(arg_settings->on_deny_user, &hs.uid, &hs.gid); /* logs */
-		if (r >= 0 && (r = hook_start(&hs)) < 0)
+		if (r >= 0 && (r = hook_start(&hs)) < 0 && r != -EPERM)
 			log_error_errno(r, "Failed to start the on-deny helper: %m");
 		if (r < 0) {
 			fdstore_drop();

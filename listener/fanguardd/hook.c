@@ -65,10 +65,18 @@ static int drop_privileges(const struct hook_settings *hs)
 	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
 
 	/* The bounding set first: dropping needs CAP_SETPCAP, gone after
-	 * setresuid(). EINVAL marks the end of the caps this kernel knows. */
+	 * setresuid(). EINVAL marks the end of the caps this kernel knows.
+	 * Without CAP_SETPCAP (a unit's CapabilityBoundingSet= without it) a
+	 * cap stays in the set, harmlessly: with no_new_privs and an empty
+	 * permitted set, execve() grants nothing, root's included (the
+	 * gained caps are intersected with the old permitted set,
+	 * cap_bprm_creds_from_file()). */
 	for (int cap = 0; cap < 64; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM) {
+			if (errno == EINVAL)
+				break;
 			return -errno;
+		}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -errno;
 	if (setgroups(0, NULL) < 0)
@@ -203,6 +211,14 @@ int hook_user(const char *name, uid_t *ret_uid, gid_t *ret_gid)
 	return 0;
 }
 
+static bool have_cap(unsigned cap)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+	return syscall(SYS_capget, &h, d) == 0 && (d[cap / 32].effective & (1u << (cap % 32)));
+}
+
 int hook_start(const struct hook_settings *hs)
 {
 	int sv[2], st;
@@ -210,6 +226,14 @@ int hook_start(const struct hook_settings *hs)
 
 	if (!hs->program)
 		return 0;
+	/* Say it now, not at every deny (the child would exit 126). */
+	if ((hs->uid != geteuid() && !have_cap(CAP_SETUID)) ||
+	    (hs->gid != getegid() && !have_cap(CAP_SETGID)))
+		return log_error_errno(EPERM,
+				       "on-deny hook: running it as uid %u gid %u needs CAP_SETUID "
+				       "and CAP_SETGID (under systemd: add them to "
+				       "CapabilityBoundingSet= in a drop-in)",
+				       (unsigned) hs->uid, (unsigned) hs->gid);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	pid = fork();

@@ -8,11 +8,21 @@
  * files go and on which filesystem), or follow a symlink to it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "log.h"
 #include "macro.h"
 #include "quarantine-dir.h"
+
+static bool have_cap(unsigned cap)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+	return syscall(SYS_capget, &h, d) == 0 && (d[cap / 32].effective & (1u << (cap % 32)));
+}
 
 int quarantine_dir_setup(struct fanguard *fg, const struct settings *s)
 {
@@ -50,5 +60,10 @@ int quarantine_dir_setup(struct fanguard *fg, const struct settings *s)
 				       s->quarantine);
 	log_info("Quarantine of denied files on local filesystems in '%s' (records.jsonl)",
 		 s->quarantine);
+	if (!have_cap(CAP_DAC_OVERRIDE) || !have_cap(CAP_FOWNER))
+		log_warning("Quarantine: without CAP_DAC_OVERRIDE and CAP_FOWNER a denied file "
+			    "is not removed from a directory root may not write or a sticky one "
+			    "(counted as remove-error, the copy kept); under systemd add them to "
+			    "CapabilityBoundingSet= in a drop-in");
 	return 0;
 }

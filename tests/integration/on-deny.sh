@@ -9,6 +9,7 @@ set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
 require_fanotify_perm
+require_cmd setpriv
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
@@ -83,4 +84,27 @@ fgcheck_ok open "$evil" EPERM 5000
 wait_until 10 bash -c "[ \$(ls '$out'/run.* | wc -l) -ge 2 ]" ||
 	fail_with_log "the hook did not run again after a killed run"
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
-log "PASS: hook ran with the facts in its environment; a hanging one was killed"
+
+# root only when named, and then still without any capability.
+rm -f "$out"/run.*
+start_fanguardd_log "$FG_STATE/root.log" --watch "$s" --deny-hashes "$FG_STATE/deny" \
+	--on-deny "$FG_STATE/hook" --on-deny-user root
+grep -q "on-deny hook runs as uid 0 (OnDenyUser=root), without capabilities" "$FANGUARDD_LOG" ||
+	fail_with_log "no warning about a root hook"
+fgcheck_ok open "$evil" EPERM 5000
+wait_until 10 ran || fail_with_log "the root hook did not run"
+f=$(ls "$out"/run.* | head -n 1)
+grep -qxF "HOOK_UID=0" "$f" && grep -qxF "CapEff=0000000000000000" "$f" &&
+	grep -qxF "CapBnd=0000000000000000" "$f" && grep -qxF "NoNewPrivs=1" "$f" ||
+	fail_with_log "the root hook: $(grep -E '^(HOOK_UID|Cap|NoNew)' "$f" | tr '\n' ' ')"
+stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
+
+# Without CAP_SETUID/CAP_SETGID (a unit's bounding set without them): a
+# clear refusal at start, not a hook that fails at every deny.
+rc=0
+timeout 20 setpriv --bounding-set -setuid,-setgid -- "$FANGUARDD" --watch "$s" \
+	--deny-hashes "$FG_STATE/deny" --on-deny "$FG_STATE/hook" 2>"$FG_STATE/nocap.log" || rc=$?
+sed 's/^/# nocap: /' "$FG_STATE/nocap.log" >&2
+[ $rc != 0 ] && [ $rc != 124 ] && grep -q "needs CAP_SETUID and CAP_SETGID" "$FG_STATE/nocap.log" ||
+	fail "no clear refusal without CAP_SETUID (rc $rc)"
+log "PASS: hook ran as nobody without capabilities, with the facts in its environment; a hanging one was killed"
