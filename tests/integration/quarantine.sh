@@ -5,14 +5,17 @@
 # the denied file is not touched (copy kept, counted); an over-size file is
 # not copied (counted); a directory that is not root's 0700 stops the start
 # with a clear error; fanguardctl quarantine lists, restores (never over a
-# file) and deletes. Under --landlock and the default seccomp (kill): the
+# file) and deletes; files on FUSE are not quarantined. Under --landlock and the default seccomp (kill): the
 # rules must allow what quarantine does (openat2, unlinkat under the watch).
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
+. "$FG_SRC_ROOT/tests/lib/fuse.sh"
 require_root
+require_fuse
 require_fanotify_perm
 require_cmd jq
 enter_private_mountns "$@"
+require_fusectl
 
 s=$(scratch_tmpfs 64m)
 assert_own_tmpfs "$s"
@@ -178,4 +181,19 @@ wait_until 10 grep -q "Quarantine of '$s/r3' skipped (disk-floor" "$FANGUARDD_LO
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
 [ "$(stats_get "$stats" quarantine_cause_disk_floor)" = 1 ] || fail_with_log "disk_floor != 1"
 [ -e "$s/r3" ] || fail_with_log "the file under the disk floor was removed"
-log "PASS: quarantined from the fd, swapped path untouched, over-size, rate and floor counted, bad dir refused"
+
+# 7. A FUSE mount: denied, never copied through its daemon (not-local).
+fb=$(scratch_tmpfs 16m)
+head -c 2000 /dev/urandom >"$fb/evil"
+sha256sum "$fb/evil" | cut -d' ' -f1 >>"$deny"
+mkdir "$s/fm"
+start_fusetest passthrough "$fb" "$s/fm"
+start_fanguardd_log "$FG_STATE/fuse.log" --watch "$s/fm" --deny-hashes "$deny" --quarantine "$q" \
+	--quarantine-min-free-bytes 1048576 --stats-file "$stats"
+fgcheck_ok open "$s/fm/evil" EPERM 5000
+wait_until 10 grep -q "Quarantine of '$s/fm/evil' skipped (not-local" "$FANGUARDD_LOG" ||
+	fail_with_log "no not-local line"
+stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
+[ "$(stats_get "$stats" quarantine_cause_not_local)" = 1 ] || fail_with_log "not_local != 1"
+[ -e "$fb/evil" ] || fail_with_log "the file on FUSE was removed"
+log "PASS: quarantined from the fd, swapped path untouched, over-size, rate, floor and FUSE counted, bad dir refused"
