@@ -83,16 +83,16 @@ static void *worker_main(void *userdata)
 			quar = quarantine_wanted(fg, &res);
 			if (quar) /* who opened it, before a denied opener exits */
 				quarantine_subject(ev, &subj);
-			if (!event_answer(d, ev, res.verdict, res.reason, &res))
-				; /* the keeper answered it first */
-			else if (res.verdict == FANGUARD_ALLOW &&
-				 res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)
-				/* After the answer (the opener never waits on it),
-				 * while ev->fd still names the file. */
-				cache_note_clean(d, ev, gen);
-			else if (quar)
-				/* The same: after the answer, with the fd. */
-				quarantine_event(d, ev, &res, &subj, buf, SCAN_BUF_SIZE);
+			/* After the answer (the opener never waits on either),
+			 * while ev->fd still names the file; nothing if the
+			 * keeper answered first. */
+			if (event_answer(d, ev, res.verdict, res.reason, &res)) {
+				if (res.verdict == FANGUARD_ALLOW &&
+				    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)
+					cache_note_clean(d, ev, gen);
+				else if (quar)
+					quarantine_event(d, ev, &res, &subj, buf, SCAN_BUF_SIZE);
+			}
 		} else
 			leave = false; /* the keeper answered it while it was queued */
 		event_release(d, ev, &w->slot, true);
