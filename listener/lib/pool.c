@@ -86,7 +86,8 @@ static void *worker_main(void *userdata)
 			/* After the answer (the opener never waits on either),
 			 * while ev->fd still names the file; nothing if the
 			 * keeper answered first. */
-			if (event_answer(d, ev, res.verdict, res.reason, &res)) {
+			if (event_answer_subject(d, ev, res.verdict, res.reason, &res,
+						 quar ? &subj : NULL)) {
 				if (res.verdict == FANGUARD_ALLOW &&
 				    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)
 					cache_note_clean(d, ev, gen);
