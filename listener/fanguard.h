@@ -681,7 +681,9 @@ typedef int (*fanguard_group_fn)(void *userdata, int fd, const char *name);
  * of a new one, its marks included. The group's cached verdicts (inode
  * ignore marks) are dropped: the configuration may have changed. A group
  * that no watch claims by the end of fanguard_start() is closed there (the
- * kernel then allows the events it queued).
+ * kernel then allows the events it queued); one named "fuse/<mount id>" or
+ * "network/<mount id>" waits for the mount watchers' first pass instead
+ * (a mount they find after start keeps its group across a restart).
  * @param fd a fanotify group of the permission (content) class; taken
  * (closed by the library) on success only
  * @return 0, -EINVAL (not such a group, bad name), -EEXIST (name adopted
@@ -700,6 +702,30 @@ int fanguard_adopt_group(struct fanguard *fg, int fd, const char *name);
  * @return as fanguard_stop(); -EINVAL without fn */
 int fanguard_handover(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn,
 		      void *userdata);
+
+/* Quarantine of denied files (see fanguard_set_quarantine(3)). */
+struct fanguard_quarantine_options {
+	uint32_t size;		 /* sizeof(struct fanguard_quarantine_options) */
+	int dir_fd;		 /* the directory: root's, mode 0700 (or stricter); duplicated */
+	uint64_t max_bytes;	 /* [64 MiB] larger files are not copied (counted) */
+	uint32_t per_minute;	 /* [60] more in one minute are not copied (counted) */
+	uint64_t min_free_bytes; /* [128 MiB] free space the copies leave in its filesystem */
+};
+
+/** Quarantine what the scanners deny on local filesystems: after the deny
+ * is answered, on the worker that still holds the event's fd, its content
+ * is copied from that fd (the path is never reopened) into a new file of
+ * the directory, then the original name is removed if it still names the
+ * same file (device and inode, looked up under its parent opened without
+ * following symlinks), and a JSON line describing it is appended to
+ * "records.jsonl" there. Denies on FUSE and network mounts are not
+ * quarantined (a copy through a daemon could hang the worker): counted.
+ * Every skip or failure is counted (quarantine_failed, by cause) and
+ * logged. Call before fanguard_start().
+ * @param qo read up to qo->size; zero fields take the defaults
+ * @return 0, -EINVAL, -E2BIG, -ENOTDIR, -EPERM (the directory is not
+ * root's or is open to group or others), -EBUSY after start, -errno */
+int fanguard_set_quarantine(struct fanguard *fg, const struct fanguard_quarantine_options *qo);
 
 #ifdef __cplusplus
 }

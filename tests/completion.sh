@@ -37,12 +37,13 @@ got=$(complete fanguardd -- | sort)
 [ "$(complete fanguardd -w "$dir/su")" = "$dir/sub" ] || fail "-w PATH"
 [ -z "$(complete fanguardd --deadline-ms 1)" ] || fail "a number completed"
 
-[ "$(complete fanguardctl '' | sort | tr '\n' ' ')" = "metrics mounts reload scan stats status top " ] ||
+[ "$(complete fanguardctl '' | sort | tr '\n' ' ')" = "metrics mounts quarantine reload scan stats status top " ] ||
 	fail "fanguardctl verbs: $(complete fanguardctl '')"
 [ "$(complete fanguardctl --socket /x sc)" = "scan" ] || fail "verb after --socket"
 [ "$(complete fanguardctl scan "$dir/sub/f")" = "$dir/sub/file.conf" ] || fail "scan PATH"
 [ "$(complete fanguardctl top --it)" = "--iterations" ] || fail "top --iterations"
 [ -z "$(complete fanguardctl status x)" ] || fail "status takes no operands"
+[ "$(complete fanguardctl quarantine re)" = "restore" ] || fail "quarantine restore"
 # Every verb fanguardctl --help lists is completed.
 verbs=$(complete fanguardctl '')
 for v in $("$FG_BUILD_ROOT/listener/fanguardctl/fanguardctl" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF && !/Commands:/ {print $1}'); do

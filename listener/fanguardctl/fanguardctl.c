@@ -23,6 +23,7 @@ static const struct {
 	{"reload", verb_reload, "re-read the configuration (like SIGHUP)"},
 	{"scan", verb_scan, "PATH...: scan files through the daemon's scanners"},
 	{"top", verb_top, "a live view: events/s, verdicts, latency, stuck threads"},
+	{"quarantine", verb_quarantine, "[list | restore ID | delete ID]: quarantined files"},
 };
 
 static void help(void)
@@ -39,6 +40,7 @@ static void help(void)
 	       "  -n, --iterations N  top: print N frames and exit (no screen clearing)\n"
 	       "      --once          top: the same as --iterations 1\n"
 	       "  -d, --delay SEC     top: seconds between frames [1]\n"
+	       "      --dir DIR       quarantine: the directory [the daemon's]\n"
 	       "  -h, --help          this help\n"
 	       "      --version       print the version\n\n"
 	       "See fanguardctl(8).\n");
@@ -46,13 +48,14 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-	enum { ARG_JSON = 0x100, ARG_VERSION, ARG_ONCE };
+	enum { ARG_JSON = 0x100, ARG_VERSION, ARG_ONCE, ARG_DIR };
 	static const struct option options[] = {{"socket", required_argument, NULL, 's'},
 						{"json", no_argument, NULL, ARG_JSON},
 						{"infected", no_argument, NULL, 'i'},
 						{"iterations", required_argument, NULL, 'n'},
 						{"once", no_argument, NULL, ARG_ONCE},
 						{"delay", required_argument, NULL, 'd'},
+						{"dir", required_argument, NULL, ARG_DIR},
 						{"help", no_argument, NULL, 'h'},
 						{"version", no_argument, NULL, ARG_VERSION},
 						{}};
@@ -86,6 +89,9 @@ int main(int argc, char **argv)
 		case ARG_ONCE:
 			a.iterations = 1;
 			break;
+		case ARG_DIR:
+			a.quarantine_dir = optarg;
+			break;
 		case 'd':
 			d = strtod(optarg, &end);
 			if (end == optarg || *end || !(d >= 0.1 && d <= 3600)) {
@@ -113,6 +119,8 @@ int main(int argc, char **argv)
 	/* scan takes paths and exits like clamdscan (0, 1 found, 2 error). */
 	if (strcmp(argv[optind], "scan") == 0)
 		return verb_scan(&a);
+	if (strcmp(argv[optind], "quarantine") == 0)
+		return verb_quarantine(&a) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	if (a.n_args > 0) {
 		log_error("'%s' takes no arguments; see --help", argv[optind]);
 		return 2;

@@ -8,10 +8,11 @@
 struct ctl_args {
 	const char *socket;
 	bool json;
-	bool infected_only;  /* scan: print only what was found and errors */
-	unsigned iterations; /* top: refreshes before exiting, 0 = until q */
-	unsigned delay_ms;   /* top: between refreshes */
-	char **args;	     /* operands after the verb */
+	bool infected_only;	    /* scan: print only what was found and errors */
+	unsigned iterations;	    /* top: refreshes before exiting, 0 = until q */
+	unsigned delay_ms;	    /* top: between refreshes */
+	const char *quarantine_dir; /* quarantine: --dir, or NULL (ask the daemon) */
+	char **args;		    /* operands after the verb */
 	size_t n_args;
 };
 
@@ -32,3 +33,5 @@ int verb_reload(const struct ctl_args *a);
 /* Returns the exit status itself: 0 clean, 1 found, 2 error (clamdscan's). */
 int verb_scan(const struct ctl_args *a);
 int verb_top(const struct ctl_args *a);
+/* list | restore ID | delete ID (args); restore: root only. */
+int verb_quarantine(const struct ctl_args *a);

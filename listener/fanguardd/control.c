@@ -235,9 +235,32 @@ int control_mounts_json(struct control_ctx *ctx, char **ret)
 	return json_take_string(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, ret);
 }
 
+/* The status line of --quarantine, "" without one. */
+static int quarantine_status_text(const struct control_ctx *ctx, const struct stats_table *t,
+				  char **ret)
+{
+#define Q(c) (unsigned long long) stats_table_get(t, "quarantine_failed", c)
+	if (!ctx->quarantine) {
+		*ret = strdup("");
+		return *ret ? 0 : -ENOMEM;
+	}
+	return asprintf(ret,
+			"quarantine: %s: %llu files (not copied: %llu not local, %llu too large, "
+			"%llu over the rate, %llu at the disk floor, %llu copy errors; copied, "
+			"not removed: %llu path changed, %llu remove errors; %llu record errors)\n",
+			ctx->quarantine,
+			(unsigned long long) stats_table_get(t, "quarantined", NULL),
+			Q("not-local"), Q("too-large"), Q("rate-limit"), Q("disk-floor"),
+			Q("copy-error"), Q("path-changed"), Q("remove-error"),
+			Q("record-error")) < 0
+		       ? -ENOMEM
+		       : 0;
+#undef Q
+}
+
 int control_status_text(struct control_ctx *ctx, char **ret)
 {
-	_cleanup_free_ char *cov = NULL;
+	_cleanup_free_ char *cov = NULL, *quar = NULL;
 	struct stats_table t;
 	int r;
 
@@ -247,6 +270,11 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 	r = stats_table_read(ctx->fg, &t);
 	if (r < 0)
 		return r;
+	r = quarantine_status_text(ctx, &t, &quar);
+	if (r < 0) {
+		stats_table_done(&t);
+		return r;
+	}
 	r = asprintf(ret,
 		     "fanguardd %s, pid %d, up %llu s\n"
 		     "state: %s\n"
@@ -260,7 +288,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "%llu too large)\n"
 		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
 		     "refused: %llu)\n"
-		     "%s",
+		     "%s%s",
 		     FANGUARD_VERSION, (int) getpid(),
 		     (unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
 		     ctx->health == 0 ? "running"
@@ -293,7 +321,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
-		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), cov);
+		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), quar, cov);
 	stats_table_done(&t);
 	return r < 0 ? -ENOMEM : 0;
 }

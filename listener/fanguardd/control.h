@@ -48,8 +48,9 @@ struct control_ctx {
 	const char *config_path;  /* or NULL */
 	const char *reload_error; /* why the last reload failed ("FILE:LINE: ..."), or NULL */
 	const char *seccomp_mode;
-	int health; /* last fanguard_check_health() */
-	bool audit; /* audit (permissive) mode: denies are only logged */
+	int health;		/* last fanguard_check_health() */
+	bool audit;		/* audit (permissive) mode: denies are only logged */
+	const char *quarantine; /* --quarantine directory, or NULL */
 };
 
 /* Binds and listens on path (its directory is created 0700, the socket is

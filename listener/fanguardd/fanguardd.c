@@ -30,6 +30,7 @@
 #include "privileges.h"
 #include "reload-job.h"
 #include "procfs.h"
+#include "quarantine-dir.h"
 #include "sandbox.h"
 #include "settings.h"
 #include "uncovered.h"
@@ -546,6 +547,7 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	ctl.config_path = a->config;
 	ctl.seccomp_mode = seccomp_mode_to_string(a->seccomp);
 	ctl.audit = a->audit;
+	ctl.quarantine = a->quarantine;
 	if (a->control_socket) {
 		r = control_listen(a->control_socket, ret_ctl_fd);
 		if (r < 0)
@@ -685,19 +687,34 @@ static char *dir_of(const char *path)
 static int landlock_setup(const struct settings *a)
 {
 	char *dirs[4] = {};
+	const char *removes[64];
 	uint16_t ports[256];
-	struct sandbox_landlock ll = {.write_dirs = (const char *const *) dirs, .tcp_ports = ports};
+	struct sandbox_landlock ll = {.write_dirs = (const char *const *) dirs,
+				      .remove_dirs = removes,
+				      .tcp_ports = ports};
 	int r = 0;
 
 	if (!a->landlock)
 		return 0;
+	/* Quarantine: its directory, and removal of denied files under the
+	 * watched paths (a watch marks the whole filesystem: a file outside
+	 * every watched path cannot be removed, counted as remove-error). */
+	if (a->quarantine && !(dirs[ll.n_write_dirs++] = strdup(a->quarantine)))
+		r = -ENOMEM;
+	for (size_t i = 0; a->quarantine && i < a->watch.n && ll.n_remove_dirs < 64; i++)
+		removes[ll.n_remove_dirs++] = a->watch.items[i];
+	for (size_t i = 0; a->quarantine && i < a->watch_fs.n && ll.n_remove_dirs < 64; i++)
+		removes[ll.n_remove_dirs++] = a->watch_fs.items[i];
+	for (size_t i = 0; a->quarantine && i < a->watch_mount.n && ll.n_remove_dirs < 64; i++)
+		removes[ll.n_remove_dirs++] = a->watch_mount.items[i];
+	for (size_t i = 0; a->quarantine && i < a->watch_tree.n && ll.n_remove_dirs < 64; i++)
+		removes[ll.n_remove_dirs++] = a->watch_tree.items[i];
 	if (a->stats_file && !(dirs[ll.n_write_dirs++] = dir_of(a->stats_file)))
 		r = -ENOMEM;
 	if (a->pid_file && !(dirs[ll.n_write_dirs++] = dir_of(a->pid_file)))
 		r = -ENOMEM;
 	if (a->control_socket && !(dirs[ll.n_write_dirs++] = dir_of(a->control_socket)))
 		r = -ENOMEM;
-	/* Hook: a quarantine or store directory goes here too, once one exists. */
 	if (r < 0)
 		goto out;
 	/* control_listen() creates the socket's directory later: under
@@ -777,7 +794,7 @@ static int run(struct fanguard *fg)
 	if (r < 0)
 		return log_error_errno(r, "Failed to set the FUSE event mask: %m");
 	if (geteuid() == 0) {
-		r = sandbox_drop_capabilities(a->kernel_audit, a->watch_all_fuse);
+		r = sandbox_drop_capabilities(a->kernel_audit, a->watch_all_fuse, a->quarantine);
 		if (r < 0)
 			return log_error_errno(r, "Failed to drop capabilities: %m");
 	}
@@ -952,9 +969,10 @@ int main(int argc, char **argv)
 			.per_minute = arg_settings->on_deny_per_minute ?: 60,
 		};
 
-		r = hook_start(&hs);
-		if (r < 0) {
+		r = hook_user(arg_settings->on_deny_user, &hs.uid, &hs.gid); /* logs */
+		if (r >= 0 && (r = hook_start(&hs)) < 0 && r != -EPERM)
 			log_error_errno(r, "Failed to start the on-deny helper: %m");
+		if (r < 0) {
 			fdstore_drop();
 			arg_settings = settings_free(arg_settings);
 			free(arg_stats_file);
@@ -987,6 +1005,14 @@ int main(int argc, char **argv)
 			free(arg_stats_file);
 			return EXIT_FAILURE;
 		}
+	}
+	r = quarantine_dir_setup(fg, arg_settings); /* logs */
+	if (r < 0) {
+		fg = fanguard_free(fg);
+		fdstore_drop();
+		arg_settings = settings_free(arg_settings);
+		free(arg_stats_file);
+		return EXIT_FAILURE;
 	}
 	r = run(fg);
 #if HAVE_LIBSYSTEMD

@@ -15,17 +15,29 @@
  * daemon's child (forked twice), so the sandboxed daemon never has to
  * reap it: its parent is then systemd (or the nearest subreaper).
  *
+ * The program runs as hs->uid/gid (OnDenyUser=, "nobody" by default) with
+ * no supplementary groups, no capabilities (effective, permitted,
+ * inheritable, ambient and bounding sets emptied, so not even a setuid-root
+ * binary or uid 0 regains any), PR_SET_NO_NEW_PRIVS, no fd but stdio, and
+ * an environment of the facts plus PATH: the facts come from the file a
+ * user chose (its name), and the program is an administrator's script that
+ * has no business holding the daemon's powers. The helper itself stays
+ * root: it must kill the program's process group at the timeout.
+ *
  * Must never: let the helper hold a fanotify group (it closes every fd but
  * its socket: a passed or inherited group would keep opens waiting), block
  * the daemon, or leave a zombie. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -43,6 +55,43 @@ static int hook_fd = -EBADF;
 static _Atomic unsigned long hook_dropped;
 
 /* --- helper ------------------------------------------------------------------ */
+
+/* In the child, before execve(): become hs->uid with nothing else. Any
+ * failure is fatal for this run (the caller _exit()s): never exec with more
+ * than asked. */
+static int drop_privileges(const struct hook_settings *hs)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+
+	/* The bounding set first: dropping needs CAP_SETPCAP, gone after
+	 * setresuid(). EINVAL marks the end of the caps this kernel knows.
+	 * Without CAP_SETPCAP (a unit's CapabilityBoundingSet= without it) a
+	 * cap stays in the set, harmlessly: with no_new_privs and an empty
+	 * permitted set, execve() grants nothing, root's included (the
+	 * gained caps are intersected with the old permitted set,
+	 * cap_bprm_creds_from_file()). */
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM) {
+			if (errno == EINVAL)
+				break;
+			return -errno;
+		}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+	if (setgroups(0, NULL) < 0)
+		return -errno;
+	if (setresgid(hs->gid, hs->gid, hs->gid) < 0)
+		return -errno;
+	if (setresuid(hs->uid, hs->uid, hs->uid) < 0)
+		return -errno;
+	/* A non-zero uid cleared them already; uid 0 (only if configured) did not. */
+	if (syscall(SYS_capset, &h, none) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
 
 static void run_one(const struct hook_settings *hs, char *msg, size_t len)
 {
@@ -70,7 +119,9 @@ static void run_one(const struct hook_settings *hs, char *msg, size_t len)
 		sigemptyset(&none);
 		(void) sigprocmask(SIG_SETMASK, &none, NULL);
 		(void) setpgid(0, 0);
-		(void) close(3);
+		(void) syscall(SYS_close_range, 3, ~0U, 0);
+		if (drop_privileges(hs) < 0)
+			_exit(126);
 		execve(hs->program, argv, envp);
 		_exit(127);
 	}
@@ -143,6 +194,31 @@ static int helper_main(const struct hook_settings *hs)
 	}
 }
 
+int hook_user(const char *name, uid_t *ret_uid, gid_t *ret_gid)
+{
+	const char *n = name ?: "nobody";
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(n);
+	if (!pw)
+		return log_error_errno(errno ?: ENOENT, "OnDenyUser=: no user '%s'", n);
+	/* Root only when an administrator wrote its name: still no capabilities. */
+	if (pw->pw_uid == 0)
+		log_warning("on-deny hook runs as uid 0 (OnDenyUser=%s), without capabilities", n);
+	*ret_uid = pw->pw_uid;
+	*ret_gid = pw->pw_gid;
+	return 0;
+}
+
+static bool have_cap(unsigned cap)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+	return syscall(SYS_capget, &h, d) == 0 && (d[cap / 32].effective & (1u << (cap % 32)));
+}
+
 int hook_start(const struct hook_settings *hs)
 {
 	int sv[2], st;
@@ -150,6 +226,14 @@ int hook_start(const struct hook_settings *hs)
 
 	if (!hs->program)
 		return 0;
+	/* Say it now, not at every deny (the child would exit 126). */
+	if ((hs->uid != geteuid() && !have_cap(CAP_SETUID)) ||
+	    (hs->gid != getegid() && !have_cap(CAP_SETGID)))
+		return log_error_errno(EPERM,
+				       "on-deny hook: running it as uid %u gid %u needs CAP_SETUID "
+				       "and CAP_SETGID (under systemd: add them to "
+				       "CapabilityBoundingSet= in a drop-in)",
+				       (unsigned) hs->uid, (unsigned) hs->gid);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	pid = fork();
@@ -182,8 +266,10 @@ int hook_start(const struct hook_settings *hs)
 		return -ECHILD;
 	}
 	hook_fd = sv[0];
-	log_info("on-deny hook '%s' (timeout %u ms, at most %u runs a minute)", hs->program,
-		 hs->timeout_ms, hs->per_minute);
+	log_info("on-deny hook '%s' as uid %u gid %u, no capabilities (timeout %u ms, at most %u "
+		 "runs a minute)",
+		 hs->program, (unsigned) hs->uid, (unsigned) hs->gid, hs->timeout_ms,
+		 hs->per_minute);
 	return 0;
 }
 

@@ -8,13 +8,20 @@
  * deny over a socketpair without ever blocking, and the helper runs the
  * program, one at a time, under a timeout and a rate limit, and reaps it. */
 #include <stdint.h>
+#include <sys/types.h>
 #include "fanguard.h"
 
 struct hook_settings {
 	const char *program; /* absolute path */
 	uint32_t timeout_ms; /* then SIGKILL */
 	uint32_t per_minute; /* at most this many runs per minute; more are dropped */
+	uid_t uid;	     /* the program runs as this user, without capabilities */
+	gid_t gid;
 };
+
+/* The uid and gid of the user the program runs as (NULL: "nobody"); logs
+ * and returns -ENOENT if there is none. */
+int hook_user(const char *name, uid_t *ret_uid, gid_t *ret_gid);
 
 /* Forks the helper. Call while the process has one thread and no fd it
  * must not hand down (the helper closes every fd but its socket). */

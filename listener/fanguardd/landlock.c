@@ -149,6 +149,19 @@ int sandbox_landlock_apply(const struct sandbox_landlock *ll)
 		if (syscall(__NR_landlock_add_rule, rfd, FG_LL_RULE_PATH_BENEATH, &pb, 0) < 0)
 			return -errno;
 	}
+	for (size_t i = 0; i < ll->n_remove_dirs; i++) {
+		struct fg_ll_path_beneath_attr pb = {.allowed_access = FG_LL_FS_REMOVE_FILE};
+		_cleanup_close_ int dfd = open(ll->remove_dirs[i], O_PATH | O_CLOEXEC);
+
+		if (dfd < 0)
+			continue; /* gone: nothing to remove there */
+		pb.parent_fd = dfd;
+		/* A watch of a file (not a directory) gets no rule: the
+		 * kernel takes a directory only for REMOVE_FILE. */
+		if (syscall(__NR_landlock_add_rule, rfd, FG_LL_RULE_PATH_BENEATH, &pb, 0) < 0 &&
+		    errno != EINVAL)
+			return -errno;
+	}
 	for (size_t i = 0; abi >= 4 && i < ll->n_tcp_ports; i++) {
 		struct fg_ll_net_port_attr np = {.allowed_access = FG_LL_NET_CONNECT_TCP,
 						 .port = ll->tcp_ports[i]};

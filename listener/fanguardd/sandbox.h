@@ -63,12 +63,17 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags);
  * keep_setid also CAP_SETUID and CAP_SETGID, for --watch-all-fuse only: a
  * FUSE filesystem of another user namespace is read with the mounter's fs
  * ids (setfsuid(2), setfsgid(2)), as fuse refuses requests from ids
- * unmapped there. */
-int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid);
+ * unmapped there. With keep_quarantine (--quarantine) also
+ * CAP_DAC_OVERRIDE and CAP_FOWNER: removing a denied file needs write
+ * access to its directory, a user's, sticky ones included. */
+int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid, bool keep_quarantine);
 
 struct sandbox_landlock {
 	const char *const *write_dirs; /* directories the daemon writes files in */
 	size_t n_write_dirs;
+	/* Trees where it may remove files (--quarantine: the watched paths). */
+	const char *const *remove_dirs;
+	size_t n_remove_dirs;
 	const uint16_t *tcp_ports; /* TCP ports it may connect to (clamd) */
 	size_t n_tcp_ports;
 };

@@ -187,7 +187,7 @@ static int sandbox_child(enum layers layers, const char *dir, uint16_t port,
 	int fails = 0, r, abi;
 	pthread_t t;
 
-	if (geteuid() == 0 && sandbox_drop_capabilities(false, false) < 0)
+	if (geteuid() == 0 && sandbox_drop_capabilities(false, false, false) < 0)
 		return 3;
 	abi = sandbox_landlock_apply(&ll);
 	if (abi <= 0) {
@@ -292,7 +292,7 @@ static int sandbox_main(const char *dir, const char *port_s)
 		if (pid == 0) {
 			char path[64];
 
-			if (sandbox_drop_capabilities(false, false) < 0)
+			if (sandbox_drop_capabilities(false, false, false) < 0)
 				_exit(3);
 			(void) snprintf(path, sizeof(path), "/proc/%d/mem", (int) getppid());
 			r = open(path, O_RDWR | O_CLOEXEC);

@@ -91,6 +91,7 @@ static const char *const allowed[] = {
 	"renameat2",
 	"unlink",
 	"unlinkat",
+	"openat2", /* quarantine: the parent of a denied file, RESOLVE_NO_SYMLINKS */
 	"umask",
 	/* waiting */
 	"poll",
@@ -386,14 +387,15 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
  * mounts that appear) ask for FAN_ENABLE_AUDIT, which needs it.
  * CAP_SETUID and CAP_SETGID, with --watch-all-fuse only: setfsuid(2) and
  * setfsgid(2) in the groups of other user namespaces' FUSE filesystems. */
-static bool cap_kept(unsigned cap, bool keep_audit_write, bool keep_setid)
+static bool cap_kept(unsigned cap, bool keep_audit_write, bool keep_setid, bool keep_quarantine)
 {
 	return cap == CAP_SYS_ADMIN || cap == CAP_DAC_READ_SEARCH || cap == CAP_SYS_PTRACE ||
 	       (keep_audit_write && cap == CAP_AUDIT_WRITE) ||
-	       (keep_setid && (cap == CAP_SETUID || cap == CAP_SETGID));
+	       (keep_setid && (cap == CAP_SETUID || cap == CAP_SETGID)) ||
+	       (keep_quarantine && (cap == CAP_DAC_OVERRIDE || cap == CAP_FOWNER));
 }
 
-int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid)
+int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid, bool keep_quarantine)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {};
@@ -401,7 +403,7 @@ int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid)
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, which
 	 * the capset() below removes. */
 	for (unsigned cap = 0; cap < 64; cap++) {
-		if (cap_kept(cap, keep_audit_write, keep_setid))
+		if (cap_kept(cap, keep_audit_write, keep_setid, keep_quarantine))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
@@ -417,7 +419,7 @@ int sandbox_drop_capabilities(bool keep_audit_write, bool keep_setid)
 		uint32_t keep = 0;
 
 		for (unsigned b = 0; b < 32; b++)
-			if (cap_kept(i * 32 + b, keep_audit_write, keep_setid))
+			if (cap_kept(i * 32 + b, keep_audit_write, keep_setid, keep_quarantine))
 				keep |= 1u << b;
 		data[i].effective &= keep;
 		data[i].permitted &= keep;

@@ -39,6 +39,10 @@ struct settings {
 	char *pid_file;
 	char *on_deny; /* --on-deny: a program, never a shell string */
 	uint32_t on_deny_timeout_ms, on_deny_per_minute;
+	char *on_deny_user; /* --on-deny-user: NULL for "nobody" */
+	char *quarantine;   /* --quarantine: a root-only directory, or NULL */
+	uint64_t quarantine_max_bytes, quarantine_min_free_bytes; /* 0: defaults */
+	uint32_t quarantine_per_minute;
 	char *stats_file;
 	char *control_socket;		  /* after settings_load(): NULL for none */
 	char *config;			  /* --config, as given */

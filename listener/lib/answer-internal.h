@@ -86,6 +86,17 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 bool event_answer(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
 		  enum fanguard_reason why, const struct scan_result *res);
 
+/* The same, with the subject's comm, exe and uid read by the caller
+ * already (subject_init() and reads, before the call): a deny's report
+ * uses them instead of reading /proc again. known may be NULL. */
+struct subject;
+void answer_write_subject(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
+			  enum fanguard_reason why, const struct scan_result *res,
+			  struct subject *known);
+bool event_answer_subject(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
+			  enum fanguard_reason why, const struct scan_result *res,
+			  struct subject *known);
+
 /* The holder's end: waits (briefly) until whoever won has written, then
  * closes the fd (noting in slot that the thread is in close(): FUSE_FLUSH
  * may hang) and, if heap_owned, frees ev. */

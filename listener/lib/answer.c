@@ -156,6 +156,13 @@ static bool report_wanted(struct domain *d, enum fanguard_verdict v, enum fangua
 void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
 		  enum fanguard_reason why, const struct scan_result *res)
 {
+	answer_write_subject(d, ev, v, why, res, NULL);
+}
+
+void answer_write_subject(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
+			  enum fanguard_reason why, const struct scan_result *res,
+			  struct subject *known)
+{
 	struct subject subj, *sp = NULL;
 	bool report = report_wanted(d, v, why, res), would_deny = false;
 
@@ -171,7 +178,9 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 	}
 	/* The subject's names for a deny, read before the answer: once
 	 * answered, a denied opener often exits at once. */
-	if (report && (v == FANGUARD_DENY || would_deny)) {
+	if (report && (v == FANGUARD_DENY || would_deny) && known)
+		sp = known; /* read by the caller already (quarantine) */
+	else if (report && (v == FANGUARD_DENY || would_deny)) {
 		subject_init(&subj, ev->pid, -EBADF);
 		(void) subject_comm(&subj);
 		(void) subject_exe(&subj);
@@ -198,6 +207,13 @@ void answer_write(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 bool event_answer(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
 		  enum fanguard_reason why, const struct scan_result *res)
 {
+	return event_answer_subject(d, ev, v, why, res, NULL);
+}
+
+bool event_answer_subject(struct domain *d, struct fg_event *ev, enum fanguard_verdict v,
+			  enum fanguard_reason why, const struct scan_result *res,
+			  struct subject *known)
+{
 	if (!event_claim(ev))
 		return false;
 	if (ev->tracked) {
@@ -205,7 +221,7 @@ bool event_answer(struct domain *d, struct fg_event *ev, enum fanguard_verdict v
 		inflight_remove(&d->inflight, ev);
 		pthread_mutex_unlock(&d->lock);
 	}
-	answer_write(d, ev, v, why, res);
+	answer_write_subject(d, ev, v, why, res, known);
 	return true;
 }
 

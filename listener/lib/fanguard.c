@@ -328,8 +328,12 @@ int fanguard_start(struct fanguard *fg)
 	if (r >= 0)
 		r = scanstate_ensure_locked(fg);
 out:
-	/* An adopted group nobody answers would block every open it marks. */
-	handover_close_unclaimed_locked(fg);
+	/* An adopted group nobody answers would block every open it marks:
+	 * closed now, or once the watchers' first passes are done (they
+	 * take the lock we hold before they can report it). */
+	handover_start_done_locked(fg, r < 0 ? 0
+					     : mountwatch_arm_first_pass_locked(fg) +
+						       fusens_arm_first_pass_locked(fg));
 	pthread_mutex_unlock(&fg->lock);
 	return r;
 }

@@ -60,6 +60,7 @@ struct fg_emask_mount {
 };
 struct fg_watch;
 struct mountwatch;
+struct quarantine;
 struct scanner;
 struct fan_ops;
 
@@ -94,6 +95,9 @@ struct fanguard {
 	/* Mounts that went away before they could be marked (mountwatch.c) */
 	_Atomic uint64_t mounts_gone_before_marked;
 	struct adopted_group *adopted; /* handover.c: not yet taken by a domain */
+	/* handover.c: watchers whose first pass may still claim an adopted
+	 * group (protected by lock) */
+	unsigned handover_passes_pending;
 	/* fanguard_handover(): set once, before the stop; domains keep their
 	 * marks and pass their group to fn (domain_stop_finish()). */
 	fanguard_group_fn handover_fn;
@@ -120,6 +124,9 @@ struct fanguard {
 	uint64_t group_limit_logged; /* usec; protected by lock (registry.c) */
 	_Atomic uint64_t cache_marks_evicted;
 	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
+
+	/* fanguard_set_quarantine() (quarantine.c): set before start, or NULL */
+	struct quarantine *quar;
 
 	/* The kernel calls (fanops-internal.h); tests install fakes. */
 	const struct fan_ops *ops;

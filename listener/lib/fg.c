@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/fanotify.h>
 #include "fg-internal.h"
+#include "quarantine-internal.h"
 #include "scan-internal.h"
 
 const char *fanguard_reason_to_string(enum fanguard_reason r)
@@ -87,6 +88,7 @@ static void fg_destroy(struct fanguard *fg)
 		free(fg->emask_mounts[i].mount_point);
 	free(fg->emask_mounts);
 	coverage_done(&fg->coverage);
+	quarantine_free(fg->quar);
 	pthread_mutex_destroy(&fg->lock);
 	fg_bg_thread_done(&fg->state_thread);
 	free(fg);

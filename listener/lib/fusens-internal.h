@@ -9,3 +9,5 @@ int fusens_start(struct fanguard *fg);
 /* Joins it (before the domains are stopped). */
 void fusens_stop(struct fanguard *fg);
 void fusens_free(struct fanguard *fg);
+/* As mountwatch_arm_first_pass_locked(), for the FUSE connections poller. */
+unsigned fusens_arm_first_pass_locked(struct fanguard *fg);

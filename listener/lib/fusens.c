@@ -34,6 +34,7 @@
 #include "fanguard.h"
 #include "fg-internal.h"
 #include "fusens-internal.h"
+#include "handover-internal.h"
 #include "macro.h"
 #include "mark-internal.h"
 #include "mountevents-internal.h"
@@ -71,6 +72,7 @@ struct fusens {
 	} * ns;
 	size_t n_ns;
 	bool ns_full_logged;
+	bool first_pass_armed; /* report the first poll (handover.c); fg->lock */
 	/* Connections seen, and whether their filesystem is marked. */
 	struct fusens_conn {
 		unsigned id;
@@ -433,6 +435,7 @@ static void *fusens_main(void *userdata)
 
 	const char *how = "by the poll";
 	unsigned retries = 0;
+	bool first = true;
 	int r;
 
 	if (!fs->ns) {
@@ -451,6 +454,12 @@ static void *fusens_main(void *userdata)
 
 		subscribe_namespaces(fg, fs);
 		pending = poll_once(fg, fs, how);
+		/* Groups handed over for FUSE mounts of other namespaces
+		 * waited for this poll; the ones it did not claim close now. */
+		if (first) {
+			handover_first_pass_done(fg, &fs->first_pass_armed);
+			first = false;
+		}
 		/* Right after a mount event a new FUSE mount may not take a mark
 		 * yet (its daemon still starting: EOVERFLOW seen here): looked
 		 * at again every RETRY_MS for a while, not only at the poll. */
@@ -489,6 +498,14 @@ int fusens_start(struct fanguard *fg)
 		fg->fusens->ev_fd = -EBADF;
 	}
 	return fg_bg_thread_start(&fg->fusens->bt, "fg-fusens", fusens_main, fg);
+}
+
+unsigned fusens_arm_first_pass_locked(struct fanguard *fg)
+{
+	if (!fg->fusens || !fg->fusens->bt.running)
+		return 0;
+	fg->fusens->first_pass_armed = true;
+	return 1;
 }
 
 void fusens_stop(struct fanguard *fg)

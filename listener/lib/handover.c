@@ -130,19 +130,74 @@ struct adopted_group *handover_take_locked(struct fanguard *fg, const char *name
 	return NULL;
 }
 
+/* A group a watcher may create after start, with this very name: one of
+ * its own per mount ("fuse/53"), named by the mount's id, which the same
+ * mount keeps for its life. Not "local" (the watches claim it before
+ * start), not a shared one ("fuse/shared-1": its name is given after the
+ * domain looked for an adopted group). */
+static bool watcher_may_claim(const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	if (!slash || (strncmp(name, "fuse/", 5) != 0 && strncmp(name, "network/", 8) != 0))
+		return false;
+	return slash[1] >= '0' && slash[1] <= '9' &&
+	       strspn(slash + 1, "0123456789") == strlen(slash + 1);
+}
+
+static void close_group(struct fanguard *fg, struct adopted_group *g)
+{
+	/* Closing the last fd releases the group: the kernel allows
+	 * whatever it still queues (fanotify_release()). */
+	fg_log(fg, LOG_NOTICE,
+	       "%s: adopted group not claimed by any watch; closed (its queued events "
+	       "are allowed)",
+	       g->name);
+	safe_close(g->fd);
+	free(g);
+}
+
+void handover_start_done_locked(struct fanguard *fg, unsigned n_watchers)
+{
+	unsigned kept = 0;
+
+	fg->handover_passes_pending = n_watchers;
+	for (struct adopted_group **p = &fg->adopted; *p;) {
+		struct adopted_group *g = *p;
+
+		if (n_watchers > 0 && watcher_may_claim(g->name)) {
+			kept++;
+			p = &g->next;
+			continue;
+		}
+		*p = g->next;
+		close_group(fg, g);
+	}
+	/* Its events wait until then: a first pass marks with deadlines. */
+	if (kept > 0)
+		fg_log(fg, LOG_INFO,
+		       "%u adopted groups wait for the mount watchers' first pass to claim them",
+		       kept);
+	if (!fg->adopted)
+		fg->handover_passes_pending = 0;
+}
+
+void handover_first_pass_done(struct fanguard *fg, bool *armed)
+{
+	pthread_mutex_lock(&fg->lock);
+	if (*armed && fg->handover_passes_pending > 0 && --fg->handover_passes_pending == 0)
+		handover_close_unclaimed_locked(fg);
+	*armed = false;
+	pthread_mutex_unlock(&fg->lock);
+}
+
 void handover_close_unclaimed_locked(struct fanguard *fg)
 {
 	struct adopted_group *g;
 
+	fg->handover_passes_pending = 0;
 	while ((g = fg->adopted)) {
 		fg->adopted = g->next;
-		/* Closing the last fd releases the group: the kernel allows
-		 * whatever it still queues (fanotify_release()). */
-		fg_log(fg, LOG_NOTICE,
-		       "%s: adopted group not claimed by any watch; closed (its queued events "
-		       "are allowed)",
-		       g->name);
-		safe_close(g->fd);
-		free(g);
+		close_group(fg, g);
 	}
 }

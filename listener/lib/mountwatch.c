@@ -36,6 +36,7 @@
 #include "fanguard.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "handover-internal.h"
 #include "hung-internal.h"
 #include "mark-internal.h"
 #include "mountcache-internal.h"
@@ -56,6 +57,8 @@ struct mountwatch {
 	 * Held across marking, never across anything without a deadline. */
 	pthread_mutex_t scan_lock;
 	struct tree_rule *rules; /* protected by scan_lock */
+	/* Report the first pass (handover.c); protected by fg->lock */
+	bool first_pass_armed;
 	size_t n_rules;
 	/* Mounts not to retry (pseudo fs, mark timed out), by id and device:
 	 * ids are reused at once. Pruned when they go away. */
@@ -399,13 +402,17 @@ static void *watcher_main(void *userdata)
 	if (fd < 0) {
 		fg_log(fg, LOG_ERR,
 		       "cannot open /proc/self/mountinfo: %m; new mounts are not watched");
+		handover_first_pass_done(fg, &mw->first_pass_armed);
 		return NULL;
 	}
 	fg_log(fg, LOG_INFO, "mount watcher: %s",
 	       ev >= 0 ? "mount events from the kernel (FAN_MNT_ATTACH/DETACH)"
 		       : "no mount events from this kernel: POLLPRI on /proc/self/mountinfo");
-	/* Mounts made between the rules' first scan and now. */
+	/* Mounts made between the rules' first scan and now. Groups a
+	 * previous listener handed over for such mounts waited for this
+	 * pass; the ones it did not claim are closed now. */
 	(void) scan_now(fg, mw, 0, NULL);
+	handover_first_pass_done(fg, &mw->first_pass_armed);
 	for (usec_t next_hung = now_usec();;) {
 		usec_t now = now_usec();
 		short rev = 0;
@@ -454,6 +461,14 @@ int mountwatch_start(struct fanguard *fg)
 	if (r >= 0)
 		r = fg_bg_thread_start(&fg->mw->bt, "fg-mountwatch", watcher_main, fg);
 	return r;
+}
+
+unsigned mountwatch_arm_first_pass_locked(struct fanguard *fg)
+{
+	if (!fg->mw || !fg->mw->bt.running)
+		return 0;
+	fg->mw->first_pass_armed = true;
+	return 1;
 }
 
 void mountwatch_stop(struct fanguard *fg)

@@ -18,7 +18,9 @@
 #include "fg-internal.h"
 #include "macro.h"
 #include "pool-internal.h"
+#include "quarantine-internal.h"
 #include "scan-internal.h"
+#include "subject-internal.h"
 
 #define SCAN_BUF_SIZE (256 * 1024)
 
@@ -49,8 +51,9 @@ static void *worker_main(void *userdata)
 
 	for (;;) {
 		struct scan_result res;
+		struct subject subj;
 		struct fg_event *ev;
-		bool leave;
+		bool leave, quar;
 		uint64_t gen;
 
 		slot_set(&w->slot, WHERE_IDLE);
@@ -85,12 +88,20 @@ static void *worker_main(void *userdata)
 			    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache &&
 			    d->cls != FANGUARD_MOUNT_LOCAL)
 				dedup_note_clean(d, ev, gen);
-			if (event_answer(d, ev, res.verdict, res.reason, &res) &&
-			    res.verdict == FANGUARD_ALLOW &&
-			    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)
-				/* After the answer (the opener never waits on it),
-				 * while ev->fd still names the file. */
-				cache_note_clean(d, ev, gen);
+			quar = quarantine_wanted(fg, &res);
+			if (quar) /* who opened it, before a denied opener exits */
+				quarantine_subject(ev, &subj);
+			/* After the answer (the opener never waits on either),
+			 * while ev->fd still names the file; nothing if the
+			 * keeper answered first. */
+			if (event_answer_subject(d, ev, res.verdict, res.reason, &res,
+						 quar ? &subj : NULL)) {
+				if (res.verdict == FANGUARD_ALLOW &&
+				    res.reason == FANGUARD_REASON_SCANNED && !res.no_cache)
+					cache_note_clean(d, ev, gen);
+				else if (quar)
+					quarantine_event(d, ev, &res, &subj, buf, SCAN_BUF_SIZE);
+			}
 		} else
 			leave = false; /* the keeper answered it while it was queued */
 		event_release(d, ev, &w->slot, true);

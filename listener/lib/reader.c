@@ -28,6 +28,7 @@
 #include "fanops-internal.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "quarantine-internal.h"
 #include "reader-internal.h"
 #include "scan-internal.h"
 #include "subject-internal.h"
@@ -213,7 +214,9 @@ static bool reader_scan_inline(struct reader *rd, struct fg_event *ev, const str
 	ev->attrs_valid = (stx->stx_mask & FG_CHANGE_ATTRS_MASK) == FG_CHANGE_ATTRS_MASK;
 	gen = cache_gen(d->fg); /* before the scan looks at the denylist */
 	scan_event(d, ev, rd->buf, INLINE_MAX, !reader_memfs(rd, ev->fd, stx), &res);
-	if (res.would_block)
+	/* A deny to quarantine: the copy is a worker's job, never a reader's
+	 * (a worker scans it again, from memory). */
+	if (res.would_block || quarantine_wanted(d->fg, &res))
 		return false;
 	stat_inc(&d->stats.scanned_inline);
 	if (event_answer(d, ev, res.verdict, res.reason, &res) && res.verdict == FANGUARD_ALLOW &&

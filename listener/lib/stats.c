@@ -12,6 +12,7 @@
 #include "domain-internal.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "quarantine-internal.h"
 
 /* How a row is collected. */
 enum stat_agg {
@@ -30,6 +31,7 @@ struct live {
 	uint64_t cache_evictions, max_groups;
 	uint64_t marks_failed, mounts_gone;
 	uint64_t access_mask;
+	uint64_t quarantined, quarantine_failed[_QUARANTINE_CAUSE_MAX];
 };
 
 struct stat_row {
@@ -64,6 +66,14 @@ struct stat_row {
 	{                                                                                          \
 		"uncovered", "Mounts a watch covers that are not marked now, by cause.", G,        \
 			"uncovered_cause", v, AGG_LISTENER, offsetof(struct live, uncovered[c]), 0 \
+	}
+#define QFAIL(c)                                                          \
+	{                                                                 \
+		"quarantine_failed",                                      \
+			"Denied files not (fully) quarantined, by cause " \
+			"(fanguard_set_quarantine).",                     \
+			C, "quarantine_cause", NULL, AGG_LISTENER,        \
+			offsetof(struct live, quarantine_failed[c]), c    \
 	}
 #define REASON(r)                                                                     \
 	{                                                                             \
@@ -147,10 +157,21 @@ static const struct stat_row table[] = {
 	DOM("dedup_marks", dedup_marks,
 	    "Access-mask groups: short-lived ignore marks added after a clean read scan."),
 	DOM("dedup_flushes", dedup_flushes, "Access-mask groups: ignore marks dropped at the TTL."),
+	LSN("quarantined", C, quarantined,
+	    "Denied files copied to the quarantine directory and removed."),
+	QFAIL(QUARANTINE_NOT_LOCAL),
+	QFAIL(QUARANTINE_TOO_LARGE),
+	QFAIL(QUARANTINE_RATE_LIMIT),
+	QFAIL(QUARANTINE_DISK_FLOOR),
+	QFAIL(QUARANTINE_COPY_ERROR),
+	QFAIL(QUARANTINE_PATH_CHANGED),
+	QFAIL(QUARANTINE_REMOVE_ERROR),
+	QFAIL(QUARANTINE_RECORD_ERROR),
 };
 
 _Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
 _Static_assert(_UNCOVERED_CAUSE_MAX == 7, "add UNCOV() rows for the new cause");
+_Static_assert(_QUARANTINE_CAUSE_MAX == 8, "add QFAIL() rows for the new cause");
 
 size_t fanguard_stats_count(void)
 {
@@ -171,7 +192,9 @@ int fanguard_stat_describe(size_t i, struct fanguard_stat_info *ret)
 		.kind = table[i].kind,
 		.label_name = table[i].label_name,
 		.label_value = table[i].agg == AGG_REASON ? fanguard_reason_to_string(table[i].arg)
-							  : table[i].label_value,
+			       : table[i].label_name && !table[i].label_value
+				       ? quarantine_cause_to_string(table[i].arg)
+				       : table[i].label_value,
 	};
 	size = ret->size < sizeof(info) ? ret->size : sizeof(info);
 	info.size = (uint32_t) size;
@@ -224,6 +247,9 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		live.uncovered_reports += load(&fg->coverage.reports[c]);
 	live.marks_failed = load(&fg->marks_failed);
 	live.mounts_gone = load(&fg->mounts_gone_before_marked);
+	live.quarantined = quarantine_count_done(fg);
+	for (int c = 0; c < _QUARANTINE_CAUSE_MAX; c++)
+		live.quarantine_failed[c] = quarantine_count_failed(fg, c);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];

@@ -9,12 +9,16 @@ set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
 require_fanotify_perm
+require_cmd setpriv
 enter_private_mountns "$@"
 
 s=$(scratch_tmpfs 16m)
 assert_own_mount "$s"
 out=$FG_STATE/hook-out
 mkdir "$out"
+# The hook runs as nobody: it must be able to write its report here.
+chmod 1777 "$out"
+chmod 755 "$FG_STATE"
 tag=$RANDOM$RANDOM
 evil="$s/evil \$(echo PWNED) \`id\`; x *"
 printf 'fanguard on-deny test %s\n' "$tag" >"$evil"
@@ -27,7 +31,13 @@ cat >"$FG_STATE/hook" <<EOF2
 case "\$FANGUARD_PATH" in
 */slow) echo \$\$ >"$out/slow.pid"; exec sleep 60 ;;
 esac
-env | grep '^FANGUARD_' | sort >"$out/run.\$\$.tmp" && mv "$out/run.\$\$.tmp" "$out/run.\$\$"
+{ env | grep '^FANGUARD_' | sort
+  echo "HOOK_UID=\$(id -u)"
+  grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs|Groups):' /proc/self/status | tr -d '\t' | sed 's/:/=/; s/ *$//'
+  echo "HOOK_ENV_COUNT=\$(env | grep -vc '^FANGUARD_')"
+  echo "HOOK_FDS=\$(ls /proc/self/fd | tr '\n' ' ')"
+  echo "HOOK_PGID_IS_PID=\$([ "\$(ps -o pgid= \$\$ | tr -d ' ')" = "\$\$" ] && echo yes || echo no)"
+} >"$out/tmp.\$\$" && mv "$out/tmp.\$\$" "$out/run.\$\$"
 EOF2
 chmod 755 "$FG_STATE/hook"
 
@@ -46,6 +56,21 @@ grep -qxF "FANGUARD_SCANNER=sha256" "$f" || fail_with_log "FANGUARD_SCANNER wron
 grep -qxF "FANGUARD_VERDICT=deny" "$f" || fail_with_log "FANGUARD_VERDICT wrong"
 grep -q "^FANGUARD_PID=[0-9][0-9]*$" "$f" || fail_with_log "no FANGUARD_PID"
 grep -qxF "FANGUARD_UID=0" "$f" || grep -q '^FANGUARD_UID=' "$f" || log "no FANGUARD_UID (opener gone)"
+# The hook is nobody, with no capability at all, no_new_privs, its own
+# process group, and only the facts (plus PATH and what sh itself sets).
+nobody=$(id -u nobody)
+grep -qxF "HOOK_UID=$nobody" "$f" || fail_with_log "the hook did not run as nobody ($nobody)"
+for c in CapEff CapPrm CapBnd CapAmb; do
+	grep -qxF "$c=0000000000000000" "$f" || fail_with_log "the hook has capabilities ($c)"
+done
+grep -qxF "NoNewPrivs=1" "$f" || fail_with_log "the hook runs without no_new_privs"
+grep -qxF "Groups=" "$f" || fail_with_log "the hook kept supplementary groups"
+# stdio, and the fd ls itself opens to list the directory (3): nothing else.
+grep -qxF "HOOK_FDS=0 1 2 3 " "$f" || fail_with_log "the hook inherited file descriptors"
+grep -qxF "HOOK_PGID_IS_PID=yes" "$f" || fail_with_log "the hook is not in a process group of its own"
+# sh adds PWD (and dash nothing else): PATH + PWD, nothing from the daemon.
+n=$(sed -n 's/^HOOK_ENV_COUNT=//p' "$f")
+[ "$n" -le 3 ] || fail_with_log "the hook's environment has $n non-FANGUARD variables"
 
 # A hook that hangs: killed at 1 s with its group, the daemon unaffected.
 fgcheck_ok open "$s/slow" EPERM 5000
@@ -59,4 +84,27 @@ fgcheck_ok open "$evil" EPERM 5000
 wait_until 10 bash -c "[ \$(ls '$out'/run.* | wc -l) -ge 2 ]" ||
 	fail_with_log "the hook did not run again after a killed run"
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
-log "PASS: hook ran with the facts in its environment; a hanging one was killed"
+
+# root only when named, and then still without any capability.
+rm -f "$out"/run.*
+start_fanguardd_log "$FG_STATE/root.log" --watch "$s" --deny-hashes "$FG_STATE/deny" \
+	--on-deny "$FG_STATE/hook" --on-deny-user root
+grep -q "on-deny hook runs as uid 0 (OnDenyUser=root), without capabilities" "$FANGUARDD_LOG" ||
+	fail_with_log "no warning about a root hook"
+fgcheck_ok open "$evil" EPERM 5000
+wait_until 10 ran || fail_with_log "the root hook did not run"
+f=$(ls "$out"/run.* | head -n 1)
+grep -qxF "HOOK_UID=0" "$f" && grep -qxF "CapEff=0000000000000000" "$f" &&
+	grep -qxF "CapBnd=0000000000000000" "$f" && grep -qxF "NoNewPrivs=1" "$f" ||
+	fail_with_log "the root hook: $(grep -E '^(HOOK_UID|Cap|NoNew)' "$f" | tr '\n' ' ')"
+stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
+
+# Without CAP_SETUID/CAP_SETGID (a unit's bounding set without them): a
+# clear refusal at start, not a hook that fails at every deny.
+rc=0
+timeout 20 setpriv --bounding-set -setuid,-setgid -- "$FANGUARDD" --watch "$s" \
+	--deny-hashes "$FG_STATE/deny" --on-deny "$FG_STATE/hook" 2>"$FG_STATE/nocap.log" || rc=$?
+sed 's/^/# nocap: /' "$FG_STATE/nocap.log" >&2
+[ $rc != 0 ] && [ $rc != 124 ] && grep -q "needs CAP_SETUID and CAP_SETGID" "$FG_STATE/nocap.log" ||
+	fail "no clear refusal without CAP_SETUID (rc $rc)"
+log "PASS: hook ran as nobody without capabilities, with the facts in its environment; a hanging one was killed"
