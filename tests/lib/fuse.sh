@@ -111,10 +111,13 @@ fusetest_control() {
 # to CONTROL.applied: equal texts mean this very configuration is in force.
 FUSETEST_CONTROL_SEQ=0
 fusetest_control_of() {
-	local control=$1 pid=$2 text i
+	local control=$1 pid=$2 text i kv
 	shift 2
 	FUSETEST_CONTROL_SEQ=$((FUSETEST_CONTROL_SEQ + 1))
-	text="# $$.$FUSETEST_CONTROL_SEQ"$'\n'"$(printf '%s\n' "$@")"
+	text="# $$.$FUSETEST_CONTROL_SEQ"
+	for kv in "$@"; do
+		text+=$'\n'"$kv"
+	done
 	printf '%s\n' "$text" >"$control"
 	kill -USR1 "$pid"
 	for ((i = 0; i < 200; i++)); do
