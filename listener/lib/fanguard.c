@@ -22,6 +22,7 @@
 #include "scanstate-internal.h"
 #include "registry-internal.h"
 #include "scan-internal.h"
+#include "store-internal.h"
 #include "watch-internal.h"
 
 static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_MAX] = {
@@ -336,6 +337,9 @@ int fanguard_start(struct fanguard *fg)
 	/* Signature updates flush the cache. */
 	if (r >= 0)
 		r = scanstate_ensure_locked(fg);
+	/* The verdict store's state and writes. */
+	if (r >= 0 && fg->store)
+		r = store_writer_start(fg->store);
 out:
 	/* An adopted group nobody answers would block every open it marks. */
 	handover_close_unclaimed_locked(fg);
@@ -364,6 +368,9 @@ static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, 
 	fusens_stop(fg);
 	scanstate_stop(fg);
 	all = registry_stop_all(fg, deadline);
+	/* After the readers: writes what they queued. */
+	if (fg->store)
+		store_writer_stop(fg->store);
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;
 }

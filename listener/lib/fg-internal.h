@@ -114,6 +114,8 @@ struct fanguard {
 	uint64_t group_limit_logged; /* usec; protected by lock (registry.c) */
 	_Atomic uint64_t cache_marks_evicted;
 	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
+	/* fanguard_set_verdict_store(): set before start, freed in fg_destroy */
+	struct fg_store *store;
 
 	/* The kernel calls (fanops-internal.h); tests install fakes. */
 	const struct fan_ops *ops;

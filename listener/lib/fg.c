@@ -8,6 +8,7 @@
 #include <sys/fanotify.h>
 #include "fg-internal.h"
 #include "scan-internal.h"
+#include "store-internal.h"
 
 const char *fanguard_reason_to_string(enum fanguard_reason r)
 {
@@ -72,6 +73,7 @@ static void fg_destroy(struct fanguard *fg)
 	logq_stop(fg->logq);
 	denylist_slot_done(&fg->deny);
 	denylist_slot_done(&fg->allow);
+	fg->store = store_free(fg->store); /* may log: before the log queue goes */
 	scanners_free(fg);
 	logq_free(fg->logq);
 	if (atomic_load(&fg->excl.cur))

@@ -12,6 +12,7 @@
 #include "domain-internal.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "store-internal.h"
 
 /* How a row is collected. */
 enum stat_agg {
@@ -29,6 +30,9 @@ struct live {
 	uint64_t uncovered[_UNCOVERED_CAUSE_MAX], uncovered_reports;
 	uint64_t cache_evictions, max_groups;
 	uint64_t marks_failed, mounts_gone;
+	uint64_t store_hits, store_misses, store_stale, store_inserts, store_invalidated;
+	uint64_t store_rebuilds, store_resets, store_dropped, store_errors, store_unsupported;
+	uint64_t store_bypassed, store_enabled;
 };
 
 struct stat_row {
@@ -136,6 +140,23 @@ static const struct stat_row table[] = {
 	REASON(FANGUARD_REASON_NO_SCANNER),
 	/* Appended later: keep the table's order stable. */
 	REASON(FANGUARD_REASON_POLICY),
+	LSN("store_enabled", G, store_enabled, "1: a verdict store is open (VerdictStore=)."),
+	LSN("store_hits", C, store_hits, "Opens allowed by a kept verdict, without a scan."),
+	LSN("store_misses", C, store_misses, "Verdict store lookups that found nothing."),
+	LSN("store_invalidations", C, store_stale,
+	    "Kept verdicts found but void: the file or the scanners changed since."),
+	LSN("store_inserts", C, store_inserts, "Clean verdicts written to the verdict store."),
+	LSN("store_flushed", C, store_invalidated,
+	    "Kept verdicts dropped because the scanners' state changed."),
+	LSN("store_rebuilds", C, store_rebuilds,
+	    "Corrupt, truncated or foreign stores moved aside and started empty."),
+	LSN("store_resets", C, store_resets, "Verdict store emptied because it was full."),
+	LSN("store_dropped", C, store_dropped, "Verdict store writes dropped: queue full."),
+	LSN("store_errors", C, store_errors, "Verdict store read or write errors."),
+	LSN("store_unsupported", C, store_unsupported,
+	    "Lookups for files the store does not keep (filesystem type, no UUID or handle)."),
+	LSN("store_bypassed", C, store_bypassed,
+	    "Lookups skipped: the scanners' state not known yet, or a scanner without one."),
 };
 
 _Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
@@ -212,6 +233,22 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		live.uncovered_reports += load(&fg->coverage.reports[c]);
 	live.marks_failed = load(&fg->marks_failed);
 	live.mounts_gone = load(&fg->mounts_gone_before_marked);
+	if (fg->store) {
+		struct fg_store *st = fg->store;
+
+		live.store_enabled = 1;
+		live.store_hits = load(&st->hits);
+		live.store_misses = load(&st->misses);
+		live.store_stale = load(&st->stale);
+		live.store_inserts = load(&st->inserts);
+		live.store_invalidated = load(&st->invalidated);
+		live.store_rebuilds = load(&st->rebuilds);
+		live.store_resets = load(&st->resets);
+		live.store_dropped = load(&st->dropped);
+		live.store_errors = load(&st->errors);
+		live.store_unsupported = load(&st->unsupported);
+		live.store_bypassed = load(&st->bypassed);
+	}
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];
