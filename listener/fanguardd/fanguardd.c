@@ -695,9 +695,18 @@ static int landlock_setup(const struct settings *a)
 		r = -ENOMEM;
 	if (a->pid_file && !(dirs[ll.n_write_dirs++] = dir_of(a->pid_file)))
 		r = -ENOMEM;
+	/* Hook: a quarantine directory goes here too, once one exists. The
+	 * verdict store is written beneath its directory; made now (0700,
+	 * checked at open) so that the rule has something to name. */
+	if (a->verdict_store) {
+		if (mkdir(a->verdict_store, 0700) < 0 && errno != EEXIST)
+			log_debug_errno(errno, "Failed to create '%s', ignoring: %m",
+					a->verdict_store);
+		if (!(dirs[ll.n_write_dirs++] = strdup(a->verdict_store)))
+			r = -ENOMEM;
+	}
 	if (a->control_socket && !(dirs[ll.n_write_dirs++] = dir_of(a->control_socket)))
 		r = -ENOMEM;
-	/* Hook: a quarantine or store directory goes here too, once one exists. */
 	if (r < 0)
 		goto out;
 	/* control_listen() creates the socket's directory later: under
@@ -795,6 +804,14 @@ static int run(struct fanguard *fg)
 	r = load_allowlist(fg, a);
 	if (r < 0)
 		return r;
+	if (a->verdict_store) {
+		/* Refusals (owner, mode) are logged by the library. */
+		r = fanguard_set_verdict_store(fg, a->verdict_store, a->verdict_store_max_bytes);
+		if (r < 0)
+			return log_error_errno(r, "Failed to open the verdict store '%s': %m",
+					       a->verdict_store);
+		log_info("Verdict store: %s", a->verdict_store);
+	}
 	for (size_t i = 0; i < a->clamd.n; i++) {
 		r = fanguard_add_clamd(fg, a->clamd.items[i]);
 		if (r < 0)

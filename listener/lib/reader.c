@@ -230,9 +230,8 @@ static bool reader_store_hit(struct reader *rd, struct fg_event *ev, const struc
 {
 	struct domain *d = rd->d;
 	struct fanguard *fg = d->fg;
-	struct scan_result res = {.verdict = FANGUARD_ALLOW,
-				  .reason = FANGUARD_REASON_SCANNED,
-				  .scanner = "store"};
+	struct scan_result res = {
+		.verdict = FANGUARD_ALLOW, .reason = FANGUARD_REASON_SCANNED, .scanner = "store"};
 	uint64_t gen;
 
 	if (!fg->store || fg->opts.no_cache || d->cls != FANGUARD_MOUNT_LOCAL ||

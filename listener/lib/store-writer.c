@@ -222,8 +222,8 @@ static void commit_batch(struct fg_store *st, const struct store_op *ops, unsign
 		       st->path, (unsigned long long) st->max_bytes);
 	} else {
 		atomic_fetch_add(&st->errors, 1);
-		fg_log(st->fg, LOG_WARNING, "verdict store %s: write failed: %s: emptied",
-		       st->path, mdb_strerror(r));
+		fg_log(st->fg, LOG_WARNING, "verdict store %s: write failed: %s: emptied", st->path,
+		       mdb_strerror(r));
 	}
 	/* The deletes in it may be lost: empty rather than keep stale ones. */
 	if (st->meta_known && store_empty(st, st->meta_state) != 0)
@@ -271,8 +271,8 @@ static void *writer_main(void *userdata)
 		if (st->dirty && !st->stop) {
 			/* A scanner could not tell: ask again later. */
 			ts = usec_to_timespec(now_usec() + STORE_STATE_RETRY_MSEC * USEC_PER_MSEC);
-			while (!st->stop && pthread_cond_timedwait(&st->cond, &st->lock, &ts) !=
-						    ETIMEDOUT)
+			while (!st->stop &&
+			       pthread_cond_timedwait(&st->cond, &st->lock, &ts) != ETIMEDOUT)
 				;
 		}
 	}
@@ -342,7 +342,8 @@ void store_note_clean(struct fg_store *st, int fd, const struct fg_change_attrs 
 		return;
 	/* The statx was at receipt: now, minus the time since. */
 	(void) clock_gettime(CLOCK_REALTIME, &rt);
-	stat_rt = rt.tv_sec * 1000000000ll + rt.tv_nsec - (int64_t) (now_usec() - received_usec) * 1000;
+	stat_rt = rt.tv_sec * 1000000000ll + rt.tv_nsec -
+		  (int64_t) (now_usec() - received_usec) * 1000;
 	if (!store_attrs_settled(a, stat_rt))
 		return;
 	if (store_key_of_fd(fd, op.key, &op.key_len) < 0)

@@ -116,8 +116,7 @@ int store_key_of_fd(int fd, uint8_t key[STORE_KEY_MAX], uint8_t *ret_len)
 			      ret_len);
 }
 
-void store_val_make(const struct fg_change_attrs *a, const uint8_t state[32],
-		    struct store_val *ret)
+void store_val_make(const struct fg_change_attrs *a, const uint8_t state[32], struct store_val *ret)
 {
 	*ret = (struct store_val){
 		.format = STORE_FORMAT,
@@ -211,8 +210,8 @@ static int check_file(struct fanguard *fg, int dfd, const char *path, const char
 	if (fstatat(dfd, name, &stt, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISREG(stt.st_mode)) {
-		fg_log(fg, LOG_ERR, "verdict store %s: %s is not a regular file: refusing it",
-		       path, name);
+		fg_log(fg, LOG_ERR, "verdict store %s: %s is not a regular file: refusing it", path,
+		       name);
 		return -EPERM;
 	}
 	return check_owner(fg, path, name, &stt);
@@ -397,16 +396,16 @@ int store_open(struct fanguard *fg, const char *path, uint64_t max_bytes, struct
 	if (r < 0) {
 		/* Kept for a look, replacing an older one: bounded. */
 		fg_log(fg, LOG_WARNING,
-		       "verdict store %s: %s: moved aside to data.mdb.corrupt, starting empty", path,
-		       why);
+		       "verdict store %s: %s: moved aside to data.mdb.corrupt, starting empty",
+		       path, why);
 		if (renameat(dfd, "data.mdb", dfd, "data.mdb.corrupt") < 0 && errno != ENOENT)
 			(void) unlinkat(dfd, "data.mdb", 0);
 		(void) unlinkat(dfd, "lock.mdb", 0);
 		atomic_fetch_add(&st->rebuilds, 1);
 		r = env_open(st, dfd, why, sizeof(why));
 		if (r < 0) {
-			fg_log(fg, LOG_ERR, "verdict store %s: cannot start an empty store: %s", path,
-			       why);
+			fg_log(fg, LOG_ERR, "verdict store %s: cannot start an empty store: %s",
+			       path, why);
 			store_free(st);
 			return r;
 		}
