@@ -311,10 +311,18 @@ struct fanguard *fanguard_free(struct fanguard *fg)
 
 int fanguard_start(struct fanguard *fg)
 {
+	bool prime;
 	int r = 0;
 
 	if (!fg)
 		return -EINVAL;
+	/* Not under fg->lock: asks the scanners (clamd: a query with its
+	 * own deadline). Before the writer thread runs. */
+	pthread_mutex_lock(&fg->lock);
+	prime = fg->store && !fg->started && !fg->stopped;
+	pthread_mutex_unlock(&fg->lock);
+	if (prime)
+		store_state_prime(fg->store);
 	pthread_mutex_lock(&fg->lock);
 	if (fg->stopped) {
 		r = -ESHUTDOWN;

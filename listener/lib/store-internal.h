@@ -118,6 +118,10 @@ bool store_lookup(struct fg_store *st, int fd, const struct fg_change_attrs *a, 
 
 /* --- store-writer.c ----------------------------------------------------- */
 
+/* Computes and publishes the scanners' state now, on the caller's thread
+ * (fanguard_start(), before the readers run: the first opens use the
+ * store); the writer retries if a scanner cannot tell yet. */
+void store_state_prime(struct fg_store *st);
 int store_writer_start(struct fg_store *st);
 /* Writes what is queued, joins the thread. */
 void store_writer_stop(struct fg_store *st);

@@ -281,6 +281,11 @@ static void *writer_main(void *userdata)
 	return NULL;
 }
 
+void store_state_prime(struct fg_store *st)
+{
+	state_refresh(st);
+}
+
 int store_writer_start(struct fg_store *st)
 {
 	int r;
