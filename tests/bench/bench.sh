@@ -19,8 +19,9 @@
 #              on the bench's tmpfs: block-backed, its blocks in memory):
 #              none, the floor, and fanguardd (SHA-256 denylist) with a
 #              verdict store: pass 1 cold (scanned, kept), fanguardd
-#              restarted, pass 2 (rows store-none/-floor/-p1/-p2); pass 2
-#              must be all store hits, no byte scanned
+#              restarted, pass 2 (rows store-none/-floor/-p1/-p2), and
+#              fanguardd without a scanner (store-allow: what answering at
+#              receipt costs); pass 2 must be all store hits, no byte scanned
 # Workloads (each pass on a fresh listener, so W1 is always cold):
 #   W1  open+close every file (PROCS openers for each PROCS in OPENERS)
 #   W2  a second pass, open+read, right after W1 on the same listener
@@ -400,10 +401,29 @@ if [[ " $CONFIGS " = *" store "* ]]; then
 	"$FGBENCH" make "$e/files" "$N" "$SIZE" || fail "cannot create the files on ext4"
 	sleep 0.2 # older than the store's settle time
 	"$FGBENCH" open "$e/files" "$N" 1 >/dev/null
-	store_start() {
+	store_start() { # SCANNER ARGS...
 		start_fanguardd_log "$FG_STATE/store.log" --watch "$e" --stats-file "$stats" \
-			--default-verdict allow --deny-hashes "$FG_STATE/denylist" --verdict-store "$bstore"
+			--default-verdict allow --verdict-store "$bstore" "$@"
 		LPIDS=$FANGUARDD_PID SPIDS= RUN=env
+	}
+	store_rounds() { # NAME REP SCANNER-ARGS...: pass 1, restart, pass 2
+		local name=$1 rep=$2 end
+		shift 2
+		rm -rf "$bstore"
+		store_start "$@"
+		pass "$name-p1" W1 1 "$rep"
+		end=$(($(now_ms) + 60000))
+		until fanguardd_stats_now "$stats" && [ "$(stats_get "$stats" store_inserts)" -ge "$N" ]; do
+			[ "$(now_ms)" -lt $end ] || fail_with_log "store: $(grep store_ "$stats")"
+			sleep 0.1
+		done
+		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
+		store_start "$@"
+		pass "$name-p2" W1 1 "$rep"
+		fanguardd_stats_now "$stats"
+		[ "$(stats_get "$stats" store_hits)" = "$N" ] && [ "$(stats_get "$stats" bytes_scanned)" = 0 ] ||
+			fail_with_log "$name pass 2 was not all hits: $(grep -E 'store_|bytes_scanned' "$stats")"
+		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
 	}
 	for ((r = 1; r <= REPS; r++)); do
 		LPIDS= SPIDS= RUN=env
@@ -414,21 +434,18 @@ if [[ " $CONFIGS " = *" store "* ]]; then
 		wait_until 10 grep -q ready "$FG_STATE/floor.out" || fail "the floor listener did not start"
 		pass store-floor W1 1 $r
 		cfg_stop floor
-		rm -rf "$bstore"
-		store_start
-		pass store-p1 W1 1 $r
-		end=$(($(now_ms) + 60000))
-		until fanguardd_stats_now "$stats" && [ "$(stats_get "$stats" store_inserts)" -ge "$N" ]; do
-			[ "$(now_ms)" -lt $end ] || fail_with_log "store: $(grep store_ "$stats")"
-			sleep 0.1
-		done
+		# fanguardd's own floor here: no scanner, every open answered at receipt.
+		start_fanguardd_log "$FG_STATE/store.log" --watch "$e" --stats-file "$stats" \
+			--default-verdict allow
+		LPIDS=$FANGUARDD_PID
+		pass store-allow W1 1 $r
 		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
-		store_start
-		pass store-p2 W1 1 $r
-		fanguardd_stats_now "$stats"
-		[ "$(stats_get "$stats" store_hits)" = "$N" ] && [ "$(stats_get "$stats" bytes_scanned)" = 0 ] ||
-			fail_with_log "store pass 2 was not all hits: $(grep -E 'store_|bytes_scanned' "$stats")"
-		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
+		store_rounds store $r --deny-hashes "$FG_STATE/denylist"
+		# With clamd, where a rescan costs most (its files reach clamd).
+		if [[ " $CONFIGS " = *" clamd "* ]]; then
+			clamd_up
+			store_rounds store-clamd $r --clamd-socket "$CLAMD_SOCKET" --deadline-ms 30000
+		fi
 	done
 	log "store: $(awk '$1 ~ /^store-/' "$rows" | tr '\n' '|')"
 fi
@@ -488,8 +505,17 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 		echo "STORE (ext4 image on loop, $N files, 1 opener): W1 µs per open, added over none:" \
 			"floor $(r2 "$(perop store-floor W1 1) - $sn")," \
 			"pass 1 cold $(r2 "$(perop store-p1 W1 1) - $sn")," \
+			"fanguardd without scanner $(r2 "$(perop store-allow W1 1) - $sn")," \
 			"pass 2 after a restart $(r2 "$(perop store-p2 W1 1) - $sn");" \
-			"pass 2 wall / floor's $(r2 "$(med store-p2 W1 1 5) / $(med store-floor W1 1 5)")"
+			"pass 2 wall / floor's $(r2 "$(med store-p2 W1 1 5) / $(med store-floor W1 1 5)")," \
+			"/ fanguardd without scanner's $(r2 "$(med store-p2 W1 1 5) / $(med store-allow W1 1 5)")," \
+			"/ pass 1's $(r2 "$(med store-p2 W1 1 5) / $(med store-p1 W1 1 5)")"
+		if has clamd; then
+			echo "  with clamd: pass 1 cold $(r2 "$(perop store-clamd-p1 W1 1) - $sn")," \
+				"pass 2 after a restart $(r2 "$(perop store-clamd-p2 W1 1) - $sn");" \
+				"pass 2 / pass 1 $(r2 "$(med store-clamd-p2 W1 1 5) / $(med store-clamd-p1 W1 1 5)")," \
+				"pass 2 / floor's $(r2 "$(med store-clamd-p2 W1 1 5) / $(med store-floor W1 1 5)")"
+		fi
 		echo
 	fi
 	echo "GOALS (issue 18; ok/MISS)"
@@ -511,6 +537,8 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 	done
 	has store && goal "store: W1 after a restart, wall / the floor's (ext4)" \
 		"$(r2 "$(med store-p2 W1 1 5) / $(med store-floor W1 1 5)")" "<=" 1.2
+	has store && goal "store: W1 after a restart / fanguardd without scanner" \
+		"$(r2 "$(med store-p2 W1 1 5) / $(med store-allow W1 1 5)")" "<=" 1.2
 	has fuse && goal "local p99 while FUSE hangs / idle, 1 opener" \
 		"$(r2 "$(med fuse-hung W1 1 8) / $(med fuse-idle W1 1 8)")" "<=" 2
 	[ "$LARGE_MIB" -gt 0 ] &&
@@ -567,7 +595,7 @@ if [ $smoke = 1 ]; then
 	done
 	grep -q '<svg' "$OUT/latency.svg" || fail "no chart"
 	if has store; then
-		for c in store-none store-floor store-p1 store-p2; do
+		for c in store-none store-floor store-allow store-p1 store-p2; do
 			[ -n "$(med $c W1 1 5)" ] || fail "no $c row"
 		done
 	fi
