@@ -227,6 +227,7 @@ int control_mounts_json(struct control_ctx *ctx, char **ret)
 int control_status_text(struct control_ctx *ctx, char **ret)
 {
 	_cleanup_free_ char *cov = NULL;
+	char vstore[320] = "verdict store: off\n";
 	struct stats_table t;
 	int r;
 
@@ -236,53 +237,67 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 	r = stats_table_read(ctx->fg, &t);
 	if (r < 0)
 		return r;
-	r = asprintf(ret,
-		     "fanguardd %s, pid %d, up %llu s\n"
-		     "state: %s\n"
-		     "config: %s (reloads: %u ok, %u failed)\n"
-		     "%s%s%s"
-		     "seccomp: %s\n"
-		     "mode: %s (%llu denies allowed by audit mode); kernel audit records: %s\n"
-		     "watches: %llu in %llu groups\n"
-		     "events: %llu read, %llu answered, %llu pending, %llu denied\n"
-		     "overload: %s (unscanned: %llu past deadline, %llu queue full, %llu error, "
-		     "%llu too large)\n"
-		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
-		     "refused: %llu)\n"
-		     "%s",
-		     FANGUARD_VERSION, (int) getpid(),
-		     (unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
-		     ctx->health == 0 ? "running"
-		     : ctx->health == UNCOVERED_HEALTH
-			     ? "UNHEALTHY (a watched mount is not covered, "
-			       "on-uncovered=fail)"
-			     : "UNHEALTHY (an event is overdue or a group "
-			       "lost its readers)",
-		     ctx->config_path ? ctx->config_path : "(command line only)", ctx->reloads_ok,
-		     ctx->reloads_failed,
-		     ctx->reload_error ? "last reload: FAILED, the previous configuration is in "
-					 "force: "
-				       : "",
-		     ctx->reload_error ? ctx->reload_error : "", ctx->reload_error ? "\n" : "",
-		     ctx->seccomp_mode, ctx->audit ? "AUDIT" : "enforcing",
-		     (unsigned long long) stats_table_get(&t, "audit_would_deny", NULL),
-		     stats_table_get(&t, "kernel_audit", NULL) ? "on" : "off",
-		     (unsigned long long) stats_table_get(&t, "watches", NULL),
-		     (unsigned long long) stats_table_get(&t, "groups", NULL),
-		     (unsigned long long) stats_table_get(&t, "events_read", NULL),
-		     (unsigned long long) stats_table_get(&t, "events_answered", NULL),
-		     (unsigned long long) stats_table_get(&t, "pending", NULL),
-		     (unsigned long long) stats_table_get(&t, "denied", NULL),
-		     stats_table_get(&t, "overload", NULL) ? "YES, in the last 10 s" : "no",
-		     (unsigned long long) stats_table_get(&t, "verdicts", "deadline"),
-		     (unsigned long long) stats_table_get(&t, "verdicts", "queue-full"),
-		     (unsigned long long) stats_table_get(&t, "verdicts", "error"),
-		     (unsigned long long) stats_table_get(&t, "verdicts", "too-large"),
-		     (unsigned long long) stats_table_get(&t, "threads", NULL),
-		     (unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
-		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
-		     (unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
-		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), cov);
+	if (stats_table_get(&t, "store_enabled", NULL))
+		(void) snprintf(
+			vstore, sizeof(vstore),
+			"verdict store: %llu hits, %llu misses, %llu void, %llu inserts, "
+			"%llu flushed, %llu rebuilt, %llu full, %llu errors, %llu dropped\n",
+			(unsigned long long) stats_table_get(&t, "store_hits", NULL),
+			(unsigned long long) stats_table_get(&t, "store_misses", NULL),
+			(unsigned long long) stats_table_get(&t, "store_invalidations", NULL),
+			(unsigned long long) stats_table_get(&t, "store_inserts", NULL),
+			(unsigned long long) stats_table_get(&t, "store_flushed", NULL),
+			(unsigned long long) stats_table_get(&t, "store_rebuilds", NULL),
+			(unsigned long long) stats_table_get(&t, "store_resets", NULL),
+			(unsigned long long) stats_table_get(&t, "store_errors", NULL),
+			(unsigned long long) stats_table_get(&t, "store_dropped", NULL));
+	r = asprintf(
+		ret,
+		"fanguardd %s, pid %d, up %llu s\n"
+		"state: %s\n"
+		"config: %s (reloads: %u ok, %u failed)\n"
+		"%s%s%s"
+		"seccomp: %s\n"
+		"mode: %s (%llu denies allowed by audit mode); kernel audit records: %s\n"
+		"watches: %llu in %llu groups\n"
+		"events: %llu read, %llu answered, %llu pending, %llu denied\n"
+		"overload: %s (unscanned: %llu past deadline, %llu queue full, %llu error, "
+		"%llu too large)\n"
+		"threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
+		"refused: %llu)\n"
+		"%s%s",
+		FANGUARD_VERSION, (int) getpid(),
+		(unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
+		ctx->health == 0		  ? "running"
+		: ctx->health == UNCOVERED_HEALTH ? "UNHEALTHY (a watched mount is not covered, "
+						    "on-uncovered=fail)"
+						  : "UNHEALTHY (an event is overdue or a group "
+						    "lost its readers)",
+		ctx->config_path ? ctx->config_path : "(command line only)", ctx->reloads_ok,
+		ctx->reloads_failed,
+		ctx->reload_error ? "last reload: FAILED, the previous configuration is in "
+				    "force: "
+				  : "",
+		ctx->reload_error ? ctx->reload_error : "", ctx->reload_error ? "\n" : "",
+		ctx->seccomp_mode, ctx->audit ? "AUDIT" : "enforcing",
+		(unsigned long long) stats_table_get(&t, "audit_would_deny", NULL),
+		stats_table_get(&t, "kernel_audit", NULL) ? "on" : "off",
+		(unsigned long long) stats_table_get(&t, "watches", NULL),
+		(unsigned long long) stats_table_get(&t, "groups", NULL),
+		(unsigned long long) stats_table_get(&t, "events_read", NULL),
+		(unsigned long long) stats_table_get(&t, "events_answered", NULL),
+		(unsigned long long) stats_table_get(&t, "pending", NULL),
+		(unsigned long long) stats_table_get(&t, "denied", NULL),
+		stats_table_get(&t, "overload", NULL) ? "YES, in the last 10 s" : "no",
+		(unsigned long long) stats_table_get(&t, "verdicts", "deadline"),
+		(unsigned long long) stats_table_get(&t, "verdicts", "queue-full"),
+		(unsigned long long) stats_table_get(&t, "verdicts", "error"),
+		(unsigned long long) stats_table_get(&t, "verdicts", "too-large"),
+		(unsigned long long) stats_table_get(&t, "threads", NULL),
+		(unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
+		(unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
+		(unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
+		(unsigned long long) stats_table_get(&t, "threads_refused", NULL), vstore, cov);
 	stats_table_done(&t);
 	return r < 0 ? -ENOMEM : 0;
 }

@@ -340,8 +340,13 @@ static int env_open(struct fg_store *st, int dfd, char *why, size_t len)
 	if (r != 0) {
 		snprintf(why, len, "%s", mdb_strerror(r));
 		env_close(st);
-		return r == ENOMEM || r == EACCES || r == EPERM ? -r : -EIO;
+		/* A system error (EACCES, ENOSPC, EROFS...) says nothing about
+		 * the store: report it. LMDB's own (< 0: MDB_INVALID,
+		 * MDB_VERSION_MISMATCH, MDB_CORRUPTED...) are about the store. */
+		return r > 0 ? -r : -EIO;
 	}
+	/* Reader slots of processes that died (a crash) would pile up. */
+	(void) mdb_reader_check(st->env, NULL);
 	r = verify(st, why, len);
 	if (r < 0)
 		env_close(st);
@@ -389,7 +394,8 @@ int store_open(struct fanguard *fg, const char *path, uint64_t max_bytes, struct
 		return -ENOMEM;
 	}
 	r = env_open(st, dfd, why, sizeof(why));
-	if (r == -ENOMEM || r == -EACCES || r == -EPERM) {
+	if (r < 0 && r != -EIO && r != -EBADMSG) {
+		fg_log(fg, LOG_ERR, "verdict store %s: %s", path, why);
 		store_free(st);
 		return r;
 	}

@@ -163,3 +163,31 @@ chown 65534 "$store/data.mdb"
 refused "a data file owned by uid 65534"
 chown 0 "$store/data.mdb"
 log "stores open to others refused"
+
+# 7. YARA rules replaced on disk, no SIGHUP: fanguardd reloads them, and
+# the clean verdicts the old rules gave (the kernel's marks, the store's
+# entries) no longer count: f5, clean before, is denied within a second.
+rules=$FG_STATE/rules.yar
+printf 'rule nothing { strings: $a = "no such string %s" condition: $a }\n' "$tag" >"$rules"
+rm -rf "$store"
+: >"$log"
+start --yara-rules "$rules"
+fgcheck_ok open "$s/f5" ok 5000
+wait_stat store_inserts 1
+printf 'rule f5 { strings: $a = "%s" condition: $a }\n' "$(clean 5)" >"$rules.new"
+mv "$rules.new" "$rules"
+t0=$(now_ms)
+until "$FGCHECK" open "$s/f5" EPERM 2000 >/dev/null 2>&1; do
+	[ "$(now_ms)" -lt $((t0 + 5000)) ] || fail_with_log "f5 still allowed 5 s after its rules changed on disk"
+	sleep 0.01
+done
+took=$(($(now_ms) - t0))
+grep -q "changed on disk: reloading" "$log" || fail_with_log "no log line for the rules change"
+fgcheck_ok open "$s/f6" ok 5000
+stop_fanguardd_within 10
+# A restart with the new rules: the store's entries were made under the
+# old ones, and are not used.
+start --yara-rules "$rules"
+fgcheck_ok open "$s/f5" EPERM 5000
+stop_fanguardd_within 10
+log "YARA rules replaced on disk: f5 denied after $took ms, no SIGHUP"
