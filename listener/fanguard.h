@@ -726,6 +726,24 @@ struct fanguard_quarantine_options {
  * @return 0, -EINVAL, -E2BIG, -ENOTDIR, -EPERM (the directory is not
  * root's or is open to group or others), -EBUSY after start, -errno */
 int fanguard_set_quarantine(struct fanguard *fg, const struct fanguard_quarantine_options *qo);
+/** Keep clean verdicts across restarts and reboots (see
+ * fanguard_set_verdict_store(3)): in an LMDB store in directory path
+ * (created 0700 if missing), keyed by the filesystem's UUID and the file's
+ * handle, valid while the file's size, mtime and ctime and the scanners'
+ * state (denylist, allowlist, clamd's signature version, YARA rules) are
+ * unchanged. Only for ext2/3/4, xfs, btrfs, f2fs and tmpfs, never FUSE,
+ * network or overlay files. A lookup runs before a file is scanned; a hit
+ * is allowed without a scan and gets the kernel's ignore mark. Call before
+ * fanguard_start(); needs a listener that caches (no_cache 0).
+ * @param max_bytes the store's size [0: 64 MiB, at least 1 MiB]; when
+ * full it is emptied and refills (counted)
+ * @return 0; -EPERM if the directory or its files are not owned by the
+ * caller's euid or are open to group or others (logged; nothing is
+ * changed); -EINVAL (relative path, max_bytes); -EBUSY after
+ * fanguard_start(); -EEXIST (set already); -errno of mkdir(2)/open(2). A
+ * corrupt, truncated or foreign store is moved aside (data.mdb.corrupt),
+ * logged and started empty: not an error. */
+int fanguard_set_verdict_store(struct fanguard *fg, const char *path, uint64_t max_bytes);
 
 #ifdef __cplusplus
 }

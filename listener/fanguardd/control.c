@@ -261,6 +261,7 @@ static int quarantine_status_text(const struct control_ctx *ctx, const struct st
 int control_status_text(struct control_ctx *ctx, char **ret)
 {
 	_cleanup_free_ char *cov = NULL, *quar = NULL;
+	char vstore[320] = "verdict store: off\n";
 	struct stats_table t;
 	int r;
 
@@ -275,6 +276,20 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		stats_table_done(&t);
 		return r;
 	}
+	if (stats_table_get(&t, "store_enabled", NULL))
+		(void) snprintf(
+			vstore, sizeof(vstore),
+			"verdict store: %llu hits, %llu misses, %llu void, %llu inserts, "
+			"%llu flushed, %llu rebuilt, %llu full, %llu errors, %llu dropped\n",
+			(unsigned long long) stats_table_get(&t, "store_hits", NULL),
+			(unsigned long long) stats_table_get(&t, "store_misses", NULL),
+			(unsigned long long) stats_table_get(&t, "store_invalidations", NULL),
+			(unsigned long long) stats_table_get(&t, "store_inserts", NULL),
+			(unsigned long long) stats_table_get(&t, "store_flushed", NULL),
+			(unsigned long long) stats_table_get(&t, "store_rebuilds", NULL),
+			(unsigned long long) stats_table_get(&t, "store_resets", NULL),
+			(unsigned long long) stats_table_get(&t, "store_errors", NULL),
+			(unsigned long long) stats_table_get(&t, "store_dropped", NULL));
 	r = asprintf(ret,
 		     "fanguardd %s, pid %d, up %llu s\n"
 		     "state: %s\n"
@@ -288,7 +303,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "%llu too large)\n"
 		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
 		     "refused: %llu)\n"
-		     "%s%s",
+		     "%s%s%s",
 		     FANGUARD_VERSION, (int) getpid(),
 		     (unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
 		     ctx->health == 0 ? "running"
@@ -321,7 +336,8 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "open"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
-		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), quar, cov);
+		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), quar,
+		     vstore, cov);
 	stats_table_done(&t);
 	return r < 0 ? -ENOMEM : 0;
 }

@@ -28,6 +28,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "privileges.h"
+#include "rules-watch.h"
 #include "reload-job.h"
 #include "procfs.h"
 #include "quarantine-dir.h"
@@ -563,6 +564,9 @@ static int service_setup(struct fanguard *fg, int *ret_ctl_fd)
 	return 0;
 }
 
+/* YaraRules= changed on disk: reloaded as by SIGHUP (rules-watch.h). */
+static struct rules_watch *rules_watch;
+
 static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 {
 	usec_t tick = 2 * USEC_PER_SEC, next = 0;
@@ -575,10 +579,11 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 	if (wd > 0 && wd / 2 < tick)
 		tick = wd / 2;
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[4] = {
 			{.fd = sfd, .events = POLLIN},
 			{.fd = srv ? control_server_fd(srv) : -EBADF, .events = POLLIN},
-			{.fd = reload_job ? reload_job_fd(reload_job) : -EBADF, .events = POLLIN}};
+			{.fd = reload_job ? reload_job_fd(reload_job) : -EBADF, .events = POLLIN},
+			{.fd = rules_watch_fd(rules_watch), .events = POLLIN}};
 		struct signalfd_siginfo si;
 		usec_t now = now_usec();
 		int timeout = (int) ((next - now) / USEC_PER_MSEC) + 1, ct;
@@ -600,6 +605,12 @@ static int main_loop(struct fanguard *fg, int sfd, struct control_server *srv)
 		}
 		if (p[2].revents & POLLIN)
 			reload_finished(srv);
+		if ((p[3].revents & POLLIN) && rules_watch_changed(rules_watch)) {
+			log_info("YARA rules '%s' changed on disk: reloading",
+				 arg_settings->yara_rules);
+			(void) reload_request(fg);
+			next = 0;
+		}
 		if (srv) {
 			unsigned reloads = ctl.reloads_ok + ctl.reloads_failed;
 
@@ -713,6 +724,16 @@ static int landlock_setup(const struct settings *a)
 		r = -ENOMEM;
 	if (a->pid_file && !(dirs[ll.n_write_dirs++] = dir_of(a->pid_file)))
 		r = -ENOMEM;
+	/* Hook: a quarantine directory goes here too, once one exists. The
+	 * verdict store is written beneath its directory; made now (0700,
+	 * checked at open) so that the rule has something to name. */
+	if (a->verdict_store) {
+		if (mkdir(a->verdict_store, 0700) < 0 && errno != EEXIST)
+			log_debug_errno(errno, "Failed to create '%s', ignoring: %m",
+					a->verdict_store);
+		if (!(dirs[ll.n_write_dirs++] = strdup(a->verdict_store)))
+			r = -ENOMEM;
+	}
 	if (a->control_socket && !(dirs[ll.n_write_dirs++] = dir_of(a->control_socket)))
 		r = -ENOMEM;
 	if (r < 0)
@@ -824,6 +845,14 @@ static int run(struct fanguard *fg)
 	r = load_allowlist(fg, a);
 	if (r < 0)
 		return r;
+	if (a->verdict_store) {
+		/* Refusals (owner, mode) are logged by the library. */
+		r = fanguard_set_verdict_store(fg, a->verdict_store, a->verdict_store_max_bytes);
+		if (r < 0)
+			return log_error_errno(r, "Failed to open the verdict store '%s': %m",
+					       a->verdict_store);
+		log_info("Verdict store: %s", a->verdict_store);
+	}
 	for (size_t i = 0; i < a->clamd.n; i++) {
 		r = fanguard_add_clamd(fg, a->clamd.items[i]);
 		if (r < 0)
@@ -860,6 +889,16 @@ static int run(struct fanguard *fg)
 	r = reload_job_new(reload_prepare, fg, &reload_job);
 	if (r < 0)
 		log_warning_errno(r, "Reloads will hold the main loop: %m");
+	/* Before the sandbox: no watch can be added once it is on. */
+	if (a->yara_rules) {
+		r = rules_watch_new(a->yara_rules, &rules_watch);
+		if (r < 0)
+			log_warning_errno(
+				r,
+				"Cannot watch '%s', ignoring: rules changed on disk apply "
+				"at the next reload: %m",
+				a->yara_rules);
+	}
 	/* The control socket and the sandbox, before anyone is told we are ready. */
 	r = service_setup(fg, &ctl_fd);
 	if (r < 0)
@@ -1020,6 +1059,7 @@ int main(int argc, char **argv)
 #endif
 	/* A reload still running finishes first: it calls into the library. */
 	reload_job_free(reload_job, settings_free_state);
+	rules_watch = rules_watch_free(rules_watch);
 	reload_job = NULL;
 	/* Scan sessions use fg: end them first (a scan in flight finishes). */
 	scans_done = control_scan_stop_all(2 * USEC_PER_SEC);

@@ -95,7 +95,8 @@ static bool dev_needed(dev_t dev, const struct settings *a, const char **ret_wha
 	char line[4096];
 	FILE *f;
 	const struct setting_list *lists[] = {&a->deny_hashes, &a->allow_hashes};
-	const char *files[] = {"/proc/self/exe", a->config, a->yara_rules, a->on_deny};
+	const char *files[] = {"/proc/self/exe", a->config, a->yara_rules, a->on_deny,
+			       a->verdict_store};
 
 	for (size_t i = 0; i < sizeof(needed_dirs) / sizeof(needed_dirs[0]); i++)
 		if (stat(needed_dirs[i], &st) == 0 && st.st_dev == dev) {

@@ -45,6 +45,9 @@
 #endif
 
 #if HAVE_LIBSECCOMP
+/* FS_IOC_GETFSUUID (6.5) = _IOR(0x15, 0, struct fsuuid2 { u8 len; u8 uuid[16]; }):
+ * Debian 12's headers (6.1) lack it. */
+#define FG_FS_IOC_GETFSUUID _IOR(0x15, 0, uint8_t[17])
 #define FG_NR_STATMOUNT 457
 #define FG_NR_LISTMOUNT 458
 
@@ -93,6 +96,9 @@ static const char *const allowed[] = {
 	"unlinkat",
 	"openat2", /* quarantine: the parent of a denied file, RESOLVE_NO_SYMLINKS */
 	"umask",
+	/* the verdict store (libfanguard store.c): a file's handle on the
+	 * readers; LMDB's writes (pwrite64, writev, fdatasync) are above */
+	"name_to_handle_at",
 	/* waiting */
 	"poll",
 	"ppoll",
@@ -355,6 +361,11 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
 	/* A subject's uid through its event's pidfd (libfanguard, 6.13+). */
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 			     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t) FG_PIDFD_GET_INFO));
+	if (r < 0)
+		goto out;
+	/* The verdict store's key: a filesystem's UUID (libfanguard, 6.5+). */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+			     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t) FG_FS_IOC_GETFSUUID));
 	if (r < 0)
 		goto out;
 	/* abort() and raise() signal this process only. */

@@ -192,6 +192,13 @@ const struct setting settings_table[] = {
 	{"cache-max-marks", 0, "N", "Cache", "MaxMarks", SETTING_UINT32, AT(max_cache_marks),
 	 .min = 1, .max = UINT32_MAX,
 	 .help = "clean verdicts cached at once; beyond, the cache\nis emptied [65536]"},
+	{"verdict-store", 0, "DIR", "Cache", "VerdictStore", SETTING_STRING, AT(verdict_store),
+	 .flags = SETTING_ABSOLUTE,
+	 .help = "keep clean verdicts across restarts and reboots\nin this directory (root's, "
+		 "0700) [none]"},
+	{"verdict-store-max-bytes", 0, "N", "Cache", "VerdictStoreMaxBytes", SETTING_UINT64,
+	 AT(verdict_store_max_bytes), .min = 1 << 20, .max = 1ull << 40,
+	 .help = "the verdict store's size; when full it is\nemptied [64 MiB]"},
 	{"audit", 0, NULL, "Scan", "Audit", SETTING_FLAG, AT(audit),
 	 .help = "audit (permissive) mode: log and count what\nwould be denied, and allow it"},
 	{"kernel-audit", 0, NULL, "Scan", "KernelAudit", SETTING_FLAG, AT(kernel_audit),

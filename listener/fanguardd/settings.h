@@ -66,14 +66,16 @@ struct settings {
 	uint32_t workers[_FANGUARD_MOUNT_CLASS_MAX];
 	uint32_t queue_len[_FANGUARD_MOUNT_CLASS_MAX];
 	uint64_t max_scan_bytes;
-	uint32_t max_groups;	  /* 0: the library's default (from the sysctl) */
-	uint32_t max_threads;	  /* 0: the library's default */
-	uint32_t max_cache_marks; /* 0: the library's default */
-	int on_uncovered;	  /* ON_UNCOVERED_* */
-	int seccomp;		  /* FG_SECCOMP_* */
-	bool landlock;		  /* --landlock: off by default, see landlock_setup() */
-	int log_level;		  /* LOG_* */
-	int log_format;		  /* LOG_FORMAT_* (log-json.h) */
+	uint32_t max_groups;		  /* 0: the library's default (from the sysctl) */
+	uint32_t max_threads;		  /* 0: the library's default */
+	uint32_t max_cache_marks;	  /* 0: the library's default */
+	char *verdict_store;		  /* --verdict-store: NULL for none */
+	uint64_t verdict_store_max_bytes; /* 0: the library's default */
+	int on_uncovered;		  /* ON_UNCOVERED_* */
+	int seccomp;			  /* FG_SECCOMP_* */
+	bool landlock;			  /* --landlock: off by default, see landlock_setup() */
+	int log_level;			  /* LOG_* */
+	int log_format;			  /* LOG_FORMAT_* (log-json.h) */
 };
 
 /* What else happens when a watched mount is uncovered (it is always logged

@@ -56,6 +56,7 @@ struct fg_event {
 	/* cache.c: the file's change attributes at receipt, before any read */
 	struct fg_change_attrs attrs;
 	bool attrs_valid;
+	bool from_store; /* allowed by the verdict store (store.c): not kept again */
 };
 
 /* What a scan concluded. Private to the worker until it wins the answer. */

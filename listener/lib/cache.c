@@ -49,6 +49,7 @@
 #include "domain-state-internal.h"
 #include "fanops-internal.h"
 #include "fg-internal.h"
+#include "store-internal.h"
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define ECRYPTFS_SUPER_MAGIC 0xf15f
@@ -153,6 +154,10 @@ void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
 	if (fstatfs(ev->fd, &sfs) < 0 || sfs.f_type == OVERLAYFS_SUPER_MAGIC ||
 	    sfs.f_type == ECRYPTFS_SUPER_MAGIC)
 		return;
+	/* Queued before the marks: a FAN_CLOSE_WRITE read once they are in
+	 * place queues its delete after this insert. */
+	if (fg->store && !ev->from_store)
+		store_note_clean(fg->store, ev->fd, &ev->attrs, gen, ev->received_usec);
 	if (atomic_load(&fg->cache.held) >= fg->opts.max_cache_marks)
 		cache_evict(d);
 	pthread_rwlock_rdlock(&fg->cache.lock);
@@ -182,6 +187,8 @@ void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
 		/* Changed since the reader looked: the scan may have read
 		 * older content. */
 		mark_drop(d, ev->fd);
+		if (fg->store)
+			store_note_changed(fg->store, ev->fd);
 		atomic_fetch_add_explicit(&fg->cache.marks_revoked, 1, memory_order_relaxed);
 		return;
 	}
@@ -194,6 +201,9 @@ void cache_note_closed_write(struct domain *d, int fd)
 	if (d->cls != FANGUARD_MOUNT_LOCAL)
 		return;
 	mark_drop(d, fd);
+	/* Maybe written through a mapping: its ctime may not tell. */
+	if (d->fg->store)
+		store_note_changed(d->fg->store, fd);
 	atomic_fetch_add_explicit(&d->fg->cache.marks_revoked, 1, memory_order_relaxed);
 }
 
@@ -214,4 +224,6 @@ void cache_invalidate(struct fanguard *fg)
 	atomic_store(&fg->cache.held, 0);
 	atomic_fetch_add_explicit(&fg->cache.flushes, 1, memory_order_relaxed);
 	pthread_rwlock_unlock(&fg->cache.lock);
+	if (fg->store)
+		store_invalidate(fg->store);
 }

@@ -23,6 +23,7 @@ struct denylist {
 	uint8_t (*digests)[32]; /* sorted, unique */
 	/* index[p]: first digest whose first two bytes are >= p; index[65536] = n */
 	uint32_t index[PREFIX_BUCKETS + 1];
+	uint8_t set_digest[32]; /* denylist_set_digest(), before it is published */
 };
 
 struct denylist_builder {
@@ -549,6 +550,25 @@ void denylist_slot_publish(struct denylist_slot *s, struct denylist *dl)
 	pthread_mutex_unlock(&s->lock);
 	/* Readers still holding it keep it alive; the last one frees it. */
 	denylist_unref(old);
+}
+
+const void *denylist_bytes(const struct denylist *dl, size_t *ret_len)
+{
+	*ret_len = dl ? dl->n * 32 : 0;
+	return dl ? (const void *) dl->digests : NULL;
+}
+
+void denylist_set_digest(struct denylist *dl, const uint8_t digest[32])
+{
+	memcpy(dl->set_digest, digest, 32);
+}
+
+void denylist_get_digest(const struct denylist *dl, uint8_t ret[32])
+{
+	if (dl)
+		memcpy(ret, dl->set_digest, 32);
+	else
+		memset(ret, 0, 32);
 }
 
 size_t denylist_slot_size(struct denylist_slot *s)

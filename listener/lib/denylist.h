@@ -31,6 +31,12 @@ struct denylist *denylist_ref(struct denylist *dl);
 struct denylist *denylist_unref(struct denylist *dl); /* NULL-safe, returns NULL */
 size_t denylist_size(const struct denylist *dl);      /* NULL: 0 */
 bool denylist_contains(const struct denylist *dl, const uint8_t digest[32]);
+/* The sorted digests (n * 32 bytes), for a digest of the whole set. */
+const void *denylist_bytes(const struct denylist *dl, size_t *ret_len);
+/* The set's digest (scan-sha256.c sets it before publishing; the verdict
+ * store keys on it); NULL: all zeros. */
+void denylist_set_digest(struct denylist *dl, const uint8_t digest[32]);
+void denylist_get_digest(const struct denylist *dl, uint8_t ret[32]);
 
 /* --- building ------------------------------------------------------------ */
 

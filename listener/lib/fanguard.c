@@ -22,6 +22,7 @@
 #include "scanstate-internal.h"
 #include "registry-internal.h"
 #include "scan-internal.h"
+#include "store-internal.h"
 #include "watch-internal.h"
 
 static const struct fanguard_class_options class_defaults[_FANGUARD_MOUNT_CLASS_MAX] = {
@@ -301,10 +302,18 @@ struct fanguard *fanguard_free(struct fanguard *fg)
 
 int fanguard_start(struct fanguard *fg)
 {
+	bool prime;
 	int r = 0;
 
 	if (!fg)
 		return -EINVAL;
+	/* Not under fg->lock: asks the scanners (clamd: a query with its
+	 * own deadline). Before the writer thread runs. */
+	pthread_mutex_lock(&fg->lock);
+	prime = fg->store && !fg->started && !fg->stopped;
+	pthread_mutex_unlock(&fg->lock);
+	if (prime)
+		store_state_prime(fg->store);
 	pthread_mutex_lock(&fg->lock);
 	if (fg->stopped) {
 		r = -ESHUTDOWN;
@@ -327,6 +336,9 @@ int fanguard_start(struct fanguard *fg)
 	/* Signature updates flush the cache. */
 	if (r >= 0)
 		r = scanstate_ensure_locked(fg);
+	/* The verdict store's state and writes. */
+	if (r >= 0 && fg->store)
+		r = store_writer_start(fg->store);
 out:
 	/* An adopted group nobody answers would block every open it marks:
 	 * closed now, or once the watchers' first passes are done (they
@@ -359,6 +371,9 @@ static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, 
 	fusens_stop(fg);
 	scanstate_stop(fg);
 	all = registry_stop_all(fg, deadline);
+	/* After the readers: writes what they queued. */
+	if (fg->store)
+		store_writer_stop(fg->store);
 	logq_stop(fg->logq);
 	return all ? 0 : -ETIMEDOUT;
 }

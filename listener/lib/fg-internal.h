@@ -124,6 +124,8 @@ struct fanguard {
 	uint64_t group_limit_logged; /* usec; protected by lock (registry.c) */
 	_Atomic uint64_t cache_marks_evicted;
 	struct scanner *_Atomic scanners; /* scan.c: append-only, freed in fg_destroy */
+	/* fanguard_set_verdict_store(): set before start, freed in fg_destroy */
+	struct fg_store *store;
 
 	/* fanguard_set_quarantine() (quarantine.c): set before start, or NULL */
 	struct quarantine *quar;

@@ -9,6 +9,7 @@
 #include "fg-internal.h"
 #include "quarantine-internal.h"
 #include "scan-internal.h"
+#include "store-internal.h"
 
 const char *fanguard_reason_to_string(enum fanguard_reason r)
 {
@@ -73,6 +74,7 @@ static void fg_destroy(struct fanguard *fg)
 	logq_stop(fg->logq);
 	denylist_slot_done(&fg->deny);
 	denylist_slot_done(&fg->allow);
+	fg->store = store_free(fg->store); /* may log: before the log queue goes */
 	scanners_free(fg);
 	logq_free(fg->logq);
 	if (atomic_load(&fg->excl.cur))

@@ -31,6 +31,7 @@
 #include "quarantine-internal.h"
 #include "reader-internal.h"
 #include "scan-internal.h"
+#include "store-internal.h"
 #include "subject-internal.h"
 
 /* FAN_REPORT_PIDFD (5.15): the info record with a pidfd of the subject. */
@@ -226,6 +227,34 @@ static bool reader_scan_inline(struct reader *rd, struct fg_event *ev, const str
 	return true;
 }
 
+/* A clean verdict kept across restarts (store.c): one read transaction.
+ * true if ev (the reader's, untracked) was answered and released. A hit
+ * sets the kernel's ignore mark, as a scan would. */
+static bool reader_store_hit(struct reader *rd, struct fg_event *ev, const struct statx *stx)
+{
+	struct domain *d = rd->d;
+	struct fanguard *fg = d->fg;
+	struct scan_result res = {
+		.verdict = FANGUARD_ALLOW, .reason = FANGUARD_REASON_SCANNED, .scanner = "store"};
+	uint64_t gen;
+
+	if (!fg->store || fg->opts.no_cache || d->cls != FANGUARD_MOUNT_LOCAL ||
+	    (stx->stx_mask & FG_CHANGE_ATTRS_MASK) != FG_CHANGE_ATTRS_MASK)
+		return false;
+	cache_attrs_from_statx(stx, &ev->attrs);
+	ev->attrs_valid = true;
+	ev->size = stx->stx_size;
+	gen = cache_gen(fg);
+	if (!store_lookup(fg->store, ev->fd, &ev->attrs, gen))
+		return false;
+	ev->from_store = true;
+	scan_detail(&res, "kept verdict");
+	if (event_answer(d, ev, res.verdict, res.reason, &res))
+		cache_note_clean(d, ev, gen);
+	event_release(d, ev, &rd->slot, /* heap_owned= */ false);
+	return true;
+}
+
 static void reader_handle(struct reader *rd, const struct fanotify_event_metadata *m, int pidfd)
 {
 	struct domain *d = rd->d;
@@ -259,6 +288,8 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 		answer_direct(rd, &local, v, why);
 		return;
 	}
+	if (reader_store_hit(rd, &local, &stx))
+		return;
 	if (inl && d->cls == FANGUARD_MOUNT_LOCAL && stx.stx_size <= INLINE_MAX &&
 	    reader_scan_inline(rd, &local, &stx))
 		return;

@@ -51,6 +51,10 @@ struct scanner {
 	 * the signature version), as a string; < 0 if it cannot tell now.
 	 * Polled by scanstate.c; a change flushes the verdict cache. */
 	int (*state)(struct scanner *s, char *buf, size_t len);
+	/* Optional, for the verdict store (store-writer.c): what its verdicts
+	 * depend on, synchronous with its configuration (a reload bumps the
+	 * cache generation after the new set is in place); cheap, no I/O. */
+	int (*digest)(struct scanner *s, char *buf, size_t len);
 	char last_state[SCANNER_STATE_MAX]; /* scanstate.c's thread only */
 	bool state_known;
 	struct scanner *_Atomic next;

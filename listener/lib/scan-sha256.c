@@ -24,11 +24,21 @@
 static int publish_in(struct fanguard *fg, struct denylist_slot *slot, struct denylist_builder *b)
 {
 	struct denylist *dl = NULL;
+	uint8_t digest[32];
+	const void *bytes;
+	size_t len;
 	int r;
 
 	r = denylist_builder_finish(b, &dl);
 	if (r < 0)
 		return r;
+	/* For the verdict store: what the set holds (sorted, unique). */
+	bytes = denylist_bytes(dl, &len);
+	if (EVP_Digest(len ? bytes : "", len, digest, NULL, EVP_sha256(), NULL) != 1) {
+		denylist_unref(dl);
+		return -EIO;
+	}
+	denylist_set_digest(dl, digest);
 	denylist_slot_publish(slot, dl);
 	cache_invalidate(fg);
 	return 0;
@@ -248,6 +258,24 @@ out:
 	EVP_MD_CTX_free(md);
 }
 
+/* For the verdict store: both lists' digests (set before each publish). */
+static int sha256_digest(struct scanner *s, char *buf, size_t len)
+{
+	uint8_t d[32];
+	char hex[2][65];
+	struct denylist *dl;
+
+	dl = denylist_slot_acquire(&s->fg->deny);
+	denylist_get_digest(dl, d);
+	denylist_unref(dl);
+	to_hex(d, 32, hex[0]);
+	dl = denylist_slot_acquire(&s->fg->allow);
+	denylist_get_digest(dl, d);
+	denylist_unref(dl);
+	to_hex(d, 32, hex[1]);
+	return snprintf(buf, len, "deny=%s allow=%s", hex[0], hex[1]) < (int) len ? 0 : -ENOBUFS;
+}
+
 static void sha256_free(struct scanner *s)
 {
 	EVP_MD_free(((struct sha256_scanner *) s)->sha256);
@@ -270,6 +298,7 @@ int scan_sha256_new(struct fanguard *fg, struct scanner **ret)
 	s->name = "sha256";
 	s->fg = fg;
 	s->inline_ok = true;
+	s->digest = sha256_digest;
 	s->active = sha256_active;
 	s->scan = sha256_scan;
 	s->free = sha256_free;

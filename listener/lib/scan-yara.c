@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <openssl/evp.h>
 #include <yara.h>
 #include "fanguard-internal.h"
 
@@ -25,6 +26,7 @@
 
 struct yara_rules {
 	YR_RULES *rules;
+	char digest[65]; /* of the compiled rules (includes too), for the verdict store */
 	_Atomic unsigned refs;
 };
 
@@ -164,6 +166,40 @@ static bool yara_active(struct scanner *s)
 	return loaded;
 }
 
+static int yara_digest(struct scanner *s, char *buf, size_t len)
+{
+	struct yara_scanner *ys = (struct yara_scanner *) s;
+	int r;
+
+	pthread_mutex_lock(&ys->lock);
+	r = ys->cur && ys->cur->digest[0] ? snprintf(buf, len, "rules=%s", ys->cur->digest) : -1;
+	pthread_mutex_unlock(&ys->lock);
+	return r < 0 || (size_t) r >= len ? -ENODATA : 0;
+}
+
+static size_t digest_write(const void *ptr, size_t size, size_t count, void *userdata)
+{
+	return EVP_DigestUpdate(userdata, ptr, size * count) == 1 ? count : 0;
+}
+
+/* SHA-256 of the compiled rules as libyara saves them. "" on failure: the
+ * verdict store then stays unused. */
+static void rules_digest(YR_RULES *rules, char out[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	YR_STREAM stream = {.user_data = md, .write = digest_write};
+	uint8_t d[32];
+	unsigned n = 0;
+
+	out[0] = '\0';
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    yr_rules_save_stream(rules, &stream) == ERROR_SUCCESS &&
+	    EVP_DigestFinal_ex(md, d, &n) == 1 && n == 32)
+		for (int i = 0; i < 32; i++)
+			(void) snprintf(out + 2 * i, 3, "%02x", d[i]);
+	EVP_MD_CTX_free(md);
+}
+
 static void yara_free(struct scanner *s)
 {
 	struct yara_scanner *ys = (struct yara_scanner *) s;
@@ -227,6 +263,7 @@ int fanguard_load_yara_rules(struct fanguard *fg, const char *path)
 		ys->s.active = yara_active;
 		ys->s.scan = yara_scan;
 		ys->s.free = yara_free;
+		ys->s.digest = yara_digest;
 		pthread_mutex_init(&ys->lock, NULL);
 		scanner_append_locked(fg, &ys->s);
 	}
@@ -258,6 +295,7 @@ int fanguard_load_yara_rules(struct fanguard *fg, const char *path)
 		return -ENOMEM;
 	}
 	nr->rules = rules;
+	rules_digest(rules, nr->digest);
 	atomic_store(&nr->refs, 1);
 	pthread_mutex_lock(&ys->lock);
 	old = ys->cur;

@@ -13,6 +13,7 @@
 #include "fg-internal.h"
 #include "macro.h"
 #include "quarantine-internal.h"
+#include "store-internal.h"
 
 /* How a row is collected. */
 enum stat_agg {
@@ -32,6 +33,9 @@ struct live {
 	uint64_t marks_failed, mounts_gone;
 	uint64_t access_mask;
 	uint64_t quarantined, quarantine_failed[_QUARANTINE_CAUSE_MAX];
+	uint64_t store_hits, store_misses, store_stale, store_inserts, store_invalidated;
+	uint64_t store_rebuilds, store_resets, store_dropped, store_errors, store_unsupported;
+	uint64_t store_bypassed, store_enabled;
 };
 
 struct stat_row {
@@ -167,6 +171,23 @@ static const struct stat_row table[] = {
 	QFAIL(QUARANTINE_PATH_CHANGED),
 	QFAIL(QUARANTINE_REMOVE_ERROR),
 	QFAIL(QUARANTINE_RECORD_ERROR),
+	LSN("store_enabled", G, store_enabled, "1: a verdict store is open (VerdictStore=)."),
+	LSN("store_hits", C, store_hits, "Opens allowed by a kept verdict, without a scan."),
+	LSN("store_misses", C, store_misses, "Verdict store lookups that found nothing."),
+	LSN("store_invalidations", C, store_stale,
+	    "Kept verdicts found but void: the file or the scanners changed since."),
+	LSN("store_inserts", C, store_inserts, "Clean verdicts written to the verdict store."),
+	LSN("store_flushed", C, store_invalidated,
+	    "Kept verdicts dropped because the scanners' state changed."),
+	LSN("store_rebuilds", C, store_rebuilds,
+	    "Corrupt, truncated or foreign stores moved aside and started empty."),
+	LSN("store_resets", C, store_resets, "Verdict store emptied because it was full."),
+	LSN("store_dropped", C, store_dropped, "Verdict store writes dropped: queue full."),
+	LSN("store_errors", C, store_errors, "Verdict store read or write errors."),
+	LSN("store_unsupported", C, store_unsupported,
+	    "Lookups for files the store does not keep (filesystem type, no UUID or handle)."),
+	LSN("store_bypassed", C, store_bypassed,
+	    "Lookups skipped: the scanners' state not known yet, or a scanner without one."),
 };
 
 _Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
@@ -250,6 +271,22 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 	live.quarantined = quarantine_count_done(fg);
 	for (int c = 0; c < _QUARANTINE_CAUSE_MAX; c++)
 		live.quarantine_failed[c] = quarantine_count_failed(fg, c);
+	if (fg->store) {
+		struct fg_store *st = fg->store;
+
+		live.store_enabled = 1;
+		live.store_hits = load(&st->hits);
+		live.store_misses = load(&st->misses);
+		live.store_stale = load(&st->stale);
+		live.store_inserts = load(&st->inserts);
+		live.store_invalidated = load(&st->invalidated);
+		live.store_rebuilds = load(&st->rebuilds);
+		live.store_resets = load(&st->resets);
+		live.store_dropped = load(&st->dropped);
+		live.store_errors = load(&st->errors);
+		live.store_unsupported = load(&st->unsupported);
+		live.store_bypassed = load(&st->bypassed);
+	}
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];

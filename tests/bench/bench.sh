@@ -15,6 +15,13 @@
 #              mount of its watch_fs types: here it sees only ours)
 #   fuse       W1 only: fanguardd --no-cache also watching a fusetest mount,
 #              idle, then while its daemon hangs four OPENs (fuse-idle/-hung)
+#   store      W1 only, 1 opener, on an ext4 image (a loop device over a file
+#              on the bench's tmpfs: block-backed, its blocks in memory):
+#              none, the floor, and fanguardd (SHA-256 denylist) with a
+#              verdict store: pass 1 cold (scanned, kept), fanguardd
+#              restarted, pass 2 (rows store-none/-floor/-p1/-p2), and
+#              fanguardd without a scanner (store-allow: what answering at
+#              receipt costs); pass 2 must be all store hits, no byte scanned
 # Workloads (each pass on a fresh listener, so W1 is always cold):
 #   W1  open+close every file (PROCS openers for each PROCS in OPENERS)
 #   W2  a second pass, open+read, right after W1 on the same listener
@@ -52,7 +59,7 @@ watch=${FG_BENCH_WATCH:---watch}
 case $watch in --watch | --watch-mount) ;; *) fail "FG_BENCH_WATCH: --watch or --watch-mount" ;; esac
 
 N=20000 SIZE=4096 OPENERS="1 2 4 8" REPS=5 W3SRC=/usr/include LARGE_MIB=1024
-CONFIGS="none floor allow hash cache clamd clamonacc fapolicyd fuse"
+CONFIGS="none floor allow hash cache clamd clamonacc fapolicyd fuse store"
 OUT=${FG_BENCH_OUT:-$FG_BUILD_ROOT/bench-out}
 [ $smoke = 1 ] && N=400 OPENERS="1 4" REPS=1 W3SRC=/usr/include/linux LARGE_MIB=128
 while [ $# -gt 0 ]; do
@@ -74,8 +81,11 @@ for c in $CONFIGS; do
 	clamd | clamonacc) require_clamd ;;
 	fapolicyd) require_cmd fapolicyd ;;
 	fuse) require_fuse ;;
+	store) require_cmd mkfs.ext4 ;;
 	esac
 done
+# The configurations of the main loop (fuse and store have sections of their own).
+MAIN=$(printf '%s\n' $CONFIGS | grep -vxE 'fuse|store' | xargs)
 if [[ " $CONFIGS " = *" fuse "* ]]; then require_fusectl; fi
 require_cmd gnuplot
 mkdir -p "$OUT"
@@ -239,7 +249,13 @@ cfg_stop() {
 }
 
 # where CONFIG: the files' directory and the bench binary as RUN sees them
-wdir() { [ "$1" = fapolicyd ] && echo /bench || echo "$s"; }
+wdir() {
+	case $1 in
+	fapolicyd) echo /bench ;;
+	store-*) echo "$e" ;;
+	*) echo "$s" ;;
+	esac
+}
 wbin() { [ "$1" = fapolicyd ] && echo /fgb/fgbench || echo "$FGBENCH"; }
 
 # row CONFIG WORKLOAD PROCS REP WALL_MS OPS P50 P99 LCPU_US SCPU_US
@@ -248,7 +264,7 @@ row() { echo "$*" >>"$rows"; }
 # pass CONFIG WL PROCS REP [read]: one fgbench open pass, one row.
 pass() {
 	local c=$1 wl=$2 procs=$3 rep=$4 out l0 l1 s0 s1 q=
-	[ "$rep" = 1 ] && [ "$wl" = W1 ] && q=$(wdir "$c")/q.$c.$procs
+	[ "$rep" = 1 ] && [ "$wl" = W1 ] && [[ $c != store-* ]] && q=$(wdir "$c")/q.$c.$procs
 	l0=$(cpu_ticks $LPIDS) s0=$(cpu_ticks $SPIDS)
 	out=$(timeout 600 $RUN ${q:+FGBENCH_QUANTILES=$q} "$(wbin "$c")" open \
 		"$(wdir "$c")/files" "$N" "$procs" ${5:-}) ||
@@ -279,7 +295,7 @@ w3() { # CONFIG REP: tar -x, then cat of every file
 # Warm the page cache and dentries once.
 "$FGBENCH" open "$dir" "$N" 1 >/dev/null
 
-for c in ${CONFIGS/fuse/}; do
+for c in $MAIN; do
 	for p in $OPENERS; do
 		for ((r = 1; r <= REPS; r++)); do
 			cfg_start_logged "$c"
@@ -370,6 +386,70 @@ if [[ " $CONFIGS " = *" fuse "* ]]; then
 	stop_fusetest "$s/mnt" 20
 fi
 
+# --- the verdict store across a restart (see "store" at the top) ---------------
+if [[ " $CONFIGS " = *" store "* ]]; then
+	e=$FG_STATE/ext4 bstore=$FG_STATE/bench-store
+	mkdir "$e"
+	truncate -s $((N * 8 + 65536))K "$s/ext4.img"
+	mkfs.ext4 -q -F -N $((N + 4096)) -E lazy_itable_init=0,lazy_journal_init=0 "$s/ext4.img" ||
+		fail "mkfs.ext4 failed"
+	mount -o loop "$s/ext4.img" "$e" || fail "cannot mount the ext4 image"
+	at_exit "umount -l '$e' 2>/dev/null"
+	assert_own_mount "$e"
+	[ "$(stat -f -c %T "$e")" = ext2/ext3 ] || fail "$e is not the ext4 image"
+	mkdir "$e/files"
+	"$FGBENCH" make "$e/files" "$N" "$SIZE" || fail "cannot create the files on ext4"
+	sleep 0.2 # older than the store's settle time
+	"$FGBENCH" open "$e/files" "$N" 1 >/dev/null
+	store_start() { # SCANNER ARGS...
+		start_fanguardd_log "$FG_STATE/store.log" --watch "$e" --stats-file "$stats" \
+			--default-verdict allow --verdict-store "$bstore" "$@"
+		LPIDS=$FANGUARDD_PID SPIDS= RUN=env
+	}
+	store_rounds() { # NAME REP SCANNER-ARGS...: pass 1, restart, pass 2
+		local name=$1 rep=$2 end
+		shift 2
+		rm -rf "$bstore"
+		store_start "$@"
+		pass "$name-p1" W1 1 "$rep"
+		end=$(($(now_ms) + 60000))
+		until fanguardd_stats_now "$stats" && [ "$(stats_get "$stats" store_inserts)" -ge "$N" ]; do
+			[ "$(now_ms)" -lt $end ] || fail_with_log "store: $(grep store_ "$stats")"
+			sleep 0.1
+		done
+		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
+		store_start "$@"
+		pass "$name-p2" W1 1 "$rep"
+		fanguardd_stats_now "$stats"
+		[ "$(stats_get "$stats" store_hits)" = "$N" ] && [ "$(stats_get "$stats" bytes_scanned)" = 0 ] ||
+			fail_with_log "$name pass 2 was not all hits: $(grep -E 'store_|bytes_scanned' "$stats")"
+		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
+	}
+	for ((r = 1; r <= REPS; r++)); do
+		LPIDS= SPIDS= RUN=env
+		pass store-none W1 1 $r
+		"$FGBENCH" floor "$e" >"$FG_STATE/floor.out" 2>&1 &
+		LPIDS=$!
+		track_pid "$LPIDS"
+		wait_until 10 grep -q ready "$FG_STATE/floor.out" || fail "the floor listener did not start"
+		pass store-floor W1 1 $r
+		cfg_stop floor
+		# fanguardd's own floor here: no scanner, every open answered at receipt.
+		start_fanguardd_log "$FG_STATE/store.log" --watch "$e" --stats-file "$stats" \
+			--default-verdict allow
+		LPIDS=$FANGUARDD_PID
+		pass store-allow W1 1 $r
+		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
+		store_rounds store $r --deny-hashes "$FG_STATE/denylist"
+		# With clamd, where a rescan costs most (its files reach clamd).
+		if [[ " $CONFIGS " = *" clamd "* ]]; then
+			clamd_up
+			store_rounds store-clamd $r --clamd-socket "$CLAMD_SOCKET" --deadline-ms 30000
+		fi
+	done
+	log "store: $(awk '$1 ~ /^store-/' "$rows" | tr '\n' '|')"
+fi
+
 # --- the table ------------------------------------------------------------------
 # med CONFIG WL PROCS COLUMN: the median over the reps
 med() {
@@ -391,7 +471,7 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 	echo "x_none/x_floor: opens/s relative to none and to the floor; cpu: listener (and clamd) µs per event"
 	printf '%-10s %2s %3s %10s %10s %9s %8s %8s %9s %8s %8s\n' config wl op opens/s added_us \
 		x_none x_floor cpu_us clamd_us p50_us p99_us
-	for c in ${CONFIGS/fuse/fuse-idle fuse-hung} $(has clamd && echo clamd-floor); do
+	for c in ${MAIN} $(has fuse && echo fuse-idle fuse-hung) $(has clamd && echo clamd-floor); do
 		for wl in W1 W2; do
 			[ "$c" = clamd-floor ] && [ $wl = W2 ] && continue
 			for p in $OPENERS; do
@@ -408,7 +488,7 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 	done
 	echo
 	echo "W3 (tar -x + cat, 1 process): seconds, ratio to none and to the floor, CPU µs per file"
-	for c in ${CONFIGS/fuse/}; do
+	for c in $MAIN; do
 		w=$(med "$c" W3 1 5)
 		printf '%-10s %8s s %8s %8s %8s %8s\n' "$c" "$(r2 "$w / 1000")" "$(r2 "$w / $(med none W3 1 5)")" \
 			"$(has floor && r2 "$w / $(med floor W3 1 5)" || echo -)" "$(med "$c" W3 1 9)" "$(med "$c" W3 1 10)"
@@ -418,6 +498,24 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 		lo=$(med openssl LARGE 1 5) lf=$(med fanguardd LARGE 1 5)
 		echo "LARGE ($LARGE_MIB MiB, tmpfs): openssl dgst -sha256 ${lo} ms ($(r2 "$LARGE_MIB / $lo * 1000") MiB/s)," \
 			"fanguardd open ${lf} ms ($(r2 "$LARGE_MIB / $lf * 1000") MiB/s); deadline 50 ms: open answered in ${LARGE_DEADLINE_MS} ms"
+		echo
+	fi
+	if has store; then
+		sn=$(perop store-none W1 1)
+		echo "STORE (ext4 image on loop, $N files, 1 opener): W1 µs per open, added over none:" \
+			"floor $(r2 "$(perop store-floor W1 1) - $sn")," \
+			"pass 1 cold $(r2 "$(perop store-p1 W1 1) - $sn")," \
+			"fanguardd without scanner $(r2 "$(perop store-allow W1 1) - $sn")," \
+			"pass 2 after a restart $(r2 "$(perop store-p2 W1 1) - $sn");" \
+			"pass 2 wall / floor's $(r2 "$(med store-p2 W1 1 5) / $(med store-floor W1 1 5)")," \
+			"/ fanguardd without scanner's $(r2 "$(med store-p2 W1 1 5) / $(med store-allow W1 1 5)")," \
+			"/ pass 1's $(r2 "$(med store-p2 W1 1 5) / $(med store-p1 W1 1 5)")"
+		if has clamd; then
+			echo "  with clamd: pass 1 cold $(r2 "$(perop store-clamd-p1 W1 1) - $sn")," \
+				"pass 2 after a restart $(r2 "$(perop store-clamd-p2 W1 1) - $sn");" \
+				"pass 2 / pass 1 $(r2 "$(med store-clamd-p2 W1 1 5) / $(med store-clamd-p1 W1 1 5)")," \
+				"pass 2 / floor's $(r2 "$(med store-clamd-p2 W1 1 5) / $(med store-floor W1 1 5)")"
+		fi
 		echo
 	fi
 	echo "GOALS (issue 18; ok/MISS)"
@@ -437,6 +535,10 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 		has cache && goal "warm (cache W2) per open / none's, $p openers" \
 			"$(r2 "$(perop cache W2 "$p") / $(perop none W2 "$p")")" "<=" 1.1
 	done
+	has store && goal "store: W1 after a restart, wall / the floor's (ext4)" \
+		"$(r2 "$(med store-p2 W1 1 5) / $(med store-floor W1 1 5)")" "<=" 1.2
+	has store && goal "store: W1 after a restart / fanguardd without scanner" \
+		"$(r2 "$(med store-p2 W1 1 5) / $(med store-allow W1 1 5)")" "<=" 1.2
 	has fuse && goal "local p99 while FUSE hangs / idle, 1 opener" \
 		"$(r2 "$(med fuse-hung W1 1 8) / $(med fuse-idle W1 1 8)")" "<=" 2
 	[ "$LARGE_MIB" -gt 0 ] &&
@@ -484,7 +586,7 @@ for c in $CONFIGS; do
 done
 
 if [ $smoke = 1 ]; then
-	for c in ${CONFIGS/fuse/}; do
+	for c in $MAIN; do
 		for p in $OPENERS; do
 			[ -n "$(med "$c" W1 "$p" 6)" ] && [ -n "$(med "$c" W2 "$p" 6)" ] ||
 				fail "no W1/W2 row for $c at $p openers"
@@ -492,6 +594,11 @@ if [ $smoke = 1 ]; then
 		[ -n "$(med "$c" W3 1 5)" ] || fail "no W3 row for $c"
 	done
 	grep -q '<svg' "$OUT/latency.svg" || fail "no chart"
+	if has store; then
+		for c in store-none store-floor store-allow store-p1 store-p2; do
+			[ -n "$(med $c W1 1 5)" ] || fail "no $c row"
+		done
+	fi
 	if has fuse; then
 		[ -n "$(med fuse-hung W1 1 8)" ] || fail "no fuse-hung row"
 	fi
