@@ -17,6 +17,8 @@
 #include "fg-internal.h"
 #include "fusens-internal.h"
 #include "handover-internal.h"
+#include "logq-internal.h"
+#include "quarantine-internal.h"
 #include "macro.h"
 #include "mountwatch-internal.h"
 #include "scanstate-internal.h"
@@ -224,6 +226,35 @@ int fanguard_get_class_options(struct fanguard *fg, enum fanguard_mount_class cl
 	return 0;
 }
 
+/* The last reference's end (fg_unref(), from whichever thread drops it):
+ * every member fanguard_new() and the setters made. */
+static void fg_destroy(struct fanguard *fg)
+{
+	logq_stop(fg->logq);
+	denylist_slot_done(&fg->deny);
+	denylist_slot_done(&fg->allow);
+	fg->store = store_free(fg->store); /* may log: before the log queue goes */
+	scanners_free(fg);
+	logq_free(fg->logq);
+	if (atomic_load(&fg->excl.cur))
+		snapshot_slot_done(&fg->excl);
+	pthread_rwlock_destroy(&fg->cfg_lock);
+	cache_done(&fg->cache);
+	ns_cache_done(&fg->nsc);
+	budget_done(&fg->budget);
+	for (size_t i = 0; i < fg->n_at_backing; i++)
+		free(fg->at_backing[i]);
+	free(fg->at_backing);
+	for (size_t i = 0; i < fg->n_emask_mounts; i++)
+		free(fg->emask_mounts[i].mount_point);
+	free(fg->emask_mounts);
+	coverage_done(&fg->coverage);
+	quarantine_free(fg->quar);
+	pthread_mutex_destroy(&fg->lock);
+	fg_bg_thread_done(&fg->state_thread);
+	free(fg);
+}
+
 int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 {
 	const struct fanguard_class_options *lo;
@@ -237,6 +268,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	fg = calloc(1, sizeof(*fg));
 	if (!fg)
 		return -ENOMEM;
+	fg->destroy = fg_destroy;
 	r = options_fill(opts, &fg->opts);
 	for (int c = 0; c < _FANGUARD_MOUNT_CLASS_MAX && r >= 0; c++) {
 		fg->cls[c] = (struct fanguard_class_options){0};

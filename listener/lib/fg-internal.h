@@ -69,7 +69,8 @@ struct fanguard {
 	/* fanguard_set_class_options(), defaults filled; read by domain_new() */
 	struct fanguard_class_options cls[_FANGUARD_MOUNT_CLASS_MAX];
 	pid_t self_pid;
-	_Atomic int refs; /* the caller's + one per domain (see fg_unref) */
+	_Atomic int refs;		      /* the caller's + one per domain (see fg_unref) */
+	void (*destroy)(struct fanguard *fg); /* at the last fg_unref(): fanguard.c */
 
 	/* Protects the registry (domains), watches, started/stopped, and the
 	 * scanner list's writers. Never held across anything without a

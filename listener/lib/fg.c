@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The listener object's lifetime (references, destruction) and the small
- * helpers every module uses: names, the fanotify mask, counter sums. Low in
- * the dependency order (fg-internal.h): it calls nothing that manages
- * domains or threads. */
+/* The listener object's references and the small helpers every module
+ * uses: names, the fanotify mask, counter sums. Low in the dependency order
+ * (fg-internal.h): it calls nothing that manages domains or threads, and
+ * knows none of the listener's members: the last reference calls the
+ * destructor that fanguard_new() set, beside the code that built them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/fanotify.h>
 #include "fg-internal.h"
-#include "quarantine-internal.h"
-#include "scan-internal.h"
-#include "store-internal.h"
 
 const char *fanguard_reason_to_string(enum fanguard_reason r)
 {
@@ -69,33 +67,6 @@ void domain_stats_add(struct domain_stats *to, const struct domain_stats *from)
 					  memory_order_relaxed);
 }
 
-static void fg_destroy(struct fanguard *fg)
-{
-	logq_stop(fg->logq);
-	denylist_slot_done(&fg->deny);
-	denylist_slot_done(&fg->allow);
-	fg->store = store_free(fg->store); /* may log: before the log queue goes */
-	scanners_free(fg);
-	logq_free(fg->logq);
-	if (atomic_load(&fg->excl.cur))
-		snapshot_slot_done(&fg->excl);
-	pthread_rwlock_destroy(&fg->cfg_lock);
-	cache_done(&fg->cache);
-	ns_cache_done(&fg->nsc);
-	budget_done(&fg->budget);
-	for (size_t i = 0; i < fg->n_at_backing; i++)
-		free(fg->at_backing[i]);
-	free(fg->at_backing);
-	for (size_t i = 0; i < fg->n_emask_mounts; i++)
-		free(fg->emask_mounts[i].mount_point);
-	free(fg->emask_mounts);
-	coverage_done(&fg->coverage);
-	quarantine_free(fg->quar);
-	pthread_mutex_destroy(&fg->lock);
-	fg_bg_thread_done(&fg->state_thread);
-	free(fg);
-}
-
 void fg_ref(struct fanguard *fg)
 {
 	atomic_fetch_add(&fg->refs, 1);
@@ -104,7 +75,7 @@ void fg_ref(struct fanguard *fg)
 void fg_unref(struct fanguard *fg)
 {
 	if (atomic_fetch_sub(&fg->refs, 1) == 1)
-		fg_destroy(fg);
+		fg->destroy(fg);
 }
 
 void fg_set_fan_ops(struct fanguard *fg, const struct fan_ops *ops, void *userdata)
