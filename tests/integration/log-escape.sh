@@ -95,38 +95,8 @@ PY
 mount -t tmpfs -o size=1m,mode=0755 fg-test-journal /run/systemd || fail "tmpfs on /run/systemd"
 at_exit "umount -l /run/systemd"
 mkdir /run/systemd/journal
-cat >"$FG_STATE/journal.py" <<'PY'
-# A stand-in for journald: parses the native protocol, including the
-# binary-safe form (NAME\n, 64-bit LE length, data, \n), and stores each
-# entry as JSON with byte values as lists of ints.
-import json, socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-out = open(sys.argv[2], "w")
-while True:
-    try:
-        msg = s.recv(1 << 20)
-    except socket.timeout:
-        break
-    e, i = {}, 0
-    while i < len(msg):
-        nl = msg.index(b"\n", i)
-        line = msg[i:nl]
-        if b"=" in line:
-            k, v = line.split(b"=", 1)
-            i = nl + 1
-        else:
-            k = line
-            (n,) = struct.unpack("<Q", msg[nl + 1:nl + 9])
-            v = msg[nl + 9:nl + 9 + n]
-            assert msg[nl + 9 + n:nl + 10 + n] == b"\n"
-            i = nl + 10 + n
-        e[k.decode()] = list(v)
-    out.write(json.dumps(e) + "\n")
-    out.flush()
-PY
-python3 "$FG_STATE/journal.py" /run/systemd/journal/socket "$FG_STATE/journal.json" 2>"$FG_STATE/journal.err" &
+python3 "$FG_SRC_ROOT/tests/lib/fake-journald.py" /run/systemd/journal/socket \
+	"$FG_STATE/journal.json" json 2>"$FG_STATE/journal.err" &
 track_pid $!
 wait_until 5 test -S /run/systemd/journal/socket || fail "journal socket not up"
 err=$FG_STATE/stderr2
@@ -135,7 +105,7 @@ JOURNAL_STREAM=$(stat -c '%d:%i' "$err") start_fanguardd_log "$err" --watch "$s"
 	--deny-hashes "$FG_STATE/deny.txt"
 open_all
 wait_until 30 test "$(grep -c 'FANGUARD_VERDICT' "$FG_STATE/journal.json")" -ge "$n_files" ||
-	fail_with_log "expected $n_files verdict entries; $(cat "$FG_STATE/journal.err")"
+	fail_with_log "expected $n_files verdict entries, got $(grep -c 'FANGUARD_VERDICT' "$FG_STATE/journal.json") of $(wc -l <"$FG_STATE/journal.json") entries; $(cat "$FG_STATE/journal.err")"
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
 printf '%s\0' "${names[@]/#/$s/}" "$long/deep" >"$FG_STATE/paths"
 python3 - "$FG_STATE/journal.json" "$FG_STATE/paths" <<'PY' || fail_with_log "journal checks failed"

@@ -44,20 +44,8 @@ python3 "$FG_STATE/mute-clamd.py" "$FG_STATE/clamd.sock" &
 track_pid $!
 wait_until 5 test -S "$FG_STATE/clamd.sock" || fail "mute clamd not up"
 
-cat >"$FG_STATE/journal.py" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(30)
-while True:
-    try:
-        msg = s.recv(65536)
-    except socket.timeout:
-        break
-    # Native protocol: KEY=value lines (binary-safe form not expected here).
-    print(" ".join(l.decode(errors="replace") for l in msg.split(b"\n") if l), flush=True)
-PY
-python3 "$FG_STATE/journal.py" /run/systemd/journal/socket >"$FG_STATE/journal.log" 2>&1 &
+python3 "$FG_SRC_ROOT/tests/lib/fake-journald.py" /run/systemd/journal/socket \
+	"$FG_STATE/journal.log" line 30 2>"$FG_STATE/journal.err" &
 py=$!
 track_pid $py
 wait_until 5 test -S /run/systemd/journal/socket || fail "journal socket not up"
