@@ -146,7 +146,7 @@ import json, sys
 m = [e for e in json.load(sys.stdin) if e["mount_point"] == sys.argv[1]]
 assert len(m) == 1 and m[0]["covered"] is False and m[0]["cause"] == "group-limit", m
 ' "$s/u/g1" <<<"$mj" || fail_with_log "fanguardctl mounts does not list g1 uncovered"
-ctl mounts | grep -q "uncovered .*NOT COVERED: group-limit" ||
+grep -q "uncovered .*NOT COVERED: group-limit" <<<"$(ctl mounts)" ||
 	fail_with_log "the mounts table has no uncovered row: $(ctl mounts)"
 grep -q "mount [0-9]* '$s/u/g1' is NOT covered (cause: group-limit, Too many open files): .*fs.fanotify.max_user_groups" \
 	"$FG_STATE/fanguardd.log" || fail_with_log "no error line names g1 and the sysctl"
@@ -169,7 +169,7 @@ log "group-limit: reported in log, status, mounts and metric; covered once group
 # --- 2. permission -----------------------------------------------------------
 new_mount private default_permissions
 wait_metric uncovered '{uncovered_cause="permission"}' 1 10
-ctl status | grep -q "NOT COVERED: mount [0-9]* '$s/u/private': permission: Permission denied; .*allow_sys_admin_access" ||
+grep -q "NOT COVERED: mount [0-9]* '$s/u/private': permission: Permission denied; .*allow_sys_admin_access" <<<"$(ctl status)" ||
 	fail_with_log "status does not name the private mount and the switch: $(ctl status)"
 grep -q "'$s/u/private' is NOT covered (cause: permission" "$FG_STATE/fanguardd.log" ||
 	fail_with_log "no error line for the private mount"

@@ -112,7 +112,7 @@ grep -Eq "^[0-9]+ +local +local +[0-9]+ +[0-9.]+ +[0-9.]+  $w\$" <<<"$out" || fa
 # Under load the group's mean latency is shown (> 0) in the second frame.
 lat=$(grep -E "  $w\$" <<<"$out" | tail -1 | awk '{print $6}')
 awk -v l="$lat" 'BEGIN { exit !(l > 0) }' || fail_with_log "top: mount latency $lat under load"
-timeout 20 "$CTL" --socket "$sock" top --once | grep -q '^fanguard top' || fail_with_log "top --once"
+grep -q '^fanguard top' <<<"$(timeout 20 "$CTL" --socket "$sock" top --once)" || fail_with_log "top --once"
 grep -q $'\033' <<<"$out" && fail_with_log "top --iterations wrote escape sequences"
 # On a terminal (script(1) makes one): clears and redraws until q is typed.
 if command -v script >/dev/null; then

@@ -98,7 +98,7 @@ n=1
 for o in "fsname=$s/watched" "fsname=/usr" "subtype=sshfs,fsname=127.0.0.1:$s/watched"; do
 	m=$s/m$n
 	start_evilfs "$m" "$c/evil.sh" -- -o "allow_other,$o"
-	mountinfo_of "$m" | grep -qE " - fuse[^ ]* .*[ ,]user_id=$uid(,|$)" ||
+	grep -qE " - fuse[^ ]* .*[ ,]user_id=$uid(,|$)" <<<"$(mountinfo_of "$m")" ||
 		fail_with_log "$m: not a mount of uid $uid"
 	fgcheck_ok open "$m/run.sh" EPERM $op_limit_ms
 	fgcheck_ok exec "$m/run.sh" EPERM $op_limit_ms

@@ -126,7 +126,7 @@ printf '%s\n' "$status" | grep -qF "quarantine: $q: 1 files (not copied: 0 not l
 	fail_with_log "status does not show the quarantine"
 printf '%s\n' "$status" | grep -qF "copied, not removed: 1 path changed, 0 remove errors" ||
 	fail_with_log "status does not show the path-changed one"
-"$CTL" --socket "$ctlsock" metrics | grep -q '^fanguard_quarantine_failed_total{quarantine_cause="too-large"} 1$' ||
+grep -q '^fanguard_quarantine_failed_total{quarantine_cause="too-large"} 1$' <<<"$("$CTL" --socket "$ctlsock" metrics)" ||
 	fail_with_log "metrics lack quarantine_failed{too-large}"
 # 5. fanguardctl quarantine: list (directory from the daemon's status),
 # restore (never over an existing file, owner and mode back), delete.

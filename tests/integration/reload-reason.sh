@@ -67,7 +67,7 @@ echo "not-a-digest" >>"$FG_STATE/deny.txt"
 kill -HUP "$FANGUARDD_PID"
 wait_until 10 grep -q "^STATUS=Reload failed (old configuration in force): $FG_STATE/deny.txt:2: not a SHA-256" \
 	"$FG_STATE/notify.log" || fail_with_log "STATUS= without the denylist's reason"
-ctl status | grep -q "^last reload: FAILED.*deny.txt:2: not a SHA-256 hex digest" ||
+grep -q "^last reload: FAILED.*deny.txt:2: not a SHA-256 hex digest" <<<"$(ctl status)" ||
 	fail_with_log "status: $(ctl status)"
 
 # Fixed: the reason goes away.

@@ -92,7 +92,7 @@ t_root=$(now_ms)
 dpkg --root="$root" -i "${pkgs[@]}" >"$FG_STATE/dpkg.log" 2>&1 ||
 	{ cat "$FG_STATE/dpkg.log" >&2; fail "dpkg -i into the fresh root failed"; }
 for p in fanguard libfanguard0 libfanguard-dev; do
-	dpkg --root="$root" -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' ||
+	grep -q '^Status: install ok installed' <<<"$(dpkg --root="$root" -s "$p" 2>/dev/null)" ||
 		fail "$p is not installed in the root"
 done
 [ -L "$root/etc/systemd/system/sysinit.target.wants/fanguardd.service" ] ||

@@ -25,7 +25,7 @@ start_clamd
 printf 'rule r { strings: $a = "never-present-%s" condition: $a }\n' $RANDOM >"$FG_STATE/rules.yar"
 printf '%064d\n' 0 >"$FG_STATE/deny"
 sec=()
-"$FANGUARDD" --help | grep -q -- --seccomp && sec=(--seccomp off) # AF_INET for INSTREAM
+grep -q -- --seccomp <<<"$("$FANGUARDD" --help)" && sec=(--seccomp off) # AF_INET for INSTREAM
 
 run() { # NAME fanguardd-args...
 	local name=$1 out
