@@ -39,22 +39,9 @@ struct fg_mnt_id_req {
 	uint64_t param;
 };
 
-/* The fixed head of struct statmount, up to the fields we read. */
-struct fg_statmount {
-	uint32_t size;
-	uint32_t mnt_opts;
-	uint64_t mask;
-	uint32_t sb_dev_major, sb_dev_minor;
-	uint64_t sb_magic;
-	uint32_t sb_flags, fs_type;
-	uint64_t mnt_id, mnt_parent_id;
-	uint32_t mnt_id_old, mnt_parent_id_old;
-	uint64_t rest[64];
-};
-
 /* struct statmount of include/uapi/linux/mount.h (6.18), whole: the
  * string fields are offsets into str[]. */
-struct fg_statmount_full {
+struct fg_statmount {
 	uint32_t size;
 	uint32_t mnt_opts;
 	uint64_t mask;
@@ -121,7 +108,7 @@ int mount_ids_load(struct mount_ids *ret)
 			struct fg_mnt_id_req sreq = {.size = sizeof(sreq),
 						     .mnt_id = ids[i],
 						     .param = FG_STATMOUNT_MNT_BASIC};
-			struct fg_statmount sm = {};
+			struct fg_statmount sm = {}; /* its fixed part: no strings asked */
 
 			if (syscall(__NR_statmount, &sreq, &sm, sizeof(sm), 0) < 0 ||
 			    !(sm.mask & FG_STATMOUNT_MNT_BASIC))
@@ -167,9 +154,9 @@ uint64_t mount_ids_unique_of(const struct mount_ids *m, uint64_t old)
 	return lo < m->n && m->old[lo] == old ? m->unique[lo] : 0;
 }
 
-static char *sm_str(const struct fg_statmount_full *sm, size_t len, uint64_t bit, uint32_t off)
+static char *sm_str(const struct fg_statmount *sm, size_t len, uint64_t bit, uint32_t off)
 {
-	size_t max = len - offsetof(struct fg_statmount_full, str);
+	size_t max = len - offsetof(struct fg_statmount, str);
 
 	if (!(sm->mask & bit) || off >= max || !memchr(sm->str + off, '\0', max - off))
 		return NULL;
@@ -185,7 +172,7 @@ int mount_entry_statmount(uint64_t unique, struct mount_entry *ret)
 	const uint64_t STRINGS_MAYBE_EMPTY =
 		FG_STATMOUNT_MNT_OPTS | FG_STATMOUNT_FS_SUBTYPE | FG_STATMOUNT_SB_SOURCE;
 	struct fg_mnt_id_req req = {.size = sizeof(req), .mnt_id = unique, .param = want};
-	_cleanup_free_ struct fg_statmount_full *sm = NULL;
+	_cleanup_free_ struct fg_statmount *sm = NULL;
 	struct mount_entry e = {};
 	char *type, *sub;
 	size_t len = 8192;
