@@ -49,11 +49,14 @@ bool store_state_for(struct fg_store *st, uint64_t gen, uint8_t ret[32])
 
 		if (s1 & 1)
 			continue;
-		g = atomic_load_explicit(&st->pub_gen, memory_order_relaxed);
+		/* Acquire loads, not a fence (TSan knows no fences): the
+		 * second read of seq cannot move above them, and a value one
+		 * of them takes from a writer makes that writer's odd seq
+		 * visible to it. */
+		g = atomic_load_explicit(&st->pub_gen, memory_order_acquire);
 		for (int i = 0; i < 4; i++)
-			w[i] = atomic_load_explicit(&st->pub_state[i], memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&st->seq, memory_order_relaxed) != s1)
+			w[i] = atomic_load_explicit(&st->pub_state[i], memory_order_acquire);
+		if (atomic_load_explicit(&st->seq, memory_order_acquire) != s1)
 			continue;
 		if (g == 0 || g != gen)
 			return false;
@@ -67,11 +70,11 @@ static void state_publish(struct fg_store *st, uint64_t gen, const uint8_t state
 	uint64_t w[4];
 
 	memcpy(w, state, 32);
+	/* Release stores: each is ordered after the odd seq above. */
 	atomic_fetch_add_explicit(&st->seq, 1, memory_order_acq_rel);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&st->pub_gen, gen, memory_order_relaxed);
+	atomic_store_explicit(&st->pub_gen, gen, memory_order_release);
 	for (int i = 0; i < 4; i++)
-		atomic_store_explicit(&st->pub_state[i], w[i], memory_order_relaxed);
+		atomic_store_explicit(&st->pub_state[i], w[i], memory_order_release);
 	atomic_fetch_add_explicit(&st->seq, 1, memory_order_release);
 }
 
