@@ -46,7 +46,8 @@
 enum ev_state { EV_FREE = 0, EV_INJECTED, EV_READ, EV_ANSWERED, EV_CLOSED };
 /* B_NOT_IN_MEMORY: on a reader (an inline scan), the content would need I/O
  * (res->would_block); on a worker, allowed. */
-enum behave { B_ALLOW = 0, B_DENY, B_ERROR, B_HANG, B_NOT_IN_MEMORY };
+/* B_HANG_DENY, B_HANG_ERROR: hang like B_HANG, then deny or fail. */
+enum behave { B_ALLOW = 0, B_DENY, B_ERROR, B_HANG, B_NOT_IN_MEMORY, B_HANG_DENY, B_HANG_ERROR };
 
 struct ev_rec {
 	int fd;
@@ -57,6 +58,7 @@ struct ev_rec {
 	bool hang_open, hang_close;
 	bool closed_before_answer;
 	bool scanned_by_reader; /* inline (reader.c), not by a worker */
+	unsigned n_scans;	/* the test scanner's calls with its fd */
 };
 
 static struct fake {
@@ -274,7 +276,7 @@ static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan
 	pthread_mutex_lock(&F.lock);
 	e = ev_of_fd_locked(ctx->fd);
 	b = e ? e->behave : B_ERROR;
-	if (b == B_HANG) {
+	if (b == B_HANG || b == B_HANG_DENY || b == B_HANG_ERROR) {
 		/* A read stuck in a FUSE daemon: past any deadline. */
 		F.hanging_scans++;
 		pthread_cond_broadcast(&F.cond);
@@ -288,8 +290,10 @@ static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan
 		res->would_block = true;
 		return;
 	}
-	if (e)
+	if (e) {
 		e->scanned_by_reader = on_reader;
+		e->n_scans++;
+	}
 	pthread_mutex_unlock(&F.lock);
 	switch (b) {
 	case B_ALLOW:
@@ -299,10 +303,12 @@ static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan
 		res->verdict = FANGUARD_ALLOW;
 		break;
 	case B_DENY:
+	case B_HANG_DENY:
 		res->reason = FANGUARD_REASON_SCANNED;
 		res->verdict = FANGUARD_DENY;
 		break;
 	case B_ERROR:
+	case B_HANG_ERROR:
 		res->reason = FANGUARD_REASON_ERROR;
 		scan_detail(res, "injected");
 		break;
@@ -1193,6 +1199,141 @@ static void test_emask_auto_switch_and_dedup(void **state)
 	listener_done(fg);
 }
 
+/* Waiters of d's scans in flight (flight.c). */
+static unsigned flight_waiters(struct domain *d)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (struct flight *f = d->flights; f; f = f->next)
+		n += (unsigned) f->n_waiters;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+static bool wait_flight_waiters(struct domain *d, unsigned want)
+{
+	usec_t end = deadline_after(WAIT_USEC);
+
+	while (flight_waiters(d) != want && !deadline_passed(end))
+		(void) usleep(1000);
+	return flight_waiters(d) == want;
+}
+
+static unsigned n_scans_of(size_t i)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.ev[i].n_scans;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+/* An access-mask FUSE domain (configured) with fc's settings, started. */
+static struct domain *access_domain(struct fanguard **ret_fg, struct fanguard_class_options *fc)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct domain *d;
+
+	*ret_fg = listener_new_fuse(&o, fc);
+	assert_int_equal(
+		fanguard_set_fuse_event_mask(*ret_fg, F.dir, FANGUARD_FUSE_EVENT_MASK_ACCESS), 0);
+	assert_int_equal(fanguard_start(*ret_fg), 0);
+	d = fuse_domain(*ret_fg, 4300, 0, NULL);
+	assert_non_null(d);
+	pthread_mutex_lock(&(*ret_fg)->lock);
+	emask_domain_init(d, F.dir);
+	pthread_mutex_unlock(&(*ret_fg)->lock);
+	assert_true(atomic_load(&d->emask_access));
+	return d;
+}
+
+/* One round: a read whose scan hangs, then behaves as lead; 3 more reads
+ * of the same file meanwhile wait for it (never scanned themselves) and
+ * get its verdict (want), while an exec of the file is scanned on its own. */
+static void flight_round(struct fanguard *fg, struct domain *d, enum behave lead, unsigned want,
+			 uint64_t coalesced_before)
+{
+	size_t first, w[3], ex;
+
+	pthread_mutex_lock(&F.lock);
+	F.release = false;
+	pthread_mutex_unlock(&F.lock);
+	first = inject_mask(d, lead, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(hanging_scans_1, NULL));
+	for (size_t i = 0; i < ELEMENTSOF(w); i++)
+		w[i] = inject_mask(d, B_ALLOW, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_flight_waiters(d, ELEMENTSOF(w)));
+	ex = inject_mask(d, B_ALLOW, false, false, FAN_OPEN_EXEC_PERM);
+	assert_true(wait_for(answered, (void *) (uintptr_t) ex));
+	assert_int_equal(n_scans_of(ex), 1);
+	for (size_t i = 0; i < ELEMENTSOF(w); i++)
+		assert_false(answered((void *) (uintptr_t) w[i])); /* racy read: fine */
+	release_all();
+	for (size_t i = 0; i < ELEMENTSOF(w); i++)
+		assert_true(wait_for(answered, (void *) (uintptr_t) w[i]));
+	assert_true(wait_for(no_hangs, NULL));
+	assert_int_equal(verdict_of(first), want);
+	for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+		assert_int_equal(verdict_of(w[i]), want);
+		assert_int_equal(n_scans_of(w[i]), 0);
+	}
+	assert_int_equal(stat_wait(fg, "coalesced", NULL, coalesced_before + 3),
+			 coalesced_before + 3);
+	assert_int_equal(flight_waiters(d), 0);
+}
+
+/* Access-mask groups: reads of a file whose scan is in flight wait for
+ * that scan instead of a scan each (flight.c): a clean scan allows them
+ * all, a deny denies them all, an error gives each its default verdict
+ * (reason error), each answered exactly once and counted. */
+static void test_flight_coalesces_reads(void **state)
+{
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+
+	(void) state;
+	fc.deadline_ms = 15000;
+	fc.n_workers = 3;
+	d = access_domain(&fg, &fc);
+	flight_round(fg, d, B_HANG, FAN_ALLOW, 0);
+	flight_round(fg, d, B_HANG_DENY, FAN_DENY, 3);
+	assert_int_equal(stat_value(fg, "verdicts", "error"), 0);
+	flight_round(fg, d, B_HANG_ERROR, FAN_ALLOW, 6);
+	assert_int_equal(stat_wait(fg, "verdicts", "error", 4), 4);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* A waiter keeps its own deadline: the keeper answers it while the scan it
+ * waits for hangs; the scan's verdict then answers nothing twice. */
+static void test_flight_waiter_deadline(void **state)
+{
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+	size_t first, w;
+
+	(void) state;
+	fc.deadline_ms = 300;
+	fc.n_workers = 2;
+	d = access_domain(&fg, &fc);
+	first = inject_mask(d, B_HANG_DENY, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(hanging_scans_1, NULL));
+	w = inject_mask(d, B_ALLOW, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(answered, (void *) (uintptr_t) first));
+	assert_true(wait_for(answered, (void *) (uintptr_t) w));
+	assert_int_equal(verdict_of(w), FAN_ALLOW); /* the class default, at its deadline */
+	assert_int_equal(stat_wait(fg, "verdicts", "deadline", 2), 2);
+	release_all();
+	assert_true(wait_for(no_hangs, NULL));
+	assert_int_equal(stat_value(fg, "coalesced", NULL), 0);
+	domain_unref(d);
+	listener_done(fg);
+}
+
 /* A worker stuck in close() of an event fd (FUSE_FLUSH): visible, counted,
  * replaced; the next events are scanned. */
 static void test_close_hangs(void **state)
@@ -1750,6 +1891,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_hangs, setup, teardown),
 		cmocka_unit_test(test_emask_rules),
 		cmocka_unit_test_setup_teardown(test_emask_auto_switch_and_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flight_coalesces_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flight_waiter_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_and_partial_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_planned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_limit_falls_back, setup, teardown),
