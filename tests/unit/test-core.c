@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "domain-internal.h"
 #include "domain-state-internal.h"
@@ -1046,6 +1047,85 @@ static void test_reader_stuck_in_open(void **state)
 	listener_done(fg);
 }
 
+/* rclone takes --vfs-cache-mode from RCLONE_VFS_CACHE_MODE when its
+ * command line does not name it: the hint reads the environment too, from
+ * a buffer and from /proc/PID/environ of a real process. */
+static void emask_env_hints(void)
+{
+	static const char dflt[] = "/usr/bin/rclone\0mount\0r:/x\0/mnt";
+	static const char wr[] = "rclone\0mount\0r:/x\0/mnt\0--vfs-cache-mode=writes";
+	static const char off[] = "rclone\0mount\0--vfs-cache-mode\0off\0r:/x\0/mnt";
+	static const char env_wr[] = "HOME=/\0RCLONE_VFS_CACHE_MODE=writes";
+	static const char env_full[] = "RCLONE_VFS_CACHE_MODE=full\0PATH=/bin";
+	static const char env_min[] = "RCLONE_VFS_CACHE_MODE=minimal";
+	static const char env_other[] = "XRCLONE_VFS_CACHE_MODE=full\0RCLONE_VFS_CACHE_MODEX=full";
+	static const char unterminated[] = {'R', 'C', 'L', 'O', 'N', 'E', '_', 'V',
+					    'F', 'S', '_', 'C', 'A', 'C', 'H', 'E',
+					    '_', 'M', 'O', 'D', 'E', '=', 'w'};
+	char *const args[] = {"rclone", "-c", "read x", "mount", "r:/x", "/mnt", NULL};
+	char *const env_writes[] = {"RCLONE_VFS_CACHE_MODE=writes", NULL};
+	char *const env_off[] = {"RCLONE_VFS_CACHE_MODE=off", NULL};
+	char why[160];
+
+	/* The environment's mode when the command line names none. */
+	assert_false(emask_argv_hint(dflt, sizeof(dflt), env_wr, sizeof(env_wr), why, sizeof(why)));
+	assert_false(
+		emask_argv_hint(dflt, sizeof(dflt), env_full, sizeof(env_full), why, sizeof(why)));
+	assert_true(
+		emask_argv_hint(dflt, sizeof(dflt), env_min, sizeof(env_min), why, sizeof(why)));
+	assert_non_null(strstr(why, "RCLONE_VFS_CACHE_MODE=minimal in its environment"));
+	/* Other names are not it; an unterminated value is not read. */
+	assert_true(emask_argv_hint(dflt, sizeof(dflt), env_other, sizeof(env_other), why,
+				    sizeof(why)));
+	assert_non_null(strstr(why, "--vfs-cache-mode off (default)"));
+	assert_true(emask_argv_hint(dflt, sizeof(dflt), unterminated, sizeof(unterminated), why,
+				    sizeof(why)));
+	/* The command line wins either way. */
+	assert_false(emask_argv_hint(wr, sizeof(wr), env_min, sizeof(env_min), why, sizeof(why)));
+	assert_true(emask_argv_hint(off, sizeof(off), env_wr, sizeof(env_wr), why, sizeof(why)));
+	assert_non_null(strstr(why, "--vfs-cache-mode off"));
+
+	/* A process named rclone (sh waiting on a pipe), read through /proc. */
+	for (int i = 0; i < 2; i++) {
+		int p[2], status;
+		pid_t pid;
+		bool hint;
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			(void) dup2(p[0], 0);
+			execve("/bin/sh", args, i == 0 ? env_writes : env_off);
+			_exit(127);
+		}
+		(void) close(p[0]);
+		/* Until the exec is done: its argv is ours before. */
+		for (int t = 0; t < 2000; t++) {
+			char buf[16] = "";
+			_cleanup_close_ int fd = -EBADF;
+			char path[64];
+
+			(void) snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 &&
+			    strcmp(buf, "rclone") == 0)
+				break;
+			(void) usleep(1000);
+		}
+		hint = emask_daemon_hint(pid, why, sizeof(why));
+		(void) close(p[1]); /* read x returns: sh exits */
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (i == 0)
+			assert_false(hint);
+		else {
+			assert_true(hint);
+			assert_non_null(
+				strstr(why, "RCLONE_VFS_CACHE_MODE=off in its environment"));
+		}
+	}
+}
+
 /* The pure parts of the event-mask choice (emask.c). */
 static void test_emask_rules(void **state)
 {
@@ -1071,14 +1151,15 @@ static void test_emask_rules(void **state)
 	assert_false(emask_refusal_note(1000, &first, &n));
 	assert_false(emask_refusal_note(1000 + EMASK_WINDOW_USEC + 1, &first, &n));
 	assert_true(emask_refusal_note(2000 + EMASK_WINDOW_USEC, &first, &n));
-	assert_true(emask_argv_hint(off, sizeof(off), why, sizeof(why)));
+	assert_true(emask_argv_hint(off, sizeof(off), NULL, 0, why, sizeof(why)));
 	assert_non_null(strstr(why, "--vfs-cache-mode off"));
-	assert_true(emask_argv_hint(dflt, sizeof(dflt), why, sizeof(why)));
-	assert_false(emask_argv_hint(wr, sizeof(wr), why, sizeof(why)));
-	assert_false(emask_argv_hint(full, sizeof(full), why, sizeof(why)));
-	assert_false(emask_argv_hint(other, sizeof(other), why, sizeof(why)));
-	assert_false(emask_argv_hint(copy, sizeof(copy), why, sizeof(why)));
-	assert_false(emask_argv_hint(NULL, 0, why, sizeof(why)));
+	assert_true(emask_argv_hint(dflt, sizeof(dflt), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(wr, sizeof(wr), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(full, sizeof(full), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(other, sizeof(other), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(copy, sizeof(copy), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(NULL, 0, NULL, 0, why, sizeof(why)));
+	emask_env_hints();
 	assert_int_equal(fanguard_new(&o, &fg), 0);
 	assert_int_equal(emask_fan_mask(fg, false), FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM);
 	assert_int_equal(emask_fan_mask(fg, true), FAN_ACCESS_PERM | FAN_OPEN_EXEC_PERM);
