@@ -41,18 +41,18 @@ wait_until 10 grep -qE "mount [0-9]+ '$s/m' .*marked in" "$FANGUARDD_LOG" ||
 
 # burst FILE: N readers of FILE at once; prints how many read it whole.
 burst() {
-	local f=$1 i ok=0 pids=()
+	local name=$1 i ok=0 pids=()
 	for ((i = 0; i < n_readers; i++)); do
-		(timeout 30 cat "$s/m/$f" >"$FG_STATE/out.$i" 2>"$FG_STATE/err.$i") &
+		(timeout 30 cat "$s/m/$name" >"$FG_STATE/out.$i" 2>"$FG_STATE/err.$i") &
 		pids+=($!)
 		track_pid $!
 	done
 	for ((i = 0; i < n_readers; i++)); do
 		if wait "${pids[$i]}"; then
-			cmp -s "$FG_STATE/out.$i" "$u/b/$f" && ok=$((ok + 1))
+			cmp -s "$FG_STATE/out.$i" "$u/b/$name" && ok=$((ok + 1))
 		else
 			grep -q "Operation not permitted" "$FG_STATE/err.$i" ||
-				fail_with_log "reader $i of $f: $(cat "$FG_STATE/err.$i")"
+				fail_with_log "reader $i of $name: $(cat "$FG_STATE/err.$i")"
 		fi
 		untrack_pid "${pids[$i]}"
 	done

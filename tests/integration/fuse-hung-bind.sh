@@ -91,11 +91,11 @@ wait_until 10 grep -qE "mount [0-9]+ '$s/(b?m)': its daemon hangs .*(moved out t
 	"$FANGUARDD_LOG" || fail_with_log "the hung mount was not moved out of the shared group"
 sleep 0.6 # two more checks of hung.c (every 250 ms): nothing moves twice
 log "moved out within $(($(now_ms) - hang_t0)) ms: $(grep -E "its daemon hangs" "$FANGUARDD_LOG" | tail -1)"
-out=$(mounts_json "$s/m" "$s/bm" "$s/m2")
-log "after: $(tr '\n' ';' <<<"$out")"
-read -r _ g1 sh1 cov1 _ <<<"$(sed -n 1p <<<"$out")"
-read -r _ g2 sh2 cov2 same2 <<<"$(sed -n 2p <<<"$out")"
-read -r _ g3 sh3 _ _ <<<"$(sed -n 3p <<<"$out")"
+rows=$(mounts_json "$s/m" "$s/bm" "$s/m2")
+log "after: $(tr '\n' ';' <<<"$rows")"
+read -r _ g1 sh1 cov1 _ <<<"$(sed -n 1p <<<"$rows")"
+read -r _ g2 sh2 cov2 same2 <<<"$(sed -n 2p <<<"$rows")"
+read -r _ g3 sh3 _ _ <<<"$(sed -n 3p <<<"$rows")"
 if [ "$cov1" = 1 ]; then
 	[[ $g1 == fuse/* && $sh1 = 0 ]] || fail_with_log "mount $s/m is on group $g1 (shared $sh1), not one of its own"
 	[ "$g2" = "$g1" ] && [ "$sh2" = 0 ] && [ "$cov2" = 1 ] ||
