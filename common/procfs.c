@@ -524,6 +524,14 @@ int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len)
 	return read_full_file(path, PROC_FILE_MAX, ret, ret_len);
 }
 
+int proc_read_environ(pid_t pid, char **ret, size_t *ret_len)
+{
+	char path[64];
+
+	(void) snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
+	return read_full_file(path, PROC_FILE_MAX, ret, ret_len);
+}
+
 /* /proc/net/PROTO and PROTO6: tcp and udp share the columns up to the
  * inode. */
 static int net_socks_load(const char *proto, struct net_sock **ret, size_t *ret_n)

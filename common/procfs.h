@@ -87,6 +87,9 @@ int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
 int proc_read_stat(pid_t pid, char comm[16], pid_t *ret_ppid, pid_t *ret_sid);
 /* argv as one string, arguments separated by NUL; *ret_len the total. */
 int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len);
+/* /proc/PID/environ, NUL-separated as the process left it (root, or the
+ * process's owner with ptrace access). */
+int proc_read_environ(pid_t pid, char **ret, size_t *ret_len);
 /* Both /proc/net/tcp and /proc/net/tcp6 of our network namespace. */
 int net_tcp_load(struct net_sock **ret, size_t *ret_n);
 /* 1 if addr is one of this host's addresses (getifaddrs) or loopback. */

@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "check-config.h"
 #include "config.h"
 #include "control.h"
 #include "events-log.h"
@@ -952,6 +953,9 @@ int main(int argc, char **argv)
 		settings_help(stdout);
 	else if (r >= 0 && action == SETTINGS_VERSION)
 		printf("fanguardd %s\n", FANGUARD_VERSION);
+	/* --check-config: also what start checks beyond the settings. */
+	if (r >= 0 && action == SETTINGS_CHECK)
+		r = check_config_dirs(arg_settings);
 	if (r < 0 || action != SETTINGS_RUN) {
 		/* --check-config: the errors are logged; the exit status says it. */
 		if (r < 0 && action == SETTINGS_RUN)

@@ -24,6 +24,31 @@ static bool have_cap(unsigned cap)
 	return syscall(SYS_capget, &h, d) == 0 && (d[cap / 32].effective & (1u << (cap % 32)));
 }
 
+int quarantine_dir_check(const char *path, int *ret_fd)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(errno,
+				       "Quarantine directory '%s': %m (create it with "
+				       "'install -d -m 0700 -o root -g root %s')",
+				       path, path);
+	if (fstat(fd, &st) < 0)
+		return log_error_errno(errno, "Quarantine directory '%s': %m", path);
+	if (st.st_uid != 0 || (st.st_mode & 077) != 0)
+		return log_error_errno(
+			EPERM,
+			"Quarantine directory '%s' is owned by uid %u with mode %04o: "
+			"it must be root's with mode 0700 (no access for group or "
+			"others), so that no user can read or plant its files",
+			path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+	if (ret_fd)
+		*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
 int quarantine_dir_setup(struct fanguard *fg, const struct settings *s)
 {
 	struct fanguard_quarantine_options qo = {
@@ -33,26 +58,13 @@ int quarantine_dir_setup(struct fanguard *fg, const struct settings *s)
 		.min_free_bytes = s->quarantine_min_free_bytes,
 	};
 	_cleanup_close_ int fd = -EBADF;
-	struct stat st;
 	int r;
 
 	if (!s->quarantine)
 		return 0;
-	fd = open(s->quarantine, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return log_error_errno(errno,
-				       "Quarantine directory '%s': %m (create it with "
-				       "'install -d -m 0700 -o root -g root %s')",
-				       s->quarantine, s->quarantine);
-	if (fstat(fd, &st) < 0)
-		return log_error_errno(errno, "Quarantine directory '%s': %m", s->quarantine);
-	if (st.st_uid != 0 || (st.st_mode & 077) != 0)
-		return log_error_errno(
-			EPERM,
-			"Quarantine directory '%s' is owned by uid %u with mode %04o: "
-			"it must be root's with mode 0700 (no access for group or "
-			"others), so that no user can read or plant its files",
-			s->quarantine, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+	r = quarantine_dir_check(s->quarantine, &fd); /* logs */
+	if (r < 0)
+		return r;
 	qo.dir_fd = fd;
 	r = fanguard_set_quarantine(fg, &qo);
 	if (r < 0)

@@ -57,6 +57,10 @@ struct fg_event {
 	struct fg_change_attrs attrs;
 	bool attrs_valid;
 	bool from_store; /* allowed by the verdict store (store.c): not kept again */
+
+	/* flight.c: waiting for another event's scan of the same file */
+	struct fg_event *flight_next; /* protected by domain->lock */
+	bool flight_alone;	      /* scanned on its own, never coalesced */
 };
 
 /* What a scan concluded. Private to the worker until it wins the answer. */

@@ -28,7 +28,8 @@
 	X(open_refusals)    \
 	X(emask_switches)   \
 	X(dedup_marks)      \
-	X(dedup_flushes)
+	X(dedup_flushes)    \
+	X(coalesced)
 
 struct domain_stats {
 #define X(f) _Atomic uint64_t f;

@@ -13,8 +13,8 @@
  * content change behind the kernel's back goes unscanned for at most the
  * TTL, a local write clears the mark at once (no FAN_MARK_IGNORED_SURV_
  * MODIFY), no fd is held (unmounting is never held up), and exec is always
- * scanned. Concurrent reads of one inode while its first scan runs each
- * get a scan of their own (no single flight yet).
+ * scanned. Concurrent reads of one inode while its first scan runs wait
+ * for that scan (flight.c).
  *
  * Must never: add a mark for an exec, a deny, an unscanned verdict, or on a
  * domain with the open mask; hold an fd of the mount. */

@@ -21,6 +21,7 @@
 #include "inflight-internal.h"
 #include "queue-internal.h"
 #include "counters-internal.h"
+#include "flight-internal.h"
 #include "overload-internal.h"
 #include "time-util.h"
 
@@ -71,8 +72,9 @@ struct worker {
 	pthread_t thread;
 	unsigned id;
 	struct thread_slot slot;
-	bool abandoned;	     /* protected by d->lock */
-	struct worker *next; /* protected by d->lock */
+	bool abandoned;	      /* protected by d->lock */
+	struct worker *next;  /* protected by d->lock */
+	struct flight flight; /* flight.c: the scan it leads; protected by d->lock */
 };
 
 struct reader {
@@ -186,6 +188,9 @@ struct domain {
 	 * flush, and when the oldest of them went in */
 	_Atomic uint64_t dedup_held;
 	_Atomic usec_t dedup_oldest;
+	/* flight.c: scans in flight that later reads of the same file wait
+	 * for (workers' flights); protected by lock */
+	struct flight *flights;
 };
 
 /* The verdict for an event of d that could not be scanned (deadline, error,

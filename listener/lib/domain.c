@@ -209,8 +209,10 @@ static int mark_now(struct domain *d, int path_fd, uint32_t flags)
 
 int domain_unmark(struct domain *d, int path_fd, uint32_t flags)
 {
+	/* As mark_now() placed it: the filesystem unless FANGUARD_WATCH_MOUNT
+	 * (FANGUARD_WATCH_FILESYSTEM is the default, set or not). */
 	unsigned how = FAN_MARK_REMOVE |
-		       ((flags & FANGUARD_WATCH_FILESYSTEM) ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+		       ((flags & FANGUARD_WATCH_MOUNT) ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM);
 	char proc[FD_PROC_PATH_MAX];
 	int r;
 

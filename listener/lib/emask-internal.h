@@ -46,10 +46,13 @@ bool emask_is_refusal(int err, usec_t blocked_usec);
 bool emask_refusal_note(usec_t now, usec_t *first, unsigned *n);
 /* A reader's: its read() failed with err after blocking blocked_usec. */
 void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec);
-/* Whether the daemon's argv hints that it cannot open a file twice while it
- * is written (rclone mount without --vfs-cache-mode writes|full): a claim,
- * used only to pick the access mask early. Writes the reason to why. */
-bool emask_argv_hint(const char *argv, size_t len, char *why, size_t why_len);
+/* Whether the daemon's argv and environment (NUL-separated, as /proc/PID/
+ * cmdline and environ; env may be NULL) hint that it cannot open a file
+ * twice while it is written (rclone mount without --vfs-cache-mode
+ * writes|full, from the command line or else RCLONE_VFS_CACHE_MODE): a
+ * claim, used only to pick the access mask early. Writes the reason to why. */
+bool emask_argv_hint(const char *argv, size_t len, const char *env, size_t env_len, char *why,
+		     size_t why_len);
 bool emask_daemon_hint(pid_t daemon, char *why, size_t why_len);
 /* Switches d to the access mask: adds the new mask to the mark of path_fd
  * first, then removes FAN_OPEN_PERM, so coverage never lapses. 0, or

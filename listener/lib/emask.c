@@ -261,10 +261,24 @@ void emask_note_read_error(struct domain *d, int err, usec_t blocked_usec)
 	emask_switch_at_mount(d, why);
 }
 
-bool emask_argv_hint(const char *argv, size_t len, char *why, size_t why_len)
+/* The value of NAME in a NUL-separated environment, or NULL. */
+static const char *env_get(const char *env, size_t len, const char *name)
 {
-	const char *a0 = argv, *base, *mode = NULL;
+	size_t n = strlen(name);
+
+	for (size_t i = 0; env && i < len; i += strnlen(env + i, len - i) + 1)
+		if (strnlen(env + i, len - i) > n && strncmp(env + i, name, n) == 0 &&
+		    env[i + n] == '=')
+			return env + i + n + 1;
+	return NULL;
+}
+
+bool emask_argv_hint(const char *argv, size_t len, const char *env, size_t env_len, char *why,
+		     size_t why_len)
+{
+	const char *a0 = argv, *base, *mode = NULL, *env_mode;
 	bool mount = false;
+	char how[80];
 
 	if (!argv || len == 0)
 		return false;
@@ -282,23 +296,38 @@ bool emask_argv_hint(const char *argv, size_t len, char *why, size_t why_len)
 		else if (strcmp(a, "--vfs-cache-mode") == 0 && i + strlen(a) + 1 < len)
 			mode = a + strlen(a) + 1;
 	}
+	/* rclone takes a flag's default from RCLONE_<FLAG> in its
+	 * environment; the command line wins. The environment is only
+	 * NUL-terminated if the process left it so: env_get() is bounded. */
+	env_mode = mode ? NULL : env_get(env, env_len, "RCLONE_VFS_CACHE_MODE");
+	if (env_mode && memchr(env_mode, '\0', env_len - (size_t) (env_mode - env)))
+		mode = env_mode;
 	/* off (the default) and minimal: files opened for writing only go
 	 * straight to the remote, one open at a time. */
 	if (!mount || (mode && (strcmp(mode, "writes") == 0 || strcmp(mode, "full") == 0)))
 		return false;
+	if (mode && mode == env_mode)
+		(void) snprintf(how, sizeof(how), "RCLONE_VFS_CACHE_MODE=%.32s in its environment",
+				mode);
+	else
+		(void) snprintf(how, sizeof(how), "--vfs-cache-mode %.32s",
+				mode ? mode : "off (default)");
 	(void) snprintf(why, why_len,
-			"hint: the daemon's argv runs rclone mount with --vfs-cache-mode %s (a "
-			"claim; the access mask only moves the verdict to the first read)",
-			mode ? mode : "off (default)");
+			"hint: the daemon runs rclone mount with %s (a claim; the access mask only "
+			"moves the verdict to the first read)",
+			how);
 	return true;
 }
 
 bool emask_daemon_hint(pid_t daemon, char *why, size_t why_len)
 {
-	_cleanup_free_ char *argv = NULL;
-	size_t len = 0;
+	_cleanup_free_ char *argv = NULL, *env = NULL;
+	size_t len = 0, env_len = 0;
 
 	if (daemon <= 0 || proc_read_cmdline(daemon, &argv, &len) < 0)
 		return false;
-	return emask_argv_hint(argv, len, why, why_len);
+	/* Root-readable (ptrace access); without it, the argv alone. */
+	if (proc_read_environ(daemon, &env, &env_len) < 0)
+		env_len = 0;
+	return emask_argv_hint(argv, len, env, env_len, why, why_len);
 }

@@ -8,7 +8,9 @@
  * connection has had requests waiting (/sys/fs/fuse/connections/N/waiting)
  * for HUNG_LIMIT_MS while a reader of that group is stuck in the kernel's
  * open is moved out to a group of its own; if it cannot get one, its mark
- * leaves the shared group and it is reported uncovered (hung-daemon). */
+ * leaves the shared group and it is reported uncovered (hung-daemon).
+ * Other mounts of its filesystem in that group (binds: one superblock, one
+ * group, watch_place()) go with it, to the same group or uncovered too. */
 
 #define HUNG_TICK_MS 250
 #define HUNG_LIMIT_MS 1000

@@ -16,6 +16,7 @@
 #include "domain-state-internal.h"
 #include "emask-internal.h"
 #include "fg-internal.h"
+#include "flight-internal.h"
 #include "macro.h"
 #include "pool-internal.h"
 #include "quarantine-internal.h"
@@ -53,7 +54,7 @@ static void *worker_main(void *userdata)
 		struct scan_result res;
 		struct subject subj;
 		struct fg_event *ev;
-		bool leave, quar;
+		bool leave, quar, joined;
 		uint64_t gen;
 
 		slot_set(&w->slot, WHERE_IDLE);
@@ -61,10 +62,16 @@ static void *worker_main(void *userdata)
 			break;
 		domain_take_fs_ids(d, &fs_ids);
 		slot_set(&w->slot, WHERE_BUSY);
+		joined = false;
 		pthread_mutex_lock(&d->lock);
-		if (atomic_load(&ev->state) == EVENT_PENDING)
+		/* A read of a file whose scan runs now waits for that scan
+		 * (flight.c): its holder is that scan's worker from here on. */
+		if (atomic_load(&ev->state) == EVENT_PENDING &&
+		    !(joined = flight_join_or_lead_locked(d, w, ev)))
 			ev->worker = w;
 		pthread_mutex_unlock(&d->lock);
+		if (joined)
+			continue;
 
 		if (ev->worker) {
 			gen = cache_gen(fg); /* before the scan looks at the denylist */
@@ -102,6 +109,9 @@ static void *worker_main(void *userdata)
 				else if (quar)
 					quarantine_event(d, ev, &res, &subj, buf, SCAN_BUF_SIZE);
 			}
+			/* The reads that waited for this scan, answered after
+			 * its own (whoever answered it). */
+			flight_land(d, w, &res, &w->slot);
 		} else
 			leave = false; /* the keeper answered it while it was queued */
 		event_release(d, ev, &w->slot, true);

@@ -161,6 +161,9 @@ static const struct stat_row table[] = {
 	DOM("dedup_marks", dedup_marks,
 	    "Access-mask groups: short-lived ignore marks added after a clean read scan."),
 	DOM("dedup_flushes", dedup_flushes, "Access-mask groups: ignore marks dropped at the TTL."),
+	DOM("coalesced", coalesced,
+	    "Access-mask groups: read events answered from the scan of the same file that was in "
+	    "flight when they arrived, not scanned again."),
 	LSN("quarantined", C, quarantined,
 	    "Denied files copied to the quarantine directory and removed."),
 	QFAIL(QUARANTINE_NOT_LOCAL),

@@ -44,6 +44,7 @@
 #include "answer-internal.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "private-dir.h"
 #include "store-internal.h"
 
 /* FS_IOC_GETFSUUID (6.5): Debian 12's headers (6.1) lack it. */
@@ -189,32 +190,27 @@ bool store_lookup(struct fg_store *st, int fd, const struct fg_change_attrs *a, 
 
 /* --- opening ------------------------------------------------------------ */
 
-/* Ours alone: owned by euid, nothing for group or others. */
+/* Ours alone: owned by euid, nothing for group or others (private-dir.h:
+ * fanguardd --check-config says the same). */
 static int check_owner(struct fanguard *fg, const char *path, const char *what,
 		       const struct stat *stt)
 {
-	if (stt->st_uid == geteuid() && (stt->st_mode & 077) == 0)
-		return 0;
-	fg_log(fg, LOG_ERR,
-	       "verdict store %s: %s is owned by uid %u with mode %04o: refusing it (it must be "
-	       "owned by uid %u and closed to group and others, e.g. mode 0700/0600)",
-	       path, what, (unsigned) stt->st_uid, (unsigned) (stt->st_mode & 07777),
-	       (unsigned) geteuid());
-	return -EPERM;
+	char why[256];
+	int r = private_owner_check(what, stt, geteuid(), why, sizeof(why));
+
+	if (r < 0)
+		fg_log(fg, LOG_ERR, "verdict store %s: %s", path, why);
+	return r;
 }
 
 static int check_file(struct fanguard *fg, int dfd, const char *path, const char *name)
 {
-	struct stat stt;
+	char why[256];
+	int r = private_file_check(dfd, name, geteuid(), why, sizeof(why));
 
-	if (fstatat(dfd, name, &stt, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISREG(stt.st_mode)) {
-		fg_log(fg, LOG_ERR, "verdict store %s: %s is not a regular file: refusing it", path,
-		       name);
-		return -EPERM;
-	}
-	return check_owner(fg, path, name, &stt);
+	if (r == -EPERM)
+		fg_log(fg, LOG_ERR, "verdict store %s: %s", path, why);
+	return r;
 }
 
 /* Reads every entry: an LMDB error or an entry not of our shape is a store

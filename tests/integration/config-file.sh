@@ -6,7 +6,8 @@
 # and the command line takes precedence: single values override the file
 # (--stats-file), lists add to it (--watch, --deny-hashes). --check-config
 # reports the same errors (status 1) without starting, and is silent on a
-# good configuration (status 0).
+# good configuration (status 0); it checks the quarantine and verdict store
+# directories as start does, with the same messages, creating nothing.
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
 require_root
@@ -53,6 +54,50 @@ rc=0
 timeout 10 "$FANGUARDD" --watch "$s" --deadline-ms 0 --check-config 2>"$FG_STATE/err" || rc=$?
 [ $rc = 1 ] && grep -q -- '--deadline-ms: 0 is out of range' "$FG_STATE/err" ||
 	fail "--check-config: bad command line not reported (status $rc)"
+
+# The quarantine and verdict store directories: --check-config refuses what
+# start refuses (missing, not root's or ours, open to group or others, a
+# store file open to others), with start's error lines, and creates nothing.
+d=$FG_STATE/dirs
+mkdir -m 0700 "$d" "$d/q-ok" "$d/q-user" "$d/vs-ok" "$d/vs-file"
+mkdir -m 0750 "$d/q-open" "$d/vs-open"
+chown nobody "$d/q-user"
+install -m 0644 /dev/null "$d/vs-file/data.mdb"
+# expect_dir_refused REGEX ARGS...: both refuse ARGS, with the same lines.
+expect_dir_refused() {
+	local re=$1 rc=0 l
+	shift
+	timeout 10 "$FANGUARDD" --watch "$s" --seccomp off "$@" --check-config \
+		2>"$FG_STATE/check.err" || rc=$?
+	sed 's/^/# check: /' "$FG_STATE/check.err" >&2
+	[ $rc = 1 ] || fail "--check-config $* : status $rc, not 1"
+	grep -Eq "$re" "$FG_STATE/check.err" || fail "--check-config $* : no '$re'"
+	rc=0
+	timeout 20 "$FANGUARDD" --watch "$s" --seccomp off "$@" 2>"$FG_STATE/start.err" || rc=$?
+	[ $rc != 0 ] && [ $rc != 124 ] || fail "start accepted $* (status $rc)"
+	while read -r l; do
+		grep -qF -- "${l#*error: }" "$FG_STATE/start.err" ||
+			fail "start with $* does not say '${l#*error: }': $(cat "$FG_STATE/start.err")"
+	done < <(grep 'error: ' "$FG_STATE/check.err")
+}
+expect_dir_refused "Quarantine directory '$d/q-none': No such file or directory \(create it with 'install -d -m 0700 -o root -g root $d/q-none'\)" \
+	--quarantine "$d/q-none"
+expect_dir_refused "Quarantine directory '$d/q-open' is owned by uid 0 with mode 0750: it must be root's with mode 0700" \
+	--quarantine "$d/q-open"
+expect_dir_refused "Quarantine directory '$d/q-user' is owned by uid $(id -u nobody) with mode 0700" \
+	--quarantine "$d/q-user"
+expect_dir_refused "verdict store $d/vs-open: the directory is owned by uid 0 with mode 0750: refusing it" \
+	--verdict-store "$d/vs-open"
+expect_dir_refused "verdict store $d/vs-file: data.mdb is owned by uid 0 with mode 0644: refusing it" \
+	--verdict-store "$d/vs-file"
+expect_dir_refused "Failed to open the verdict store '$d/none/vs': No such file or directory" \
+	--verdict-store "$d/none/vs"
+out=$(timeout 10 "$FANGUARDD" --watch "$s" --quarantine "$d/q-ok" --verdict-store "$d/vs-ok" \
+	--verdict-store "$d/vs-new" --check-config 2>&1) ||
+	fail "--check-config refused good directories: $out"
+[ -z "$out" ] || fail "--check-config printed something for good directories: $out"
+[ ! -e "$d/vs-new" ] || fail "--check-config created the verdict store directory"
+log "--check-config: the quarantine and verdict store directories checked as start does"
 
 # A good file; the command line overrides StatsFile and adds a watch and a list.
 cat >"$conf" <<CONF

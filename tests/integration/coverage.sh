@@ -13,7 +13,7 @@
 #  2. permission: a user's FUSE mount without allow_other is closed to the
 #     listener: reported uncovered (cause permission, naming
 #     allow_sys_admin_access).
-#  3. FG_COV_MOUNTS (40; the bench runs 300) user FUSE mounts with a
+#  3. FG_COV_MOUNTS (40; coverage-300: 300) user FUSE mounts with a
 #     denylisted file on each, under --max-groups 12: every one denied (N of
 #     N), at most 12 groups, the thread count within the budget, and the
 #     log stays short (no line per mount per rescan).

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "domain-internal.h"
 #include "domain-state-internal.h"
@@ -46,7 +47,8 @@
 enum ev_state { EV_FREE = 0, EV_INJECTED, EV_READ, EV_ANSWERED, EV_CLOSED };
 /* B_NOT_IN_MEMORY: on a reader (an inline scan), the content would need I/O
  * (res->would_block); on a worker, allowed. */
-enum behave { B_ALLOW = 0, B_DENY, B_ERROR, B_HANG, B_NOT_IN_MEMORY };
+/* B_HANG_DENY, B_HANG_ERROR: hang like B_HANG, then deny or fail. */
+enum behave { B_ALLOW = 0, B_DENY, B_ERROR, B_HANG, B_NOT_IN_MEMORY, B_HANG_DENY, B_HANG_ERROR };
 
 struct ev_rec {
 	int fd;
@@ -57,6 +59,7 @@ struct ev_rec {
 	bool hang_open, hang_close;
 	bool closed_before_answer;
 	bool scanned_by_reader; /* inline (reader.c), not by a worker */
+	unsigned n_scans;	/* the test scanner's calls with its fd */
 };
 
 static struct fake {
@@ -274,7 +277,7 @@ static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan
 	pthread_mutex_lock(&F.lock);
 	e = ev_of_fd_locked(ctx->fd);
 	b = e ? e->behave : B_ERROR;
-	if (b == B_HANG) {
+	if (b == B_HANG || b == B_HANG_DENY || b == B_HANG_ERROR) {
 		/* A read stuck in a FUSE daemon: past any deadline. */
 		F.hanging_scans++;
 		pthread_cond_broadcast(&F.cond);
@@ -288,8 +291,10 @@ static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan
 		res->would_block = true;
 		return;
 	}
-	if (e)
+	if (e) {
 		e->scanned_by_reader = on_reader;
+		e->n_scans++;
+	}
 	pthread_mutex_unlock(&F.lock);
 	switch (b) {
 	case B_ALLOW:
@@ -299,10 +304,12 @@ static void test_scan(struct scanner *s, const struct scan_ctx *ctx, struct scan
 		res->verdict = FANGUARD_ALLOW;
 		break;
 	case B_DENY:
+	case B_HANG_DENY:
 		res->reason = FANGUARD_REASON_SCANNED;
 		res->verdict = FANGUARD_DENY;
 		break;
 	case B_ERROR:
+	case B_HANG_ERROR:
 		res->reason = FANGUARD_REASON_ERROR;
 		scan_detail(res, "injected");
 		break;
@@ -1040,6 +1047,85 @@ static void test_reader_stuck_in_open(void **state)
 	listener_done(fg);
 }
 
+/* rclone takes --vfs-cache-mode from RCLONE_VFS_CACHE_MODE when its
+ * command line does not name it: the hint reads the environment too, from
+ * a buffer and from /proc/PID/environ of a real process. */
+static void emask_env_hints(void)
+{
+	static const char dflt[] = "/usr/bin/rclone\0mount\0r:/x\0/mnt";
+	static const char wr[] = "rclone\0mount\0r:/x\0/mnt\0--vfs-cache-mode=writes";
+	static const char off[] = "rclone\0mount\0--vfs-cache-mode\0off\0r:/x\0/mnt";
+	static const char env_wr[] = "HOME=/\0RCLONE_VFS_CACHE_MODE=writes";
+	static const char env_full[] = "RCLONE_VFS_CACHE_MODE=full\0PATH=/bin";
+	static const char env_min[] = "RCLONE_VFS_CACHE_MODE=minimal";
+	static const char env_other[] = "XRCLONE_VFS_CACHE_MODE=full\0RCLONE_VFS_CACHE_MODEX=full";
+	static const char unterminated[] = {'R', 'C', 'L', 'O', 'N', 'E', '_', 'V',
+					    'F', 'S', '_', 'C', 'A', 'C', 'H', 'E',
+					    '_', 'M', 'O', 'D', 'E', '=', 'w'};
+	char *const args[] = {"rclone", "-c", "read x", "mount", "r:/x", "/mnt", NULL};
+	char *const env_writes[] = {"RCLONE_VFS_CACHE_MODE=writes", NULL};
+	char *const env_off[] = {"RCLONE_VFS_CACHE_MODE=off", NULL};
+	char why[160];
+
+	/* The environment's mode when the command line names none. */
+	assert_false(emask_argv_hint(dflt, sizeof(dflt), env_wr, sizeof(env_wr), why, sizeof(why)));
+	assert_false(
+		emask_argv_hint(dflt, sizeof(dflt), env_full, sizeof(env_full), why, sizeof(why)));
+	assert_true(
+		emask_argv_hint(dflt, sizeof(dflt), env_min, sizeof(env_min), why, sizeof(why)));
+	assert_non_null(strstr(why, "RCLONE_VFS_CACHE_MODE=minimal in its environment"));
+	/* Other names are not it; an unterminated value is not read. */
+	assert_true(emask_argv_hint(dflt, sizeof(dflt), env_other, sizeof(env_other), why,
+				    sizeof(why)));
+	assert_non_null(strstr(why, "--vfs-cache-mode off (default)"));
+	assert_true(emask_argv_hint(dflt, sizeof(dflt), unterminated, sizeof(unterminated), why,
+				    sizeof(why)));
+	/* The command line wins either way. */
+	assert_false(emask_argv_hint(wr, sizeof(wr), env_min, sizeof(env_min), why, sizeof(why)));
+	assert_true(emask_argv_hint(off, sizeof(off), env_wr, sizeof(env_wr), why, sizeof(why)));
+	assert_non_null(strstr(why, "--vfs-cache-mode off"));
+
+	/* A process named rclone (sh waiting on a pipe), read through /proc. */
+	for (int i = 0; i < 2; i++) {
+		int p[2], status;
+		pid_t pid;
+		bool hint;
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			(void) dup2(p[0], 0);
+			execve("/bin/sh", args, i == 0 ? env_writes : env_off);
+			_exit(127);
+		}
+		(void) close(p[0]);
+		/* Until the exec is done: its argv is ours before. */
+		for (int t = 0; t < 2000; t++) {
+			char buf[16] = "";
+			_cleanup_close_ int fd = -EBADF;
+			char path[64];
+
+			(void) snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 &&
+			    strcmp(buf, "rclone") == 0)
+				break;
+			(void) usleep(1000);
+		}
+		hint = emask_daemon_hint(pid, why, sizeof(why));
+		(void) close(p[1]); /* read x returns: sh exits */
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (i == 0)
+			assert_false(hint);
+		else {
+			assert_true(hint);
+			assert_non_null(
+				strstr(why, "RCLONE_VFS_CACHE_MODE=off in its environment"));
+		}
+	}
+}
+
 /* The pure parts of the event-mask choice (emask.c). */
 static void test_emask_rules(void **state)
 {
@@ -1065,14 +1151,15 @@ static void test_emask_rules(void **state)
 	assert_false(emask_refusal_note(1000, &first, &n));
 	assert_false(emask_refusal_note(1000 + EMASK_WINDOW_USEC + 1, &first, &n));
 	assert_true(emask_refusal_note(2000 + EMASK_WINDOW_USEC, &first, &n));
-	assert_true(emask_argv_hint(off, sizeof(off), why, sizeof(why)));
+	assert_true(emask_argv_hint(off, sizeof(off), NULL, 0, why, sizeof(why)));
 	assert_non_null(strstr(why, "--vfs-cache-mode off"));
-	assert_true(emask_argv_hint(dflt, sizeof(dflt), why, sizeof(why)));
-	assert_false(emask_argv_hint(wr, sizeof(wr), why, sizeof(why)));
-	assert_false(emask_argv_hint(full, sizeof(full), why, sizeof(why)));
-	assert_false(emask_argv_hint(other, sizeof(other), why, sizeof(why)));
-	assert_false(emask_argv_hint(copy, sizeof(copy), why, sizeof(why)));
-	assert_false(emask_argv_hint(NULL, 0, why, sizeof(why)));
+	assert_true(emask_argv_hint(dflt, sizeof(dflt), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(wr, sizeof(wr), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(full, sizeof(full), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(other, sizeof(other), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(copy, sizeof(copy), NULL, 0, why, sizeof(why)));
+	assert_false(emask_argv_hint(NULL, 0, NULL, 0, why, sizeof(why)));
+	emask_env_hints();
 	assert_int_equal(fanguard_new(&o, &fg), 0);
 	assert_int_equal(emask_fan_mask(fg, false), FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM);
 	assert_int_equal(emask_fan_mask(fg, true), FAN_ACCESS_PERM | FAN_OPEN_EXEC_PERM);
@@ -1189,6 +1276,141 @@ static void test_emask_auto_switch_and_dedup(void **state)
 	/* Gone at the TTL. */
 	assert_int_equal(stat_wait(fg, "dedup_flushes", NULL, 1), 1);
 	assert_true(mark_logged((unsigned) add, FAN_MARK_FLUSH, 0) > add);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* Waiters of d's scans in flight (flight.c). */
+static unsigned flight_waiters(struct domain *d)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (struct flight *f = d->flights; f; f = f->next)
+		n += (unsigned) f->n_waiters;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+static bool wait_flight_waiters(struct domain *d, unsigned want)
+{
+	usec_t end = deadline_after(WAIT_USEC);
+
+	while (flight_waiters(d) != want && !deadline_passed(end))
+		(void) usleep(1000);
+	return flight_waiters(d) == want;
+}
+
+static unsigned n_scans_of(size_t i)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&F.lock);
+	n = F.ev[i].n_scans;
+	pthread_mutex_unlock(&F.lock);
+	return n;
+}
+
+/* An access-mask FUSE domain (configured) with fc's settings, started. */
+static struct domain *access_domain(struct fanguard **ret_fg, struct fanguard_class_options *fc)
+{
+	struct fanguard_options o = {.size = sizeof(o)};
+	struct domain *d;
+
+	*ret_fg = listener_new_fuse(&o, fc);
+	assert_int_equal(
+		fanguard_set_fuse_event_mask(*ret_fg, F.dir, FANGUARD_FUSE_EVENT_MASK_ACCESS), 0);
+	assert_int_equal(fanguard_start(*ret_fg), 0);
+	d = fuse_domain(*ret_fg, 4300, 0, NULL);
+	assert_non_null(d);
+	pthread_mutex_lock(&(*ret_fg)->lock);
+	emask_domain_init(d, F.dir);
+	pthread_mutex_unlock(&(*ret_fg)->lock);
+	assert_true(atomic_load(&d->emask_access));
+	return d;
+}
+
+/* One round: a read whose scan hangs, then behaves as lead; 3 more reads
+ * of the same file meanwhile wait for it (never scanned themselves) and
+ * get its verdict (want), while an exec of the file is scanned on its own. */
+static void flight_round(struct fanguard *fg, struct domain *d, enum behave lead, unsigned want,
+			 uint64_t coalesced_before)
+{
+	size_t first, w[3], ex;
+
+	pthread_mutex_lock(&F.lock);
+	F.release = false;
+	pthread_mutex_unlock(&F.lock);
+	first = inject_mask(d, lead, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(hanging_scans_1, NULL));
+	for (size_t i = 0; i < ELEMENTSOF(w); i++)
+		w[i] = inject_mask(d, B_ALLOW, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_flight_waiters(d, ELEMENTSOF(w)));
+	ex = inject_mask(d, B_ALLOW, false, false, FAN_OPEN_EXEC_PERM);
+	assert_true(wait_for(answered, (void *) (uintptr_t) ex));
+	assert_int_equal(n_scans_of(ex), 1);
+	for (size_t i = 0; i < ELEMENTSOF(w); i++)
+		assert_false(answered((void *) (uintptr_t) w[i])); /* racy read: fine */
+	release_all();
+	for (size_t i = 0; i < ELEMENTSOF(w); i++)
+		assert_true(wait_for(answered, (void *) (uintptr_t) w[i]));
+	assert_true(wait_for(no_hangs, NULL));
+	assert_int_equal(verdict_of(first), want);
+	for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+		assert_int_equal(verdict_of(w[i]), want);
+		assert_int_equal(n_scans_of(w[i]), 0);
+	}
+	assert_int_equal(stat_wait(fg, "coalesced", NULL, coalesced_before + 3),
+			 coalesced_before + 3);
+	assert_int_equal(flight_waiters(d), 0);
+}
+
+/* Access-mask groups: reads of a file whose scan is in flight wait for
+ * that scan instead of a scan each (flight.c): a clean scan allows them
+ * all, a deny denies them all, an error gives each its default verdict
+ * (reason error), each answered exactly once and counted. */
+static void test_flight_coalesces_reads(void **state)
+{
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+
+	(void) state;
+	fc.deadline_ms = 15000;
+	fc.n_workers = 3;
+	d = access_domain(&fg, &fc);
+	flight_round(fg, d, B_HANG, FAN_ALLOW, 0);
+	flight_round(fg, d, B_HANG_DENY, FAN_DENY, 3);
+	assert_int_equal(stat_value(fg, "verdicts", "error"), 0);
+	flight_round(fg, d, B_HANG_ERROR, FAN_ALLOW, 6);
+	assert_int_equal(stat_wait(fg, "verdicts", "error", 4), 4);
+	domain_unref(d);
+	listener_done(fg);
+}
+
+/* A waiter keeps its own deadline: the keeper answers it while the scan it
+ * waits for hangs; the scan's verdict then answers nothing twice. */
+static void test_flight_waiter_deadline(void **state)
+{
+	struct fanguard_class_options fc = {.size = sizeof(fc)};
+	struct fanguard *fg;
+	struct domain *d;
+	size_t first, w;
+
+	(void) state;
+	fc.deadline_ms = 300;
+	fc.n_workers = 2;
+	d = access_domain(&fg, &fc);
+	first = inject_mask(d, B_HANG_DENY, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(hanging_scans_1, NULL));
+	w = inject_mask(d, B_ALLOW, false, false, FAN_ACCESS_PERM);
+	assert_true(wait_for(answered, (void *) (uintptr_t) first));
+	assert_true(wait_for(answered, (void *) (uintptr_t) w));
+	assert_int_equal(verdict_of(w), FAN_ALLOW); /* the class default, at its deadline */
+	assert_int_equal(stat_wait(fg, "verdicts", "deadline", 2), 2);
+	release_all();
+	assert_true(wait_for(no_hangs, NULL));
+	assert_int_equal(stat_value(fg, "coalesced", NULL), 0);
 	domain_unref(d);
 	listener_done(fg);
 }
@@ -1750,6 +1972,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_hangs, setup, teardown),
 		cmocka_unit_test(test_emask_rules),
 		cmocka_unit_test_setup_teardown(test_emask_auto_switch_and_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flight_coalesces_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flight_waiter_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_and_partial_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_planned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_limit_falls_back, setup, teardown),
