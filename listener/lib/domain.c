@@ -341,7 +341,7 @@ static void flush_marks(struct domain *d)
  * mount watcher released (its mount is gone) is stopped as always. */
 static bool handing_over(struct domain *d)
 {
-	return d->fg->handover_fn && !d->released;
+	return !d->released && atomic_load_explicit(&d->fg->handover_fn, memory_order_acquire);
 }
 
 /* After every thread of d exited: nothing it read is unanswered, so the
@@ -350,10 +350,11 @@ static bool handing_over(struct domain *d)
 static bool hand_over(struct domain *d)
 {
 	struct fanguard *fg = d->fg;
+	fanguard_group_fn fn = atomic_load_explicit(&fg->handover_fn, memory_order_acquire);
 	int r;
 
 	pthread_rwlock_rdlock(&d->fan_fd_lock);
-	r = d->fan_fd < 0 ? -EBADF : fg->handover_fn(fg->handover_userdata, d->fan_fd, d->name);
+	r = d->fan_fd < 0 ? -EBADF : fn(fg->handover_userdata, d->fan_fd, d->name);
 	pthread_rwlock_unlock(&d->fan_fd_lock);
 	if (r < 0) {
 		fg_log(fg, LOG_ERR, "%s: group not handed over (%s): marks removed", d->name,

@@ -394,8 +394,8 @@ static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, 
 	}
 	fg->stopped = true;
 	/* Read by domain_stop_begin()/finish() (handing_over()) from here on. */
-	fg->handover_fn = fn;
 	fg->handover_userdata = userdata;
+	atomic_store_explicit(&fg->handover_fn, fn, memory_order_release);
 	handover_close_unclaimed_locked(fg);
 	pthread_mutex_unlock(&fg->lock);
 	/* After this no domain is added or released by the watcher. */

@@ -101,7 +101,9 @@ struct fanguard {
 	unsigned handover_passes_pending;
 	/* fanguard_handover(): set once, before the stop; domains keep their
 	 * marks and pass their group to fn (domain_stop_finish()). */
-	fanguard_group_fn handover_fn;
+	/* Set once by the stop (after handover_userdata), read by any thread
+	 * that stops a domain meanwhile (the mount watcher's releases). */
+	_Atomic(fanguard_group_fn) handover_fn;
 	void *handover_userdata;
 	/* scanstate.c: the thread (started under fg->lock) */
 	struct fg_bg_thread state_thread;
