@@ -11,9 +11,12 @@
 
 struct fanguard;
 
-/* A new domain with one reference (the caller's); no thread runs yet. */
+/* A new domain with one reference (the caller's); no thread runs yet.
+ * name: its group's name (a group a previous listener handed over under
+ * that name is adopted), or NULL for the default ("local", "fuse/53"). */
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
-	       unsigned dev_major, unsigned dev_minor, uid_t owner, struct domain **ret);
+	       unsigned dev_major, unsigned dev_minor, uid_t owner, const char *name,
+	       struct domain **ret);
 /* Starts the threads, then places the marks asked for before. Marks the
  * domain started first, so that a start that fails part way is stopped like
  * any other (domain_stop_begin()). */

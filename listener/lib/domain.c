@@ -86,7 +86,8 @@ static int group_init(struct domain *d, unsigned init_flags, unsigned f_flags)
 }
 
 int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_id,
-	       unsigned dev_major, unsigned dev_minor, uid_t owner, struct domain **ret)
+	       unsigned dev_major, unsigned dev_minor, uid_t owner, const char *name,
+	       struct domain **ret)
 {
 	const struct fanguard_class_options *co = &fg->cls[cls];
 	unsigned init_flags = FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE;
@@ -111,7 +112,9 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 	d->ops = fg->ops;
 	d->ops_userdata = fg->ops_userdata;
 	d->fan_fd = d->group_fd = d->wake_fd = -EBADF;
-	if (cls == FANGUARD_MOUNT_LOCAL)
+	if (name)
+		(void) snprintf(d->name, sizeof(d->name), "%s", name);
+	else if (cls == FANGUARD_MOUNT_LOCAL)
 		(void) snprintf(d->name, sizeof(d->name), "local");
 	else
 		(void) snprintf(d->name, sizeof(d->name), "%s/%llu",

@@ -132,17 +132,17 @@ struct adopted_group *handover_take_locked(struct fanguard *fg, const char *name
 
 /* A group a watcher may create after start, with this very name: one of
  * its own per mount ("fuse/53"), named by the mount's id, which the same
- * mount keeps for its life. Not "local" (the watches claim it before
- * start), not a shared one ("fuse/shared-1": its name is given after the
- * domain looked for an adopted group). */
+ * mount keeps for its life, or a group shared by FUSE mounts beyond the
+ * group budget ("fuse/shared-1", named by its nesting depth). Not "local"
+ * (the watches claim it before start). */
 static bool watcher_may_claim(const char *name)
 {
-	const char *slash = strchr(name, '/');
+	const char *slash = strchr(name, '/'), *id;
 
 	if (!slash || (strncmp(name, "fuse/", 5) != 0 && strncmp(name, "network/", 8) != 0))
 		return false;
-	return slash[1] >= '0' && slash[1] <= '9' &&
-	       strspn(slash + 1, "0123456789") == strlen(slash + 1);
+	id = strncmp(slash + 1, "shared-", 7) == 0 ? slash + 8 : slash + 1;
+	return id[0] >= '0' && id[0] <= '9' && strspn(id, "0123456789") == strlen(id);
 }
 
 static void close_group(struct fanguard *fg, struct adopted_group *g)

@@ -73,10 +73,14 @@ static int create_locked(struct fanguard *fg, enum fanguard_mount_class cls, uin
 			 unsigned dev_major, unsigned dev_minor, uid_t owner, bool shared,
 			 unsigned depth, struct domain **ret)
 {
+	char name[sizeof(((struct domain *) 0)->name)];
 	struct domain *d;
 	int r;
 
-	r = domain_new(fg, cls, mnt_id, dev_major, dev_minor, owner, &d);
+	if (shared)
+		(void) snprintf(name, sizeof(name), "%s/shared-%u",
+				fanguard_mount_class_to_string(cls), depth);
+	r = domain_new(fg, cls, mnt_id, dev_major, dev_minor, owner, shared ? name : NULL, &d);
 	if (r < 0)
 		return r;
 	d->shared = shared;
@@ -86,9 +90,6 @@ static int create_locked(struct fanguard *fg, enum fanguard_mount_class cls, uin
 	 * late is denied; fuse_user_exec=deny denies its execs). */
 	if (shared && cls != FANGUARD_MOUNT_LOCAL)
 		d->untrusted = true;
-	if (shared)
-		(void) snprintf(d->name, sizeof(d->name), "%s/shared-%u",
-				fanguard_mount_class_to_string(cls), depth);
 	if (fg->started) {
 		r = domain_start(d);
 		if (r < 0) {

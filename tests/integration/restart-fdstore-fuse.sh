@@ -30,18 +30,10 @@ s=$(scratch_tmpfs 16m)
 assert_own_mount "$s" # (assert_own_tmpfs: PID 1 is ours here)
 back=$(scratch_tmpfs 16m) # the FUSE daemon's backing: not watched
 d=$FG_STATE/sup
-mkdir "$d" "$s/m"
 deny=$FG_STATE/denylist
 printf 'fanguard restart-fuse test: denylisted %s\n' "$RANDOM$RANDOM" >"$back/evil"
 echo "an ordinary file" >"$back/clean"
 sha256sum "$back/evil" | cut -d' ' -f1 >"$deny"
-
-sup_log=$FG_STATE/supervisor.log
-start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
-	"$FANGUARDD" --watch-tree "$s" --deny-hashes "$deny" --deadline-ms 5000 \
-	--fuse-deadline-ms 5000 --no-cache 2>>"$sup_log"
-SUP_PID=$LAST_PID
-FANGUARDD_LOG=$sup_log
 
 ready() { # N: waits for instance N, tracks its pid
 	wait_until 20 test -s "$d/ready.$1" || fail_with_log "instance $1 did not become ready"
@@ -64,49 +56,73 @@ child_of() { # PID: fgcheck's child, which makes the open
 }
 blocked_in_fanotify() { grep -q fanotify "/proc/$1/stack" 2>/dev/null; }
 
-ready 1
-# The FUSE mount comes after the start: the watcher gives it its group.
-start_fusetest passthrough "$back" "$s/m"
-mnt_id=$(awk -v m="$s/m" '$5 == m { id = $1 } END { print id }' /proc/self/mountinfo)
-wait_until 10 grep -q "mount [0-9]* '$s/m' .*group fuse/[0-9]* (new)" "$sup_log" ||
-	fail_with_log "the watcher did not give '$s/m' a group"
-group=$(grep -o "mount [0-9]* '$s/m' .*group fuse/[0-9]*" "$sup_log" | tail -n 1 | grep -o 'fuse/[0-9]*$')
-log "FUSE mount $mnt_id at $s/m: group $group"
-fgcheck_ok open "$s/m/evil" EPERM 5000
-fgcheck_ok open "$s/m/clean" ok 5000
+# tree_restart NAME_RE [fanguardd options...]: section 1 with those
+# options, the FUSE mount's group named as NAME_RE (grep) matches.
+tree_restart() {
+	local group_re=$1 log_from
+	shift
+	rm -rf "$d"
+	mkdir -p "$d" "$s/m"
+	log_from=$(wc -l <"$sup_log")
+	start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
+		"$FANGUARDD" --watch-tree "$s" --deny-hashes "$deny" --deadline-ms 5000 \
+		--fuse-deadline-ms 5000 --no-cache "$@" 2>>"$sup_log"
+	SUP_PID=$LAST_PID
+	FANGUARDD_LOG=$sup_log
 
-# A paused restart: both groups wait in the store; an open on the FUSE
-# mount made meanwhile waits, and the next instance denies it.
-command restart-paused
-grep -qx "group/$group" <<<"$(stored)" ||
-	fail_with_log "store after a clean stop: '$(stored)', want group/$group"
-"$FGCHECK" open "$s/m/evil" EPERM 20000 >"$FG_STATE/gap.out" 2>&1 &
-opener=$!
-track_pid $opener
-child=$(child_of $opener) || fail_with_log "fgcheck started no child"
-wait_until 10 blocked_in_fanotify "$child" ||
-	fail_with_log "an open on the FUSE mount did not wait for the stored group: $(cat /proc/$child/stack 2>&1)"
-command go
-ready 2
-wait $opener || fail_with_log "the open on the FUSE mount during the restart: $(cat "$FG_STATE/gap.out")"
-log "open during the restart gap: $(cat "$FG_STATE/gap.out")"
-grep -q 'Adopted 2 of 2 fanotify groups' "$sup_log" || fail_with_log "instance 2 did not adopt both groups"
-! grep -q "$group: adopted group not claimed" "$sup_log" ||
-	fail_with_log "instance 2 closed the FUSE mount's group"
-fgcheck_ok open "$s/m/evil" EPERM 5000
-fgcheck_ok open "$s/m/clean" ok 5000
+	ready 1
+	# The FUSE mount comes after the start: the watcher gives it its group.
+	start_fusetest passthrough "$back" "$s/m"
+	mnt_id=$(awk -v m="$s/m" '$5 == m { id = $1 } END { print id }' /proc/self/mountinfo)
+	wait_until 10 grep -q "mount [0-9]* '$s/m' .*group $group_re" "$sup_log" ||
+		fail_with_log "the watcher did not give '$s/m' a group ($group_re)"
+	group=$(grep -o "mount [0-9]* '$s/m' .*group $group_re" "$sup_log" | tail -n 1 | grep -o "$group_re\$")
+	log "FUSE mount $mnt_id at $s/m: group $group"
+	fgcheck_ok open "$s/m/evil" EPERM 5000
+	fgcheck_ok open "$s/m/clean" ok 5000
 
-# A group whose mount is gone by the restart is closed, never kept
-# unread: unmount during a paused restart, then the successor releases it.
-command restart-paused
-fusermount3 -u "$s/m" 2>/dev/null || umount -l "$s/m"
-command go
-ready 3
-wait_until 10 grep -q "$group: adopted group not claimed by any watch; closed" "$sup_log" ||
-	fail_with_log "instance 3 did not close the group of the mount that went away"
-command stop
-command close-store
-wait_pid_exited "$SUP_PID" 10 || fail_with_log "supervisor did not exit"
+	# A paused restart: both groups wait in the store; an open on the FUSE
+	# mount made meanwhile waits, and the next instance denies it.
+	command restart-paused
+	grep -qx "group/$group" <<<"$(stored)" ||
+		fail_with_log "store after a clean stop: '$(stored)', want group/$group"
+	"$FGCHECK" open "$s/m/evil" EPERM 20000 >"$FG_STATE/gap.out" 2>&1 &
+	opener=$!
+	track_pid $opener
+	child=$(child_of $opener) || fail_with_log "fgcheck started no child"
+	wait_until 10 blocked_in_fanotify "$child" ||
+		fail_with_log "an open on the FUSE mount did not wait for the stored group: $(cat /proc/$child/stack 2>&1)"
+	command go
+	ready 2
+	wait $opener || fail_with_log "the open on the FUSE mount during the restart: $(cat "$FG_STATE/gap.out")"
+	log "open during the restart gap: $(cat "$FG_STATE/gap.out")"
+	grep -q 'Adopted 2 of 2 fanotify groups' <<<"$(tail -n +$((log_from + 1)) "$sup_log")" ||
+		fail_with_log "instance 2 did not adopt both groups"
+	! grep -q "$group: adopted group not claimed" <<<"$(tail -n +$((log_from + 1)) "$sup_log")" ||
+		fail_with_log "instance 2 closed the FUSE mount's group"
+	fgcheck_ok open "$s/m/evil" EPERM 5000
+	fgcheck_ok open "$s/m/clean" ok 5000
+
+	# A group whose mount is gone by the restart is closed, never kept
+	# unread: unmount during a paused restart, then the successor releases it.
+	command restart-paused
+	fusermount3 -u "$s/m" 2>/dev/null || umount -l "$s/m"
+	command go
+	ready 3
+	wait_until 10 grep -q "$group: adopted group not claimed by any watch; closed" "$sup_log" ||
+		fail_with_log "instance 3 did not close the group of the mount that went away"
+	command stop
+	command close-store
+	wait_pid_exited "$SUP_PID" 10 || fail_with_log "supervisor did not exit"
+}
+
+sup_log=$FG_STATE/supervisor.log
+: >"$sup_log"
+FANGUARDD_LOG=$sup_log
+tree_restart 'fuse/[0-9]*'
+# Beyond the group budget the mount shares a group ("fuse/shared-1"): kept
+# by the successor as well (its name is known before the adoption).
+tree_restart 'fuse/shared-[0-9]*' --max-groups 2
 
 # 2. --watch-all-fuse: a root FUSE mount in another mount namespace, made
 # after start, found by the connections poller.
