@@ -193,6 +193,19 @@ else
 	check class fail "classified '${cls:-?}': $evidence"
 fi
 
+# A user's mount without allow_other refuses root: with the default
+# configuration it cannot be covered, and must be reported so, naming the
+# module switch that covers it (--fuse-allow-sys-admin-access, which the
+# fuse-private test turns on; the matrix flips no machine-wide switch).
+if [ "$MATRIX_USER" = 1 ] && [ "$MATRIX_ALLOW_OTHER" = 0 ]; then
+	if grep -qE "mount [0-9]+ '$m'.*(NOT covered|uncovered).*allow_sys_admin_access" "$FANGUARDD_LOG" &&
+		grep -qE "NOT COVERED.*allow_sys_admin_access" <<<"$ctl"; then
+		check reported pass "reported uncovered in the log and in fanguardctl mounts, naming allow_sys_admin_access"
+	else
+		check reported fail "not reported uncovered naming allow_sys_admin_access"
+	fi
+fi
+
 rc=0
 twice fg || rc=$?
 fg_ms=$BEST_MS
