@@ -12,7 +12,6 @@ struct fg_change_attrs;
 struct statx;
 
 /* Read before a scan; a mark is added only if no invalidation came since. */
-uint64_t cache_gen(struct fanguard *fg);
 void cache_attrs_from_statx(const struct statx *stx, struct fg_change_attrs *ret);
 bool cache_attrs_same(const struct fg_change_attrs *a, const struct fg_change_attrs *b);
 /* After ev was answered "allow" from a scan, before its fd is closed. */

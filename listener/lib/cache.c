@@ -62,11 +62,6 @@
 #define FAN_MARK_IGNORE 0x00000400
 #endif
 
-uint64_t cache_gen(struct fanguard *fg)
-{
-	return atomic_load_explicit(&fg->cache.gen, memory_order_acquire);
-}
-
 bool cache_attrs_same(const struct fg_change_attrs *a, const struct fg_change_attrs *b)
 {
 	return a->ino == b->ino && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&

@@ -233,7 +233,7 @@ static void fg_destroy(struct fanguard *fg)
 	logq_stop(fg->logq);
 	denylist_slot_done(&fg->deny);
 	denylist_slot_done(&fg->allow);
-	fg->store = store_free(fg->store); /* may log: before the log queue goes */
+	fg->store = store_close(fg->store); /* may log: before the log queue goes */
 	scanners_free(fg);
 	logq_free(fg->logq);
 	if (atomic_load(&fg->excl.cur))

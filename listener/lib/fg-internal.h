@@ -50,6 +50,10 @@ static inline void cache_done(struct fg_cache *c)
 	pthread_rwlock_destroy(&c->lock);
 }
 
+/* The cache's generation: bumped by every invalidation, so a verdict made
+ * under an older one is never kept (in the kernel or in the store). */
+#define cache_gen(fg) atomic_load_explicit(&(fg)->cache.gen, memory_order_acquire)
+
 struct adopted_group;
 struct domain;
 

@@ -96,7 +96,10 @@ struct fg_store {
  * not owned by our euid or open to group/others (-EPERM, logged), moves a
  * corrupt, truncated or foreign store aside and starts an empty one. */
 int store_open(struct fanguard *fg, const char *path, uint64_t max_bytes, struct fg_store **ret);
-struct fg_store *store_free(struct fg_store *st); /* NULL-safe; stops the writer */
+/* NULL-safe; the writer must not run (store_close() stops it first). */
+struct fg_store *store_free(struct fg_store *st);
+/* Stops the writer (what is queued is written), then store_free(). */
+struct fg_store *store_close(struct fg_store *st);
 /* The key of the file open at fd: its filesystem's UUID and its handle.
  * -EOPNOTSUPP for a filesystem we do not keep, or without UUID or handle. */
 int store_key_of_fd(int fd, uint8_t key[STORE_KEY_MAX], uint8_t *ret_len);

@@ -42,29 +42,6 @@
 /* The state is asked again this often while a scanner cannot tell. */
 #define STORE_STATE_RETRY_MSEC 1000
 
-bool store_state_for(struct fg_store *st, uint64_t gen, uint8_t ret[32])
-{
-	for (;;) {
-		uint64_t s1 = atomic_load_explicit(&st->seq, memory_order_acquire), g, w[4];
-
-		if (s1 & 1)
-			continue;
-		/* Acquire loads, not a fence (TSan knows no fences): the
-		 * second read of seq cannot move above them, and a value one
-		 * of them takes from a writer makes that writer's odd seq
-		 * visible to it. */
-		g = atomic_load_explicit(&st->pub_gen, memory_order_acquire);
-		for (int i = 0; i < 4; i++)
-			w[i] = atomic_load_explicit(&st->pub_state[i], memory_order_acquire);
-		if (atomic_load_explicit(&st->seq, memory_order_acquire) != s1)
-			continue;
-		if (g == 0 || g != gen)
-			return false;
-		memcpy(ret, w, 32);
-		return true;
-	}
-}
-
 static void state_publish(struct fg_store *st, uint64_t gen, const uint8_t state[32])
 {
 	uint64_t w[4];
@@ -377,4 +354,11 @@ void store_invalidate(struct fg_store *st)
 	st->dirty = true;
 	pthread_cond_signal(&st->cond);
 	pthread_mutex_unlock(&st->lock);
+}
+
+struct fg_store *store_close(struct fg_store *st)
+{
+	if (st && st->env)
+		store_writer_stop(st);
+	return store_free(st);
 }

@@ -431,7 +431,6 @@ struct fg_store *store_free(struct fg_store *st)
 	if (!st)
 		return NULL;
 	if (st->env) {
-		store_writer_stop(st);
 		pthread_mutex_destroy(&st->lock);
 		pthread_cond_destroy(&st->cond);
 	}
@@ -464,4 +463,29 @@ int fanguard_set_verdict_store(struct fanguard *fg, const char *path, uint64_t m
 	pthread_mutex_unlock(&fg->lock);
 	store_free(st);
 	return r;
+}
+
+/* The reader half of the seqlock whose writer is state_publish()
+ * (store-writer.c). */
+bool store_state_for(struct fg_store *st, uint64_t gen, uint8_t ret[32])
+{
+	for (;;) {
+		uint64_t s1 = atomic_load_explicit(&st->seq, memory_order_acquire), g, w[4];
+
+		if (s1 & 1)
+			continue;
+		/* Acquire loads, not a fence (TSan knows no fences): the
+		 * second read of seq cannot move above them, and a value one
+		 * of them takes from a writer makes that writer's odd seq
+		 * visible to it. */
+		g = atomic_load_explicit(&st->pub_gen, memory_order_acquire);
+		for (int i = 0; i < 4; i++)
+			w[i] = atomic_load_explicit(&st->pub_state[i], memory_order_acquire);
+		if (atomic_load_explicit(&st->seq, memory_order_acquire) != s1)
+			continue;
+		if (g == 0 || g != gen)
+			return false;
+		memcpy(ret, w, 32);
+		return true;
+	}
 }
