@@ -57,7 +57,10 @@ log=$FG_STATE/stderr.log
 : >"$log"
 start_fanguardd_log "$log" --watch "$s" --deny-hashes "$FG_STATE/deny.txt"
 open_all
-wait_until 10 test "$(grep -c 'deny pid=' "$log")" -ge "$n_files" ||
+# count_ge FILE PATTERN N: re-counted at every try (an argument "$(...)"
+# to wait_until would be counted once, before the first try).
+count_ge() { [ "$(grep -c -- "$2" "$1")" -ge "$3" ]; }
+wait_until 10 count_ge "$log" 'deny pid=' "$n_files" ||
 	fail_with_log "expected $n_files deny lines, got $(grep -c 'deny pid=' "$log")"
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
 python3 - "$log" "$n_files" <<'PY' || fail_with_log "stderr log checks failed"
@@ -104,7 +107,7 @@ err=$FG_STATE/stderr2
 JOURNAL_STREAM=$(stat -c '%d:%i' "$err") start_fanguardd_log "$err" --watch "$s" \
 	--deny-hashes "$FG_STATE/deny.txt"
 open_all
-wait_until 30 test "$(grep -c 'FANGUARD_VERDICT' "$FG_STATE/journal.json")" -ge "$n_files" ||
+wait_until 30 count_ge "$FG_STATE/journal.json" FANGUARD_VERDICT "$n_files" ||
 	fail_with_log "expected $n_files verdict entries, got $(grep -c 'FANGUARD_VERDICT' "$FG_STATE/journal.json") of $(wc -l <"$FG_STATE/journal.json") entries; $(cat "$FG_STATE/journal.err")"
 stop_fanguardd_within 20 || fail_with_log "fanguardd exited with status $?"
 printf '%s\0' "${names[@]/#/$s/}" "$long/deep" >"$FG_STATE/paths"
