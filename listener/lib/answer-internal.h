@@ -57,6 +57,7 @@ struct fg_event {
 	struct fg_change_attrs attrs;
 	bool attrs_valid;
 	bool from_store; /* allowed by the verdict store (store.c): not kept again */
+	long f_type;	 /* the filesystem's type if a reader knew it (sbinfo.c), or 0 */
 };
 
 /* What a scan concluded. Private to the worker until it wins the answer. */

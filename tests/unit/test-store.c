@@ -317,7 +317,7 @@ static void test_lookup(void **state)
 	fd = mkstemp(file);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "clean", 5), 5);
-	if (store_key_of_fd(fd, key, &klen) < 0) {
+	if (store_key_of_fd(fd, NULL, key, &klen) < 0) {
 		close(fd);
 		unlink(file);
 		skip(); /* no FS_IOC_GETFSUUID (< 6.5) */
@@ -330,24 +330,24 @@ static void test_lookup(void **state)
 	assert_int_equal(store_open(f->fg, f->store, 0, &st), 0);
 	store_state_prime(st);
 	gen = cache_gen(f->fg);
-	assert_false(store_lookup(st, fd, &a, gen));
+	assert_false(store_lookup(st, fd, NULL, &a, gen));
 	assert_int_equal(atomic_load(&st->misses), 1);
 	assert_int_equal(store_writer_start(st), 0);
 	store_note_clean(st, fd, &a, gen, now_usec());
 	store_writer_stop(st); /* writes what is queued */
 	assert_int_equal(atomic_load(&st->inserts), 1);
-	assert_true(store_lookup(st, fd, &a, gen));
+	assert_true(store_lookup(st, fd, NULL, &a, gen));
 	/* Another generation (a configuration change): not used. */
-	assert_false(store_lookup(st, fd, &a, gen + 1));
+	assert_false(store_lookup(st, fd, NULL, &a, gen + 1));
 	b = a;
 	b.ctime_nsec ^= 1;
-	assert_false(store_lookup(st, fd, &b, gen));
+	assert_false(store_lookup(st, fd, NULL, &b, gen));
 	assert_int_equal(atomic_load(&st->stale), 1);
 	store_free(st);
 	/* Survives a reopen (a restart). */
 	assert_int_equal(store_open(f->fg, f->store, 0, &st), 0);
 	store_state_prime(st);
-	assert_true(store_lookup(st, fd, &a, cache_gen(f->fg)));
+	assert_true(store_lookup(st, fd, NULL, &a, cache_gen(f->fg)));
 	store_free(st);
 	close(fd);
 	unlink(file);
