@@ -198,22 +198,11 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
  * from one. */
 #define INLINE_MAX (128 * 1024)
 
-/* The event's superblock facts (sbinfo.c), or NULL if fstatfs() failed;
- * notes its type in ev for the cache mark after the answer. */
-static const struct sbinfo *reader_sb(struct reader *rd, struct fg_event *ev,
-				      const struct statx *stx)
+static bool reader_memfs(struct reader *rd, int fd, const struct statx *stx)
 {
-	if (sbinfo_get(&rd->sb, ev->fd, stx) < 0)
-		return NULL;
-	ev->f_type = rd->sb.f_type;
-	return &rd->sb;
-}
+	long t = sbinfo_type_hint(&rd->sb, fd, stx);
 
-static bool reader_memfs(struct reader *rd, struct fg_event *ev, const struct statx *stx)
-{
-	const struct sbinfo *sb = reader_sb(rd, ev, stx);
-
-	return sb && (sb->f_type == TMPFS_MAGIC || sb->f_type == RAMFS_MAGIC);
+	return t == TMPFS_MAGIC || t == RAMFS_MAGIC;
 }
 
 /* true if ev (the reader's, untracked) was scanned, answered and released;
@@ -231,7 +220,12 @@ static bool reader_scan_inline(struct reader *rd, struct fg_event *ev, const str
 	cache_attrs_from_statx(stx, &ev->attrs);
 	ev->attrs_valid = (stx->stx_mask & FG_CHANGE_ATTRS_MASK) == FG_CHANGE_ATTRS_MASK;
 	gen = cache_gen(d->fg); /* before the scan looks at the denylist */
-	scan_event(d, ev, rd->buf, INLINE_MAX, !reader_memfs(rd, ev, stx), &res);
+	scan_event(d, ev, rd->buf, INLINE_MAX, !reader_memfs(rd, ev->fd, stx), &res);
+	/* The exact type, for the cache mark after the answer (cache.c): only
+	 * where the mount id is unique, else cache.c looks it up itself. */
+	if (rd->sb.mnt_id && rd->sb.mnt_id == stx->stx_mnt_id &&
+	    (stx->stx_mask & STATX_MNT_ID_UNIQUE))
+		ev->f_type = rd->sb.f_type;
 	/* A deny to quarantine: the copy is a worker's job, never a reader's
 	 * (a worker scans it again, from memory). */
 	if (res.would_block || quarantine_wanted(d->fg, &res))
@@ -263,9 +257,10 @@ static bool reader_store_hit(struct reader *rd, struct fg_event *ev, const struc
 	ev->attrs_valid = true;
 	ev->size = stx->stx_size;
 	gen = cache_gen(fg);
-	sb = reader_sb(rd, ev, stx);
+	sb = sbinfo_get(&rd->sb, ev->fd, stx, /* want_uuid= */ true);
 	if (!sb || !store_lookup(fg->store, ev->fd, sb, &ev->attrs, gen))
 		return false;
+	ev->f_type = sb->f_type;
 	ev->from_store = true;
 	scan_detail(&res, "kept verdict");
 	if (event_answer(d, ev, res.verdict, res.reason, &res))

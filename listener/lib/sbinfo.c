@@ -31,19 +31,46 @@ int sbinfo_fs_uuid(int fd, uint8_t uuid[SBINFO_UUID_LEN])
 	return 0;
 }
 
-int sbinfo_get(struct sbinfo *c, int fd, const struct statx *stx)
+static bool unique_id(const struct statx *stx)
 {
-	bool unique = stx && (stx->stx_mask & STATX_MNT_ID_UNIQUE) && stx->stx_mnt_id != 0;
+	return stx && (stx->stx_mask & STATX_MNT_ID_UNIQUE) && stx->stx_mnt_id != 0;
+}
+
+const struct sbinfo *sbinfo_get(struct sbinfo *c, int fd, const struct statx *stx, bool want_uuid)
+{
+	bool unique = unique_id(stx);
 	struct statfs sfs;
 
 	if (unique && c->mnt_id == stx->stx_mnt_id)
-		return 0;
+		return c;
 	c->mnt_id = 0;
 	if (fstatfs(fd, &sfs) < 0)
-		return -errno;
+		return NULL;
 	c->f_type = sfs.f_type;
-	c->uuid_ok = sbinfo_fs_uuid(fd, c->uuid) >= 0;
+	/* Kept by unique id: worth the ioctl once per mount. */
+	c->uuid_ok = (unique || want_uuid) && sbinfo_fs_uuid(fd, c->uuid) >= 0;
 	if (unique)
 		c->mnt_id = stx->stx_mnt_id;
-	return 0;
+	return c;
+}
+
+long sbinfo_type_hint(struct sbinfo *c, int fd, const struct statx *stx)
+{
+	uint64_t dev;
+	struct statfs sfs;
+
+	if (unique_id(stx)) {
+		const struct sbinfo *sb = sbinfo_get(c, fd, stx, false);
+
+		return sb ? sb->f_type : 0;
+	}
+	/* Before 6.8: as before sbinfo.c, by device number. */
+	dev = stx ? (uint64_t) stx->stx_dev_major << 32 | stx->stx_dev_minor : 0;
+	if (stx && c->hint_type != 0 && c->hint_dev == dev)
+		return c->hint_type;
+	if (fstatfs(fd, &sfs) < 0)
+		return 0;
+	c->hint_dev = dev;
+	c->hint_type = stx ? sfs.f_type : 0;
+	return sfs.f_type;
 }

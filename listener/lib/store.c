@@ -90,14 +90,10 @@ int store_key_of_fd(int fd, const struct sbinfo *sb, uint8_t key[STORE_KEY_MAX],
 		uint8_t bytes[STORE_HANDLE_MAX];
 	} h;
 	struct sbinfo own = {};
-	int mnt_id, r;
+	int mnt_id;
 
-	if (!sb) {
-		r = sbinfo_get(&own, fd, NULL);
-		if (r < 0)
-			return r;
-		sb = &own;
-	}
+	if (!sb && !(sb = sbinfo_get(&own, fd, NULL, /* want_uuid= */ true)))
+		return -errno;
 	if (!fs_kept(sb->f_type) || !sb->uuid_ok)
 		return -EOPNOTSUPP;
 	h.fh.handle_bytes = STORE_HANDLE_MAX;

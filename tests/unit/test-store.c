@@ -353,12 +353,50 @@ static void test_lookup(void **state)
 	unlink(file);
 }
 
+/* sbinfo.c: the superblock's facts are reused only for the same unique
+ * mount id; a statx without one (before 6.8) or of another mount looks them
+ * up again (here: from a closed fd, which fails). */
+static void test_sbinfo(void **state)
+{
+	struct sbinfo c = {};
+	const struct sbinfo *sb;
+	struct statfs sfs;
+	struct statx stx, other;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+	(void) state;
+	assert_true(fd >= 0);
+	assert_int_equal(fstatfs(fd, &sfs), 0);
+	assert_int_equal(statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MNT_ID_UNIQUE, &stx), 0);
+	sb = sbinfo_get(&c, fd, &stx, false);
+	assert_non_null(sb);
+	assert_int_equal(sb->f_type, sfs.f_type);
+	assert_int_equal(sbinfo_type_hint(&c, fd, &stx), sfs.f_type);
+	close(fd);
+	if (!(stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
+		/* Nothing kept: every call looks up. */
+		assert_null(sbinfo_get(&c, fd, &stx, false));
+		skip();
+	}
+	sb = sbinfo_get(&c, fd, &stx, false); /* the same mount: kept */
+	assert_non_null(sb);
+	assert_int_equal(sb->f_type, sfs.f_type);
+	other = stx;
+	other.stx_mnt_id++;
+	assert_null(sbinfo_get(&c, fd, &other, false)); /* another mount */
+	other.stx_mask &= ~STATX_MNT_ID_UNIQUE;
+	other.stx_mnt_id = stx.stx_mnt_id;
+	assert_null(sbinfo_get(&c, fd, &other, false)); /* an id that may be reused */
+	assert_null(sbinfo_get(&c, fd, &stx, false));	/* the failed lookup dropped it */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_value),
 		cmocka_unit_test(test_settled),
+		cmocka_unit_test(test_sbinfo),
 		cmocka_unit_test_setup_teardown(test_create_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_open_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
