@@ -57,6 +57,7 @@ struct fg_event {
 	struct fg_change_attrs attrs;
 	bool attrs_valid;
 	bool from_store; /* allowed by the verdict store (store.c): not kept again */
+	long f_type;	 /* the filesystem's type if a reader knew it (sbinfo.c), or 0 */
 
 	/* flight.c: waiting for another event's scan of the same file */
 	struct fg_event *flight_next; /* protected by domain->lock */

@@ -146,8 +146,12 @@ void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
 
 	if (fg->opts.no_cache || d->cls != FANGUARD_MOUNT_LOCAL || !ev->attrs_valid)
 		return;
-	if (fstatfs(ev->fd, &sfs) < 0 || sfs.f_type == OVERLAYFS_SUPER_MAGIC ||
-	    sfs.f_type == ECRYPTFS_SUPER_MAGIC)
+	/* The reader's, per mount (sbinfo.c), else one fstatfs() here. */
+	if (ev->f_type)
+		sfs.f_type = ev->f_type;
+	else if (fstatfs(ev->fd, &sfs) < 0)
+		return;
+	if (sfs.f_type == OVERLAYFS_SUPER_MAGIC || sfs.f_type == ECRYPTFS_SUPER_MAGIC)
 		return;
 	/* Queued before the marks: a FAN_CLOSE_WRITE read once they are in
 	 * place queues its delete after this insert. */

@@ -22,6 +22,7 @@
 #include "queue-internal.h"
 #include "counters-internal.h"
 #include "flight-internal.h"
+#include "sbinfo-internal.h"
 #include "overload-internal.h"
 #include "time-util.h"
 
@@ -85,11 +86,10 @@ struct reader {
 	bool extra;	     /* added while the others were stuck; leaves when done */
 	bool exited;	     /* protected by d->lock */
 	struct reader *next; /* protected by d->lock */
-	/* reader.c's inline scans: the buffer, and the last device seen
-	 * with whether its content lives in memory (tmpfs, ramfs) */
+	/* reader.c's inline scans: the buffer; the last mount's superblock
+	 * facts (type: is the content in memory; UUID: the store's key) */
 	uint8_t *buf;
-	uint64_t memfs_dev;
-	bool memfs_known, memfs;
+	struct sbinfo sb;
 };
 
 /* A mark asked for before the domain started: placed by domain_start(). */
@@ -135,6 +135,8 @@ struct domain {
 	bool unlimited_marks;	 /* FAN_UNLIMITED_MARKS: marks not counted per user */
 	bool kernel_audit;	 /* FAN_ENABLE_AUDIT: denies are answered with FAN_AUDIT */
 	bool adopted;		 /* its group came from fanguard_adopt_group() */
+	/* reader.c: rules by uid or executable met a group without pidfds, logged */
+	_Atomic bool subject_rules_warned;
 	usec_t deadline;
 	enum fanguard_verdict default_verdict;
 	enum fanguard_verdict on_deadline, on_queue_full; /* domain_verdict_for() */

@@ -27,6 +27,7 @@
 #include "handover-internal.h"
 #include "keeper-internal.h"
 #include "mounts.h"
+#include "exclude-internal.h"
 #include "macro.h"
 #include "pool-internal.h"
 #include "reader-internal.h"
@@ -41,7 +42,15 @@
  * or these privileges refuse. FAN_UNLIMITED_MARKS (CAP_SYS_ADMIN): coverage
  * and cache marks do not count against fs.fanotify.max_user_marks; without
  * the capability (EPERM) the cache gives way instead (mark_now()).
- * FAN_REPORT_PIDFD before 5.15: EINVAL, subjects by pid only.
+ * FAN_REPORT_PIDFD before 5.15: EINVAL, subjects by pid only. It is asked
+ * for only where a subject may be looked at closely: groups that can hold
+ * FUSE files (untrusted users; every event is queued, its uid the fair
+ * queue's key), and the local group when an exclusion names subjects at its
+ * creation. Measured: the pidfd the kernel makes inside read() and our
+ * close() of it were 3-15 us of the local group's 10-25 us of CPU per
+ * event (the floor's: 7-12), the largest part of what fanguardd without a
+ * scanner cost over the floor. Without it a subject is read from
+ * /proc/PID, which stays the opener's while its event waits for us.
  * FAN_ENABLE_AUDIT needs CAP_AUDIT_WRITE (EPERM) and CONFIG_AUDITSYSCALL
  * (EINVAL): tried first when asked for, and once refused not asked again. */
 static int group_init(struct domain *d, unsigned init_flags, unsigned f_flags)
@@ -54,11 +63,14 @@ static int group_init(struct domain *d, unsigned init_flags, unsigned f_flags)
 	};
 	struct fanguard *fg = d->fg;
 	bool want_audit = fg->opts.kernel_audit && !atomic_load(&fg->kernel_audit_refused);
+	bool want_pidfd = d->cls != FANGUARD_MOUNT_LOCAL || exclusions_need_subject(fg);
 	int audit_err[ELEMENTSOF(extra)] = {0};
 	int fd = -EINVAL;
 
 	for (int a = want_audit ? 1 : 0; a >= 0; a--)
 		for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+			if ((extra[i] & FAN_REPORT_PIDFD) && !want_pidfd)
+				continue;
 			fd = d->ops->init(d->ops_userdata,
 					  init_flags | extra[i] | (a ? FAN_ENABLE_AUDIT : 0),
 					  f_flags);
@@ -129,7 +141,12 @@ int domain_new(struct fanguard *fg, enum fanguard_mount_class cls, uint64_t mnt_
 	d->n_workers = co->n_workers;
 	d->max_abandoned = co->max_abandoned;
 	/* The local group never holds a file whose open waits on FUSE: two
-	 * readers that read many events at a time. Groups that can hold FUSE
+	 * readers that read many events at a time. Both wait on the group:
+	 * the kernel's open of an overlay file inside read() opens its layer's
+	 * file, whose event, in this same group, only another reader can
+	 * answer (tried: one reader waiting and the other parked until a
+	 * backlog saved ~3 us of CPU per event with one opener, and hung
+	 * cache-invalidate.sh's overlay open). Groups that can hold FUSE
 	 * files start with one and grow while every reader is stuck, up to
 	 * the mount's share. */
 	d->base_readers = d->one_event_per_read ? 1 : 2;

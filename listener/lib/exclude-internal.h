@@ -57,3 +57,6 @@ struct exclusions *exclusions_new(void);
  * same path string may name a different file (issue 13, finding 7). */
 bool exclusions_match(struct fanguard *fg, const struct exclusions *x, struct subject *subj,
 		      int fd);
+/* Whether a rule names subjects (pids, uids, executables): a group created
+ * now asks for pidfds (FAN_REPORT_PIDFD) only then (domain.c). */
+bool exclusions_need_subject(struct fanguard *fg);

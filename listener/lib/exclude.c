@@ -379,9 +379,13 @@ static bool pid_excluded(const struct exclusions *x, struct subject *subj)
 
 		if (x->pids[i] != subj->pid)
 			continue;
-		if (x->pid_starts[i] == 0 || subj->pidfd < 0)
+		if (x->pid_starts[i] == 0)
 			return true; /* no identity to check: trust the number */
-		if (proc_read_starttime(subj->pid, &start) < 0 || !subject_still_alive(subj))
+		/* Without a pidfd the number is still the opener's while its
+		 * event waits for our answer: a killed opener no longer needs
+		 * one, and its pid is not reused before it is reaped. */
+		if (proc_read_starttime(subj->pid, &start) < 0 ||
+		    (subj->pidfd >= 0 && !subject_still_alive(subj)))
 			return false;
 		return start == x->pid_starts[i];
 	}
@@ -417,6 +421,16 @@ static bool subject_excluded(const struct exclusions *x, struct subject *subj)
 			}
 	}
 	return hit && subject_still_alive(subj);
+}
+
+bool exclusions_need_subject(struct fanguard *fg)
+{
+	struct snapshot *xs = snapshot_get(&fg->excl);
+	const struct exclusions *x = snapshot_container(xs, struct exclusions);
+	bool need = x->n_pids > 0 || x->n_uids > 0 || x->n_exes > 0;
+
+	snapshot_put(xs);
+	return need;
 }
 
 bool exclusions_match(struct fanguard *fg, const struct exclusions *x, struct subject *subj, int fd)

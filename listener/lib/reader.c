@@ -30,6 +30,7 @@
 #include "macro.h"
 #include "quarantine-internal.h"
 #include "reader-internal.h"
+#include "sbinfo-internal.h"
 #include "scan-internal.h"
 #include "store-internal.h"
 #include "subject-internal.h"
@@ -138,7 +139,8 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	}
 	/* AT_STATX_DONT_SYNC: take the cached type and size; on FUSE a synced
 	 * statx may be a GETATTR round trip to the daemon. */
-	r = statx(m->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, FG_CHANGE_ATTRS_MASK, stx);
+	r = statx(m->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
+		  FG_CHANGE_ATTRS_MASK | STATX_MNT_ID_UNIQUE, stx);
 	if (r < 0 || !S_ISREG(stx->stx_mode)) {
 		/* FIFOs, devices, sockets: never read them. */
 		*ret_why = r < 0 ? FANGUARD_REASON_ERROR : FANGUARD_REASON_NOT_REGULAR;
@@ -151,8 +153,20 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	excluded = atomic_load_explicit(&d->content_at_backing, memory_order_relaxed);
 	if (!excluded) {
 		xs = snapshot_get(&fg->excl);
-		excluded = exclusions_match(fg, snapshot_container(xs, struct exclusions), subj,
-					    m->fd);
+		const struct exclusions *x = snapshot_container(xs, struct exclusions);
+
+		excluded = exclusions_match(fg, x, subj, m->fd);
+		/* Rules by uid or executable need the subject's pidfd: set after
+		 * this group was made without one (or on a kernel without
+		 * FAN_REPORT_PIDFD), they exclude nothing here (fail closed). */
+		if (!excluded && !d->report_pidfd && (x->n_uids > 0 || x->n_exes > 0) &&
+		    !atomic_exchange(&d->subject_rules_warned, true))
+			fg_log(fg, LOG_WARNING,
+			       "%s: exclusions by uid or executable need the subjects' pidfds, "
+			       "which this group was created without (no such rule then, or a "
+			       "kernel before 5.15): its events are scanned, not excluded, until "
+			       "fanguard restarts",
+			       d->name);
 		snapshot_put(xs);
 	}
 	if (excluded) {
@@ -186,17 +200,9 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 
 static bool reader_memfs(struct reader *rd, int fd, const struct statx *stx)
 {
-	uint64_t dev = (uint64_t) stx->stx_dev_major << 32 | stx->stx_dev_minor;
-	struct statfs sfs;
+	long t = sbinfo_type_hint(&rd->sb, fd, stx);
 
-	if (rd->memfs_known && rd->memfs_dev == dev)
-		return rd->memfs;
-	if (fstatfs(fd, &sfs) < 0)
-		return false;
-	rd->memfs_known = true;
-	rd->memfs_dev = dev;
-	rd->memfs = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
-	return rd->memfs;
+	return t == TMPFS_MAGIC || t == RAMFS_MAGIC;
 }
 
 /* true if ev (the reader's, untracked) was scanned, answered and released;
@@ -215,6 +221,11 @@ static bool reader_scan_inline(struct reader *rd, struct fg_event *ev, const str
 	ev->attrs_valid = (stx->stx_mask & FG_CHANGE_ATTRS_MASK) == FG_CHANGE_ATTRS_MASK;
 	gen = cache_gen(d->fg); /* before the scan looks at the denylist */
 	scan_event(d, ev, rd->buf, INLINE_MAX, !reader_memfs(rd, ev->fd, stx), &res);
+	/* The exact type, for the cache mark after the answer (cache.c): only
+	 * where the mount id is unique, else cache.c looks it up itself. */
+	if (rd->sb.mnt_id && rd->sb.mnt_id == stx->stx_mnt_id &&
+	    (stx->stx_mask & STATX_MNT_ID_UNIQUE))
+		ev->f_type = rd->sb.f_type;
 	/* A deny to quarantine: the copy is a worker's job, never a reader's
 	 * (a worker scans it again, from memory). */
 	if (res.would_block || quarantine_wanted(d->fg, &res))
@@ -236,6 +247,7 @@ static bool reader_store_hit(struct reader *rd, struct fg_event *ev, const struc
 	struct fanguard *fg = d->fg;
 	struct scan_result res = {
 		.verdict = FANGUARD_ALLOW, .reason = FANGUARD_REASON_SCANNED, .scanner = "store"};
+	const struct sbinfo *sb;
 	uint64_t gen;
 
 	if (!fg->store || fg->opts.no_cache || d->cls != FANGUARD_MOUNT_LOCAL ||
@@ -245,8 +257,10 @@ static bool reader_store_hit(struct reader *rd, struct fg_event *ev, const struc
 	ev->attrs_valid = true;
 	ev->size = stx->stx_size;
 	gen = cache_gen(fg);
-	if (!store_lookup(fg->store, ev->fd, &ev->attrs, gen))
+	sb = sbinfo_get(&rd->sb, ev->fd, stx, /* want_uuid= */ true);
+	if (!sb || !store_lookup(fg->store, ev->fd, sb, &ev->attrs, gen))
 		return false;
+	ev->f_type = sb->f_type;
 	ev->from_store = true;
 	scan_detail(&res, "kept verdict");
 	if (event_answer(d, ev, res.verdict, res.reason, &res))

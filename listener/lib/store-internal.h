@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <lmdb.h>
+#include "sbinfo-internal.h"
 
 struct fanguard;
 struct fg_change_attrs;
@@ -101,8 +102,10 @@ struct fg_store *store_free(struct fg_store *st);
 /* Stops the writer (what is queued is written), then store_free(). */
 struct fg_store *store_close(struct fg_store *st);
 /* The key of the file open at fd: its filesystem's UUID and its handle.
- * -EOPNOTSUPP for a filesystem we do not keep, or without UUID or handle. */
-int store_key_of_fd(int fd, uint8_t key[STORE_KEY_MAX], uint8_t *ret_len);
+ * -EOPNOTSUPP for a filesystem we do not keep, or without UUID or handle.
+ * sb: the facts of fd's superblock (a reader's, sbinfo.c), or NULL to look
+ * them up. */
+int store_key_of_fd(int fd, const struct sbinfo *sb, uint8_t key[STORE_KEY_MAX], uint8_t *ret_len);
 /* Builds a key from its parts; -EOPNOTSUPP (zero UUID, handle too long). */
 int store_key_make(const uint8_t uuid[STORE_UUID_LEN], int handle_type, const uint8_t *handle,
 		   unsigned handle_len, uint8_t key[STORE_KEY_MAX], uint8_t *ret_len);
@@ -115,9 +118,10 @@ bool store_val_matches(const void *val, size_t len, const struct fg_change_attrs
  * stat_realtime_nsec (CLOCK_REALTIME). */
 bool store_attrs_settled(const struct fg_change_attrs *a, int64_t stat_realtime_nsec);
 /* On a reader, before a scan: true if the store has a clean verdict for
- * the file open at fd with attributes a, made under the state of the cache
- * generation gen. */
-bool store_lookup(struct fg_store *st, int fd, const struct fg_change_attrs *a, uint64_t gen);
+ * the file open at fd (superblock facts sb, or NULL) with attributes a,
+ * made under the state of the cache generation gen. */
+bool store_lookup(struct fg_store *st, int fd, const struct sbinfo *sb,
+		  const struct fg_change_attrs *a, uint64_t gen);
 
 /* --- store-writer.c ----------------------------------------------------- */
 

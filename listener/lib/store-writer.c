@@ -331,7 +331,7 @@ void store_note_clean(struct fg_store *st, int fd, const struct fg_change_attrs 
 		  (int64_t) (now_usec() - received_usec) * 1000;
 	if (!store_attrs_settled(a, stat_rt))
 		return;
-	if (store_key_of_fd(fd, op.key, &op.key_len) < 0)
+	if (store_key_of_fd(fd, NULL, op.key, &op.key_len) < 0)
 		return;
 	store_val_make(a, state, &op.val);
 	if (!enqueue(st, &op))
@@ -342,7 +342,7 @@ void store_note_changed(struct fg_store *st, int fd)
 {
 	struct store_op op = {.kind = STORE_OP_DEL};
 
-	if (store_key_of_fd(fd, op.key, &op.key_len) < 0)
+	if (store_key_of_fd(fd, NULL, op.key, &op.key_len) < 0)
 		return;
 	if (!enqueue(st, &op))
 		atomic_fetch_add_explicit(&st->dropped, 1, memory_order_relaxed);

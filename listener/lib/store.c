@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/vfs.h>
@@ -47,14 +46,6 @@
 #include "private-dir.h"
 #include "store-internal.h"
 
-/* FS_IOC_GETFSUUID (6.5): Debian 12's headers (6.1) lack it. */
-struct store_fsuuid2 {
-	uint8_t len;
-	uint8_t uuid[16];
-};
-#ifndef FS_IOC_GETFSUUID
-#define FS_IOC_GETFSUUID _IOR(0x15, 0, struct store_fsuuid2)
-#endif
 #ifndef XFS_SUPER_MAGIC
 #define XFS_SUPER_MAGIC 0x58465342
 #endif
@@ -93,27 +84,23 @@ int store_key_make(const uint8_t uuid[STORE_UUID_LEN], int handle_type, const ui
 	return 0;
 }
 
-int store_key_of_fd(int fd, uint8_t key[STORE_KEY_MAX], uint8_t *ret_len)
+int store_key_of_fd(int fd, const struct sbinfo *sb, uint8_t key[STORE_KEY_MAX], uint8_t *ret_len)
 {
 	struct {
 		struct file_handle fh;
 		uint8_t bytes[STORE_HANDLE_MAX];
 	} h;
-	struct store_fsuuid2 u = {};
-	struct statfs sfs;
+	struct sbinfo own = {};
 	int mnt_id;
 
-	if (fstatfs(fd, &sfs) < 0)
+	if (!sb && !(sb = sbinfo_get(&own, fd, NULL, /* want_uuid= */ true)))
 		return -errno;
-	if (!fs_kept(sfs.f_type))
-		return -EOPNOTSUPP;
-	/* Handled by the VFS (do_vfs_ioctl()), never by the filesystem. */
-	if (ioctl(fd, FS_IOC_GETFSUUID, &u) < 0 || u.len != STORE_UUID_LEN)
+	if (!fs_kept(sb->f_type) || !sb->uuid_ok)
 		return -EOPNOTSUPP;
 	h.fh.handle_bytes = STORE_HANDLE_MAX;
 	if (name_to_handle_at(fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) < 0)
 		return -EOPNOTSUPP;
-	return store_key_make(u.uuid, h.fh.handle_type, h.fh.f_handle, h.fh.handle_bytes, key,
+	return store_key_make(sb->uuid, h.fh.handle_type, h.fh.f_handle, h.fh.handle_bytes, key,
 			      ret_len);
 }
 
@@ -150,7 +137,8 @@ bool store_attrs_settled(const struct fg_change_attrs *a, int64_t stat_realtime_
 	return ctime <= stat_realtime_nsec - STORE_SETTLE_NSEC;
 }
 
-bool store_lookup(struct fg_store *st, int fd, const struct fg_change_attrs *a, uint64_t gen)
+bool store_lookup(struct fg_store *st, int fd, const struct sbinfo *sb,
+		  const struct fg_change_attrs *a, uint64_t gen)
 {
 	uint8_t key[STORE_KEY_MAX], state[32];
 	uint8_t key_len;
@@ -163,7 +151,7 @@ bool store_lookup(struct fg_store *st, int fd, const struct fg_change_attrs *a, 
 		atomic_fetch_add_explicit(&st->bypassed, 1, memory_order_relaxed);
 		return false;
 	}
-	if (store_key_of_fd(fd, key, &key_len) < 0) {
+	if (store_key_of_fd(fd, sb, key, &key_len) < 0) {
 		atomic_fetch_add_explicit(&st->unsupported, 1, memory_order_relaxed);
 		return false;
 	}

@@ -27,8 +27,9 @@
 #   W2  a second pass, open+read, right after W1 on the same listener
 #   W3  tar -x of an archive of /usr/include (about 100 MiB of headers;
 #       --smoke: /usr/include/linux) then cat of every file, 1 process
-# REPS runs each, medians. CPU per event: utime+stime of the listener's
-# process (clamd's separately) over the pass divided by the files opened.
+# REPS runs each (repetitions outermost, configurations alternating within
+# each), medians. CPU per event: utime+stime of the listener's process
+# (clamd's separately) over the pass divided by the files opened.
 # Also clamd's own floor (fgbench clamd-floor: FILDES over persistent
 # IDSESSION connections, 1..8 in parallel) and an SVG chart of W1's per-open
 # latency distribution per configuration (gnuplot), in $FG_BENCH_OUT.
@@ -295,17 +296,18 @@ w3() { # CONFIG REP: tar -x, then cat of every file
 # Warm the page cache and dentries once.
 "$FGBENCH" open "$dir" "$N" 1 >/dev/null
 
-for c in $MAIN; do
-	for p in $OPENERS; do
-		for ((r = 1; r <= REPS; r++)); do
+# Repetitions outermost, configurations alternating within each: on a shared
+# VM the load comes in bursts, and a burst should hit every configuration's
+# medians alike, not all of one configuration's runs.
+for ((r = 1; r <= REPS; r++)); do
+	for c in $MAIN; do
+		for p in $OPENERS; do
 			cfg_start_logged "$c"
 			pass "$c" W1 "$p" $r
 			pass "$c" W2 "$p" $r read
 			cfg_stop "$c"
+			log "$c openers=$p rep $r: $(awk -v c="$c" -v p="$p" -v r=$r '$1 == c && $3 == p && $4 == r' "$rows" | tr '\n' '|')"
 		done
-		log "$c openers=$p: $(awk -v c="$c" -v p="$p" '$1 == c && $3 == p' "$rows" | tail -2 | tr '\n' '|')"
-	done
-	for ((r = 1; r <= REPS; r++)); do
 		cfg_start_logged "$c"
 		w3 "$c" $r
 		cfg_stop "$c"

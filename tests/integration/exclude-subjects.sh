@@ -7,6 +7,8 @@
 # excluded by identity (device + inode) for root: a hard link of it under
 # another name matches, a byte-identical copy does not, nor the original
 # /bin/cat, nor a file whose rule names another uid (PATH:UID). A SIGHUP reload that drops ExcludeUid= denies that uid again.
+# The local group asks for pidfds only if a rule names subjects when it is
+# made: one added later by a reload excludes nothing there (fail closed, logged).
 # Every event is answered exactly once.
 #
 # Kernel fact: readlink(/proc/PID/exe) needs ptrace read access; fanguardd
@@ -98,9 +100,11 @@ check_stats() {
 }
 
 # 1. Command line.
-start_fanguardd_log "$FG_STATE/fanguardd.log" --watch "$s" --deny-hashes "$deny" \
+start_fanguardd_log "$FG_STATE/fanguardd.log" -v --watch "$s" --deny-hashes "$deny" \
 	--default-verdict allow --deadline-ms 5000 --stats-file "$stats" \
 	--exclude-uid 4242 --exclude-exe "$cat_copy" --exclude-exe "$cat_uid:4343"
+grep -q "local: new fanotify group, subjects by pidfd" "$FANGUARDD_LOG" ||
+	fail_with_log "with subject rules, the local group does not report pidfds"
 check_subjects ok
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
 check_stats
@@ -120,4 +124,26 @@ wait_until 10 grep -q 'Reloaded' "$FANGUARDD_LOG" || fail_with_log "no reload"
 check_subjects EPERM
 stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
 check_stats
-log "PASS: uid and executable exclusions, from the command line and fanguard.conf, reloaded"
+
+# 3. Pidfds (FAN_REPORT_PIDFD) only where a rule names subjects: started
+# without one, the local group has none, and a reload that adds ExcludeUid=
+# cannot exclude by uid there: uid 4242 stays denied (fail closed), and the
+# log says why, once.
+rm -f "$stats"
+sed -i '/^ExcludeExe/d' "$conf"
+start_fanguardd_log "$FG_STATE/fanguardd-nopidfd.log" -v --config "$conf" --control-socket ""
+grep -q "local: new fanotify group, subjects by pid only" "$FANGUARDD_LOG" ||
+	fail_with_log "without subject rules, the local group reports pidfds"
+sed -i 's/^\[Watch\]$/[Watch]\nExcludeUid = 4242/' "$conf"
+kill -HUP "$FANGUARDD_PID"
+wait_until 10 grep -q 'Reloaded' "$FANGUARDD_LOG" || fail_with_log "no reload"
+for i in 1 2; do
+	FGCHECK_OUT=$(as_uid 4242 "$FGCHECK" open "$s/evil" EPERM 5000) ||
+		fail_with_log "uid 4242 was excluded by a group without pidfds"
+done
+[ "$(grep -c "need the subjects' pidfds" "$FANGUARDD_LOG")" = 1 ] ||
+	fail_with_log "the missing pidfds were not logged exactly once"
+stop_fanguardd_within 10 || fail_with_log "fanguardd exited with status $?"
+assert_stats_balanced "$stats"
+log "PASS: uid and executable exclusions, from the command line and fanguard.conf, reloaded;" \
+	"a rule added to a group without pidfds fails closed"

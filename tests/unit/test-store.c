@@ -317,7 +317,7 @@ static void test_lookup(void **state)
 	fd = mkstemp(file);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "clean", 5), 5);
-	if (store_key_of_fd(fd, key, &klen) < 0) {
+	if (store_key_of_fd(fd, NULL, key, &klen) < 0) {
 		close(fd);
 		unlink(file);
 		skip(); /* no FS_IOC_GETFSUUID (< 6.5) */
@@ -330,27 +330,64 @@ static void test_lookup(void **state)
 	assert_int_equal(store_open(f->fg, f->store, 0, &st), 0);
 	store_state_prime(st);
 	gen = cache_gen(f->fg);
-	assert_false(store_lookup(st, fd, &a, gen));
+	assert_false(store_lookup(st, fd, NULL, &a, gen));
 	assert_int_equal(atomic_load(&st->misses), 1);
 	assert_int_equal(store_writer_start(st), 0);
 	store_note_clean(st, fd, &a, gen, now_usec());
 	store_writer_stop(st); /* writes what is queued */
 	assert_int_equal(atomic_load(&st->inserts), 1);
-	assert_true(store_lookup(st, fd, &a, gen));
+	assert_true(store_lookup(st, fd, NULL, &a, gen));
 	/* Another generation (a configuration change): not used. */
-	assert_false(store_lookup(st, fd, &a, gen + 1));
+	assert_false(store_lookup(st, fd, NULL, &a, gen + 1));
 	b = a;
 	b.ctime_nsec ^= 1;
-	assert_false(store_lookup(st, fd, &b, gen));
+	assert_false(store_lookup(st, fd, NULL, &b, gen));
 	assert_int_equal(atomic_load(&st->stale), 1);
 	store_free(st);
 	/* Survives a reopen (a restart). */
 	assert_int_equal(store_open(f->fg, f->store, 0, &st), 0);
 	store_state_prime(st);
-	assert_true(store_lookup(st, fd, &a, cache_gen(f->fg)));
+	assert_true(store_lookup(st, fd, NULL, &a, cache_gen(f->fg)));
 	store_free(st);
 	close(fd);
 	unlink(file);
+}
+
+/* sbinfo.c: the superblock's facts are reused only for the same unique
+ * mount id; a statx without one (before 6.8) or of another mount looks them
+ * up again (here: from a closed fd, which fails). */
+static void test_sbinfo(void **state)
+{
+	struct sbinfo c = {};
+	const struct sbinfo *sb;
+	struct statfs sfs;
+	struct statx stx, other;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+	(void) state;
+	assert_true(fd >= 0);
+	assert_int_equal(fstatfs(fd, &sfs), 0);
+	assert_int_equal(statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MNT_ID_UNIQUE, &stx), 0);
+	sb = sbinfo_get(&c, fd, &stx, false);
+	assert_non_null(sb);
+	assert_int_equal(sb->f_type, sfs.f_type);
+	assert_int_equal(sbinfo_type_hint(&c, fd, &stx), sfs.f_type);
+	close(fd);
+	if (!(stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
+		/* Nothing kept: every call looks up. */
+		assert_null(sbinfo_get(&c, fd, &stx, false));
+		skip();
+	}
+	sb = sbinfo_get(&c, fd, &stx, false); /* the same mount: kept */
+	assert_non_null(sb);
+	assert_int_equal(sb->f_type, sfs.f_type);
+	other = stx;
+	other.stx_mnt_id++;
+	assert_null(sbinfo_get(&c, fd, &other, false)); /* another mount */
+	other.stx_mask &= ~STATX_MNT_ID_UNIQUE;
+	other.stx_mnt_id = stx.stx_mnt_id;
+	assert_null(sbinfo_get(&c, fd, &other, false)); /* an id that may be reused */
+	assert_null(sbinfo_get(&c, fd, &stx, false));	/* the failed lookup dropped it */
 }
 
 int main(void)
@@ -359,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_value),
 		cmocka_unit_test(test_settled),
+		cmocka_unit_test(test_sbinfo),
 		cmocka_unit_test_setup_teardown(test_create_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_open_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
