@@ -18,6 +18,7 @@ if [ "${FG_IN_PIDNS:-}" != 1 ]; then
 		bash "$0" "$@"
 fi
 . "$FG_SRC_ROOT/tests/lib/common.sh"
+. "$FG_SRC_ROOT/tests/lib/fdstore.sh"
 . "$FG_SRC_ROOT/tests/lib/fuse.sh"
 require_root
 require_fuse
@@ -35,26 +36,7 @@ printf 'fanguard restart-fuse test: denylisted %s\n' "$RANDOM$RANDOM" >"$back/ev
 echo "an ordinary file" >"$back/clean"
 sha256sum "$back/evil" | cut -d' ' -f1 >"$deny"
 
-ready() { # N: waits for instance N, tracks its pid
-	wait_until 20 test -s "$d/ready.$1" || fail_with_log "instance $1 did not become ready"
-	track_pid "$(cat "$d/ready.$1")"
-}
-command() { # CMD: hands it to the supervisor, waits until it is carried out
-	echo "$1" >"$d/cmd.tmp"
-	mv "$d/cmd.tmp" "$d/cmd"
-	wait_until 30 bash -c "! test -e '$d/cmd'" || fail_with_log "supervisor did not do '$1'"
-}
-stored() { cat "$d/stored" 2>/dev/null || true; }
-child_of() { # PID: fgcheck's child, which makes the open
-	local i c
-	for ((i = 0; i < 250; i++)); do
-		c=$(cat /proc/"$1"/task/*/children 2>/dev/null | awk '{print $1}')
-		[ -n "$c" ] && echo "$c" && return 0
-		sleep 0.02
-	done
-	return 1
-}
-blocked_in_fanotify() { grep -q fanotify "/proc/$1/stack" 2>/dev/null; }
+FDSTORE_DIR=$d
 
 # tree_restart NAME_RE [fanguardd options...]: section 1 with those
 # options, the FUSE mount's group named as NAME_RE (grep) matches.
@@ -70,7 +52,7 @@ tree_restart() {
 	SUP_PID=$LAST_PID
 	FANGUARDD_LOG=$sup_log
 
-	ready 1
+	sup_ready 1
 	# The FUSE mount comes after the start: the watcher gives it its group.
 	start_fusetest passthrough "$back" "$s/m"
 	mnt_id=$(awk -v m="$s/m" '$5 == m { id = $1 } END { print id }' /proc/self/mountinfo)
@@ -83,17 +65,17 @@ tree_restart() {
 
 	# A paused restart: both groups wait in the store; an open on the FUSE
 	# mount made meanwhile waits, and the next instance denies it.
-	command restart-paused
-	grep -qx "group/$group" <<<"$(stored)" ||
-		fail_with_log "store after a clean stop: '$(stored)', want group/$group"
+	sup_command restart-paused
+	grep -qx "group/$group" <<<"$(sup_stored)" ||
+		fail_with_log "store after a clean stop: '$(sup_stored)', want group/$group"
 	"$FGCHECK" open "$s/m/evil" EPERM 20000 >"$FG_STATE/gap.out" 2>&1 &
 	opener=$!
 	track_pid $opener
 	child=$(child_of $opener) || fail_with_log "fgcheck started no child"
 	wait_until 10 blocked_in_fanotify "$child" ||
 		fail_with_log "an open on the FUSE mount did not wait for the stored group: $(cat /proc/$child/stack 2>&1)"
-	command go
-	ready 2
+	sup_command go
+	sup_ready 2
 	wait $opener || fail_with_log "the open on the FUSE mount during the restart: $(cat "$FG_STATE/gap.out")"
 	log "open during the restart gap: $(cat "$FG_STATE/gap.out")"
 	grep -q 'Adopted 2 of 2 fanotify groups' <<<"$(tail -n +$((log_from + 1)) "$sup_log")" ||
@@ -105,14 +87,14 @@ tree_restart() {
 
 	# A group whose mount is gone by the restart is closed, never kept
 	# unread: unmount during a paused restart, then the successor releases it.
-	command restart-paused
+	sup_command restart-paused
 	fusermount3 -u "$s/m" 2>/dev/null || umount -l "$s/m"
-	command go
-	ready 3
+	sup_command go
+	sup_ready 3
 	wait_until 10 grep -q "$group: adopted group not claimed by any watch; closed" "$sup_log" ||
 		fail_with_log "instance 3 did not close the group of the mount that went away"
-	command stop
-	command close-store
+	sup_command stop
+	sup_command close-store
 	wait_pid_exited "$SUP_PID" 10 || fail_with_log "supervisor did not exit"
 }
 
@@ -135,7 +117,7 @@ start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
 	"$FANGUARDD" --watch-tree "$s" --watch-all-fuse --deny-hashes "$deny" --deadline-ms 5000 \
 	--fuse-deadline-ms 5000 --no-cache 2>>"$sup_log"
 SUP_PID=$LAST_PID
-ready 1
+sup_ready 1
 start_bg unshare --mount --propagation private -- "$FUSETEST" --pid-file "$FG_STATE/other.pid" \
 	passthrough "$back" "$c/m"
 other=$LAST_PID
@@ -149,17 +131,17 @@ wait_until 10 grep -q "FUSE connection $conn in the mount namespace of pid" "$su
 	fail_with_log "the poller did not mark FUSE connection $conn"
 other_open() { nsenter -t "$other" -m -- "$FGCHECK" open "$c/m/$1" "$2" "$3"; }
 other_open evil EPERM 5000 >/dev/null || fail_with_log "not denied in the other namespace"
-command restart-paused
-grep -qx "group/fuse/$mid" <<<"$(stored)" ||
-	fail_with_log "store after a clean stop: '$(stored)', want group/fuse/$mid"
+sup_command restart-paused
+grep -qx "group/fuse/$mid" <<<"$(sup_stored)" ||
+	fail_with_log "store after a clean stop: '$(sup_stored)', want group/fuse/$mid"
 nsenter -t "$other" -m -- "$FGCHECK" open "$c/m/evil" EPERM 20000 >"$FG_STATE/gap2.out" 2>&1 &
 opener=$!
 track_pid $opener
 child=$(child_of $opener) || fail_with_log "fgcheck started no child"
 wait_until 10 blocked_in_fanotify "$child" ||
 	fail_with_log "an open in the other namespace did not wait for the stored group"
-command go
-ready 2
+sup_command go
+sup_ready 2
 wait $opener || fail_with_log "the open in the other namespace during the restart: $(cat "$FG_STATE/gap2.out")"
 log "open during the restart gap (other namespace): $(cat "$FG_STATE/gap2.out")"
 grep -q "adopted groups wait for the mount watchers' first pass" "$sup_log" ||
@@ -167,6 +149,6 @@ grep -q "adopted groups wait for the mount watchers' first pass" "$sup_log" ||
 ! grep -q "fuse/$mid: adopted group not claimed" "$sup_log" ||
 	fail_with_log "instance 2 closed the other namespace's FUSE group"
 other_open evil EPERM 5000 >/dev/null || fail_with_log "not denied after the restart"
-command stop
-command close-store
+sup_command stop
+sup_command close-store
 log "PASS: FUSE groups made after start survive a restart (tree and other namespaces); a gone mount's group is closed"

@@ -18,6 +18,7 @@
 #   - an instance whose watches changed adopts nothing (no stale marks).
 set -euo pipefail
 . "$FG_SRC_ROOT/tests/lib/common.sh"
+. "$FG_SRC_ROOT/tests/lib/fdstore.sh"
 require_root
 require_fanotify_perm
 require_cmd python3
@@ -42,38 +43,17 @@ start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
 SUP_PID=$LAST_PID
 FANGUARDD_LOG=$sup_log # fail_with_log shows it: fanguardd's stderr goes there too
 
-ready() { # N: waits for instance N, tracks its pid
-	wait_until 20 test -s "$d/ready.$1" || fail_with_log "instance $1 did not become ready"
-	track_pid "$(cat "$d/ready.$1")"
-}
-command() { # CMD: hands it to the supervisor, waits until it is carried out
-	echo "$1" >"$d/cmd.tmp"
-	mv "$d/cmd.tmp" "$d/cmd"
-	wait_until 30 bash -c "! test -e '$d/cmd'" || fail_with_log "supervisor did not do '$1'"
-}
-stored() { cat "$d/stored" 2>/dev/null || true; }
-child_of() { # PID: fgcheck's child, which makes the open
-	local i c
-	for ((i = 0; i < 250; i++)); do
-		c=$(cat /proc/"$1"/task/*/children 2>/dev/null | awk '{print $1}')
-		[ -n "$c" ] && echo "$c" && return 0
-		sleep 0.02
-	done
-	return 1
-}
-blocked_in_fanotify() { # PID: waits in the kernel for a fanotify answer
-	grep -q fanotify "/proc/$1/stack" 2>/dev/null
-}
+FDSTORE_DIR=$d
 
-ready 1
+sup_ready 1
 fgcheck_ok open "$s/evil" EPERM 5000
 fgcheck_ok open "$s/clean" ok 5000
 
 # 1. A paused restart: the group waits in the store with its marks; an
 # open made meanwhile blocks, then the new instance scans and denies it.
-command restart-paused
-grep -qx group/local <<<"$(stored)" && grep -qx watches <<<"$(stored)" ||
-	fail_with_log "store after a clean stop: '$(stored)', want group/local and watches"
+sup_command restart-paused
+grep -qx group/local <<<"$(sup_stored)" && grep -qx watches <<<"$(sup_stored)" ||
+	fail_with_log "store after a clean stop: '$(sup_stored)', want group/local and watches"
 "$FGCHECK" open "$s/evil" EPERM 20000 >"$FG_STATE/gap.out" 2>&1 &
 opener=$!
 track_pid $opener
@@ -81,8 +61,8 @@ child=$(child_of $opener) || fail_with_log "fgcheck started no child"
 wait_until 10 blocked_in_fanotify "$child" ||
 	fail_with_log "an open with the group in the store did not wait: $(cat /proc/$child/stack 2>&1)"
 t0=$(now_ms)
-command go
-ready 2
+sup_command go
+sup_ready 2
 wait $opener || fail_with_log "the open made during the restart: $(cat "$FG_STATE/gap.out")"
 log "open during the restart gap: $(cat "$FG_STATE/gap.out") (released $(($(now_ms) - t0)) ms after the new start)"
 grep -q 'Adopted 1 of 1 fanotify groups' "$sup_log" || fail_with_log "instance 2 did not adopt the group"
@@ -95,8 +75,8 @@ fgcheck_ok open "$s/evil" EPERM 5000
 loader=$!
 track_pid $loader
 t0=$(now_ms)
-command restart
-ready 3
+sup_command restart
+sup_ready 3
 restart_ms=$(($(now_ms) - t0))
 fgcheck_ok open "$s/evil" EPERM 5000
 wait $loader || fail_with_log "opens during a restart failed: $(cat "$FG_STATE/load.out")"
@@ -105,8 +85,8 @@ log "RESULT restart took ${restart_ms} ms (SIGTERM to ready); opens meanwhile: $
 
 # 3. Stopped for good, store not yet closed: opens wait (nobody reads the
 # group); closing the store releases them (allowed by the kernel).
-command stop
-grep -qx group/local <<<"$(stored)" || fail_with_log "store after stop: '$(stored)'"
+sup_command stop
+grep -qx group/local <<<"$(sup_stored)" || fail_with_log "store after stop: '$(sup_stored)'"
 # (evil: a denied file is never in the verdict cache, so its open raises an
 # event; closing the store allows it: no group, no scan.)
 "$FGCHECK" open "$s/evil" ok 20000 >"$FG_STATE/stored.out" 2>&1 &
@@ -114,7 +94,7 @@ opener=$!
 track_pid $opener
 child=$(child_of $opener) || fail_with_log "fgcheck started no child"
 wait_until 10 blocked_in_fanotify "$child" || fail_with_log "open did not wait on the stored group"
-command close-store
+sup_command close-store
 wait $opener || fail_with_log "closing the store did not release the waiter: $(cat "$FG_STATE/stored.out")"
 log "closing the store released the waiter: $(cat "$FG_STATE/stored.out")"
 fgcheck_ok open "$s/evil" ok 5000 # no group, no marks: nothing checks it
@@ -125,12 +105,12 @@ rm -rf "$d"
 mkdir "$d"
 start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
 	"$FANGUARDD" --watch "$s" --deny-hashes "$deny" --deadline-ms 5000 2>>"$sup_log"
-ready 1
-command restart
-ready 2
-command kill
-[ -z "$(stored)" ] || fail_with_log "a killed instance left '$(stored)' in the store"
-ready 3
+sup_ready 1
+sup_command restart
+sup_ready 2
+sup_command kill
+[ -z "$(sup_stored)" ] || fail_with_log "a killed instance left '$(sup_stored)' in the store"
+sup_ready 3
 grep -q 'instance 3: pid [0-9]*, passed 0 fds' "$sup_log" || fail_with_log "instance 3 was passed fds"
 fgcheck_ok open "$s/evil" EPERM 5000
 
@@ -138,14 +118,14 @@ fgcheck_ok open "$s/evil" EPERM 5000
 # its denylist is gone): it takes the groups out of the store and closes
 # them, so the restarts that follow do not keep opens waiting.
 mv "$deny" "$deny.away"
-command restart
+sup_command restart
 wait_until 20 test -e "$d/exited.4" || fail_with_log "instance 4 did not fail"
 [ "$(cat "$d/exited.4")" != 0 ] || fail_with_log "instance 4 started without its denylist"
-[ -z "$(stored)" ] || fail_with_log "a failed start left '$(stored)' in the store"
+[ -z "$(sup_stored)" ] || fail_with_log "a failed start left '$(sup_stored)' in the store"
 grep -q 'Released 1 fanotify groups of the previous instance' "$sup_log" ||
 	fail_with_log "instance 4 did not release the passed group"
 fgcheck_ok open "$s/evil" ok 5000 # nothing watches it now, nothing waits
-command close-store
+sup_command close-store
 wait_pid_exited "$LAST_PID" 10 || true
 
 # 6. A watch that covers a file the restart opens (here the denylist, on the
@@ -156,15 +136,15 @@ rm -rf "$d"
 mkdir "$d"
 start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
 	"$FANGUARDD" --watch "$s" --deny-hashes "$s/deny.list" --deadline-ms 5000 2>>"$sup_log"
-ready 1
+sup_ready 1
 grep -q "Restarts close the fanotify groups: the watch '$s' covers $s/deny.list" "$sup_log" ||
 	fail_with_log "no notice that restarts cannot keep the groups"
-command restart
-[ -z "$(stored)" ] || fail_with_log "groups stored although the restart opens a watched file"
-ready 2
+sup_command restart
+[ -z "$(sup_stored)" ] || fail_with_log "groups stored although the restart opens a watched file"
+sup_ready 2
 fgcheck_ok open "$s/evil" EPERM 5000
-command stop
-command close-store
+sup_command stop
+sup_command close-store
 wait_pid_exited "$LAST_PID" 10 || true
 
 # 7. The watches changed between instances: a kept group keeps every mark,
@@ -179,14 +159,14 @@ rm -rf "$d"
 mkdir "$d"
 start_bg python3 "$FG_SRC_ROOT/tests/lib/fdstore-supervisor.py" "$d" -- \
 	"$FANGUARDD" --config "$conf" 2>>"$sup_log"
-ready 1
+sup_ready 1
 sed -i "s|^Mount = .*|Mount = $s2|" "$conf"
-command restart
-ready 2
+sup_command restart
+sup_ready 2
 grep -q 'The watches changed since the previous instance' "$sup_log" ||
 	fail_with_log "the new instance adopted groups marked for other watches"
 fgcheck_ok open "$s/evil" ok 5000 # no longer watched, and no stale mark
 fgcheck_ok open "$s2/evil" EPERM 5000
-command stop
-command close-store
+sup_command stop
+sup_command close-store
 log "PASS: groups kept across restarts, released at a final stop and after a crash"
