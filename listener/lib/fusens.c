@@ -259,42 +259,21 @@ static int cover(struct fanguard *fg, unsigned id, const char *how, uint64_t *re
 	return 1;
 }
 
+/* Keeps every record but those of FUSE connection *id (another
+ * namespace's mounts, recorded by connection). */
+static bool not_of_connection(const struct fg_watch *w, const void *id)
+{
+	return !w->foreign || w->dev_major != 0 || w->dev_minor != *(const unsigned *) id;
+}
+
 /* Connection id went away: its records, and its group if nobody else's. */
 static void forget(struct fanguard *fg, unsigned id)
 {
-	struct fg_watch *gone = NULL;
+	struct fg_watch *gone = watch_records_take(fg, not_of_connection, &id);
 
-	pthread_mutex_lock(&fg->lock);
-	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
-		struct fg_watch *w = *p;
-
-		if (!w->foreign || w->dev_major != 0 || w->dev_minor != id) {
-			prev = w;
-			p = &w->next;
-			continue;
-		}
-		*p = w->next;
-		if (fg->watches_tail == w)
-			fg->watches_tail = prev;
-		fg->n_watches--;
-		w->next = gone;
-		gone = w;
-	}
-	pthread_mutex_unlock(&fg->lock);
-	while (gone) {
-		struct fg_watch *w = gone;
-		bool shared = false;
-
-		gone = w->next;
+	for (struct fg_watch *w = gone; w; w = w->next)
 		fg_log(fg, LOG_NOTICE, "FUSE connection %u ('%s') is gone", id, w->mount_point);
-		pthread_mutex_lock(&fg->lock);
-		for (struct fg_watch *o = fg->watches; o && !shared; o = o->next)
-			shared = o->d == w->d;
-		pthread_mutex_unlock(&fg->lock);
-		if (w->d && !shared && w->d->cls != FANGUARD_MOUNT_LOCAL)
-			registry_release(fg, w->d);
-		watch_record_free(w);
-	}
+	watch_records_release(fg, gone);
 }
 
 /* Subscribes to mount events of every mount namespace a process here is

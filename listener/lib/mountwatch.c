@@ -238,6 +238,20 @@ static void watch_entry(struct fanguard *fg, struct mountwatch *mw, const struct
 	domain_unref(d);
 }
 
+struct present_in {
+	const struct mount_table *t;
+	const struct mount_ids *ids;
+};
+
+/* Keeps a record whose mount is still there, and every record of another
+ * namespace's mount (fusens.c's to track). */
+static bool still_present(const struct fg_watch *w, const void *arg)
+{
+	const struct present_in *in = arg;
+
+	return w->foreign || entry_present(in->t, in->ids, w);
+}
+
 /* Called with scan_lock held. */
 static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct mount_table *t,
 		       const struct mount_ids *ids, usec_t changed)
@@ -247,41 +261,11 @@ static void scan_table(struct fanguard *fg, struct mountwatch *mw, const struct 
 	ignored_prune(mw, t);
 	coverage_prune(fg, t);
 	/* Mounts that went away: their records, and groups nobody else uses. */
-	pthread_mutex_lock(&fg->lock);
-	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
-		struct fg_watch *w = *p;
-
-		/* Another namespace's mount is fusens.c's to track. */
-		if (w->foreign || entry_present(t, ids, w)) {
-			prev = w;
-			p = &w->next;
-			continue;
-		}
-		*p = w->next;
-		if (fg->watches_tail == w)
-			fg->watches_tail = prev;
-		fg->n_watches--;
-		w->next = gone;
-		gone = w;
-	}
-	pthread_mutex_unlock(&fg->lock);
-	while (gone) {
-		struct fg_watch *w = gone;
-		bool shared = false;
-
-		gone = w->next;
+	gone = watch_records_take(fg, still_present, &(struct present_in){t, ids});
+	for (struct fg_watch *w = gone; w; w = w->next)
 		fg_log(fg, LOG_NOTICE, "mount %llu '%s' (%s) is gone",
 		       (unsigned long long) w->mnt_id, w->mount_point, w->fstype);
-		pthread_mutex_lock(&fg->lock);
-		for (struct fg_watch *o = fg->watches; o && !shared; o = o->next)
-			shared = o->d == w->d;
-		for (struct fg_watch *o = gone; o && !shared; o = o->next)
-			shared = o->d == w->d;
-		pthread_mutex_unlock(&fg->lock);
-		if (w->d && !shared && w->d->cls != FANGUARD_MOUNT_LOCAL)
-			registry_release(fg, w->d);
-		watch_record_free(w);
-	}
+	watch_records_release(fg, gone);
 
 	for (size_t i = 0; i < t->n_entries; i++) {
 		const struct mount_entry *e = &t->entries[i];

@@ -87,3 +87,11 @@ bool mount_is_root_fs(const struct mount_entry *me);
 void watch_emask_apply(struct fanguard *fg, struct fg_watch *w, int path_fd);
 /* Drops all records (fanguard_free()). */
 void watch_records_clear(struct fanguard *fg);
+/* Unlinks every record keep() refuses and returns them as a list (->next):
+ * the records of mounts that went away. */
+struct fg_watch *watch_records_take(struct fanguard *fg,
+				    bool (*keep)(const struct fg_watch *w, const void *arg),
+				    const void *arg);
+/* Frees such a list, releasing each record's group unless a record still
+ * listed, or one later in the list, uses it (the local group stays). */
+void watch_records_release(struct fanguard *fg, struct fg_watch *gone);

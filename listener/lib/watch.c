@@ -94,6 +94,51 @@ void watch_records_clear(struct fanguard *fg)
 	}
 }
 
+struct fg_watch *watch_records_take(struct fanguard *fg,
+				    bool (*keep)(const struct fg_watch *w, const void *arg),
+				    const void *arg)
+{
+	struct fg_watch *gone = NULL;
+
+	pthread_mutex_lock(&fg->lock);
+	for (struct fg_watch **p = &fg->watches, *prev = NULL; *p;) {
+		struct fg_watch *w = *p;
+
+		if (keep(w, arg)) {
+			prev = w;
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		if (fg->watches_tail == w)
+			fg->watches_tail = prev;
+		fg->n_watches--;
+		w->next = gone;
+		gone = w;
+	}
+	pthread_mutex_unlock(&fg->lock);
+	return gone;
+}
+
+void watch_records_release(struct fanguard *fg, struct fg_watch *gone)
+{
+	while (gone) {
+		struct fg_watch *w = gone;
+		bool shared = false;
+
+		gone = w->next;
+		pthread_mutex_lock(&fg->lock);
+		for (struct fg_watch *o = fg->watches; o && !shared; o = o->next)
+			shared = o->d == w->d;
+		for (struct fg_watch *o = gone; o && !shared; o = o->next)
+			shared = o->d == w->d;
+		pthread_mutex_unlock(&fg->lock);
+		if (w->d && !shared && w->d->cls != FANGUARD_MOUNT_LOCAL)
+			registry_release(fg, w->d);
+		watch_record_free(w);
+	}
+}
+
 int domain_class_of(enum mount_class c, enum fanguard_mount_class *ret)
 {
 	switch (c) {
