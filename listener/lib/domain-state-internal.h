@@ -90,6 +90,12 @@ struct reader {
 	 * facts (type: is the content in memory; UUID: the store's key) */
 	uint8_t *buf;
 	struct sbinfo sb;
+	/* The fair queue's key without a pidfd (reader.c): euid by pid. */
+	struct euid_memo {
+		pid_t pid;
+		uid_t euid;
+		usec_t at;
+	} euids[64];
 };
 
 /* A mark asked for before the domain started: placed by domain_start(). */

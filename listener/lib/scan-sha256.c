@@ -234,6 +234,12 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 			res->reason = FANGUARD_REASON_ERROR;
 			goto out;
 		}
+		/* A short read of a local file that reached the size it had at
+		 * receipt is its end: no second read just to see EOF (measured:
+		 * ~1 us of the hash path's CPU per small file). Short alone is
+		 * not enough: RWF_NOWAIT stops early at a page not in memory. */
+		if ((size_t) n < chunk && off >= ctx->size && ctx->d->cls == FANGUARD_MOUNT_LOCAL)
+			break;
 	}
 	if (EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen != 32) {
 		res->reason = FANGUARD_REASON_ERROR;

@@ -44,6 +44,7 @@
 # one rep, openers 1 and 4; checks that every row came out.
 # FG_BENCH_WATCH=--watch-mount runs fanguardd with mount marks instead of
 # filesystem marks (the default), for a side-by-side comparison.
+# FG_BENCH_PROFILE=CONFIG records where that listener's CPU goes (perf, below).
 smoke=0
 for a in "$@"; do [ "$a" = --smoke ] && smoke=1; done
 if [ $smoke = 1 ]; then : "${FG_TEST_DEADLINE:=170}"; else : "${FG_TEST_DEADLINE:=5400}"; fi
@@ -262,15 +263,37 @@ wbin() { [ "$1" = fapolicyd ] && echo /fgb/fgbench || echo "$FGBENCH"; }
 # row CONFIG WORKLOAD PROCS REP WALL_MS OPS P50 P99 LCPU_US SCPU_US
 row() { echo "$*" >>"$rows"; }
 
+# FG_BENCH_PROFILE=CONFIG: `perf record -g` of that configuration's listener
+# during its first W1 passes, into $OUT/perf.CONFIG.PROCS.data (perf report
+# -i FILE). Where the time goes, before changing anything.
+PERF_PID=
+profile_start() { # CONFIG WL PROCS REP
+	[ "$1" = "${FG_BENCH_PROFILE:-}" ] && [ "$2" = W1 ] && [ "$4" = 1 ] && [ -n "$LPIDS" ] || return 0
+	command -v perf >/dev/null || fail "FG_BENCH_PROFILE needs perf (linux-perf)"
+	perf record -q -g -F 4999 -p "$LPIDS" -o "$OUT/perf.$1.$3.data" >/dev/null 2>&1 &
+	PERF_PID=$!
+	track_pid "$PERF_PID"
+	sleep 1 # perf attaches
+}
+profile_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" 2>/dev/null || true
+	untrack_pid "$PERF_PID"
+	PERF_PID=
+}
+
 # pass CONFIG WL PROCS REP [read]: one fgbench open pass, one row.
 pass() {
 	local c=$1 wl=$2 procs=$3 rep=$4 out l0 l1 s0 s1 q=
 	[ "$rep" = 1 ] && [ "$wl" = W1 ] && [[ $c != store-* ]] && q=$(wdir "$c")/q.$c.$procs
+	profile_start "$c" "$wl" "$procs" "$rep"
 	l0=$(cpu_ticks $LPIDS) s0=$(cpu_ticks $SPIDS)
 	out=$(timeout 600 $RUN ${q:+FGBENCH_QUANTILES=$q} "$(wbin "$c")" open \
 		"$(wdir "$c")/files" "$N" "$procs" ${5:-}) ||
 		fail_with_log "$c $wl: fgbench open failed: $out"
 	l1=$(cpu_ticks $LPIDS) s1=$(cpu_ticks $SPIDS)
+	profile_stop
 	[ -n "$q" ] && cp "$s/q.$c.$procs" "$OUT/"
 	row "$c" "$wl" "$procs" "$rep" "$(field "$out" wall_ms)" "$(field "$out" opens_per_s)" \
 		"$(field "$out" p50_us)" "$(field "$out" p99_us)" \
