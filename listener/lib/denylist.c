@@ -519,6 +519,7 @@ void denylist_slot_init(struct denylist_slot *s)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->writers, NULL);
 	s->cur = NULL;
+	atomic_init(&s->n, 0);
 }
 
 void denylist_slot_done(struct denylist_slot *s)
@@ -547,6 +548,7 @@ void denylist_slot_publish(struct denylist_slot *s, struct denylist *dl)
 	pthread_mutex_lock(&s->lock);
 	old = s->cur;
 	s->cur = dl;
+	atomic_store_explicit(&s->n, denylist_size(dl), memory_order_release);
 	pthread_mutex_unlock(&s->lock);
 	/* Readers still holding it keep it alive; the last one frees it. */
 	denylist_unref(old);
@@ -573,9 +575,5 @@ void denylist_get_digest(const struct denylist *dl, uint8_t ret[32])
 
 size_t denylist_slot_size(struct denylist_slot *s)
 {
-	struct denylist *dl = denylist_slot_acquire(s);
-	size_t n = denylist_size(dl);
-
-	denylist_unref(dl);
-	return n;
+	return atomic_load_explicit(&s->n, memory_order_acquire);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
+#include <stdatomic.h>
 /* The SHA-256 denylist: a streaming parser that expects hostile input, a
  * compact immutable set (32 bytes per digest, sorted, with a 16-bit prefix
  * index: a lookup is one index read and a binary search over ~n/65536
@@ -89,6 +90,10 @@ int denylist_parser_finish(struct denylist_parser *p,
 struct denylist_slot {
 	pthread_mutex_t lock; /* held only to load the pointer and take a ref */
 	struct denylist *cur; /* protected by lock; NULL: empty */
+	/* cur's size, for the permission path's "anything to look for?",
+	 * asked twice per event: a load, where acquiring took the lock
+	 * (contended between readers on every CPU). */
+	_Atomic size_t n;
 	/* Held by a publisher across acquire, build and publish when the new
 	 * set derives from the current one (appends), so none is lost. Never
 	 * taken on the permission path. */

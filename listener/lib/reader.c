@@ -137,6 +137,15 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 		*ret_why = FANGUARD_REASON_POLICY;
 		return true;
 	}
+	/* Nothing to scan with: nothing about the file matters (no statx:
+	 * measured, a syscall of the allow path's few). */
+	pthread_rwlock_rdlock(&fg->cfg_lock);
+	r = scan_needed(fg, ret_inline);
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	if (!r) {
+		*ret_why = FANGUARD_REASON_NO_SCANNER;
+		return true;
+	}
 	/* AT_STATX_DONT_SYNC: take the cached type and size; on FUSE a synced
 	 * statx may be a GETATTR round trip to the daemon. */
 	r = statx(m->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
@@ -171,13 +180,6 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	}
 	if (excluded) {
 		*ret_why = FANGUARD_REASON_EXCLUDED;
-		return true;
-	}
-	pthread_rwlock_rdlock(&fg->cfg_lock);
-	r = scan_needed(fg, ret_inline);
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	if (!r) {
-		*ret_why = FANGUARD_REASON_NO_SCANNER;
 		return true;
 	}
 	if (stx->stx_size > fg->opts.max_scan_bytes) {

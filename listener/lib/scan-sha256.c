@@ -246,9 +246,12 @@ static void sha256_scan(struct scanner *s, const struct scan_ctx *ctx, struct sc
 		goto out;
 	}
 	atomic_fetch_add_explicit(&ctx->d->stats.bytes_scanned, off, memory_order_relaxed);
-	dl = denylist_slot_acquire(&fg->allow);
-	allowed = denylist_contains(dl, digest);
-	denylist_unref(dl);
+	allowed = false;
+	if (denylist_slot_size(&fg->allow) > 0) { /* most have none: no lock */
+		dl = denylist_slot_acquire(&fg->allow);
+		allowed = denylist_contains(dl, digest);
+		denylist_unref(dl);
+	}
 	dl = denylist_slot_acquire(&fg->deny);
 	hit = !allowed && denylist_contains(dl, digest);
 	denylist_unref(dl);
