@@ -12,6 +12,9 @@
  *   fgbench floor DIR [pidfd]          the floor: a trivial single-threaded allow-all
  *                                      fanotify listener on DIR's mount; "ready" on stdout;
  *                                      pidfd: with FAN_REPORT_PIDFD (what that costs)
+ *   fgbench herd DIR N                 a kernel fact: N openers of DIR/hN wait on one
+ *                                      group; one answer; prints how many of the N-1
+ *                                      unanswered openers woke (voluntary switches)
  *   fgbench lib DIR                    libfanguard embedded, commands on stdin:
  *                                      "deny HEX", "stats", "quit"; "ok"/"ready" replies
  * Privileged subcommands mark only the mount they are given; bench.sh and the
@@ -279,6 +282,92 @@ static int cmd_floor(const char *dir, bool pidfd)
 	return 0;
 }
 
+static long voluntary_switches(pid_t pid)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	(void) snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0)
+			v = atol(line + 24);
+	fclose(f);
+	return v;
+}
+
+/* Whether one permission answer wakes only its opener or every opener
+ * waiting on the group (fanotify_get_response() waits on the group's
+ * access_waitq; an answer wakes that queue). Holds all N events, answers
+ * the first opener's, counts which of the others switched meanwhile. */
+#define HERD_MAX 16
+
+static int cmd_herd(const char *dir, unsigned n)
+{
+	struct fanotify_event_metadata ev[HERD_MAX];
+	pid_t kid[HERD_MAX];
+	long before[HERD_MAX];
+	unsigned got = 0, woken = 0, first = HERD_MAX;
+	char path[4096];
+	int fan, rc = 1;
+
+	if (n < 2 || n > HERD_MAX)
+		return 1;
+	for (unsigned i = 0; i < n; i++) {
+		int fd;
+
+		(void) snprintf(path, sizeof(path), "%s/h%u", dir, i);
+		fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return 1;
+		close(fd);
+	}
+	fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+	if (fan < 0 || fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_PERM, AT_FDCWD,
+				     dir) < 0) {
+		fprintf(stderr, "fgbench herd: %m\n");
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		kid[i] = fork();
+		if (kid[i] == 0) {
+			close(fan);
+			(void) snprintf(path, sizeof(path), "%s/h%u", dir, i);
+			_exit(open(path, O_RDONLY | O_CLOEXEC) < 0);
+		}
+	}
+	while (got < n) {
+		ssize_t r = read(fan, &ev[got], sizeof(ev[0]));
+
+		if (r < (ssize_t) sizeof(ev[0]))
+			goto out;
+		if (ev[got].pid == kid[0])
+			first = got;
+		got++;
+	}
+	usleep(200 * 1000); /* every opener asleep in its permission wait */
+	for (unsigned i = 0; i < n; i++)
+		before[i] = voluntary_switches(kid[i]);
+	if (first < n) {
+		struct fanotify_response a = {.fd = ev[first].fd, .response = FAN_ALLOW};
+
+		(void) !write(fan, &a, sizeof(a));
+	}
+	usleep(200 * 1000);
+	for (unsigned i = 1; i < n; i++)
+		woken += voluntary_switches(kid[i]) > before[i];
+	printf("openers=%u answered=1 others_woken=%u\n", n, woken);
+	rc = first < n ? 0 : 1;
+out:
+	close(fan); /* allows the rest */
+	for (unsigned i = 0; i < n; i++)
+		waitpid(kid[i], NULL, 0);
+	return rc;
+}
+
 static int unhex(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -349,8 +438,10 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "clamd-floor") == 0)
 		return cmd_clamd_floor(argv[2], argv[3], (unsigned) atoi(argv[4]),
 				       (unsigned) atoi(argv[5]));
+	if (argc == 4 && strcmp(argv[1], "herd") == 0)
+		return cmd_herd(argv[2], (unsigned) atoi(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "lib") == 0)
 		return cmd_lib(argv[2]);
-	fprintf(stderr, "usage: fgbench make|open|floor|clamd-floor|lib ... (see the source)\n");
+	fprintf(stderr, "usage: fgbench make|open|floor|clamd-floor|herd|lib ... (see the source)\n");
 	return 1;
 }
