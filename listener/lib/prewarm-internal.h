@@ -5,6 +5,7 @@
  * (cache.c) before anyone opens them. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include "thread-internal.h"
@@ -43,6 +44,32 @@ enum prewarm_step {
  * STATX_MNT_ID asked for) is stx, in a walk of the mount root_mnt_id. */
 enum prewarm_step prewarm_step_for(const struct statx *stx, uint64_t root_mnt_id,
 				   uint64_t max_scan_bytes, enum prewarm_skip *ret_skip);
+
+/* The walk's scratch buffer, for the scanners. */
+#define PREWARM_BUF_SIZE (256 * 1024)
+
+struct domain;
+struct fg_prewarm;
+
+/* One pass's working state (prewarm.c fills it, prewarm-walk.c walks). */
+struct prewarm_walk {
+	struct fanguard *fg;
+	struct fg_prewarm *pw;
+	struct domain *local; /* a reference: where the marks go */
+	struct domain *sd;    /* the scans' stand-in (counts their bytes) */
+	uint8_t *buf;	      /* PREWARM_BUF_SIZE */
+	uint64_t root_mnt_id; /* the configured path's mount */
+	long f_type;	      /* its filesystem type */
+	bool budget_full;     /* sticky: the rest of the pass only counts */
+};
+
+/* Walks the directory path (opened as given; nothing below it is resolved
+ * by path), counting every entry into w->pw. */
+void prewarm_walk_root(struct prewarm_walk *w, const char *path);
+/* Whether the pass was asked to stop (checked between entries). */
+bool prewarm_walk_stopping(const struct prewarm_walk *w);
+/* Counts one file skipped for why (not "seen": the caller counts that). */
+void prewarm_count_skip(struct prewarm_walk *w, enum prewarm_skip why);
 
 /* Embedded in struct fanguard. Counters are of the current (or last) pass. */
 struct fg_prewarm {
