@@ -38,7 +38,11 @@
  * write after the mark cleared it. On a difference the mark is removed.
  * A denylist change between the scan and the mark is caught by the
  * generation, read before the scan and checked under the cache lock that
- * the flush takes for writing. */
+ * the flush takes for writing.
+ *
+ * One marking path, cache_keep_clean(), serves the readers and workers
+ * after an answer and the pre-warm pass (prewarm-walk.c), which asks it
+ * never to evict at the budget. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/fanotify.h>
