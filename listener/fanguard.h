@@ -667,6 +667,31 @@ int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
  * file is scanned again at its next open. @return 0, -EINVAL */
 int fanguard_flush_cache(struct fanguard *fg);
 
+/** Pre-warm the verdict cache (see fanguard_prewarm(3)): one background
+ * thread, at I/O priority class idle and nice 19, walks each directory of
+ * paths depth first (relative to directory fds; symlinks are never
+ * followed, other mounts never entered), scans every regular file up to
+ * max_scan_bytes through the listener's scanners as an open would be
+ * scanned, and gives each clean one the cache's in-kernel ignore mark (and
+ * a verdict store entry, if one is set), with the same checks as after a
+ * permission event: a file that changed while scanned is not marked. Only
+ * files the cache keeps: a path whose mount is not watched in the local
+ * group, or is FUSE, network, overlayfs or ecryptfs, is skipped. It never
+ * denies, quarantines or answers anything: a file a scanner finds is only
+ * counted, and denied at its next open as ever. It stops adding marks when
+ * the cache holds max_cache_marks (never evicting), and counts the rest.
+ * Progress is in the statistics (prewarm_*, fanguard_stats_snapshot()).
+ * A new call replaces the pass in progress (stopped and joined first) and
+ * starts from the beginning; n == 0 only stops it. fanguard_stop() stops it
+ * too, waiting at most for one file's scan (the local deadline).
+ * @param paths absolute paths of directories, resolved once as given
+ * @param n at most 256
+ * @return 0 (the pass runs in the background), -EINVAL (NULL, a relative
+ * path), -E2BIG, -ENOMEM, -EAGAIN before fanguard_start() (nothing is
+ * marked yet: call it after), -ESHUTDOWN after fanguard_stop(), -errno
+ * starting the thread */
+int fanguard_prewarm(struct fanguard *fg, const char *const *paths, size_t n);
+
 /* Restart without a gap (see fanguard_handover(3)). A listener hands its
  * fanotify groups, with their marks, to whatever keeps them across the
  * restart (systemd's fd store); its successor adopts them, and the events

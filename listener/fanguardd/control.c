@@ -258,10 +258,39 @@ static int quarantine_status_text(const struct control_ctx *ctx, const struct st
 #undef Q
 }
 
+/* The pre-warm pass's line (--prewarm): "prewarm: off" without one. */
+static void prewarm_status_text(const struct stats_table *t, char *buf, size_t len)
+{
+	static const char *const states[] = {"off", "running", "done", "stopped"};
+	uint64_t state = stats_table_get(t, "prewarm_state", NULL), skipped = 0;
+	static const char *const why[] = {"not-regular", "too-large", "other-fs",
+					  "budget",	 "changed",   "error"};
+
+	if (state == 0 || state >= ELEMENTSOF(states)) {
+		(void) snprintf(buf, len, "prewarm: off\n");
+		return;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(why); i++)
+		skipped += stats_table_get(t, "prewarm_files_skipped", why[i]);
+#define S(w) (unsigned long long) stats_table_get(t, "prewarm_files_skipped", w)
+	(void) snprintf(buf, len,
+			"prewarm: %s, %llu files seen, %llu cached, %llu dirty, %llu skipped "
+			"(%llu budget, %llu not regular, %llu too large, %llu other fs, "
+			"%llu changed, %llu errors), %.1f s\n",
+			states[state],
+			(unsigned long long) stats_table_get(t, "prewarm_files_seen", NULL),
+			(unsigned long long) stats_table_get(t, "prewarm_files_cached", NULL),
+			(unsigned long long) stats_table_get(t, "prewarm_files_dirty", NULL),
+			(unsigned long long) skipped, S("budget"), S("not-regular"), S("too-large"),
+			S("other-fs"), S("changed"), S("error"),
+			(double) stats_table_get(t, "prewarm_duration_usec", NULL) / USEC_PER_SEC);
+#undef S
+}
+
 int control_status_text(struct control_ctx *ctx, char **ret)
 {
 	_cleanup_free_ char *cov = NULL, *quar = NULL;
-	char vstore[320] = "verdict store: off\n";
+	char vstore[320] = "verdict store: off\n", prewarm[320];
 	struct stats_table t;
 	int r;
 
@@ -290,6 +319,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 			(unsigned long long) stats_table_get(&t, "store_resets", NULL),
 			(unsigned long long) stats_table_get(&t, "store_errors", NULL),
 			(unsigned long long) stats_table_get(&t, "store_dropped", NULL));
+	prewarm_status_text(&t, prewarm, sizeof(prewarm));
 	r = asprintf(ret,
 		     "fanguardd %s, pid %d, up %llu s\n"
 		     "state: %s\n"
@@ -303,7 +333,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     "%llu too large)\n"
 		     "threads: %llu (stuck in FUSE open: %llu, read: %llu, close: %llu; "
 		     "refused: %llu)\n"
-		     "%s%s%s",
+		     "%s%s%s%s",
 		     FANGUARD_VERSION, (int) getpid(),
 		     (unsigned long long) ((now_usec() - ctx->started_usec) / USEC_PER_SEC),
 		     ctx->health == 0 ? "running"
@@ -337,7 +367,7 @@ int control_status_text(struct control_ctx *ctx, char **ret)
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "read"),
 		     (unsigned long long) stats_table_get(&t, "threads_stuck", "close"),
 		     (unsigned long long) stats_table_get(&t, "threads_refused", NULL), quar,
-		     vstore, cov);
+		     vstore, prewarm, cov);
 	stats_table_done(&t);
 	return r < 0 ? -ENOMEM : 0;
 }

@@ -279,6 +279,24 @@ static int denylist_error(char *err, size_t errlen, int r, const char *path, uns
 	}
 }
 
+/* --prewarm: a new pass over the configured directories (none: stopped). */
+static int prewarm_start(struct fanguard *fg, const struct settings *s)
+{
+	int r = fanguard_prewarm(fg, ITEMS(s->prewarm), s->prewarm.n);
+
+	if (r >= 0 && s->prewarm.n > 0)
+		log_info("Pre-warming the cache from %zu directories", s->prewarm.n);
+	return r;
+}
+
+static bool prewarm_changed(const struct settings *s, const struct settings *old)
+{
+	for (const struct setting *e = settings_table; e->name; e++)
+		if (strcmp(e->name, "prewarm") == 0)
+			return !settings_same(s, old, e);
+	return false;
+}
+
 static int log_denylist_error(int r, const char *path, unsigned line)
 {
 	return denylist_error(NULL, 0, r, path, line);
@@ -332,6 +350,15 @@ static int reload_apply(struct fanguard *fg, const struct settings *old, const s
 	r = set_subject_exclusions(fg, s, err, errlen);
 	if (r < 0)
 		return r;
+	/* A changed list restarts the pass (an unchanged one keeps running,
+	 * or stays done). */
+	if (prewarm_changed(s, old)) {
+		r = prewarm_start(fg, s);
+		if (r < 0)
+			return settings_error(err, errlen, r,
+					      "Failed to start the pre-warm pass: %s",
+					      strerror(-r));
+	}
 	return 0;
 }
 
@@ -886,6 +913,12 @@ static int run(struct fanguard *fg)
 	r = uncovered_check_start(fg, a->on_uncovered == ON_UNCOVERED_FAIL);
 	if (r < 0)
 		return r;
+	/* Every start mark is in place: what the pass caches is covered. */
+	if (a->prewarm.n > 0) {
+		r = prewarm_start(fg, a);
+		if (r < 0)
+			log_warning_errno(r, "Failed to start the pre-warm pass, ignoring: %m");
+	}
 	/* Reloads run on a thread of their own; without it, synchronously. */
 	r = reload_job_new(reload_prepare, fg, &reload_job);
 	if (r < 0)

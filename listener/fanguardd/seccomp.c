@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -293,6 +294,17 @@ int sandbox_seccomp_install(enum fg_seccomp_mode mode, unsigned flags)
 	if (r < 0)
 		goto out;
 #endif
+	/* The pre-warm thread lowers its own priorities (libfanguard
+	 * prewarm.c): nice and the I/O class, of the calling thread only
+	 * (who 0), never another process's. 1: IOPRIO_WHO_PROCESS. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setpriority), 2,
+			     SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS), SCMP_A1(SCMP_CMP_EQ, 0));
+	if (r < 0)
+		goto out;
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioprio_set), 2, SCMP_A0(SCMP_CMP_EQ, 1),
+			     SCMP_A1(SCMP_CMP_EQ, 0));
+	if (r < 0)
+		goto out;
 	/* Threads only: a clone that shares memory, signal handlers and the
 	 * thread group and makes no namespace. clone3 passes its flags in a
 	 * struct seccomp cannot read: ENOSYS makes glibc fall back to clone. */

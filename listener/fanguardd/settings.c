@@ -199,6 +199,10 @@ const struct setting settings_table[] = {
 	{"verdict-store-max-bytes", 0, "N", "Cache", "VerdictStoreMaxBytes", SETTING_UINT64,
 	 AT(verdict_store_max_bytes), .min = 1 << 20, .max = 1ull << 40,
 	 .help = "the verdict store's size; when full it is\nemptied [64 MiB]"},
+	{"prewarm", 0, "DIR", "Cache", "PreWarm", SETTING_LIST, AT(prewarm),
+	 .flags = SETTING_RELOAD | SETTING_ABSOLUTE,
+	 .help = "after start, scan DIR's files in the background\n(idle I/O priority) and "
+		 "cache the clean ones,\nwithin --cache-max-marks (repeatable) [off]"},
 	{"audit", 0, NULL, "Scan", "Audit", SETTING_FLAG, AT(audit),
 	 .help = "audit (permissive) mode: log and count what\nwould be denied, and allow it"},
 	{"kernel-audit", 0, NULL, "Scan", "KernelAudit", SETTING_FLAG, AT(kernel_audit),

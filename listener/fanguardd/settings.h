@@ -71,6 +71,7 @@ struct settings {
 	uint32_t max_cache_marks;	  /* 0: the library's default */
 	char *verdict_store;		  /* --verdict-store: NULL for none */
 	uint64_t verdict_store_max_bytes; /* 0: the library's default */
+	struct setting_list prewarm;	  /* --prewarm: directories to pre-warm the cache from */
 	int on_uncovered;		  /* ON_UNCOVERED_* */
 	int seccomp;			  /* FG_SECCOMP_* */
 	bool landlock;			  /* --landlock: off by default, see landlock_setup() */

@@ -38,7 +38,11 @@
  * write after the mark cleared it. On a difference the mark is removed.
  * A denylist change between the scan and the mark is caught by the
  * generation, read before the scan and checked under the cache lock that
- * the flush takes for writing. */
+ * the flush takes for writing.
+ *
+ * One marking path, cache_keep_clean(), serves the readers and workers
+ * after an answer and the pre-warm pass (prewarm-walk.c), which asks it
+ * never to evict at the budget. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/fanotify.h>
@@ -136,63 +140,89 @@ void cache_evict_all_locked(struct fanguard *fg)
 	atomic_fetch_add_explicit(&fg->cache_marks_evicted, 1, memory_order_relaxed);
 }
 
-void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
+bool cache_fs_kept(const struct domain *d, long f_type)
+{
+	return !d->fg->opts.no_cache && d->cls == FANGUARD_MOUNT_LOCAL &&
+	       f_type != OVERLAYFS_SUPER_MAGIC && f_type != ECRYPTFS_SUPER_MAGIC;
+}
+
+enum cache_outcome cache_keep_clean(struct domain *d, const struct cache_clean *c)
 {
 	struct fanguard *fg = d->fg;
 	struct fg_change_attrs now;
 	struct statfs sfs;
 	struct statx stx;
+	long f_type = c->f_type;
 	int r = -ESTALE;
 
-	if (fg->opts.no_cache || d->cls != FANGUARD_MOUNT_LOCAL || !ev->attrs_valid)
-		return;
+	if (fg->opts.no_cache || d->cls != FANGUARD_MOUNT_LOCAL)
+		return CACHE_NOT_KEPT;
 	/* The reader's, per mount (sbinfo.c), else one fstatfs() here. */
-	if (ev->f_type)
-		sfs.f_type = ev->f_type;
-	else if (fstatfs(ev->fd, &sfs) < 0)
-		return;
-	if (sfs.f_type == OVERLAYFS_SUPER_MAGIC || sfs.f_type == ECRYPTFS_SUPER_MAGIC)
-		return;
+	if (!f_type) {
+		if (fstatfs(c->fd, &sfs) < 0)
+			return CACHE_NOT_KEPT;
+		f_type = sfs.f_type;
+	}
+	if (!cache_fs_kept(d, f_type))
+		return CACHE_NOT_KEPT;
+	if (c->keep_budget && atomic_load(&fg->cache.held) >= fg->opts.max_cache_marks)
+		return CACHE_BUDGET;
 	/* Queued before the marks: a FAN_CLOSE_WRITE read once they are in
 	 * place queues its delete after this insert. */
-	if (fg->store && !ev->from_store)
-		store_note_clean(fg->store, ev->fd, &ev->attrs, gen, ev->received_usec);
+	if (fg->store && !c->from_store)
+		store_note_clean(fg->store, c->fd, c->attrs, c->gen, c->received_usec);
 	if (atomic_load(&fg->cache.held) >= fg->opts.max_cache_marks)
 		cache_evict(d);
 	pthread_rwlock_rdlock(&fg->cache.lock);
 	/* FAN_CLOSE_WRITE first: a writer that maps the file after the
 	 * ignore mask is in place must find it there. */
-	if (gen == cache_gen(fg))
-		r = inode_mark(d, ev->fd, FAN_MARK_ADD | FAN_MARK_EVICTABLE, FAN_CLOSE_WRITE);
+	if (c->gen == cache_gen(fg))
+		r = inode_mark(d, c->fd, FAN_MARK_ADD | FAN_MARK_EVICTABLE, FAN_CLOSE_WRITE);
 	if (r >= 0)
-		r = inode_mark(d, ev->fd, FAN_MARK_ADD | FAN_MARK_EVICTABLE | FAN_MARK_IGNORE,
+		r = inode_mark(d, c->fd, FAN_MARK_ADD | FAN_MARK_EVICTABLE | FAN_MARK_IGNORE,
 			       fan_mask_for(fg));
 	pthread_rwlock_unlock(&fg->cache.lock);
 	if (r < 0) {
 		if (r != -ESTALE)
-			mark_drop(d, ev->fd);
+			mark_drop(d, c->fd);
 		atomic_fetch_add_explicit(&fg->cache.marks_failed, 1, memory_order_relaxed);
-		return;
+		return r == -ESTALE ? CACHE_CHANGED : CACHE_FAILED;
 	}
 	/* No sync: a local inode's attributes are the truth. */
-	if (statx(ev->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, FG_CHANGE_ATTRS_MASK, &stx) < 0)
+	if (statx(c->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, FG_CHANGE_ATTRS_MASK, &stx) < 0)
 		r = -errno;
 	else {
 		cache_attrs_from_statx(&stx, &now);
-		if (!cache_attrs_same(&now, &ev->attrs))
+		if (!cache_attrs_same(&now, c->attrs))
 			r = -ESTALE;
 	}
 	if (r < 0) {
-		/* Changed since the reader looked: the scan may have read
+		/* Changed since the caller looked: the scan may have read
 		 * older content. */
-		mark_drop(d, ev->fd);
+		mark_drop(d, c->fd);
 		if (fg->store)
-			store_note_changed(fg->store, ev->fd);
+			store_note_changed(fg->store, c->fd);
 		atomic_fetch_add_explicit(&fg->cache.marks_revoked, 1, memory_order_relaxed);
-		return;
+		return CACHE_CHANGED;
 	}
 	atomic_fetch_add_explicit(&fg->cache.marks_added, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&fg->cache.held, 1, memory_order_relaxed);
+	return CACHE_KEPT;
+}
+
+void cache_note_clean(struct domain *d, const struct fg_event *ev, uint64_t gen)
+{
+	const struct cache_clean c = {
+		.fd = ev->fd,
+		.attrs = &ev->attrs,
+		.gen = gen,
+		.f_type = ev->f_type,
+		.received_usec = ev->received_usec,
+		.from_store = ev->from_store,
+	};
+
+	if (ev->attrs_valid)
+		(void) cache_keep_clean(d, &c);
 }
 
 void cache_note_closed_write(struct domain *d, int fd)

@@ -252,6 +252,7 @@ static void fg_destroy(struct fanguard *fg)
 	quarantine_free(fg->quar);
 	pthread_mutex_destroy(&fg->lock);
 	fg_bg_thread_done(&fg->state_thread);
+	prewarm_done(&fg->prewarm);
 	free(fg);
 }
 
@@ -289,6 +290,7 @@ int fanguard_new(const struct fanguard_options *opts, struct fanguard **ret)
 	denylist_slot_init(&fg->deny);
 	denylist_slot_init(&fg->allow);
 	cache_init(&fg->cache);
+	prewarm_init(&fg->prewarm);
 	ns_cache_init(&fg->nsc);
 	coverage_init(&fg->coverage);
 	fg->max_groups = groups_budget(&fg->opts);
@@ -402,6 +404,8 @@ static int stop(struct fanguard *fg, uint32_t timeout_ms, fanguard_group_fn fn, 
 	mountwatch_stop(fg);
 	fusens_stop(fg);
 	scanstate_stop(fg);
+	/* Before the groups go: the pass marks through the local one. */
+	prewarm_stop(fg);
 	all = registry_stop_all(fg, deadline);
 	/* After the readers: writes what they queued. */
 	if (fg->store)

@@ -28,6 +28,7 @@
 #include "snapshot.h"
 #include "counters-internal.h"
 #include "coverage-internal.h"
+#include "prewarm-internal.h"
 #include "thread-internal.h"
 
 /* The verdict cache's shared state (cache.c). */
@@ -109,6 +110,8 @@ struct fanguard {
 	 * that stops a domain meanwhile (the mount watcher's releases). */
 	_Atomic(fanguard_group_fn) handover_fn;
 	void *handover_userdata;
+	/* fanguard_prewarm(): the pass and its counters (prewarm.c) */
+	struct fg_prewarm prewarm;
 	/* scanstate.c: the thread (started under fg->lock) */
 	struct fg_bg_thread state_thread;
 

@@ -36,6 +36,8 @@ struct live {
 	uint64_t store_hits, store_misses, store_stale, store_inserts, store_invalidated;
 	uint64_t store_rebuilds, store_resets, store_dropped, store_errors, store_unsupported;
 	uint64_t store_bypassed, store_enabled;
+	uint64_t prewarm_state, prewarm_usec, prewarm_seen, prewarm_cached, prewarm_dirty;
+	uint64_t prewarm_skipped[_PREWARM_SKIP_MAX];
 };
 
 struct stat_row {
@@ -78,6 +80,13 @@ struct stat_row {
 			"(fanguard_set_quarantine).",                     \
 			C, "quarantine_cause", NULL, AGG_LISTENER,        \
 			offsetof(struct live, quarantine_failed[c]), c    \
+	}
+#define PWSKIP(v, c)                                                                             \
+	{                                                                                        \
+		"prewarm_files_skipped",                                                         \
+			"Files the pre-warm pass saw and left uncached, by why (this pass).", G, \
+			"prewarm_skip", v, AGG_LISTENER,                                         \
+			offsetof(struct live, prewarm_skipped[c]), 0                             \
 	}
 #define REASON(r)                                                                     \
 	{                                                                             \
@@ -191,11 +200,29 @@ static const struct stat_row table[] = {
 	    "Lookups for files the store does not keep (filesystem type, no UUID or handle)."),
 	LSN("store_bypassed", C, store_bypassed,
 	    "Lookups skipped: the scanners' state not known yet, or a scanner without one."),
+	LSN("prewarm_state", G, prewarm_state,
+	    "Pre-warm pass (fanguard_prewarm): 0 off, 1 running, 2 done, 3 stopped early."),
+	LSN("prewarm_duration_usec", G, prewarm_usec,
+	    "How long the pre-warm pass has run (running) or ran (done)."),
+	LSN("prewarm_files_seen", G, prewarm_seen,
+	    "Files (non-directories) the pre-warm pass walked over (this pass)."),
+	LSN("prewarm_files_cached", G, prewarm_cached,
+	    "Files the pre-warm pass scanned clean and cached (this pass)."),
+	LSN("prewarm_files_dirty", G, prewarm_dirty,
+	    "Files a scanner found during the pre-warm pass, left to be denied at their open "
+	    "(this pass)."),
+	PWSKIP("not-regular", PREWARM_SKIP_NOT_REGULAR),
+	PWSKIP("too-large", PREWARM_SKIP_TOO_LARGE),
+	PWSKIP("other-fs", PREWARM_SKIP_OTHER_FS),
+	PWSKIP("budget", PREWARM_SKIP_BUDGET),
+	PWSKIP("changed", PREWARM_SKIP_CHANGED),
+	PWSKIP("error", PREWARM_SKIP_ERROR),
 };
 
 _Static_assert(_FANGUARD_REASON_MAX == 11, "add a REASON() row for the new reason");
 _Static_assert(_UNCOVERED_CAUSE_MAX == 7, "add UNCOV() rows for the new cause");
 _Static_assert(_QUARANTINE_CAUSE_MAX == 8, "add QFAIL() rows for the new cause");
+_Static_assert(_PREWARM_SKIP_MAX == 6, "add PWSKIP() rows for the new reason");
 
 size_t fanguard_stats_count(void)
 {
@@ -290,6 +317,14 @@ int fanguard_stats_snapshot(struct fanguard *fg, uint64_t *values, size_t n)
 		live.store_unsupported = load(&st->unsupported);
 		live.store_bypassed = load(&st->bypassed);
 	}
+
+	live.prewarm_state = (uint64_t) atomic_load(&fg->prewarm.state);
+	live.prewarm_usec = prewarm_elapsed(&fg->prewarm);
+	live.prewarm_seen = load(&fg->prewarm.seen);
+	live.prewarm_cached = load(&fg->prewarm.cached);
+	live.prewarm_dirty = load(&fg->prewarm.dirty);
+	for (int c = 0; c < _PREWARM_SKIP_MAX; c++)
+		live.prewarm_skipped[c] = load(&fg->prewarm.skipped[c]);
 
 	for (size_t i = 0; i < n && i < ELEMENTSOF(table); i++) {
 		const struct stat_row *r = &table[i];
