@@ -8,6 +8,8 @@
 #   allow      fanguardd, no scanner (answers at receipt)
 #   hash       fanguardd, SHA-256 denylist, --no-cache (every open hashed)
 #   cache      fanguardd, SHA-256 denylist with the cache (W2 = warm opens)
+#   prewarm    as cache, plus --prewarm over the files, W1 after the pass
+#              is done (the pass's own time: a PREWARM line)
 #   clamd      fanguardd + clamd (fd passing), clamd started by the bench
 #   clamonacc  clamonacc --fdpass + the same clamd (OnAccessPrevention)
 #   fapolicyd  Debian's fapolicyd and rules, with a private config, in a
@@ -61,7 +63,7 @@ watch=${FG_BENCH_WATCH:---watch}
 case $watch in --watch | --watch-mount) ;; *) fail "FG_BENCH_WATCH: --watch or --watch-mount" ;; esac
 
 N=20000 SIZE=4096 OPENERS="1 2 4 8" REPS=5 W3SRC=/usr/include LARGE_MIB=1024
-CONFIGS="none floor allow hash cache clamd clamonacc fapolicyd fuse store"
+CONFIGS="none floor allow hash cache prewarm clamd clamonacc fapolicyd fuse store"
 OUT=${FG_BENCH_OUT:-$FG_BUILD_ROOT/bench-out}
 [ $smoke = 1 ] && N=400 OPENERS="1 4" REPS=1 W3SRC=/usr/include/linux LARGE_MIB=128
 while [ $# -gt 0 ]; do
@@ -186,11 +188,12 @@ cfg_start() {
 		track_pid "$LPIDS"
 		wait_until 10 grep -q ready "$FG_STATE/floor.out" || fail "the floor listener did not start"
 		;;
-	allow | hash | cache | clamd)
+	allow | hash | cache | prewarm | clamd)
 		local a=("$watch" "$s" --stats-file "$stats" --default-verdict allow)
 		case $1 in
 		hash) a+=(--deny-hashes "$FG_STATE/denylist" --no-cache) ;;
 		cache) a+=(--deny-hashes "$FG_STATE/denylist") ;;
+		prewarm) a+=(--deny-hashes "$FG_STATE/denylist" --prewarm "$dir") ;;
 		clamd)
 			clamd_up
 			a+=(--clamd-socket "$CLAMD_SOCKET" --deadline-ms 30000)
@@ -199,6 +202,10 @@ cfg_start() {
 		esac
 		start_fanguardd_log "$FG_STATE/$1.log" "${a[@]}"
 		LPIDS=$FANGUARDD_PID
+		if [ "$1" = prewarm ]; then
+			wait_until 120 prewarm_done || fail_with_log "the pre-warm pass did not finish"
+			grep -o 'Pre-warm: done.*' "$FG_STATE/$1.log" | tail -1 | sed 's/^/PREWARM /' >>"$rows"
+		fi
 		;;
 	clamonacc)
 		clamd_up
@@ -236,9 +243,14 @@ cfg_start_logged() {
 	esac
 }
 
+prewarm_done() {
+	fanguardd_stats_now "$stats"
+	[ "$(stats_get "$stats" prewarm_state)" = 2 ]
+}
+
 cfg_stop() {
 	case $1 in
-	allow | hash | cache | clamd)
+	allow | hash | cache | prewarm | clamd)
 		stop_fanguardd_within 30 || fail_with_log "fanguardd exited with status $?"
 		assert_stats_balanced "$stats" 2>/dev/null
 		;;
@@ -556,6 +568,7 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 		fi
 		echo
 	fi
+	has prewarm && echo "pre-warm pass (the last rep's, fanguardd log): $(grep '^PREWARM ' "$rows" | tail -1 | cut -d' ' -f2-)" && echo
 	echo "kernel: one permission answer woke $(field "$HERD" others_woken) of the $(($(field "$HERD" openers) - 1)) other openers"
 	echo "  waiting on the same group (fgbench herd): each answer costs a wake-up per waiting opener"
 	echo
@@ -576,6 +589,8 @@ r2() { awk "BEGIN { v = $1; printf \"%.2f\", v }" 2>/dev/null || echo -; }
 			goal "hash cpu/event - allow's (µs), $p openers" "$(r2 "$(med hash W1 "$p" 9) - $(med allow W1 "$p" 9)")" "<=" 10
 		has cache && goal "warm (cache W2) per open / none's, $p openers" \
 			"$(r2 "$(perop cache W2 "$p") / $(perop none W2 "$p")")" "<=" 1.1
+		has prewarm && goal "first opens after a pre-warm (W1) / none's, $p openers" \
+			"$(r2 "$(perop prewarm W1 "$p") / $(perop none W1 "$p")")" "<=" 1.1
 	done
 	has store && goal "store: W1 after a restart, wall / the floor's (ext4)" \
 		"$(r2 "$(med store-p2 W1 1 5) / $(med store-floor W1 1 5)")" "<=" 1.2
