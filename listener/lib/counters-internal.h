@@ -17,6 +17,7 @@
 	X(replaced)         \
 	X(bytes_scanned)    \
 	X(readers_added)    \
+	X(workers_grown)    \
 	X(open_errors)      \
 	X(alloc_errors)     \
 	X(budget_refused)   \

@@ -168,6 +168,44 @@ int pool_spawn_locked(struct domain *d)
 	return 0;
 }
 
+/* Scans wait in the local queue while every worker waits on an engine that
+ * runs more at once than we have workers (scan_parallel(): clamd's
+ * threads): one worker more, up to that many, so that as many scans are in
+ * flight as the engine can take. The workers stay (a thread waiting on the
+ * queue costs nothing). Only the local pool: a FUSE pool is one mount's,
+ * bounded by its daemon. */
+#define POOL_PARALLEL_MAX 64
+
+void pool_grow(struct domain *d)
+{
+	struct fanguard *fg = d->fg;
+	unsigned want;
+
+	if (d->cls != FANGUARD_MOUNT_LOCAL)
+		return;
+	pthread_rwlock_rdlock(&fg->cfg_lock);
+	want = scan_parallel(fg);
+	pthread_rwlock_unlock(&fg->cfg_lock);
+	if (want == 0)
+		return;
+	want = want < POOL_PARALLEL_MAX ? want : POOL_PARALLEL_MAX;
+	pthread_mutex_lock(&d->lock);
+	if (!d->stopping && d->n_workers < want && d->n_active_workers >= d->n_workers) {
+		d->n_workers++;
+		if (pool_spawn_locked(d) < 0)
+			d->n_workers--;
+		else {
+			stat_inc(&d->stats.workers_grown);
+			if (d->n_workers == want)
+				fg_log(fg, LOG_INFO,
+				       "%s: %u workers, as many scans in flight as the scanner runs "
+				       "at once",
+				       d->name, want);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
 void pool_abandon_locked(struct domain *d, struct worker *w, enum abandon_why why)
 {
 	int r;

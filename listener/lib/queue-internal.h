@@ -37,8 +37,9 @@ struct queue {
 
 int queue_init(struct queue *q, size_t cap);
 void queue_done(struct queue *q);
-/* ev->uid picks its FIFO. -ENOBUFS when the queue or the uid's share is
- * full, -ESHUTDOWN when closed; never blocks. */
+/* ev->uid picks its FIFO. The queue's length with ev (>= 1: more than one
+ * means events wait for a worker); -ENOBUFS when the queue or the uid's
+ * share is full, -ESHUTDOWN when closed; never blocks. */
 int queue_push(struct queue *q, struct fg_event *ev);
 /* Blocks until an event or close; -ESHUTDOWN once closed and drained. */
 int queue_pop(struct queue *q, struct fg_event **ret);

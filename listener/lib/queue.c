@@ -4,6 +4,7 @@
  * worker): a full queue, or a uid at its share, is the caller's to answer
  * with the queue-full verdict. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include "answer-internal.h"
 #include "queue-internal.h"
@@ -15,7 +16,7 @@ size_t queue_share(size_t cap)
 
 int queue_init(struct queue *q, size_t cap)
 {
-	if (cap == 0)
+	if (cap == 0 || cap > INT_MAX) /* push returns the length */
 		return -EINVAL;
 	memset(q->buckets, 0, sizeof(q->buckets));
 	q->active_head = q->active_tail = NULL;
@@ -72,13 +73,13 @@ int queue_push(struct queue *q, struct fg_event *ev)
 				q->active_head = b;
 			q->active_tail = b;
 		}
-		q->len++;
+		r = (int) ++q->len;
 	}
 	pthread_mutex_unlock(&q->lock);
 	/* After the unlock: a worker woken under the lock would block on it
 	 * at once (measured: a futex wait and wake per queued event). The
 	 * queue lives as long as the domain, which outlives its readers. */
-	if (r == 0)
+	if (r > 0)
 		pthread_cond_signal(&q->nonempty);
 	return r;
 }

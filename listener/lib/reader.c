@@ -28,6 +28,7 @@
 #include "fanops-internal.h"
 #include "fg-internal.h"
 #include "macro.h"
+#include "pool-internal.h"
 #include "quarantine-internal.h"
 #include "reader-internal.h"
 #include "sbinfo-internal.h"
@@ -89,6 +90,8 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 		return;
 	}
 	r = queue_push(&d->queue, ev);
+	if (r > 1)
+		pool_grow(d); /* it waits behind others */
 	if (r < 0) {
 		enum fanguard_reason why =
 			r == -ENOBUFS ? FANGUARD_REASON_QUEUE_FULL : FANGUARD_REASON_SHUTDOWN;

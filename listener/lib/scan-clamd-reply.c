@@ -72,3 +72,34 @@ int clamd_parse_reply(const char *buf, size_t len, struct clamd_reply *ret)
 	*ret = r;
 	return 0;
 }
+
+int clamd_parse_max_threads(const char *buf, size_t len, unsigned *ret)
+{
+	static const char key[] = "\nTHREADS: ";
+	const char *p = NULL;
+	unsigned long max = 0;
+	bool digits = false;
+
+	/* "THREADS: live 1  idle 0 max 10 idle-timeout 30", on a line of its
+	 * own (the reply starts "POOLS: ", never with it). */
+	for (size_t i = 0; i + sizeof(key) - 1 <= len; i++)
+		if (memcmp(buf + i, key, sizeof(key) - 1) == 0) {
+			p = buf + i + sizeof(key) - 1;
+			break;
+		}
+	if (!p)
+		return -EBADMSG;
+	for (const char *end = buf + len; p + 5 <= end && *p != '\n'; p++) {
+		if (memcmp(p, " max ", 5) != 0)
+			continue;
+		for (p += 5; p < end && *p >= '0' && *p <= '9' && max <= 100000; p++) {
+			max = max * 10 + (unsigned long) (*p - '0');
+			digits = true;
+		}
+		if (!digits || max == 0 || max > 100000)
+			return -EBADMSG;
+		*ret = (unsigned) max;
+		return 0;
+	}
+	return -EBADMSG;
+}

@@ -363,17 +363,21 @@ static void clamd_scan(struct scanner *s, const struct scan_ctx *ctx, struct sca
 
 /* clamd's VERSION reply, "ClamAV 1.4.6/27103/Thu Dec  3 08:00:00 2026": the
  * engine, then the signature database's version and date, which change
- * when clamd loads new signatures (freshclam, RELOAD, SelfCheck). Over a
- * pooled session like any scan, within a second. */
+ * when clamd loads new signatures (freshclam, RELOAD, SelfCheck). Its STATS
+ * reply says how many scans it runs at once. Over a pooled session like any
+ * scan, within a second. */
 #define CLAMD_STATE_TIMEOUT_USEC (1 * USEC_PER_SEC)
+#define CLAMD_STATS_MAX 4096
 
-static int query_version(struct fanguard *fg, struct clamd_endpoint *ep, char *out, size_t size)
+/* One command in a session; the reply after its "<id>: " into out. */
+static int query(struct fanguard *fg, struct clamd_endpoint *ep, const char *cmd, char *out,
+		 size_t size)
 {
 	usec_t deadline = deadline_after(CLAMD_STATE_TIMEOUT_USEC);
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct clamd_conn c = {.fd = -EBADF};
-		char buf[CLAMD_REPLY_MAX + 1], *end;
+		char buf[CLAMD_STATS_MAX], *end;
 		bool pooled = pool_take(ep, &c) == 0;
 		unsigned long id;
 		size_t len = 0;
@@ -385,7 +389,7 @@ static int query_version(struct fanguard *fg, struct clamd_endpoint *ep, char *o
 				return r;
 		}
 		id = c.next_id++;
-		r = sock_send_all(c.fd, "zVERSION", sizeof("zVERSION"), deadline, false);
+		r = sock_send_all(c.fd, cmd, strlen(cmd) + 1, deadline, false);
 		if (r >= 0)
 			r = sock_recv_nul(c.fd, buf, sizeof(buf) - 1, &len, deadline);
 		if (r < 0) {
@@ -394,7 +398,7 @@ static int query_version(struct fanguard *fg, struct clamd_endpoint *ep, char *o
 				continue; /* a session clamd had closed: once more, fresh */
 			return r;
 		}
-		/* "<id>: ClamAV ..." */
+		/* "<id>: ..." */
 		errno = 0;
 		if (strtoul(buf, &end, 10) != id || errno || end[0] != ':' || end[1] != ' ') {
 			safe_close(c.fd);
@@ -410,20 +414,28 @@ static int query_version(struct fanguard *fg, struct clamd_endpoint *ep, char *o
 }
 
 /* The scanner's state (scanstate.c): every endpoint's VERSION reply. One
- * that does not answer now counts with its last reply. */
+ * that does not answer now counts with its last reply. Also how many scans
+ * the first endpoint that answers runs at once (the pool grows to it). */
 static int clamd_state(struct scanner *s, char *buf, size_t len)
 {
 	struct clamd_scanner *cs = (struct clamd_scanner *) s;
 	unsigned n = atomic_load_explicit(&cs->n_ep, memory_order_acquire);
+	bool parallel_known = false;
 	size_t used = 0;
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n; i++) {
 		struct clamd_endpoint *ep = atomic_load_explicit(&cs->ep[i], memory_order_acquire);
-		char v[sizeof(ep->version)];
+		char v[sizeof(ep->version)], stats[CLAMD_STATS_MAX];
+		unsigned threads;
 
-		if (query_version(s->fg, ep, v, sizeof(v)) >= 0)
+		if (query(s->fg, ep, "zVERSION", v, sizeof(v)) >= 0)
 			memcpy(ep->version, v, sizeof(v));
+		if (!parallel_known && query(s->fg, ep, "zSTATS", stats, sizeof(stats)) >= 0 &&
+		    clamd_parse_max_threads(stats, strlen(stats), &threads) >= 0) {
+			atomic_store_explicit(&s->parallel, threads, memory_order_relaxed);
+			parallel_known = true;
+		}
 		if (!ep->version[0])
 			return -EAGAIN; /* never answered yet: nothing to compare */
 		used += (size_t) snprintf(buf + used, len - used, "%s%s", i ? "; " : "",

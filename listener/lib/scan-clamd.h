@@ -26,3 +26,8 @@ struct clamd_reply {
  * "INSTREAM size limit exceeded. ERROR".
  * @return 0, -EBADMSG (not a reply), -EMSGSIZE (longer than CLAMD_REPLY_MAX) */
 int clamd_parse_reply(const char *buf, size_t len, struct clamd_reply *ret);
+
+/* The "max" of the THREADS line of a STATS reply (len bytes, no NUL needed):
+ * how many scans clamd runs at once.
+ * @return 0, -EBADMSG (no such line, or not a number in 1..100000) */
+int clamd_parse_max_threads(const char *buf, size_t len, unsigned *ret);

@@ -55,12 +55,20 @@ struct scanner {
 	 * depend on, synchronous with its configuration (a reload bumps the
 	 * cache generation after the new set is in place); cheap, no I/O. */
 	int (*digest)(struct scanner *s, char *buf, size_t len);
+	/* How many scans it can run at once when that is more than the CPUs:
+	 * an engine elsewhere that the worker only waits on (clamd: its
+	 * threads, from STATS). 0: it computes, the CPUs bound it. The local
+	 * pool grows to this while scans wait in its queue (pool.c). */
+	_Atomic unsigned parallel;
 	char last_state[SCANNER_STATE_MAX]; /* scanstate.c's thread only */
 	bool state_known;
 	struct scanner *_Atomic next;
 };
 
 void scanner_append(struct fanguard *fg, struct scanner *s);
+/* The most scans any active scanner can run at once (->parallel); 0 if
+ * none says. Called with cfg_lock held for reading. */
+unsigned scan_parallel(struct fanguard *fg);
 void scanner_append_locked(struct fanguard *fg, struct scanner *s); /* fg->lock held */
 struct scanner *scanner_find(struct fanguard *fg, const char *name);
 void scanners_free(struct fanguard *fg);

@@ -78,6 +78,20 @@ bool scan_needed(struct fanguard *fg, bool *ret_inline)
 	return any;
 }
 
+unsigned scan_parallel(struct fanguard *fg)
+{
+	unsigned most = 0;
+
+	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire); s;
+	     s = atomic_load_explicit(&s->next, memory_order_acquire))
+		if (!s->active || s->active(s)) {
+			unsigned p = atomic_load_explicit(&s->parallel, memory_order_relaxed);
+
+			most = p > most ? p : most;
+		}
+	return most;
+}
+
 /* On FUSE (and network) files, read around the page cache. A buffered READ
  * that the daemon never answers holds the page's lock, and the opener we
  * answered at the deadline then blocks in its own open (FUSE invalidates

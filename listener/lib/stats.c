@@ -106,6 +106,8 @@ static const struct stat_row table[] = {
 	DOM("bytes_scanned", bytes_scanned, "Bytes of file content scanned."),
 	DOM("kernel_open_errors", open_errors, "Events whose file the kernel could not open."),
 	DOM("readers_added", readers_added, "Readers added while every reader waited on FUSE."),
+	DOM("workers_grown", workers_grown,
+	    "Workers added to keep as many scans in flight as the scanner runs (clamd's threads)."),
 	DOM("event_alloc_errors", alloc_errors, "Events answered at once for lack of memory."),
 	DOM("threads_refused", budget_refused, "Threads not started: over the thread budget."),
 	DOM("workers_stuck_in_close", close_stuck, "Workers stuck in close() (FUSE_FLUSH)."),

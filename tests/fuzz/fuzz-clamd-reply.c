@@ -39,6 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size > CLAMD_REPLY_MAX)
 		check(k == -EMSGSIZE);
+	{
+		unsigned n = 0;
+
+		k = clamd_parse_max_threads(buf, size, &n);
+		check(k == 0 || k == -EBADMSG);
+		check(k < 0 || (n >= 1 && n <= 100000));
+	}
 	free(buf);
 	return 0;
 }

@@ -27,6 +27,9 @@ stats=$FG_STATE/stats
 # RELOAD) raise events, which must be answered at once (clamd is excluded),
 # never sent back to clamd.
 clamd_setup "$FG_STATE/clamd" "$s/db"
+# More threads than the local pool's workers (one per CPU): section 1b.
+maxt=$(($(nproc) + 4))
+echo "MaxThreads $maxt" >>"$FG_STATE/clamd/clamd.conf"
 start_clamd
 log "clamd $CLAMD_PID on $CLAMD_SOCKET and $CLAMD_TCP"
 
@@ -53,6 +56,27 @@ wait_until 5 grep -q "deny pid=.* scanner=clamd detail=Fanguard.Test.Marker.* pa
 	"$FANGUARDD_LOG" || fail_with_log "no clamd deny line for marked1.txt"
 wait_until 5 grep -q "excluding its process $CLAMD_PID" "$FANGUARDD_LOG" ||
 	fail_with_log "clamd's pid $CLAMD_PID was not excluded"
+# 1b. As many scans in flight as clamd runs at once (its STATS reply, asked
+# once a second: MaxThreads above): 16 opens at once wait behind the
+# workers, and the local pool grows to clamd's threads, no further.
+burst() { # 16 fresh files (clean verdicts are cached per inode), opened at once
+	local r=$RANDOM$RANDOM i pids=()
+	for i in $(seq 16); do echo "parallel clean file $r.$i" >"$s/par$r.$i"; done
+	for i in $(seq 16); do
+		cat "$s/par$r.$i" >/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+grown() { burst && grep -q "local: $maxt workers, as many scans in flight" "$FANGUARDD_LOG"; }
+wait_until 20 grown || fail_with_log "the local pool did not grow to clamd's $maxt threads"
+burst && burst
+fanguardd_stats_now "$stats"
+base=$(($(nproc) < 2 ? 2 : $(nproc)))
+[ "$(stats_get "$stats" workers_grown)" = $((maxt - base)) ] ||
+	fail_with_log "workers_grown=$(stats_get "$stats" workers_grown), want $((maxt - base))"
+log "local pool: grew from $base to clamd's $maxt threads, no further"
+
 # Loop-back: clamd re-reads its database on the watched mount.
 [ "$(clamd_cmd_tcp zRELOAD)" = RELOADING ] || fail_with_log "clamd did not take RELOAD"
 wait_until 10 grep -q "allow pid=$CLAMD_PID .*reason=excluded.* path=$s/db/fanguard-test.ndb\$" \

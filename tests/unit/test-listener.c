@@ -36,13 +36,13 @@ static void test_queue_fifo_full_close(void **state)
 
 	(void) state;
 	assert_int_equal(queue_init(&q, 2), 0);
-	assert_int_equal(queue_push(&q, &ev[0]), 0);
-	assert_int_equal(queue_push(&q, &ev[1]), 0);
+	assert_int_equal(queue_push(&q, &ev[0]), 1);
+	assert_int_equal(queue_push(&q, &ev[1]), 2);
 	/* Full: push must fail at once, never block the reader. */
 	assert_int_equal(queue_push(&q, &ev[2]), -ENOBUFS);
 	assert_int_equal(queue_pop(&q, &out), 0);
 	assert_ptr_equal(out, &ev[0]);
-	assert_int_equal(queue_push(&q, &ev[2]), 0);
+	assert_int_equal(queue_push(&q, &ev[2]), 2);
 	queue_close(&q);
 	assert_int_equal(queue_push(&q, &ev[0]), -ESHUTDOWN);
 	/* Closed queues still hand out what they hold, then report shutdown. */
@@ -69,16 +69,16 @@ static void test_queue_fair_per_uid(void **state)
 	assert_int_equal(queue_share(8), 2);
 	assert_int_equal(queue_share(2), 1);
 	assert_int_equal(queue_init(&q, 8), 0);
-	assert_int_equal(queue_push(&q, &a[0]), 0);
-	assert_int_equal(queue_push(&q, &a[1]), 0);
+	assert_int_equal(queue_push(&q, &a[0]), 1);
+	assert_int_equal(queue_push(&q, &a[1]), 2);
 	/* uid 1000 is at its share; the queue has room for others. */
 	assert_int_equal(queue_push(&q, &a[2]), -ENOBUFS);
-	assert_int_equal(queue_push(&q, &b[0]), 0);
-	assert_int_equal(queue_push(&q, &b[1]), 0);
+	assert_int_equal(queue_push(&q, &b[0]), 3);
+	assert_int_equal(queue_push(&q, &b[1]), 4);
 	/* Round-robin: a0, b0, a1, b1; FIFO within a uid. */
 	assert_int_equal(queue_pop(&q, &out), 0);
 	assert_ptr_equal(out, &a[0]);
-	assert_int_equal(queue_push(&q, &a[2]), 0); /* room again */
+	assert_int_equal(queue_push(&q, &a[2]), 4); /* room again */
 	assert_int_equal(queue_pop(&q, &out), 0);
 	assert_ptr_equal(out, &b[0]);
 	assert_int_equal(queue_pop(&q, &out), 0);

@@ -58,6 +58,28 @@ static void test_parse(void **state)
 	}
 }
 
+static void test_parse_threads(void **state)
+{
+	/* clamav 1.0's STATS reply, as an IDSESSION reply (measured). */
+	static const char stats[] =
+		"1: POOLS: 1\n\nSTATE: VALID PRIMARY\nTHREADS: live 1  idle 0 max 10 "
+		"idle-timeout 30\nQUEUE: 0 items\n\tSTATS 0.000002 \n\nMEMSTATS: heap N/A\nEND";
+	unsigned n = 0;
+#define MAXT(str) clamd_parse_max_threads(str, strlen(str), &n)
+
+	(void) state;
+	assert_int_equal(clamd_parse_max_threads(stats, strlen(stats), &n), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(MAXT("THREADS: live 1 max 3\n"), -EBADMSG);
+	assert_int_equal(MAXT("x\nTHREADS: live 1 max 0\n"), -EBADMSG);
+	assert_int_equal(MAXT("x\nTHREADS: live 1 max \n"), -EBADMSG);
+	assert_int_equal(MAXT("x\nTHREADS: live 1 max 9999999"), -EBADMSG);
+	assert_int_equal(MAXT("x\nTHREADS: live 1\n max 4"), -EBADMSG);
+	assert_int_equal(MAXT("x\nTHREADS: live 2 max 16"), 0);
+	assert_int_equal(n, 16);
+#undef MAXT
+}
+
 /* --- a fake clamd ------------------------------------------------------- */
 
 enum fake_mode { FAKE_OK, FAKE_FOUND, FAKE_GARBAGE, FAKE_WRONG_ID, FAKE_CLOSE, FAKE_STALL };
@@ -591,6 +613,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_threads),
 		cmocka_unit_test(test_no_scanner),
 		cmocka_unit_test(test_clamd_signature_update),
 		cmocka_unit_test(test_clamd_unix_ok),
