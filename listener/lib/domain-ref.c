@@ -87,12 +87,24 @@ void domain_take_fs_ids(struct domain *d, bool *taken)
 
 void domain_thread_exit(struct domain *d)
 {
+	bool last;
+
 	budget_put(&d->fg->budget, d->cls == FANGUARD_MOUNT_LOCAL, d->owner, 1);
+	/* The reference goes with the announcement, under the lock: a stopper
+	 * waiting for the threads (it holds a reference) then drops the last
+	 * one itself and frees the domain, and the listener with it, on its
+	 * own thread. Dropped after the announcement, it could be this
+	 * detached thread's, freeing the listener (and libcrypto's objects)
+	 * while the process that stopped it already exits (TSan saw that). A
+	 * thread is the last only where nobody waits: a domain released while
+	 * this thread was stuck in I/O. */
 	pthread_mutex_lock(&d->lock);
 	d->n_running_threads--;
+	last = atomic_fetch_sub(&d->refs, 1) == 1;
 	pthread_cond_broadcast(&d->exit_cond);
 	pthread_mutex_unlock(&d->lock);
-	domain_unref(d);
+	if (last)
+		domain_free(d);
 }
 
 int domain_thread_spawn_locked(struct domain *d, pthread_t *ret, const char *name,
