@@ -198,8 +198,8 @@ void pool_grow(struct domain *d)
 			stat_inc(&d->stats.workers_grown);
 			if (d->n_workers == want)
 				fg_log(fg, LOG_INFO,
-				       "%s: %u workers, as many scans in flight as the scanner runs "
-				       "at once",
+				       "%s: %u workers, as many scans in flight as the "
+				       "scanner runs at once",
 				       d->name, want);
 		}
 	}

@@ -326,8 +326,8 @@ static int cmd_herd(const char *dir, unsigned n)
 		close(fd);
 	}
 	fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
-	if (fan < 0 || fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_PERM, AT_FDCWD,
-				     dir) < 0) {
+	if (fan < 0 ||
+	    fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_PERM, AT_FDCWD, dir) < 0) {
 		fprintf(stderr, "fgbench herd: %m\n");
 		return 1;
 	}
@@ -442,6 +442,7 @@ int main(int argc, char **argv)
 		return cmd_herd(argv[2], (unsigned) atoi(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "lib") == 0)
 		return cmd_lib(argv[2]);
-	fprintf(stderr, "usage: fgbench make|open|floor|clamd-floor|herd|lib ... (see the source)\n");
+	fprintf(stderr,
+		"usage: fgbench make|open|floor|clamd-floor|herd|lib ... (see the source)\n");
 	return 1;
 }
