@@ -43,6 +43,11 @@ static void domain_free(struct domain *d)
 	}
 	safe_close(d->fan_fd);
 	safe_close(d->wake_fd);
+	/* The last thread to leave dropped its reference under d->lock
+	 * (domain_thread_exit()) and may still be returning from the unlock:
+	 * take the lock once, so that the unlock is over before the destroy. */
+	pthread_mutex_lock(&d->lock);
+	pthread_mutex_unlock(&d->lock);
 	queue_done(&d->queue);
 	inflight_done(&d->inflight);
 	pthread_mutex_destroy(&d->lock);

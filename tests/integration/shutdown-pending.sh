@@ -40,11 +40,13 @@ run() {
 		pids+=($!)
 		track_pid $!
 	done
-	# Wait until events pile up behind the one worker.
-	for i in $(seq 1 100); do
+	# Wait until every opener's event is in and they pile up behind the one
+	# worker. (An opener that only opens after the group is gone raises no
+	# event at all: under a slow build some started that late.)
+	for i in $(seq 1 200); do
 		fanguardd_stats_now "$stats"
 		pending=$(stats_get "$stats" pending)
-		[ "$pending" -ge $((n_openers / 2)) ] && break
+		[ "$(stats_get "$stats" events_read)" -ge $n_openers ] && [ "$pending" -ge 2 ] && break
 		sleep 0.05
 	done
 	log "[$verdict] $pending events pending, $(stats_get "$stats" events_answered) answered: SIGTERM"
