@@ -9,8 +9,8 @@ struct worker;
 /* Called with d->lock held: starts one worker (within the thread budget). */
 int pool_spawn_locked(struct domain *d);
 /* Events wait in d's queue: a worker more if the scanners run more scans
- * at once than d has workers (pool.c). Takes d->lock. */
-void pool_grow(struct domain *d);
+ * at once (want) than d has workers (pool.c). Takes d->lock. */
+void pool_grow(struct domain *d, unsigned want);
 /* Called with d->lock held: w is stuck (in a FUSE read past the deadline,
  * or in close()) and cannot be cancelled: count it out and start a
  * replacement while the mount's share (max_abandoned) and the budget allow. */

@@ -169,24 +169,18 @@ int pool_spawn_locked(struct domain *d)
 }
 
 /* Scans wait in the local queue while every worker waits on an engine that
- * runs more at once than we have workers (scan_parallel(): clamd's
- * threads): one worker more, up to that many, so that as many scans are in
+ * runs more at once than we have workers (want: struct scan_plan's
+ * parallel, clamd's threads): one worker more, up to that many, so that as many scans are in
  * flight as the engine can take. The workers stay (a thread waiting on the
  * queue costs nothing). Only the local pool: a FUSE pool is one mount's,
  * bounded by its daemon. */
 #define POOL_PARALLEL_MAX 64
 
-void pool_grow(struct domain *d)
+void pool_grow(struct domain *d, unsigned want)
 {
 	struct fanguard *fg = d->fg;
-	unsigned want;
 
-	if (d->cls != FANGUARD_MOUNT_LOCAL)
-		return;
-	pthread_rwlock_rdlock(&fg->cfg_lock);
-	want = scan_parallel(fg);
-	pthread_rwlock_unlock(&fg->cfg_lock);
-	if (want == 0)
+	if (d->cls != FANGUARD_MOUNT_LOCAL || want == 0)
 		return;
 	want = want < POOL_PARALLEL_MAX ? want : POOL_PARALLEL_MAX;
 	pthread_mutex_lock(&d->lock);

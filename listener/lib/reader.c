@@ -65,8 +65,9 @@ static void answer_direct(struct reader *rd, struct fg_event *ev, enum fanguard_
 	event_release(rd->d, ev, &rd->slot, /* heap_owned= */ false);
 }
 
-/* Tracks ev (deadline heap) and queues it; answers it if it cannot. */
-static void enqueue(struct reader *rd, struct fg_event *ev)
+/* Tracks ev (deadline heap) and queues it; answers it if it cannot.
+ * parallel: the most scans a scanner runs at once (struct scan_plan). */
+static void enqueue(struct reader *rd, struct fg_event *ev, unsigned parallel)
 {
 	struct domain *d = rd->d;
 	int r;
@@ -91,7 +92,7 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 	}
 	r = queue_push(&d->queue, ev);
 	if (r > 1)
-		pool_grow(d); /* it waits behind others */
+		pool_grow(d, parallel); /* it waits behind others */
 	if (r < 0) {
 		enum fanguard_reason why =
 			r == -ENOBUFS ? FANGUARD_REASON_QUEUE_FULL : FANGUARD_REASON_SHUTDOWN;
@@ -106,10 +107,11 @@ static void enqueue(struct reader *rd, struct fg_event *ev)
 
 /* Whether an event can be answered at receipt, without its content (and
  * how: *ret_v, *ret_why). Fills *stx for the queue otherwise, and
- * *ret_inline: whether every scanner to run may run on a reader. */
+ * *ret_plan: whether every scanner to run may run on a reader, how many
+ * scans one runs at once. */
 static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_metadata *m,
 			      struct subject *subj, struct statx *stx, enum fanguard_verdict *ret_v,
-			      enum fanguard_reason *ret_why, bool *ret_inline)
+			      enum fanguard_reason *ret_why, struct scan_plan *ret_plan)
 {
 	struct domain *d = rd->d;
 	struct fanguard *fg = d->fg;
@@ -143,7 +145,7 @@ static bool answer_at_receipt(struct reader *rd, const struct fanotify_event_met
 	/* Nothing to scan with: nothing about the file matters (no statx:
 	 * measured, a syscall of the allow path's few). */
 	pthread_rwlock_rdlock(&fg->cfg_lock);
-	r = scan_needed(fg, ret_inline);
+	r = scan_needed(fg, ret_plan);
 	pthread_rwlock_unlock(&fg->cfg_lock);
 	if (!r) {
 		*ret_why = FANGUARD_REASON_NO_SCANNER;
@@ -305,7 +307,7 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 	struct fg_event local, *ev;
 	struct subject subj;
 	struct statx stx;
-	bool inl = false;
+	struct scan_plan plan = {0};
 
 	if (m->fd < 0) {
 		/* FAN_NOFD: an overflow notice (we use an unlimited queue) or an
@@ -326,13 +328,13 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 	}
 	stat_inc(&d->stats.read);
 	subject_init(&subj, m->pid, pidfd);
-	if (answer_at_receipt(rd, m, &subj, &stx, &v, &why, &inl)) {
+	if (answer_at_receipt(rd, m, &subj, &stx, &v, &why, &plan)) {
 		answer_direct(rd, &local, v, why);
 		return;
 	}
 	if (reader_store_hit(rd, &local, &stx))
 		return;
-	if (inl && d->cls == FANGUARD_MOUNT_LOCAL && stx.stx_size <= INLINE_MAX &&
+	if (plan.inline_ok && d->cls == FANGUARD_MOUNT_LOCAL && stx.stx_size <= INLINE_MAX &&
 	    reader_scan_inline(rd, &local, &stx))
 		return;
 	ev = d->ops->alloc_event(d->ops_userdata, sizeof(*ev));
@@ -349,7 +351,7 @@ static void reader_handle(struct reader *rd, const struct fanotify_event_metadat
 	/* For the verdict cache: what the file was before the scan read it. */
 	cache_attrs_from_statx(&stx, &ev->attrs);
 	ev->attrs_valid = (stx.stx_mask & FG_CHANGE_ATTRS_MASK) == FG_CHANGE_ATTRS_MASK;
-	enqueue(rd, ev);
+	enqueue(rd, ev, plan.parallel);
 }
 
 /* The pidfd in m's info records, or -EBADF (none, or FAN_NOPIDFD: the

@@ -66,9 +66,6 @@ struct scanner {
 };
 
 void scanner_append(struct fanguard *fg, struct scanner *s);
-/* The most scans any active scanner can run at once (->parallel); 0 if
- * none says. Called with cfg_lock held for reading. */
-unsigned scan_parallel(struct fanguard *fg);
 void scanner_append_locked(struct fanguard *fg, struct scanner *s); /* fg->lock held */
 struct scanner *scanner_find(struct fanguard *fg, const char *name);
 void scanners_free(struct fanguard *fg);
@@ -76,9 +73,15 @@ void scanners_free(struct fanguard *fg);
  * nowait: see struct scan_ctx (ret->would_block: nothing decided). */
 void scan_event(struct domain *d, const struct fg_event *ev, uint8_t *buf, size_t buflen,
 		bool nowait, struct scan_result *ret);
+/* What the active scanners need of an event. */
+struct scan_plan {
+	bool inline_ok;	   /* every active one is inline_ok */
+	unsigned parallel; /* the most scans one of them runs at once (->parallel) */
+};
+
 /* Called with cfg_lock held for reading: whether any scanner is active, and
- * (*ret_inline, may be NULL) whether every active one is inline_ok. */
-bool scan_needed(struct fanguard *fg, bool *ret_inline);
+ * (*ret, may be NULL) what they need. */
+bool scan_needed(struct fanguard *fg, struct scan_plan *ret);
 /* Sets res->detail, truncated to fit (details are for the log). */
 void scan_detail(struct scan_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -63,23 +63,9 @@ void scanners_free(struct fanguard *fg)
 	}
 }
 
-bool scan_needed(struct fanguard *fg, bool *ret_inline)
+bool scan_needed(struct fanguard *fg, struct scan_plan *ret)
 {
 	bool any = false, all_inline = true;
-
-	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire); s;
-	     s = atomic_load_explicit(&s->next, memory_order_acquire))
-		if (!s->active || s->active(s)) {
-			any = true;
-			all_inline = all_inline && s->inline_ok;
-		}
-	if (ret_inline)
-		*ret_inline = any && all_inline;
-	return any;
-}
-
-unsigned scan_parallel(struct fanguard *fg)
-{
 	unsigned most = 0;
 
 	for (struct scanner *s = atomic_load_explicit(&fg->scanners, memory_order_acquire); s;
@@ -87,9 +73,13 @@ unsigned scan_parallel(struct fanguard *fg)
 		if (!s->active || s->active(s)) {
 			unsigned p = atomic_load_explicit(&s->parallel, memory_order_relaxed);
 
+			any = true;
+			all_inline = all_inline && s->inline_ok;
 			most = p > most ? p : most;
 		}
-	return most;
+	if (ret)
+		*ret = (struct scan_plan){.inline_ok = any && all_inline, .parallel = most};
+	return any;
 }
 
 /* On FUSE (and network) files, read around the page cache. A buffered READ
