@@ -22,6 +22,7 @@
 #include "fg-internal.h"
 #include "macro.h"
 #include "prewarm-internal.h"
+#include "scan-internal.h"
 
 /* linux/ioprio.h (not in every libc's headers) */
 #define FG_IOPRIO_WHO_PROCESS 1
@@ -123,7 +124,7 @@ static void *prewarm_main(void *userdata)
 	fg_log(fg, LOG_INFO, "Pre-warm: started over %zu paths", pw->n_paths);
 	w.local = local_domain(fg);
 	w.buf = malloc(PREWARM_BUF_SIZE);
-	w.sd = calloc(1, sizeof(*w.sd));
+	w.sd = scan_standin_new(fg, FANGUARD_MOUNT_LOCAL, "prewarm");
 	if (!w.local || !w.buf || !w.sd) {
 		fg_log(fg, LOG_WARNING, "Pre-warm: %s, not run",
 		       w.local ? "out of memory" : "no local filesystem is watched");
@@ -133,19 +134,10 @@ static void *prewarm_main(void *userdata)
 					   w.local ? PREWARM_SKIP_ERROR : PREWARM_SKIP_OTHER_FS);
 		}
 	} else {
-		/* A stand-in like fanguard_scan_fd()'s: the scanners read its
-		 * class and count the bytes they read into its stats. */
-		w.sd->fg = fg;
-		w.sd->cls = FANGUARD_MOUNT_LOCAL;
-		w.sd->default_verdict = FANGUARD_ALLOW;
-		(void) snprintf(w.sd->name, sizeof(w.sd->name), "prewarm");
 		for (size_t i = 0; i < pw->n_paths && !prewarm_walk_stopping(&w); i++)
 			prewarm_walk_root(&w, pw->paths[i]);
-		pthread_mutex_lock(&fg->lock);
-		domain_stats_add(&fg->retired, &w.sd->stats);
-		pthread_mutex_unlock(&fg->lock);
 	}
-	free(w.sd);
+	scan_standin_free(w.sd);
 	free(w.buf);
 	if (w.local)
 		domain_unref(w.local);

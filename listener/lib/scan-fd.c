@@ -66,17 +66,11 @@ int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
 	}
 	pthread_mutex_unlock(&fg->lock);
 	buf = malloc(SCAN_FD_BUF_SIZE);
-	/* A stand-in domain: the scanners read its class and count the bytes
-	 * they read into its stats, which go to the listener's totals below. */
-	d = calloc(1, sizeof(*d));
+	d = scan_standin_new(fg, fd_class(fd), "on-demand");
 	if (!buf || !d) {
-		free(d);
+		scan_standin_free(d);
 		return -ENOMEM;
 	}
-	d->fg = fg;
-	d->cls = fd_class(fd);
-	d->default_verdict = FANGUARD_ALLOW;
-	(void) snprintf(d->name, sizeof(d->name), "on-demand");
 
 	start = now_usec();
 	event_init(&ev, fd, getpid(), 0, start);
@@ -89,10 +83,7 @@ int fanguard_scan_fd(struct fanguard *fg, int fd, uint32_t deadline_ms,
 	else
 		scan_event(d, &ev, buf, SCAN_FD_BUF_SIZE, false, &res);
 
-	pthread_mutex_lock(&fg->lock);
-	domain_stats_add(&fg->retired, &d->stats);
-	pthread_mutex_unlock(&fg->lock);
-	free(d);
+	scan_standin_free(d);
 
 	info.verdict = res.verdict;
 	info.reason = res.reason;

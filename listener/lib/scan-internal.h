@@ -82,6 +82,13 @@ struct scan_plan {
 /* Called with cfg_lock held for reading: whether any scanner is active, and
  * (*ret, may be NULL) what they need. */
 bool scan_needed(struct fanguard *fg, struct scan_plan *ret);
+/* A stand-in domain for scans outside any group (fanguard_scan_fd(), the
+ * pre-warm pass): the scanners read its class and count the bytes they read
+ * into its stats, which scan_standin_free() adds to the listener's totals.
+ * NULL without memory. */
+struct domain *scan_standin_new(struct fanguard *fg, enum fanguard_mount_class cls,
+				const char *name);
+void scan_standin_free(struct domain *d);
 /* Sets res->detail, truncated to fit (details are for the log). */
 void scan_detail(struct scan_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -15,6 +15,7 @@
  * synchronously. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/uio.h>
@@ -96,6 +97,30 @@ static void scan_fd_direct(int fd)
 
 	if (fl >= 0 && !(fl & O_DIRECT))
 		(void) fcntl(fd, F_SETFL, fl | O_DIRECT);
+}
+
+struct domain *scan_standin_new(struct fanguard *fg, enum fanguard_mount_class cls,
+				const char *name)
+{
+	struct domain *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->fg = fg;
+	d->cls = cls;
+	d->default_verdict = FANGUARD_ALLOW;
+	(void) snprintf(d->name, sizeof(d->name), "%s", name);
+	return d;
+}
+
+void scan_standin_free(struct domain *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->fg->lock);
+	domain_stats_add(&d->fg->retired, &d->stats);
+	pthread_mutex_unlock(&d->fg->lock);
+	free(d);
 }
 
 void scan_detail(struct scan_result *res, const char *fmt, ...)
