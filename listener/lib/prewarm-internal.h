@@ -68,8 +68,8 @@ struct prewarm_walk {
 void prewarm_walk_root(struct prewarm_walk *w, const char *path);
 /* Whether the pass was asked to stop (checked between entries). */
 bool prewarm_walk_stopping(const struct prewarm_walk *w);
-/* Counts one file skipped for why (not "seen": the caller counts that). */
-void prewarm_count_skip(struct prewarm_walk *w, enum prewarm_skip why);
+/* An entry seen and skipped for why: both counted. */
+void prewarm_skip_entry(struct prewarm_walk *w, enum prewarm_skip why);
 
 /* Embedded in struct fanguard. Counters are of the current (or last) pass. */
 struct fg_prewarm {

@@ -59,9 +59,16 @@ enum prewarm_step prewarm_step_for(const struct statx *stx, uint64_t root_mnt_id
 	return PREWARM_STEP_SCAN;
 }
 
-void prewarm_count_skip(struct prewarm_walk *w, enum prewarm_skip why)
+/* A file already counted as seen, skipped. */
+static void prewarm_count_skip(struct prewarm_walk *w, enum prewarm_skip why)
 {
 	stat_inc(&w->pw->skipped[why]);
+}
+
+void prewarm_skip_entry(struct prewarm_walk *w, enum prewarm_skip why)
+{
+	stat_inc(&w->pw->seen);
+	prewarm_count_skip(w, why);
 }
 
 bool prewarm_walk_stopping(const struct prewarm_walk *w)
@@ -187,8 +194,7 @@ static void walk_dir(struct prewarm_walk *w, int dirfd, unsigned depth)
 	dir = fdopendir(dirfd);
 	if (!dir) {
 		safe_close(dirfd);
-		stat_inc(&w->pw->seen);
-		prewarm_count_skip(w, PREWARM_SKIP_ERROR);
+		prewarm_skip_entry(w, PREWARM_SKIP_ERROR);
 		return;
 	}
 	while (!prewarm_walk_stopping(w) && (de = readdir(dir))) {
@@ -207,15 +213,13 @@ static void walk_dir(struct prewarm_walk *w, int dirfd, unsigned depth)
 		switch (prewarm_step_for(&stx, w->root_mnt_id, w->fg->opts.max_scan_bytes, &why)) {
 		case PREWARM_STEP_DESCEND:
 			if (depth + 1 >= PREWARM_MAX_DEPTH) {
-				stat_inc(&w->pw->seen);
-				prewarm_count_skip(w, PREWARM_SKIP_ERROR);
+				prewarm_skip_entry(w, PREWARM_SKIP_ERROR);
 				break;
 			}
 			fd = openat(dirfd, de->d_name,
 				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0) {
-				stat_inc(&w->pw->seen);
-				prewarm_count_skip(w, PREWARM_SKIP_ERROR);
+				prewarm_skip_entry(w, PREWARM_SKIP_ERROR);
 				break;
 			}
 			/* The directory we opened: still of our mount. */
@@ -223,8 +227,7 @@ static void walk_dir(struct prewarm_walk *w, int dirfd, unsigned depth)
 				    0 ||
 			    stx.stx_mnt_id != w->root_mnt_id) {
 				safe_close(fd);
-				stat_inc(&w->pw->seen);
-				prewarm_count_skip(w, PREWARM_SKIP_OTHER_FS);
+				prewarm_skip_entry(w, PREWARM_SKIP_OTHER_FS);
 				break;
 			}
 			walk_dir(w, fd, depth + 1);
@@ -237,8 +240,7 @@ static void walk_dir(struct prewarm_walk *w, int dirfd, unsigned depth)
 			(void) sched_yield();
 			break;
 		case PREWARM_STEP_SKIP:
-			stat_inc(&w->pw->seen);
-			prewarm_count_skip(w, why);
+			prewarm_skip_entry(w, why);
 			break;
 		}
 	}
@@ -274,16 +276,14 @@ void prewarm_walk_root(struct prewarm_walk *w, const char *path)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		fg_log(fg, LOG_WARNING, "Pre-warm: cannot open '%s', skipped: %m", path);
-		stat_inc(&w->pw->seen);
-		prewarm_count_skip(w, PREWARM_SKIP_ERROR);
+		prewarm_skip_entry(w, PREWARM_SKIP_ERROR);
 		return;
 	}
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
 	    !(stx.stx_mask & STATX_MNT_ID) || fstatfs(fd, &sfs) < 0) {
 		fg_log(fg, LOG_WARNING, "Pre-warm: cannot stat '%s', skipped: %m", path);
 		safe_close(fd);
-		stat_inc(&w->pw->seen);
-		prewarm_count_skip(w, PREWARM_SKIP_ERROR);
+		prewarm_skip_entry(w, PREWARM_SKIP_ERROR);
 		return;
 	}
 	if (!cache_fs_kept(w->local, sfs.f_type) ||
@@ -293,8 +293,7 @@ void prewarm_walk_root(struct prewarm_walk *w, const char *path)
 		       "skipped",
 		       path);
 		safe_close(fd);
-		stat_inc(&w->pw->seen);
-		prewarm_count_skip(w, PREWARM_SKIP_OTHER_FS);
+		prewarm_skip_entry(w, PREWARM_SKIP_OTHER_FS);
 		return;
 	}
 	w->root_mnt_id = stx.stx_mnt_id;

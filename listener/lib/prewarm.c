@@ -128,11 +128,9 @@ static void *prewarm_main(void *userdata)
 	if (!w.local || !w.buf || !w.sd) {
 		fg_log(fg, LOG_WARNING, "Pre-warm: %s, not run",
 		       w.local ? "out of memory" : "no local filesystem is watched");
-		for (size_t i = 0; i < pw->n_paths; i++) {
-			stat_inc(&pw->seen);
-			prewarm_count_skip(&w,
+		for (size_t i = 0; i < pw->n_paths; i++)
+			prewarm_skip_entry(&w,
 					   w.local ? PREWARM_SKIP_ERROR : PREWARM_SKIP_OTHER_FS);
-		}
 	} else {
 		for (size_t i = 0; i < pw->n_paths && !prewarm_walk_stopping(&w); i++)
 			prewarm_walk_root(&w, pw->paths[i]);
